@@ -1,0 +1,81 @@
+//! Blocks: a header that commits to everything, and the payload of items.
+
+use serde::{Deserialize, Serialize};
+
+use crate::codec;
+use crate::federation::Genesis;
+use crate::hash::Hash;
+use crate::item::ConsensusItem;
+use crate::peer::PeerId;
+use crate::round::{Height, Round};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockHeader {
+    pub round: Round,
+    pub height: Height,
+    pub parent: Hash,
+    pub payload_hash: Hash,
+    pub timestamp_ms: u64,
+    /// Hash of the peer set and parameters in force for this block.
+    pub config_hash: Hash,
+    /// Root over the state after the parent was applied; a peer whose state diverges sees it.
+    pub state_root: Hash,
+    pub proposer: PeerId,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payload {
+    pub items: Vec<ConsensusItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Block {
+    pub header: BlockHeader,
+    pub payload: Payload,
+}
+
+impl Payload {
+    pub fn hash(&self) -> Hash {
+        Hash::of(b"bfte/v1/payload\0", self)
+    }
+
+    pub fn encoded_len(&self) -> usize {
+        codec::encode(self).len()
+    }
+}
+
+impl BlockHeader {
+    pub fn hash(&self) -> Hash {
+        Hash::of(b"bfte/v1/block\0", self)
+    }
+}
+
+impl Block {
+    /// The block's identity: the hash of its header, which commits to the payload.
+    pub fn hash(&self) -> Hash {
+        self.header.hash()
+    }
+
+    /// Height 0 of every chain: it carries no items and no proposer.
+    pub fn genesis(genesis: &Genesis) -> Block {
+        let payload = Payload::default();
+        Block {
+            header: BlockHeader {
+                round: Round(0),
+                height: Height(0),
+                parent: Hash::ZERO,
+                payload_hash: payload.hash(),
+                timestamp_ms: genesis.timestamp_ms,
+                config_hash: genesis.config_hash(),
+                state_root: Hash::ZERO,
+                proposer: PeerId([0; 32]),
+            },
+            payload,
+        }
+    }
+
+    /// True if the payload is the one the header commits to.
+    pub fn payload_matches(&self) -> bool {
+        self.payload.hash() == self.header.payload_hash
+    }
+}

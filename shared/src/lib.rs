@@ -1,0 +1,18 @@
+#![doc = include_str!("../README.md")]
+
+mod bytes;
+
+pub mod block;
+pub mod certificate;
+pub mod codec;
+pub mod crypto;
+pub mod federation;
+pub mod hash;
+pub mod item;
+pub mod message;
+pub mod peer;
+pub mod round;
+pub mod vote;
+
+#[cfg(test)]
+mod tests;
