@@ -1,0 +1,180 @@
+//! Repair: pulling what was missed, answering pulls, and applying what comes back.
+
+use bfte_shared::message::{Catchup, FinalizedChain, Message, Pull};
+use bfte_shared::peer::PeerId;
+use bfte_shared::round::Round;
+use bfte_shared::vote::VoteKind;
+
+use super::core::{Core, FUTURE_ROUNDS};
+use super::io::Destination;
+
+/// Most certificates or blocks one catch-up answer carries; the requester pulls again for more.
+const CATCHUP_LIMIT: usize = 256;
+
+impl Core {
+    /// Asks for certificates from the first round above the finalized tip that this peer has
+    /// none for (after a restart, that is below the current round), and for finalized blocks.
+    pub(super) fn pull(&mut self, to: Destination) {
+        self.last_pull_ms = Some(self.now);
+        let first_gap = (self.tip.round.0 + 1..self.round.0)
+            .map(Round)
+            .find(|round| !self.rounds.get(round).is_some_and(|s| s.is_certified()))
+            .unwrap_or(self.round);
+        let pull = Pull {
+            round: first_gap,
+            finalized_height: self.tip.height,
+        };
+        self.send(to, Message::Pull(pull));
+    }
+
+    fn pull_recently(&self) -> bool {
+        let gap = self.params.resend_interval_ms / 4;
+        self.last_pull_ms
+            .is_some_and(|at| self.now < at.saturating_add(gap))
+    }
+
+    /// Something shows `from` is ahead: ask it, at most a few times per resend interval.
+    pub(super) fn maybe_pull(&mut self, from: PeerId) {
+        if !self.pull_recently() {
+            self.pull(Destination::Peer(from));
+        }
+    }
+
+    /// A block this peer needs is unknown: ask everyone, rate-limited.
+    pub(super) fn want_block(&mut self) {
+        if !self.pull_recently() {
+            self.pull(Destination::AllPeers);
+        }
+    }
+
+    /// Answers with certificates from the asked round on and the non-final blocks they name;
+    /// finalized history is served by the driver from its store.
+    pub(super) fn on_pull(&mut self, from: PeerId, pull: Pull) {
+        let gap = self.params.resend_interval_ms / 4;
+        if let Some(&at) = self.last_served_ms.get(&from)
+            && self.now < at.saturating_add(gap)
+        {
+            return;
+        }
+        self.last_served_ms.insert(from, self.now);
+        if pull.finalized_height < self.tip.height {
+            self.out
+                .serve_finalized
+                .push((from, pull.finalized_height.next()));
+        }
+        let start = pull.round.max(self.tip.round.next());
+        let mut catchup = Catchup::default();
+        for state in self.rounds.range(start..).map(|(_, state)| state) {
+            let certificates = [
+                &state.notarization,
+                &state.dummy_certificate,
+                &state.finalization,
+            ];
+            catchup
+                .certificates
+                .extend(certificates.into_iter().flatten().cloned());
+            if catchup.certificates.len() >= CATCHUP_LIMIT {
+                break;
+            }
+        }
+        let mut notarized: Vec<_> = self
+            .rounds
+            .range(self.tip.round.next()..)
+            .filter_map(|(_, state)| state.notarized_block())
+            .filter_map(|hash| self.blocks.get(&hash))
+            .collect();
+        notarized.truncate(CATCHUP_LIMIT);
+        catchup.blocks = notarized.into_iter().cloned().collect();
+        if !catchup.certificates.is_empty() || !catchup.blocks.is_empty() {
+            self.send(Destination::Peer(from), Message::Catchup(catchup));
+        }
+    }
+
+    pub(super) fn on_catchup(&mut self, from: PeerId, catchup: Catchup) {
+        for certificate in catchup.certificates.into_iter().take(CATCHUP_LIMIT) {
+            self.on_certificate(from, certificate);
+        }
+        for block in catchup.blocks.into_iter().take(CATCHUP_LIMIT) {
+            let hash = block.hash();
+            let round = block.header.round;
+            // Only blocks a verified certificate names are taken; anything else is noise.
+            let named = self.rounds.get(&round).is_some_and(|state| {
+                state.notarized_block() == Some(hash) || state.finalized_block() == Some(hash)
+            });
+            if named && block.payload_matches() {
+                self.blocks.insert(hash, block);
+            }
+        }
+        self.try_vote();
+        self.try_propose();
+    }
+
+    /// Verifies a certificate from outside and records it.
+    pub(super) fn on_certificate(
+        &mut self,
+        from: PeerId,
+        certificate: bfte_shared::certificate::Certificate,
+    ) {
+        let round = certificate.round;
+        if round <= self.tip.round {
+            return;
+        }
+        if round.0 > self.round.0.saturating_add(1) {
+            self.maybe_pull(from);
+            if round.0 > self.round.0.saturating_add(FUTURE_ROUNDS) {
+                return;
+            }
+        }
+        if let Some(state) = self.rounds.get(&round) {
+            let known = match certificate.kind {
+                VoteKind::Notarize(_) => state.notarization.is_some(),
+                VoteKind::Dummy => state.dummy_certificate.is_some(),
+                VoteKind::Finalize(_) => state.finalization.is_some(),
+            };
+            if known {
+                return;
+            }
+        }
+        match certificate.verify(&self.federation, &self.peers, self.verifier.as_ref()) {
+            Ok(()) => self.record_certificate(certificate),
+            Err(error) => tracing::debug!(%from, %error, "ignored invalid certificate"),
+        }
+    }
+
+    /// Finalized history from a peer: checks the hash links from this peer's tip and the
+    /// finalization of the last block, then finalizes it all.
+    pub(super) fn on_finalized_chain(&mut self, from: PeerId, chain: FinalizedChain) {
+        let FinalizedChain {
+            blocks,
+            finalization,
+        } = chain;
+        let Some(last) = blocks.last() else {
+            return;
+        };
+        if finalization.kind != VoteKind::Finalize(last.hash())
+            || finalization.round != last.header.round
+            || last.header.round <= self.tip.round
+        {
+            return;
+        }
+        let mut parent = self.tip_hash;
+        let mut height = self.tip.height;
+        for block in &blocks {
+            if block.header.parent != parent
+                || block.header.height != height.next()
+                || !block.payload_matches()
+            {
+                return;
+            }
+            parent = block.hash();
+            height = block.header.height;
+        }
+        if let Err(error) =
+            finalization.verify(&self.federation, &self.peers, self.verifier.as_ref())
+        {
+            tracing::debug!(%from, %error, "ignored finalized chain with a bad certificate");
+            return;
+        }
+        self.finalize_chain(blocks, finalization);
+    }
+}

@@ -1,0 +1,430 @@
+//! The core state machine: its state, inputs, and moving from round to round.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use bfte_shared::block::{Block, BlockHeader};
+use bfte_shared::crypto::{Signer, Verifier};
+use bfte_shared::federation::{ConsensusParams, FederationId, Genesis, PeerSet};
+use bfte_shared::hash::Hash;
+use bfte_shared::item::{ConsensusItem, ModuleId};
+use bfte_shared::message::Message;
+use bfte_shared::peer::PeerId;
+use bfte_shared::round::{Height, Round};
+use bfte_shared::vote::{Vote, VoteKind};
+
+use super::io::{Destination, Durable, Output, Restored, Timer};
+use super::pool::Pool;
+use super::round_state::RoundState;
+
+/// Messages about rounds further ahead than this are not stored (the peer pulls instead), so a
+/// spammer cannot make a peer hold state for arbitrarily many rounds.
+pub(super) const FUTURE_ROUNDS: u64 = 64;
+
+/// The local signing and verification the core is given; it never touches keys itself.
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    pub genesis: Genesis,
+    pub signer: Arc<dyn Signer>,
+    pub verifier: Arc<dyn Verifier>,
+}
+
+/// One input to the core. Time is always an input: the core never reads a clock.
+#[derive(Debug, Clone)]
+pub enum Input {
+    Message {
+        from: PeerId,
+        message: Message,
+    },
+    Timer(Timer),
+    /// A local client asks to put an item into consensus.
+    Submit {
+        module: ModuleId,
+        data: Vec<u8>,
+    },
+}
+
+/// Why the core cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("this peer ({0}) is not in the federation's peer set")]
+    NotAPeer(PeerId),
+}
+
+/// A deliberately broken rule, so tests can show the simulator catches each kind of bug.
+#[cfg(test)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mutation {
+    /// Vote for every proposal of a round, not just the first.
+    VoteForEveryProposal,
+    /// Send finalize for a round even after voting dummy in it.
+    FinalizeAfterDummy,
+    /// Forget own votes across a restart.
+    ForgetVotesOnRestart,
+    /// Count one vote short of a quorum as a quorum.
+    QuorumMinusOne,
+}
+
+#[derive(Debug)]
+pub struct Core {
+    pub(super) federation: FederationId,
+    pub(super) config_hash: Hash,
+    pub(super) peers: PeerSet,
+    pub(super) params: ConsensusParams,
+    pub(super) me: PeerId,
+    pub(super) my_index: usize,
+    pub(super) signer: Arc<dyn Signer>,
+    pub(super) verifier: Arc<dyn Verifier>,
+    pub(super) now: u64,
+    pub(super) round: Round,
+    /// Rounds above the finalized round, plus the current one.
+    pub(super) rounds: BTreeMap<Round, RoundState>,
+    /// Blocks above the finalized tip that this peer has seen, by hash.
+    pub(super) blocks: HashMap<Hash, Block>,
+    pub(super) tip: BlockHeader,
+    pub(super) tip_hash: Hash,
+    pub(super) finalized_nonces: BTreeMap<PeerId, u64>,
+    pub(super) pool: Pool,
+    pub(super) out: Output,
+    pub(super) resend_armed: bool,
+    pub(super) round_timer_armed: Option<Round>,
+    pub(super) height_at_last_resend: Height,
+    pub(super) last_pull_ms: Option<u64>,
+    pub(super) last_served_ms: HashMap<PeerId, u64>,
+    #[cfg(test)]
+    pub(super) mutation: Option<Mutation>,
+}
+
+impl Core {
+    /// Starts (or restarts) the core from what the database holds. The output re-sends what
+    /// this peer had signed and asks peers for what it missed.
+    pub fn start(
+        config: CoreConfig,
+        restored: Restored,
+        now: u64,
+    ) -> Result<(Core, Output), StartError> {
+        let me = config.signer.peer_id();
+        let peers = config.genesis.peers.clone();
+        let my_index = peers.index_of(&me).ok_or(StartError::NotAPeer(me))?;
+        let tip = restored.finalized_tip.header.clone();
+        let mut core = Core {
+            federation: config.genesis.federation_id(),
+            config_hash: config.genesis.config_hash(),
+            params: config.genesis.params.clone(),
+            peers,
+            me,
+            my_index,
+            signer: config.signer,
+            verifier: config.verifier,
+            now,
+            round: tip.round.next(),
+            rounds: BTreeMap::new(),
+            blocks: HashMap::new(),
+            tip_hash: tip.hash(),
+            height_at_last_resend: tip.height,
+            tip,
+            finalized_nonces: restored.finalized_nonces,
+            pool: Pool::default(),
+            out: Output::default(),
+            resend_armed: false,
+            round_timer_armed: None,
+            last_pull_ms: None,
+            last_served_ms: HashMap::new(),
+            #[cfg(test)]
+            mutation: None,
+        };
+        core.restore_votes(restored.votes);
+        for item in restored.own_items {
+            core.add_item(item);
+        }
+        core.pull(Destination::AllPeers);
+        core.resend_own();
+        core.enter_round(core.round);
+        core.advance();
+        core.arm_resend();
+        let output = std::mem::take(&mut core.out);
+        Ok((core, output))
+    }
+
+    #[cfg(test)]
+    pub fn set_mutation(&mut self, mutation: Option<Mutation>) {
+        self.mutation = mutation;
+    }
+
+    #[cfg(test)]
+    pub(super) fn mutated(&self, mutation: Mutation) -> bool {
+        self.mutation == Some(mutation)
+    }
+
+    /// Reloads own votes: the round resumes after the last one this peer acted in, and no rule
+    /// that depends on an earlier vote can be broken by forgetting it.
+    fn restore_votes(&mut self, votes: Vec<Vote>) {
+        #[cfg(test)]
+        if self.mutated(Mutation::ForgetVotesOnRestart) {
+            return;
+        }
+        for vote in votes {
+            if vote.round <= self.tip.round || vote.signer != self.me {
+                continue;
+            }
+            let resume = match vote.kind {
+                VoteKind::Finalize(_) => vote.round.next(),
+                _ => vote.round,
+            };
+            self.round = self.round.max(resume);
+            let state = self.rounds.entry(vote.round).or_default();
+            let slot = match vote.kind {
+                VoteKind::Notarize(_) => &mut state.own_notarize,
+                VoteKind::Dummy => &mut state.own_dummy,
+                VoteKind::Finalize(_) => &mut state.own_finalize,
+            };
+            *slot = Some(vote.clone());
+            self.count_vote(self.my_index, vote.round, vote.kind, vote.signature, true);
+        }
+    }
+
+    pub fn handle(&mut self, now: u64, input: Input) -> Output {
+        self.now = self.now.max(now);
+        match input {
+            Input::Message { from, message } => self.on_message(from, message),
+            Input::Timer(Timer::Round(round)) => self.on_round_timeout(round),
+            Input::Timer(Timer::Resend) => self.on_resend(),
+            Input::Submit { module, data } => self.submit(module, data),
+        }
+        self.advance();
+        std::mem::take(&mut self.out)
+    }
+
+    fn on_message(&mut self, from: PeerId, message: Message) {
+        if !self.peers.contains(&from) || from == self.me {
+            return;
+        }
+        match message {
+            Message::Proposal(proposal) => self.on_proposal(from, proposal),
+            Message::Vote(vote) => self.on_vote(from, vote),
+            Message::Certificate(certificate) => self.on_certificate(from, certificate),
+            Message::Item(item) => self.on_item(item),
+            Message::Pull(pull) => self.on_pull(from, pull),
+            Message::Catchup(catchup) => self.on_catchup(from, catchup),
+            Message::Finalized(chain) => self.on_finalized_chain(from, chain),
+        }
+    }
+
+    fn submit(&mut self, module: ModuleId, data: Vec<u8>) {
+        let last_own = self.pool.items_by(&self.me).map(|item| item.nonce).max();
+        let last_final = self.finalized_nonces.get(&self.me).copied();
+        let nonce = last_own.max(last_final).map_or(1, |n| n.saturating_add(1));
+        let item = ConsensusItem::new(&self.federation, self.signer.as_ref(), nonce, module, data);
+        self.out.persist.push(Durable::OwnItem(item.clone()));
+        self.send(Destination::AllPeers, Message::Item(item.clone()));
+        self.add_item(item);
+    }
+
+    fn on_item(&mut self, item: ConsensusItem) {
+        if !self.peers.contains(&item.author) || self.pool.contains(&item.author, item.nonce) {
+            return;
+        }
+        let bytes = item.signing_bytes(&self.federation);
+        if self.verifier.verify(item.signed(&bytes)) {
+            self.add_item(item);
+        }
+    }
+
+    fn add_item(&mut self, item: ConsensusItem) {
+        let final_nonce = self
+            .finalized_nonces
+            .get(&item.author)
+            .copied()
+            .unwrap_or(0);
+        if item.nonce > final_nonce && self.pool.insert(item) {
+            self.on_work();
+        }
+    }
+
+    /// New work arrived: an idle round starts its timer, an idle leader proposes.
+    pub(super) fn on_work(&mut self) {
+        self.arm_round_timer();
+        self.try_propose();
+        self.arm_resend();
+    }
+
+    /// Whether anything is waiting for consensus: a pending item, or more than f peers acting
+    /// in the current round or later (so at least one correct peer has work). With neither, no
+    /// timers run: an idle federation is silent, and a lone Byzantine peer cannot spin rounds.
+    pub(super) fn has_work(&self) -> bool {
+        let f = self.peers.max_faulty();
+        !self.pool.is_empty()
+            || self
+                .rounds
+                .range(self.round..)
+                .any(|(_, state)| state.active.len() > f)
+    }
+
+    /// Leaves every certified round in turn; a peer that saw a block notarized and never voted
+    /// dummy in its round sends finalize on the way out.
+    pub(super) fn advance(&mut self) {
+        loop {
+            loop {
+                let round = self.round;
+                let certified = round <= self.tip.round
+                    || self
+                        .rounds
+                        .get(&round)
+                        .is_some_and(RoundState::is_certified);
+                if !certified {
+                    break;
+                }
+                self.maybe_finalize_vote(round);
+                self.enter_round(round.next());
+            }
+            if !self.try_finalize() {
+                break;
+            }
+        }
+    }
+
+    pub(super) fn enter_round(&mut self, round: Round) {
+        tracing::trace!(peer = %self.me.short(), now = self.now, %round, "enter round");
+        self.round = round;
+        self.rounds.entry(round).or_default();
+        self.arm_round_timer();
+        self.try_propose();
+        self.try_vote();
+    }
+
+    pub(super) fn arm_round_timer(&mut self) {
+        if !self.has_work() {
+            return;
+        }
+        let state = self.rounds.entry(self.round).or_default();
+        if state.is_certified() || state.own_dummy.is_some() {
+            return;
+        }
+        if self.round_timer_armed == Some(self.round) {
+            return;
+        }
+        self.round_timer_armed = Some(self.round);
+        tracing::trace!(peer = %self.me.short(), now = self.now, round = %self.round, "arm round timer");
+        let at = self.now.saturating_add(self.round_timeout());
+        self.out.timers.push((Timer::Round(self.round), at));
+    }
+
+    /// Δ, doubled for every round finality lags beyond the normal one-round pipeline, capped.
+    pub fn round_timeout(&self) -> u64 {
+        let lag = self
+            .round
+            .0
+            .saturating_sub(self.tip.round.0)
+            .saturating_sub(2);
+        let doublings = lag.min(u64::from(self.params.max_backoff_doublings)) as u32;
+        self.params
+            .round_timeout_ms
+            .saturating_mul(1u64 << doublings)
+    }
+
+    fn on_round_timeout(&mut self, round: Round) {
+        tracing::trace!(peer = %self.me.short(), now = self.now, %round, current = %self.round, "round timeout");
+        if round != self.round {
+            return;
+        }
+        let state = self.rounds.entry(round).or_default();
+        if state.is_certified() || state.own_dummy.is_some() || state.own_finalize.is_some() {
+            return;
+        }
+        // The work that armed the timer got done meanwhile: stay idle rather than open a
+        // round, and let the next work arm the timer again.
+        if !self.has_work() {
+            self.round_timer_armed = None;
+            return;
+        }
+        self.cast_vote(round, VoteKind::Dummy);
+    }
+
+    pub(super) fn arm_resend(&mut self) {
+        if self.resend_armed || !self.has_work() {
+            return;
+        }
+        self.resend_armed = true;
+        let at = self.now.saturating_add(self.params.resend_interval_ms);
+        self.out.timers.push((Timer::Resend, at));
+    }
+
+    /// Lost votes must never stall a round: while finality makes no progress, re-send own
+    /// votes and items, and pull what others may have.
+    fn on_resend(&mut self) {
+        self.resend_armed = false;
+        if self.tip.height == self.height_at_last_resend && self.has_work() {
+            self.resend_own();
+            self.pull(Destination::AllPeers);
+        }
+        self.height_at_last_resend = self.tip.height;
+        self.arm_resend();
+    }
+
+    fn resend_own(&mut self) {
+        let round = self.round;
+        let votes: Vec<Vote> = self
+            .rounds
+            .range(self.tip.round.next()..)
+            .flat_map(|(&r, state)| {
+                let current = (r >= round).then_some(());
+                [
+                    current.and(state.own_notarize.clone()),
+                    current.and(state.own_dummy.clone()),
+                    state.own_finalize.clone(),
+                ]
+            })
+            .flatten()
+            .collect();
+        for vote in votes {
+            self.send(Destination::AllPeers, Message::Vote(vote));
+        }
+        let items: Vec<_> = self.pool.items_by(&self.me).cloned().collect();
+        for item in items {
+            self.send(Destination::AllPeers, Message::Item(item));
+        }
+    }
+
+    pub(super) fn send(&mut self, to: Destination, message: Message) {
+        self.out.send.push((to, message));
+    }
+
+    /// The leader of a round: a pseudo-random peer every peer computes alike.
+    pub fn leader(&self, round: Round) -> PeerId {
+        let mut seed = self.federation.0.0.to_vec();
+        seed.extend_from_slice(&round.0.to_le_bytes());
+        let hash = Hash::tagged(b"bfte/v1/leader\0", &seed);
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&hash.0[..8]);
+        let index = u64::from_le_bytes(word) % self.peers.len() as u64;
+        *self.peers.get(index as usize).unwrap_or(&self.me)
+    }
+
+    pub fn round(&self) -> Round {
+        self.round
+    }
+
+    pub fn finalized_height(&self) -> Height {
+        self.tip.height
+    }
+
+    pub fn finalized_tip(&self) -> (Hash, &BlockHeader) {
+        (self.tip_hash, &self.tip)
+    }
+
+    pub fn peer_id(&self) -> PeerId {
+        self.me
+    }
+
+    pub fn peers(&self) -> &PeerSet {
+        &self.peers
+    }
+
+    pub fn pending_items(&self) -> usize {
+        self.pool.len()
+    }
+
+    pub fn federation(&self) -> FederationId {
+        self.federation
+    }
+}

@@ -1,0 +1,78 @@
+//! Finalization: a finalization certificate makes a block and all its ancestors final.
+
+use bfte_shared::block::Block;
+use bfte_shared::certificate::Certificate;
+use bfte_shared::round::Round;
+
+use super::core::Core;
+use super::io::Finalized;
+
+impl Core {
+    /// Finalizes the highest certified block whose chain down to the finalized tip is known.
+    /// Returns whether anything became final.
+    pub(super) fn try_finalize(&mut self) -> bool {
+        let candidates: Vec<(Round, Certificate)> = self
+            .rounds
+            .range(self.tip.round.next()..)
+            .rev()
+            .filter_map(|(round, state)| Some((*round, state.finalization.clone()?)))
+            .collect();
+        for (_, certificate) in candidates {
+            let Some(hash) = certificate.kind.block() else {
+                continue;
+            };
+            match self.chain_to_tip(hash) {
+                Some(chain) => {
+                    self.finalize_chain(chain, certificate);
+                    return true;
+                }
+                None => self.want_block(),
+            }
+        }
+        false
+    }
+
+    /// The known blocks from just above the finalized tip up to `hash`, in height order.
+    fn chain_to_tip(&self, hash: bfte_shared::hash::Hash) -> Option<Vec<Block>> {
+        let mut chain = Vec::new();
+        let mut cursor = hash;
+        while cursor != self.tip_hash {
+            let block = self.blocks.get(&cursor)?;
+            if block.header.height <= self.tip.height {
+                return None;
+            }
+            chain.push(block.clone());
+            cursor = block.header.parent;
+        }
+        chain.reverse();
+        Some(chain)
+    }
+
+    /// Makes `chain` (which starts on the finalized tip) final and forgets everything at or
+    /// below its last round.
+    pub(super) fn finalize_chain(&mut self, chain: Vec<Block>, certificate: Certificate) {
+        let Some(last) = chain.last() else {
+            return;
+        };
+        tracing::trace!(peer = %self.me.short(), now = self.now, height = %last.header.height, "finalized");
+        self.tip = last.header.clone();
+        self.tip_hash = last.hash();
+        for item in chain.iter().flat_map(|block| &block.payload.items) {
+            let nonce = self.finalized_nonces.entry(item.author).or_insert(0);
+            *nonce = (*nonce).max(item.nonce);
+        }
+        let tip_round = self.tip.round;
+        self.rounds = self.rounds.split_off(&tip_round.next());
+        self.blocks
+            .retain(|_, block| block.header.round > tip_round);
+        self.pool.remove_final(&self.finalized_nonces);
+        if self.round <= tip_round {
+            self.round = tip_round.next();
+            self.rounds.entry(self.round).or_default();
+        }
+        self.out.finalized.push(Finalized {
+            blocks: chain,
+            certificate,
+        });
+    }
+}

@@ -1,0 +1,88 @@
+//! What goes into the core and what comes out of it.
+
+use std::collections::BTreeMap;
+
+use bfte_shared::block::Block;
+use bfte_shared::certificate::Certificate;
+use bfte_shared::item::ConsensusItem;
+use bfte_shared::message::Message;
+use bfte_shared::peer::PeerId;
+use bfte_shared::round::{Height, Round};
+use bfte_shared::vote::{Proposal, Vote};
+
+/// The core's two timers; setting one again replaces it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Timer {
+    /// The timeout of a round: if it fires before the round is certified, vote dummy.
+    Round(Round),
+    /// Re-send unanswered votes and pull what is missing.
+    Resend,
+}
+
+/// Something this peer signed that must survive a crash: written before it is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Durable {
+    Vote(Vote),
+    /// An item this peer authored, kept until it is final.
+    OwnItem(ConsensusItem),
+}
+
+/// Where a message goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination {
+    AllPeers,
+    Peer(PeerId),
+}
+
+/// Proof that a peer signed two conflicting things.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Evidence {
+    ConflictingVotes(Box<(Vote, Vote)>),
+    ConflictingProposals(Box<(Proposal, Proposal)>),
+}
+
+/// Blocks that just became final, in height order; `certificate` finalizes the last one and
+/// with it all the others.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finalized {
+    pub blocks: Vec<Block>,
+    pub certificate: Certificate,
+}
+
+/// The result of one input. The driver must make every `persist` entry durable before it sends
+/// any message in `send`: that is what makes a restart unable to double-vote.
+#[derive(Debug, Default)]
+pub struct Output {
+    pub persist: Vec<Durable>,
+    pub send: Vec<(Destination, Message)>,
+    pub timers: Vec<(Timer, u64)>,
+    pub finalized: Vec<Finalized>,
+    /// A peer asked for finalized blocks from this height on; the driver answers from its store
+    /// with `Message::Finalized`, since the core keeps no finalized history in memory.
+    pub serve_finalized: Vec<(PeerId, Height)>,
+    pub evidence: Vec<Evidence>,
+}
+
+impl Output {
+    pub fn is_empty(&self) -> bool {
+        self.persist.is_empty()
+            && self.send.is_empty()
+            && self.timers.is_empty()
+            && self.finalized.is_empty()
+            && self.serve_finalized.is_empty()
+            && self.evidence.is_empty()
+    }
+}
+
+/// What a restarting peer reloads from its database.
+#[derive(Debug, Clone)]
+pub struct Restored {
+    /// The last finalized block (the genesis block on first start).
+    pub finalized_tip: Block,
+    /// Each author's highest finalized item nonce.
+    pub finalized_nonces: BTreeMap<PeerId, u64>,
+    /// Every vote this peer signed above the finalized round.
+    pub votes: Vec<Vote>,
+    /// Items this peer authored that may not be final yet.
+    pub own_items: Vec<ConsensusItem>,
+}

@@ -1,0 +1,19 @@
+//! The Simplex consensus core: a pure, deterministic state machine.
+//!
+//! See `README` of this module (below) for the rules and why each is safe.
+#![doc = include_str!("SPEC.md")]
+
+mod catchup;
+mod core;
+mod finality;
+mod io;
+mod pool;
+mod proposal;
+mod round_state;
+mod voting;
+
+#[cfg(test)]
+pub use self::core::Mutation;
+pub use self::core::{Core, CoreConfig, Input, StartError};
+pub use self::io::{Destination, Durable, Evidence, Finalized, Output, Restored, Timer};
+pub use self::proposal::next_state_root;

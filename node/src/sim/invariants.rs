@@ -1,0 +1,223 @@
+//! The safety and liveness invariants, checked as every peer's output is processed.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use bfte_shared::block::Block;
+use bfte_shared::hash::Hash;
+use bfte_shared::round::Round;
+use bfte_shared::vote::{Vote, VoteKind};
+
+/// A broken invariant, with what is needed to understand it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Violation {
+    /// Two correct peers finalized different blocks at one height.
+    Agreement { height: u64, peer: usize },
+    /// A correct peer's finalized chain skipped a height or does not link to its parent.
+    BrokenChain { peer: usize, height: u64 },
+    /// A correct peer signed two votes that must never coexist.
+    ConflictingVotes {
+        peer: usize,
+        round: u64,
+        what: &'static str,
+    },
+    /// A correct peer proposed two blocks in one round.
+    ConflictingProposals { peer: usize, round: u64 },
+    /// Evidence was raised against a correct peer.
+    FalseEvidence { peer: usize },
+    /// After the network healed, a correct peer's item was not final everywhere in time.
+    Liveness {
+        pending_items: usize,
+        detail: String,
+    },
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Violation::Agreement { height, peer } => {
+                write!(
+                    f,
+                    "agreement: peer {peer} finalized a different block at height {height}"
+                )
+            }
+            Violation::BrokenChain { peer, height } => {
+                write!(
+                    f,
+                    "chain: peer {peer} finalized a block at height {height} that does not extend its chain"
+                )
+            }
+            Violation::ConflictingVotes { peer, round, what } => {
+                write!(
+                    f,
+                    "double vote: correct peer {peer} signed {what} in round {round}"
+                )
+            }
+            Violation::ConflictingProposals { peer, round } => {
+                write!(
+                    f,
+                    "equivocation: correct peer {peer} proposed two blocks in round {round}"
+                )
+            }
+            Violation::FalseEvidence { peer } => {
+                write!(f, "evidence raised against correct peer {peer}")
+            }
+            Violation::Liveness {
+                pending_items,
+                detail,
+            } => {
+                write!(
+                    f,
+                    "liveness: {pending_items} items of correct peers not final in time ({detail})"
+                )
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct SignedInRound {
+    notarize: Option<Hash>,
+    dummy: bool,
+    finalize: Option<Hash>,
+}
+
+#[derive(Debug)]
+pub struct Checker {
+    correct: Vec<bool>,
+    /// The longest finalized chain any correct peer has: block hash by height.
+    canonical: Vec<Hash>,
+    /// Each peer's finalized chain: the hash at each height.
+    chains: Vec<Vec<Hash>>,
+    signed: HashMap<(usize, Round), SignedInRound>,
+    proposed: HashMap<(usize, Round), Hash>,
+    pub violations: Vec<Violation>,
+}
+
+impl Checker {
+    pub fn new(correct: Vec<bool>, genesis: Hash) -> Self {
+        let n = correct.len();
+        Checker {
+            correct,
+            canonical: vec![genesis],
+            chains: vec![vec![genesis]; n],
+            signed: HashMap::new(),
+            proposed: HashMap::new(),
+            violations: Vec::new(),
+        }
+    }
+
+    pub fn is_correct(&self, peer: usize) -> bool {
+        self.correct[peer]
+    }
+
+    /// Every vote a correct peer signs passes through here (it is persisted before sending).
+    pub fn on_signed_vote(&mut self, peer: usize, vote: &Vote) {
+        if !self.correct[peer] {
+            return;
+        }
+        let entry = self.signed.entry((peer, vote.round)).or_default();
+        let conflict = match vote.kind {
+            VoteKind::Notarize(hash) => {
+                let clash = entry.notarize.is_some_and(|h| h != hash);
+                entry.notarize = Some(hash);
+                clash.then_some("two notarize votes")
+            }
+            VoteKind::Dummy => {
+                entry.dummy = true;
+                entry.finalize.is_some().then_some("dummy and finalize")
+            }
+            VoteKind::Finalize(hash) => {
+                let clash = entry.finalize.is_some_and(|h| h != hash);
+                entry.finalize = Some(hash);
+                if clash {
+                    Some("two finalize votes")
+                } else {
+                    entry.dummy.then_some("dummy and finalize")
+                }
+            }
+        };
+        if let Some(what) = conflict {
+            self.violations.push(Violation::ConflictingVotes {
+                peer,
+                round: vote.round.0,
+                what,
+            });
+        }
+    }
+
+    pub fn on_proposal(&mut self, peer: usize, round: Round, hash: Hash) {
+        if !self.correct[peer] {
+            return;
+        }
+        if let Some(previous) = self.proposed.insert((peer, round), hash)
+            && previous != hash
+        {
+            self.violations.push(Violation::ConflictingProposals {
+                peer,
+                round: round.0,
+            });
+        }
+    }
+
+    pub fn on_evidence_against(&mut self, peer: usize) {
+        if self.correct[peer] {
+            self.violations.push(Violation::FalseEvidence { peer });
+        }
+    }
+
+    /// Blocks a correct peer just finalized, in height order.
+    pub fn on_finalized(&mut self, peer: usize, blocks: &[Block]) {
+        if !self.correct[peer] {
+            return;
+        }
+        for block in blocks {
+            let height = block.header.height.0 as usize;
+            let hash = block.hash();
+            let chain = &mut self.chains[peer];
+            if height != chain.len() || chain.last() != Some(&block.header.parent) {
+                self.violations.push(Violation::BrokenChain {
+                    peer,
+                    height: height as u64,
+                });
+                return;
+            }
+            chain.push(hash);
+            match self.canonical.get(height) {
+                Some(known) if *known != hash => {
+                    self.violations.push(Violation::Agreement {
+                        height: height as u64,
+                        peer,
+                    });
+                    return;
+                }
+                Some(_) => {}
+                None => self.canonical.push(hash),
+            }
+        }
+    }
+
+    /// The prefix property, checked in full: every correct chain is a prefix of the longest.
+    pub fn check_prefixes(&mut self) {
+        for peer in 0..self.chains.len() {
+            if !self.correct[peer] {
+                continue;
+            }
+            let chain = &self.chains[peer];
+            if chain.len() > self.canonical.len() || self.canonical[..chain.len()] != chain[..] {
+                self.violations.push(Violation::Agreement {
+                    height: chain.len() as u64,
+                    peer,
+                });
+            }
+        }
+    }
+
+    pub fn finalized_height(&self, peer: usize) -> u64 {
+        self.chains[peer].len() as u64 - 1
+    }
+
+    pub fn longest_height(&self) -> u64 {
+        self.canonical.len() as u64 - 1
+    }
+}

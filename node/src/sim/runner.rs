@@ -1,0 +1,600 @@
+//! The simulation loop: a seeded event queue over virtual time that drives real cores.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
+
+use bfte_shared::block::Block;
+use bfte_shared::certificate::Certificate;
+use bfte_shared::federation::{Genesis, PeerSet};
+use bfte_shared::hash::Hash;
+use bfte_shared::item::{ConsensusItem, ModuleId};
+use bfte_shared::message::{FinalizedChain, Message};
+use bfte_shared::peer::PeerId;
+use bfte_shared::round::Height;
+use bfte_shared::vote::Vote;
+use rand::rngs::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
+
+use super::byzantine::Byzantine;
+use super::crypto::SimCrypto;
+use super::invariants::{Checker, Violation};
+use super::network::Network;
+use super::scenario::{PROGRESS_BOUND_MS, Scenario};
+use crate::consensus::{
+    Core, CoreConfig, Destination, Durable, Evidence, Input, Output, Restored, Timer,
+};
+
+/// Most finalized blocks one answer to a pull carries.
+const SERVE_LIMIT: usize = 64;
+
+#[derive(Debug)]
+enum Event {
+    Deliver {
+        to: usize,
+        from: usize,
+        bytes: Arc<Vec<u8>>,
+    },
+    Timer {
+        peer: usize,
+        timer: Timer,
+        generation: u64,
+    },
+    Submit {
+        peer: usize,
+    },
+    Crash {
+        peer: usize,
+    },
+    Restart {
+        peer: usize,
+    },
+    Partition {
+        groups: Vec<u8>,
+    },
+    EndPartition,
+    Heal,
+}
+
+#[derive(Debug)]
+struct Queued {
+    at: u64,
+    seq: u64,
+    event: Event,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+impl Eq for Queued {}
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Queued {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
+}
+
+/// What survives a crash: exactly what the core asked to persist, and the finalized chain.
+#[derive(Debug, Default)]
+struct Disk {
+    votes: Vec<Vote>,
+    own_items: Vec<ConsensusItem>,
+    /// Finalized blocks from genesis, each with its finalization if it had its own.
+    chain: Vec<(Block, Option<Certificate>)>,
+    nonces: std::collections::BTreeMap<PeerId, u64>,
+}
+
+#[derive(Debug)]
+struct SimPeer {
+    core: Option<Core>,
+    disk: Disk,
+    byzantine: Option<Byzantine>,
+    timers: HashMap<Timer, u64>,
+    generation: u64,
+}
+
+/// Totals of one run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunStats {
+    pub rounds: u64,
+    pub blocks_finalized: u64,
+    pub items_finalized: u64,
+    pub messages: u64,
+    pub undecodable: u64,
+    pub simulated_ms: u64,
+    /// Longest time, after the heal, from an item's submission (or the heal) until it was
+    /// final at every correct peer.
+    pub worst_item_latency_ms: u64,
+}
+
+/// The outcome of one seed.
+#[derive(Debug)]
+pub struct RunReport {
+    pub scenario: Scenario,
+    pub stats: RunStats,
+    pub violations: Vec<Violation>,
+}
+
+pub struct Simulation {
+    scenario: Scenario,
+    rng: ChaCha8Rng,
+    now: u64,
+    seq: u64,
+    queue: BinaryHeap<Reverse<Queued>>,
+    peers: Vec<SimPeer>,
+    ids: Vec<PeerId>,
+    genesis: Genesis,
+    crypto: SimCrypto,
+    network: Network,
+    checker: Checker,
+    stats: RunStats,
+    healed: bool,
+    submissions_open: bool,
+    closed_at: Option<u64>,
+    /// Items of correct peers by id: (submitted at, correct peers that have it final).
+    items: HashMap<Hash, (u64, usize)>,
+    #[cfg(test)]
+    mutation: Option<crate::consensus::Mutation>,
+}
+
+impl std::fmt::Debug for Simulation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulation")
+            .field("seed", &self.scenario.seed)
+            .field("now", &self.now)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Simulation {
+    pub fn new(scenario: Scenario) -> Simulation {
+        let crypto = SimCrypto::new(scenario.crypto, scenario.seed, scenario.peers);
+        let ids: Vec<PeerId> = crypto.signers.iter().map(|s| s.peer_id()).collect();
+        let genesis = Genesis {
+            name: format!("sim-{}", scenario.seed),
+            peers: PeerSet::new(ids.clone()).unwrap_or_else(|e| panic!("simulated keys: {e}")),
+            params: scenario.params.clone(),
+            timestamp_ms: 0,
+        };
+        let mut correct = vec![true; scenario.peers];
+        for (peer, _) in &scenario.byzantine {
+            correct[*peer] = false;
+        }
+        let genesis_block = Block::genesis(&genesis);
+        let checker = Checker::new(correct, genesis_block.hash());
+        let peers =
+            (0..scenario.peers)
+                .map(|i| SimPeer {
+                    core: None,
+                    disk: Disk {
+                        chain: vec![(genesis_block.clone(), None)],
+                        ..Disk::default()
+                    },
+                    byzantine: scenario.byzantine.iter().find(|(peer, _)| *peer == i).map(
+                        |(_, b)| {
+                            Byzantine::new(*b, crypto.signers[i].clone(), genesis.federation_id())
+                        },
+                    ),
+                    timers: HashMap::new(),
+                    generation: 0,
+                })
+                .collect();
+        Simulation {
+            rng: ChaCha8Rng::seed_from_u64(scenario.seed ^ 0x5eed),
+            network: Network {
+                link: scenario.link,
+                partition: None,
+            },
+            now: 0,
+            seq: 0,
+            queue: BinaryHeap::new(),
+            peers,
+            ids,
+            genesis,
+            crypto,
+            checker,
+            stats: RunStats::default(),
+            healed: false,
+            submissions_open: true,
+            closed_at: None,
+            items: HashMap::new(),
+            scenario,
+            #[cfg(test)]
+            mutation: None,
+        }
+    }
+
+    /// Breaks one rule in every correct peer's core, to show the checker notices.
+    #[cfg(test)]
+    pub fn with_mutation(mut self, mutation: crate::consensus::Mutation) -> Self {
+        self.mutation = Some(mutation);
+        self
+    }
+
+    fn schedule(&mut self, at: u64, event: Event) {
+        self.seq += 1;
+        self.queue.push(Reverse(Queued {
+            at,
+            seq: self.seq,
+            event,
+        }));
+    }
+
+    pub fn run(mut self) -> RunReport {
+        for peer in 0..self.peers.len() {
+            self.start_peer(peer);
+            if self.checker.is_correct(peer) {
+                let at = self.rng.random_range(0..=self.scenario.submit_gap_ms * 2);
+                self.schedule(at, Event::Submit { peer });
+            }
+        }
+        for crash in self.scenario.crashes.clone() {
+            self.schedule(crash.at_ms, Event::Crash { peer: crash.peer });
+            self.schedule(crash.restart_ms, Event::Restart { peer: crash.peer });
+        }
+        for partition in self.scenario.partitions.clone() {
+            self.schedule(
+                partition.start_ms,
+                Event::Partition {
+                    groups: partition.groups,
+                },
+            );
+            self.schedule(partition.end_ms, Event::EndPartition);
+        }
+        self.schedule(self.scenario.heal_ms, Event::Heal);
+        // Without progress the run still ends: this is where a liveness failure shows.
+        let deadline = self.scenario.heal_ms + self.scenario.rounds * 5_000 + PROGRESS_BOUND_MS;
+        while let Some(Reverse(next)) = self.queue.pop() {
+            if next.at > deadline || self.finished() {
+                break;
+            }
+            self.now = next.at;
+            self.dispatch(next.event);
+            if !self.checker.violations.is_empty() {
+                break;
+            }
+        }
+        self.finish()
+    }
+
+    fn finished(&self) -> bool {
+        self.closed_at
+            .is_some_and(|closed| self.now > closed && self.pending_items() == 0)
+    }
+
+    fn correct_count(&self) -> usize {
+        (0..self.peers.len())
+            .filter(|&p| self.checker.is_correct(p))
+            .count()
+    }
+
+    fn pending_items(&self) -> usize {
+        let correct = self.correct_count();
+        self.items
+            .values()
+            .filter(|(_, done)| *done < correct)
+            .count()
+    }
+
+    fn finish(mut self) -> RunReport {
+        self.checker.check_prefixes();
+        let pending = self.pending_items();
+        if self.checker.violations.is_empty() && pending > 0 {
+            let heights: Vec<u64> = (0..self.peers.len())
+                .map(|p| self.checker.finalized_height(p))
+                .collect();
+            let detail = format!(
+                "at {} ms, heal at {} ms, finalized heights {heights:?}",
+                self.now, self.scenario.heal_ms
+            );
+            self.checker.violations.push(Violation::Liveness {
+                pending_items: pending,
+                detail,
+            });
+        }
+        self.stats.simulated_ms = self.now;
+        self.stats.blocks_finalized = self.checker.longest_height();
+        self.stats.rounds = self.max_round();
+        RunReport {
+            scenario: self.scenario,
+            stats: self.stats,
+            violations: self.checker.violations,
+        }
+    }
+
+    fn max_round(&self) -> u64 {
+        self.peers
+            .iter()
+            .filter_map(|p| p.core.as_ref())
+            .map(|core| core.round().0)
+            .max()
+            .unwrap_or(0)
+    }
+
+    fn config(&self, peer: usize) -> CoreConfig {
+        CoreConfig {
+            genesis: self.genesis.clone(),
+            signer: self.crypto.signers[peer].clone(),
+            verifier: self.crypto.verifier.clone(),
+        }
+    }
+
+    fn start_peer(&mut self, peer: usize) {
+        let disk = &self.peers[peer].disk;
+        let tip_round = disk
+            .chain
+            .last()
+            .map(|(b, _)| b.header.round)
+            .unwrap_or_default();
+        let restored = Restored {
+            finalized_tip: disk
+                .chain
+                .last()
+                .map(|(b, _)| b.clone())
+                .unwrap_or_else(|| Block::genesis(&self.genesis)),
+            finalized_nonces: disk.nonces.clone(),
+            votes: disk
+                .votes
+                .iter()
+                .filter(|v| v.round > tip_round)
+                .cloned()
+                .collect(),
+            own_items: disk
+                .own_items
+                .iter()
+                .filter(|i| disk.nonces.get(&i.author).is_none_or(|n| i.nonce > *n))
+                .cloned()
+                .collect(),
+        };
+        let (mut core, output) = match Core::start(self.config(peer), restored, self.now) {
+            Ok(started) => started,
+            Err(e) => panic!("simulated peer {peer} cannot start: {e}"),
+        };
+        #[cfg(test)]
+        if self.checker.is_correct(peer) {
+            core.set_mutation(self.mutation);
+        }
+        #[cfg(not(test))]
+        let _ = &mut core;
+        self.peers[peer].core = Some(core);
+        self.apply_output(peer, output);
+    }
+
+    fn dispatch(&mut self, event: Event) {
+        match event {
+            Event::Deliver { to, from, bytes } => {
+                let Some(core) = self.peers[to].core.as_mut() else {
+                    return;
+                };
+                self.stats.messages += 1;
+                match Message::decode(&bytes) {
+                    Ok(message) => {
+                        let from = self.ids[from];
+                        let output = core.handle(self.now, Input::Message { from, message });
+                        self.apply_output(to, output);
+                    }
+                    Err(_) => self.stats.undecodable += 1,
+                }
+            }
+            Event::Timer {
+                peer,
+                timer,
+                generation,
+            } => {
+                let state = &mut self.peers[peer];
+                if state.generation != generation || state.timers.get(&timer) != Some(&self.now) {
+                    return;
+                }
+                state.timers.remove(&timer);
+                if let Some(core) = state.core.as_mut() {
+                    let output = core.handle(self.now, Input::Timer(timer));
+                    self.apply_output(peer, output);
+                }
+            }
+            Event::Submit { peer } => self.submit(peer),
+            Event::Crash { peer } => {
+                if !self.healed {
+                    let state = &mut self.peers[peer];
+                    state.core = None;
+                    state.timers.clear();
+                    state.generation += 1;
+                }
+            }
+            Event::Restart { peer } => {
+                if self.peers[peer].core.is_none() {
+                    self.start_peer(peer);
+                }
+            }
+            Event::Partition { groups } => {
+                if !self.healed {
+                    self.network.partition = Some(groups);
+                }
+            }
+            Event::EndPartition => self.network.partition = None,
+            Event::Heal => {
+                self.healed = true;
+                self.network.partition = None;
+                self.network.link = self.network.link.healed();
+                for peer in 0..self.peers.len() {
+                    if self.peers[peer].core.is_none() {
+                        self.start_peer(peer);
+                    }
+                }
+            }
+        }
+    }
+
+    fn submit(&mut self, peer: usize) {
+        if self.submissions_open && self.healed && self.max_round() >= self.scenario.rounds {
+            self.submissions_open = false;
+            self.closed_at = Some(self.now);
+        }
+        if !self.submissions_open {
+            return;
+        }
+        if let Some(core) = self.peers[peer].core.as_mut() {
+            let len = self.rng.random_range(1..64usize);
+            let data: Vec<u8> = (0..len).map(|_| self.rng.random()).collect();
+            let output = core.handle(
+                self.now,
+                Input::Submit {
+                    module: ModuleId(0),
+                    data,
+                },
+            );
+            self.apply_output(peer, output);
+        }
+        let gap = self.rng.random_range(0..=self.scenario.submit_gap_ms * 2);
+        self.schedule(self.now + gap, Event::Submit { peer });
+    }
+
+    /// Carries out one output in the order a real node must: persist, then everything else.
+    fn apply_output(&mut self, peer: usize, output: Output) {
+        let Output {
+            persist,
+            send,
+            timers,
+            finalized,
+            serve_finalized,
+            evidence,
+        } = output;
+        for durable in persist {
+            match durable {
+                Durable::Vote(vote) => {
+                    self.checker.on_signed_vote(peer, &vote);
+                    self.peers[peer].disk.votes.push(vote);
+                }
+                Durable::OwnItem(item) => {
+                    if self.checker.is_correct(peer) {
+                        let id = item.id(&self.genesis.federation_id());
+                        self.items.insert(id, (self.now, 0));
+                    }
+                    self.peers[peer].disk.own_items.push(item);
+                }
+            }
+        }
+        for batch in finalized {
+            self.record_finalized(peer, batch.blocks, batch.certificate);
+        }
+        for item in evidence {
+            let accused = match &item {
+                Evidence::ConflictingVotes(pair) => pair.0.signer,
+                Evidence::ConflictingProposals(pair) => pair.0.block.header.proposer,
+            };
+            if let Some(index) = self.ids.iter().position(|id| *id == accused) {
+                self.checker.on_evidence_against(index);
+            }
+        }
+        let generation = self.peers[peer].generation;
+        for (timer, at) in timers {
+            self.peers[peer].timers.insert(timer, at);
+            self.schedule(
+                at,
+                Event::Timer {
+                    peer,
+                    timer,
+                    generation,
+                },
+            );
+        }
+        for (to, from_height) in serve_finalized {
+            if let Some(chain) = self.serve(peer, from_height) {
+                self.send_message(peer, Destination::Peer(to), Message::Finalized(chain));
+            }
+        }
+        for (to, message) in send {
+            if let Message::Proposal(proposal) = &message {
+                self.checker
+                    .on_proposal(peer, proposal.block.header.round, proposal.block.hash());
+            }
+            self.send_message(peer, to, message);
+        }
+    }
+
+    fn record_finalized(&mut self, peer: usize, blocks: Vec<Block>, certificate: Certificate) {
+        self.checker.on_finalized(peer, &blocks);
+        let correct = self.checker.is_correct(peer);
+        let correct_count = self.correct_count();
+        let federation = self.genesis.federation_id();
+        let last = blocks.len().saturating_sub(1);
+        for (i, block) in blocks.into_iter().enumerate() {
+            for item in &block.payload.items {
+                let nonce = self.peers[peer].disk.nonces.entry(item.author).or_insert(0);
+                *nonce = (*nonce).max(item.nonce);
+                if !correct {
+                    continue;
+                }
+                if let Some((submitted, done)) = self.items.get_mut(&item.id(&federation)) {
+                    *done += 1;
+                    if *done == correct_count {
+                        self.stats.items_finalized += 1;
+                        let since = (*submitted).max(self.scenario.heal_ms);
+                        let latency = self.now.saturating_sub(since);
+                        if self.now >= self.scenario.heal_ms {
+                            self.stats.worst_item_latency_ms =
+                                self.stats.worst_item_latency_ms.max(latency);
+                        }
+                    }
+                }
+            }
+            let certificate = (i == last).then(|| certificate.clone());
+            self.peers[peer].disk.chain.push((block, certificate));
+        }
+        let tip_round = self.peers[peer]
+            .disk
+            .chain
+            .last()
+            .map(|(b, _)| b.header.round);
+        if let Some(tip_round) = tip_round {
+            self.peers[peer].disk.votes.retain(|v| v.round > tip_round);
+        }
+    }
+
+    /// Finalized blocks from `from` on, up to the first block that carries its own
+    /// finalization at or after the serve limit.
+    fn serve(&self, peer: usize, from: Height) -> Option<FinalizedChain> {
+        let chain = &self.peers[peer].disk.chain;
+        let start = from.0 as usize;
+        if start == 0 || start >= chain.len() {
+            return None;
+        }
+        let want_end = (start + SERVE_LIMIT).min(chain.len() - 1);
+        let end = (want_end..chain.len()).find(|&i| chain[i].1.is_some())?;
+        Some(FinalizedChain {
+            blocks: chain[start..=end].iter().map(|(b, _)| b.clone()).collect(),
+            finalization: chain[end].1.clone()?,
+        })
+    }
+
+    fn send_message(&mut self, from: usize, to: Destination, message: Message) {
+        let targets: Vec<usize> = match to {
+            Destination::AllPeers => (0..self.peers.len()).filter(|&p| p != from).collect(),
+            Destination::Peer(id) => self.ids.iter().position(|p| *p == id).into_iter().collect(),
+        };
+        let outgoing = match self.peers[from].byzantine.as_mut() {
+            Some(byzantine) => byzantine.rewrite(&mut self.rng, targets, message),
+            None => vec![(targets, message.encode())],
+        };
+        for (targets, bytes) in outgoing {
+            let bytes = Arc::new(bytes);
+            for to in targets {
+                for at in self.network.transmit(&mut self.rng, self.now, from, to) {
+                    self.schedule(
+                        at,
+                        Event::Deliver {
+                            to,
+                            from,
+                            bytes: bytes.clone(),
+                        },
+                    );
+                }
+            }
+        }
+    }
+}

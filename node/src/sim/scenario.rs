@@ -1,0 +1,143 @@
+//! Scenarios: the peers, faults and load of one simulated run, all derived from a seed.
+
+use bfte_shared::federation::ConsensusParams;
+use rand::rngs::ChaCha8Rng;
+use rand::seq::SliceRandom;
+use rand::{RngExt, SeedableRng};
+
+use super::byzantine::Behavior;
+use super::crypto::CryptoMode;
+use super::network::LinkModel;
+
+/// Simulated time after the network heals within which every item a correct peer submitted
+/// must be final at every correct peer. See `SPEC.md` for why this bound is enough.
+pub const PROGRESS_BOUND_MS: u64 = 30_000;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Partition {
+    pub start_ms: u64,
+    pub end_ms: u64,
+    /// The side of the split each peer is on.
+    pub groups: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Crash {
+    pub peer: usize,
+    pub at_ms: u64,
+    pub restart_ms: u64,
+}
+
+/// What to simulate; `Scenario::random` fills it from a seed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    pub seed: u64,
+    pub peers: usize,
+    pub byzantine: Vec<(usize, Behavior)>,
+    pub link: LinkModel,
+    pub partitions: Vec<Partition>,
+    pub crashes: Vec<Crash>,
+    /// From this time on, links are healthy, partitions gone and crashed peers back.
+    pub heal_ms: u64,
+    /// Correct peers keep submitting items until the federation reaches this round.
+    pub rounds: u64,
+    /// Mean gap between one peer's items; gaps vary from none to twice this.
+    pub submit_gap_ms: u64,
+    pub crypto: CryptoMode,
+    pub params: ConsensusParams,
+}
+
+/// What the command line or a test may fix; anything left open is drawn from the seed.
+#[derive(Debug, Clone, Copy)]
+pub struct SimOptions {
+    pub peers: Option<usize>,
+    pub byzantine: Option<usize>,
+    pub rounds: u64,
+    pub crypto: CryptoMode,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            peers: None,
+            byzantine: None,
+            rounds: 30,
+            crypto: CryptoMode::Fast,
+        }
+    }
+}
+
+impl Scenario {
+    pub fn random(seed: u64, options: SimOptions) -> Scenario {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let peers = options
+            .peers
+            .unwrap_or_else(|| [1, 4, 7, 10][rng.random_range(0..4usize)]);
+        let f = (peers.max(1) - 1) / 3;
+        let byzantine_count = options
+            .byzantine
+            .unwrap_or_else(|| rng.random_range(0..=f))
+            .min(f);
+        let mut indices: Vec<usize> = (0..peers).collect();
+        indices.shuffle(&mut rng);
+        let byzantine: Vec<(usize, Behavior)> = indices[..byzantine_count]
+            .iter()
+            .map(|&i| (i, Behavior::ALL[rng.random_range(0..Behavior::ALL.len())]))
+            .collect();
+        let min_latency_ms = rng.random_range(1..10);
+        let link = LinkModel {
+            min_latency_ms,
+            max_latency_ms: min_latency_ms + rng.random_range(0..100),
+            loss: if rng.random_bool(0.3) {
+                0.0
+            } else {
+                rng.random_range(0.0..0.25)
+            },
+            duplicate: rng.random_range(0.0..0.1),
+        };
+        let heal_ms = rng.random_range(1_000..12_000);
+        let partitions = (0..rng.random_range(0..3))
+            .map(|_| {
+                let start_ms = rng.random_range(0..heal_ms);
+                Partition {
+                    start_ms,
+                    end_ms: rng.random_range(start_ms..=heal_ms),
+                    groups: (0..peers).map(|_| rng.random_range(0..2)).collect(),
+                }
+            })
+            .collect();
+        let correct: Vec<usize> = indices[byzantine_count..].to_vec();
+        let crashes = (0..rng.random_range(0..4))
+            .map(|_| {
+                let peer = correct[rng.random_range(0..correct.len())];
+                let at_ms = rng.random_range(0..heal_ms);
+                Crash {
+                    peer,
+                    at_ms,
+                    restart_ms: rng.random_range(at_ms..=heal_ms),
+                }
+            })
+            .collect();
+        let params = ConsensusParams {
+            round_timeout_ms: 300 + 3 * link.max_latency_ms,
+            max_backoff_doublings: 3,
+            resend_interval_ms: 200,
+            max_block_bytes: 64 << 10,
+            max_block_items: 256,
+            max_clock_drift_ms: 5_000,
+        };
+        Scenario {
+            seed,
+            peers,
+            byzantine,
+            link,
+            partitions,
+            crashes,
+            heal_ms,
+            rounds: options.rounds,
+            submit_gap_ms: rng.random_range(20..600),
+            crypto: options.crypto,
+            params,
+        }
+    }
+}
