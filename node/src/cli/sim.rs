@@ -1,0 +1,411 @@
+//! `bfte sim`: runs the deterministic simulator over a range of seeds, in parallel.
+
+use std::fmt::Write as _;
+use std::num::NonZeroUsize;
+use std::ops::Range;
+use std::panic::{self, AssertUnwindSafe};
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use bfte_node::sim::{CryptoMode, RunStats, Scenario, SimOptions, run_seed};
+use bfte_shared::federation::PeerSet;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use super::EXIT_VIOLATION;
+
+/// Check many simulated runs for safety and liveness violations.
+///
+/// Each seed fixes one scenario: the peers, Byzantine behaviours, lossy links, partitions,
+/// crashes, the time the network heals, and the load. The run is deterministic, so a failing
+/// seed replays exactly with the command printed beside it, whatever --threads was.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    bfte sim                                  seeds 0..1000, peers and faults drawn per seed\n  \
+    bfte sim --seeds 2000 --real-crypto       real ed25519 signatures (slower)\n  \
+    bfte sim --peers 7 --byzantine 2          fix the federation size and fault count\n  \
+    bfte sim --seed 1234 --seeds 1            replay one seed\n\n\
+    Exit code: 0 when every seed is clean, 1 when any seed broke an invariant, 2 on error.")]
+pub struct SimArgs {
+    /// Number of seeds to run.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    seeds: u64,
+    /// First seed; the run covers START..START+N.
+    #[arg(long = "seed", default_value_t = 0, value_name = "START")]
+    start: u64,
+    /// Rounds of load: correct peers submit items until the federation reaches this round.
+    #[arg(long, default_value_t = SimOptions::default().rounds, value_name = "R")]
+    rounds: u64,
+    /// Federation size; drawn per seed from {1, 4, 7, 10} when absent.
+    #[arg(long, value_name = "P", value_parser = clap::value_parser!(u64).range(1..=PeerSet::MAX as u64))]
+    peers: Option<u64>,
+    /// Byzantine peers; drawn per seed from 0..=f when absent, and capped at f = (P-1)/3.
+    #[arg(long, value_name = "B")]
+    byzantine: Option<u64>,
+    /// Sign and verify with real ed25519 instead of a keyed-hash stand-in.
+    #[arg(long)]
+    real_crypto: bool,
+    /// Worker threads [default: available parallelism].
+    #[arg(long, value_name = "T")]
+    threads: Option<NonZeroUsize>,
+    /// Print the summary as JSON on stdout instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+impl SimArgs {
+    fn options(&self) -> anyhow::Result<SimOptions> {
+        let peers = self.peers.map(usize::try_from).transpose()?;
+        let byzantine = self.byzantine.map(usize::try_from).transpose()?;
+        if let (Some(peers), Some(byzantine)) = (peers, byzantine) {
+            let f = (peers - 1) / 3;
+            anyhow::ensure!(
+                byzantine <= f,
+                "{peers} peers tolerate at most {f} Byzantine peers, not {byzantine}; \
+                 lower --byzantine or raise --peers"
+            );
+        }
+        Ok(SimOptions {
+            peers,
+            byzantine,
+            rounds: self.rounds,
+            crypto: if self.real_crypto {
+                CryptoMode::Real
+            } else {
+                CryptoMode::Fast
+            },
+        })
+    }
+
+    fn seeds(&self) -> anyhow::Result<Range<u64>> {
+        let end = self.start.checked_add(self.seeds).with_context(|| {
+            format!(
+                "--seed {} plus --seeds {} is past the last seed",
+                self.start, self.seeds
+            )
+        })?;
+        Ok(self.start..end)
+    }
+
+    /// The one command that replays `seed` exactly: the options as the user gave them, since
+    /// what a seed draws depends on which options were fixed.
+    fn replay_command(&self, seed: u64) -> String {
+        let mut command = format!("bfte sim --seed {seed} --seeds 1 --rounds {}", self.rounds);
+        if let Some(peers) = self.peers {
+            let _ = write!(command, " --peers {peers}");
+        }
+        if let Some(byzantine) = self.byzantine {
+            let _ = write!(command, " --byzantine {byzantine}");
+        }
+        if self.real_crypto {
+            command.push_str(" --real-crypto");
+        }
+        command
+    }
+}
+
+/// What one seed left behind. Only a failing seed keeps its scenario.
+#[derive(Debug)]
+struct SeedOutcome {
+    seed: u64,
+    stats: RunStats,
+    failure: Option<Failure>,
+}
+
+#[derive(Debug)]
+struct Failure {
+    scenario: Scenario,
+    violations: Vec<String>,
+}
+
+pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
+    let options = args.options()?;
+    let seeds = args.seeds()?;
+    let threads = match args.threads {
+        Some(threads) => threads,
+        None => std::thread::available_parallelism()
+            .context("cannot tell how many threads to use; pass --threads")?,
+    };
+    let started = Instant::now();
+    let outcomes = run_seeds(seeds.clone(), options, threads.get());
+    let wall = started.elapsed();
+    let summary = Summary::of(&outcomes, wall);
+    let failures: Vec<(u64, &Failure)> = outcomes
+        .iter()
+        .filter_map(|o| Some((o.seed, o.failure.as_ref()?)))
+        .collect();
+    if args.json {
+        print_json(&args, &seeds, threads.get(), &summary, &failures)?;
+    } else {
+        for (seed, failure) in &failures {
+            print_failure(&args, *seed, failure);
+        }
+        print_summary(&args, &seeds, threads.get(), &summary);
+    }
+    Ok(if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_VIOLATION)
+    })
+}
+
+/// Runs every seed on `threads` workers that take the next seed from a shared counter. Each
+/// seed is independent and deterministic and the outcomes are sorted, so the result does not
+/// depend on the number of threads or on scheduling.
+fn run_seeds(seeds: Range<u64>, options: SimOptions, threads: usize) -> Vec<SeedOutcome> {
+    let progress = progress_bar(seeds.end - seeds.start);
+    let next = AtomicU64::new(seeds.start);
+    let failing = AtomicU64::new(0);
+    let outcomes = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..threads.min((seeds.end - seeds.start).max(1) as usize) {
+            scope.spawn(|| {
+                let mut mine = Vec::new();
+                loop {
+                    let seed = next.fetch_add(1, Ordering::Relaxed);
+                    if seed >= seeds.end {
+                        break;
+                    }
+                    let outcome = run_one(seed, options);
+                    if outcome.failure.is_some() {
+                        let failing = failing.fetch_add(1, Ordering::Relaxed) + 1;
+                        progress.set_message(format!("{failing} failing"));
+                    }
+                    mine.push(outcome);
+                    progress.inc(1);
+                }
+                outcomes
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .extend(mine);
+            });
+        }
+    });
+    progress.finish_and_clear();
+    let mut outcomes = outcomes
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    outcomes.sort_by_key(|o| o.seed);
+    outcomes
+}
+
+/// Runs one seed. A panic in the core is a finding like any violation: it is caught so the
+/// sweep goes on and the seed gets its replay command.
+fn run_one(seed: u64, options: SimOptions) -> SeedOutcome {
+    match panic::catch_unwind(AssertUnwindSafe(|| run_seed(seed, options))) {
+        Ok(report) => SeedOutcome {
+            seed,
+            failure: (!report.violations.is_empty()).then(|| Failure {
+                violations: report.violations.iter().map(ToString::to_string).collect(),
+                scenario: report.scenario,
+            }),
+            stats: report.stats,
+        },
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_string());
+            SeedOutcome {
+                seed,
+                stats: RunStats::default(),
+                failure: Some(Failure {
+                    scenario: Scenario::random(seed, options),
+                    violations: vec![format!("panic: {message}")],
+                }),
+            }
+        }
+    }
+}
+
+fn progress_bar(seeds: u64) -> ProgressBar {
+    let progress = ProgressBar::new(seeds);
+    // The template is a constant; should it ever be rejected, the bar falls back to the
+    // default style rather than failing the run.
+    if let Ok(style) = ProgressStyle::with_template(
+        "{elapsed_precise} [{bar:40}] {pos}/{len} seeds, {msg}, ETA {eta}",
+    ) {
+        progress.set_style(style.progress_chars("=> "));
+    }
+    progress.set_message("0 failing");
+    progress
+}
+
+/// Totals over all seeds.
+#[derive(Debug, Default)]
+struct Summary {
+    seeds: u64,
+    rounds: u64,
+    blocks: u64,
+    items: u64,
+    messages: u64,
+    undecodable: u64,
+    simulated: Duration,
+    violations: u64,
+    failing_seeds: u64,
+    /// The worst post-heal item latency and the first seed that reached it.
+    worst_latency_ms: u64,
+    worst_latency_seed: Option<u64>,
+    wall: Duration,
+}
+
+impl Summary {
+    fn of(outcomes: &[SeedOutcome], wall: Duration) -> Summary {
+        let mut summary = Summary {
+            wall,
+            ..Summary::default()
+        };
+        for outcome in outcomes {
+            let stats = &outcome.stats;
+            summary.seeds += 1;
+            summary.rounds += stats.rounds;
+            summary.blocks += stats.blocks_finalized;
+            summary.items += stats.items_finalized;
+            summary.messages += stats.messages;
+            summary.undecodable += stats.undecodable;
+            summary.simulated += Duration::from_millis(stats.simulated_ms);
+            if let Some(failure) = &outcome.failure {
+                summary.failing_seeds += 1;
+                summary.violations += failure.violations.len() as u64;
+            }
+            if stats.worst_item_latency_ms > summary.worst_latency_ms
+                || summary.worst_latency_seed.is_none()
+            {
+                summary.worst_latency_ms = stats.worst_item_latency_ms;
+                summary.worst_latency_seed = Some(outcome.seed);
+            }
+        }
+        summary
+    }
+
+    fn rounds_per_second(&self) -> f64 {
+        self.rounds as f64 / self.wall.as_secs_f64().max(f64::EPSILON)
+    }
+}
+
+fn crypto_name(real: bool) -> &'static str {
+    if real { "real ed25519" } else { "fast" }
+}
+
+fn describe(scenario: &Scenario) -> String {
+    let byzantine: Vec<String> = scenario
+        .byzantine
+        .iter()
+        .map(|(peer, behavior)| format!("peer {peer} {behavior:?}"))
+        .collect();
+    let byzantine = if byzantine.is_empty() {
+        "none".to_string()
+    } else {
+        byzantine.join(", ")
+    };
+    let link = &scenario.link;
+    format!(
+        "peers {}, byzantine: {byzantine}, loss {:.1}%, duplicate {:.1}%, latency {}-{} ms, \
+         partitions {}, crashes {}, heal at {} ms",
+        scenario.peers,
+        link.loss * 100.0,
+        link.duplicate * 100.0,
+        link.min_latency_ms,
+        link.max_latency_ms,
+        scenario.partitions.len(),
+        scenario.crashes.len(),
+        scenario.heal_ms,
+    )
+}
+
+fn print_failure(args: &SimArgs, seed: u64, failure: &Failure) {
+    println!("FAIL seed {seed}: {}", describe(&failure.scenario));
+    for violation in &failure.violations {
+        println!("  {violation}");
+    }
+    println!("  replay: {}", args.replay_command(seed));
+}
+
+fn print_summary(args: &SimArgs, seeds: &Range<u64>, threads: usize, summary: &Summary) {
+    println!(
+        "seeds               {} ({}..{}), {} crypto, {threads} threads",
+        summary.seeds,
+        seeds.start,
+        seeds.end,
+        crypto_name(args.real_crypto)
+    );
+    println!("rounds              {}", summary.rounds);
+    println!("blocks finalized    {}", summary.blocks);
+    println!("items finalized     {}", summary.items);
+    println!(
+        "messages            {} ({} undecodable)",
+        summary.messages, summary.undecodable
+    );
+    println!(
+        "violations          {} in {} failing seeds",
+        summary.violations, summary.failing_seeds
+    );
+    println!("wall time           {:.2} s", summary.wall.as_secs_f64());
+    println!(
+        "simulated time      {:.0} s",
+        summary.simulated.as_secs_f64()
+    );
+    println!("simulated rounds/s  {:.0}", summary.rounds_per_second());
+    if let Some(seed) = summary.worst_latency_seed {
+        println!(
+            "worst item latency  {} ms after heal (seed {seed})",
+            summary.worst_latency_ms
+        );
+    }
+}
+
+fn print_json(
+    args: &SimArgs,
+    seeds: &Range<u64>,
+    threads: usize,
+    summary: &Summary,
+    failures: &[(u64, &Failure)],
+) -> anyhow::Result<()> {
+    let failures: Vec<_> = failures
+        .iter()
+        .map(|(seed, failure)| {
+            let scenario = &failure.scenario;
+            json!({
+                "seed": seed,
+                "peers": scenario.peers,
+                "byzantine": scenario.byzantine.iter()
+                    .map(|(peer, behavior)| json!({"peer": peer, "behavior": format!("{behavior:?}")}))
+                    .collect::<Vec<_>>(),
+                "loss": scenario.link.loss,
+                "scenario": describe(scenario),
+                "violations": failure.violations,
+                "replay": args.replay_command(*seed),
+            })
+        })
+        .collect();
+    let value = json!({
+        "seed_start": seeds.start,
+        "seeds": summary.seeds,
+        "rounds_option": args.rounds,
+        "peers_option": args.peers,
+        "byzantine_option": args.byzantine,
+        "crypto": if args.real_crypto { "real" } else { "fast" },
+        "threads": threads,
+        "total_rounds": summary.rounds,
+        "blocks_finalized": summary.blocks,
+        "items_finalized": summary.items,
+        "messages": summary.messages,
+        "undecodable": summary.undecodable,
+        "simulated_seconds": summary.simulated.as_secs_f64(),
+        "violations": summary.violations,
+        "failing_seeds": summary.failing_seeds,
+        "wall_seconds": summary.wall.as_secs_f64(),
+        "simulated_rounds_per_second": summary.rounds_per_second(),
+        "worst_item_latency_ms": summary.worst_latency_ms,
+        "worst_item_latency_seed": summary.worst_latency_seed,
+        "failures": failures,
+    });
+    let text = serde_json::to_string_pretty(&value).context("cannot render the summary as JSON")?;
+    println!("{text}");
+    Ok(())
+}
