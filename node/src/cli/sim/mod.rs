@@ -1,5 +1,7 @@
 //! `bfte sim`: runs the deterministic simulator over a range of seeds, in parallel.
 
+mod report;
+
 use std::fmt::Write as _;
 use std::num::NonZeroUsize;
 use std::ops::Range;
@@ -7,15 +9,15 @@ use std::panic::{self, AssertUnwindSafe};
 use std::process::ExitCode;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context as _;
 use bfte_node::sim::{CryptoMode, RunStats, Scenario, SimOptions, run_seed};
 use bfte_shared::federation::PeerSet;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::json;
 
+use self::report::Summary;
 use super::EXIT_VIOLATION;
 
 /// Check many simulated runs for safety and liveness violations.
@@ -139,12 +141,12 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
         .filter_map(|o| Some((o.seed, o.failure.as_ref()?)))
         .collect();
     if args.json {
-        print_json(&args, &seeds, threads.get(), &summary, &failures)?;
+        report::print_json(&args, &seeds, threads.get(), &summary, &failures)?;
     } else {
         for (seed, failure) in &failures {
-            print_failure(&args, *seed, failure);
+            report::print_failure(&args, *seed, failure);
         }
-        print_summary(&args, &seeds, threads.get(), &summary);
+        report::print_summary(&args, &seeds, threads.get(), &summary);
     }
     Ok(if failures.is_empty() {
         ExitCode::SUCCESS
@@ -234,178 +236,4 @@ fn progress_bar(seeds: u64) -> ProgressBar {
     }
     progress.set_message("0 failing");
     progress
-}
-
-/// Totals over all seeds.
-#[derive(Debug, Default)]
-struct Summary {
-    seeds: u64,
-    rounds: u64,
-    blocks: u64,
-    items: u64,
-    messages: u64,
-    undecodable: u64,
-    simulated: Duration,
-    violations: u64,
-    failing_seeds: u64,
-    /// The worst post-heal item latency and the first seed that reached it.
-    worst_latency_ms: u64,
-    worst_latency_seed: Option<u64>,
-    wall: Duration,
-}
-
-impl Summary {
-    fn of(outcomes: &[SeedOutcome], wall: Duration) -> Summary {
-        let mut summary = Summary {
-            wall,
-            ..Summary::default()
-        };
-        for outcome in outcomes {
-            let stats = &outcome.stats;
-            summary.seeds += 1;
-            summary.rounds += stats.rounds;
-            summary.blocks += stats.blocks_finalized;
-            summary.items += stats.items_finalized;
-            summary.messages += stats.messages;
-            summary.undecodable += stats.undecodable;
-            summary.simulated += Duration::from_millis(stats.simulated_ms);
-            if let Some(failure) = &outcome.failure {
-                summary.failing_seeds += 1;
-                summary.violations += failure.violations.len() as u64;
-            }
-            if stats.worst_item_latency_ms > summary.worst_latency_ms
-                || summary.worst_latency_seed.is_none()
-            {
-                summary.worst_latency_ms = stats.worst_item_latency_ms;
-                summary.worst_latency_seed = Some(outcome.seed);
-            }
-        }
-        summary
-    }
-
-    fn rounds_per_second(&self) -> f64 {
-        self.rounds as f64 / self.wall.as_secs_f64().max(f64::EPSILON)
-    }
-}
-
-fn crypto_name(real: bool) -> &'static str {
-    if real { "real ed25519" } else { "fast" }
-}
-
-fn describe(scenario: &Scenario) -> String {
-    let byzantine: Vec<String> = scenario
-        .byzantine
-        .iter()
-        .map(|(peer, behavior)| format!("peer {peer} {behavior:?}"))
-        .collect();
-    let byzantine = if byzantine.is_empty() {
-        "none".to_string()
-    } else {
-        byzantine.join(", ")
-    };
-    let link = &scenario.link;
-    format!(
-        "peers {}, byzantine: {byzantine}, loss {:.1}%, duplicate {:.1}%, latency {}-{} ms, \
-         partitions {}, crashes {}, heal at {} ms",
-        scenario.peers,
-        link.loss * 100.0,
-        link.duplicate * 100.0,
-        link.min_latency_ms,
-        link.max_latency_ms,
-        scenario.partitions.len(),
-        scenario.crashes.len(),
-        scenario.heal_ms,
-    )
-}
-
-fn print_failure(args: &SimArgs, seed: u64, failure: &Failure) {
-    println!("FAIL seed {seed}: {}", describe(&failure.scenario));
-    for violation in &failure.violations {
-        println!("  {violation}");
-    }
-    println!("  replay: {}", args.replay_command(seed));
-}
-
-fn print_summary(args: &SimArgs, seeds: &Range<u64>, threads: usize, summary: &Summary) {
-    println!(
-        "seeds               {} ({}..{}), {} crypto, {threads} threads",
-        summary.seeds,
-        seeds.start,
-        seeds.end,
-        crypto_name(args.real_crypto)
-    );
-    println!("rounds              {}", summary.rounds);
-    println!("blocks finalized    {}", summary.blocks);
-    println!("items finalized     {}", summary.items);
-    println!(
-        "messages            {} ({} undecodable)",
-        summary.messages, summary.undecodable
-    );
-    println!(
-        "violations          {} in {} failing seeds",
-        summary.violations, summary.failing_seeds
-    );
-    println!("wall time           {:.2} s", summary.wall.as_secs_f64());
-    println!(
-        "simulated time      {:.0} s",
-        summary.simulated.as_secs_f64()
-    );
-    println!("simulated rounds/s  {:.0}", summary.rounds_per_second());
-    if let Some(seed) = summary.worst_latency_seed {
-        println!(
-            "worst item latency  {} ms after heal (seed {seed})",
-            summary.worst_latency_ms
-        );
-    }
-}
-
-fn print_json(
-    args: &SimArgs,
-    seeds: &Range<u64>,
-    threads: usize,
-    summary: &Summary,
-    failures: &[(u64, &Failure)],
-) -> anyhow::Result<()> {
-    let failures: Vec<_> = failures
-        .iter()
-        .map(|(seed, failure)| {
-            let scenario = &failure.scenario;
-            json!({
-                "seed": seed,
-                "peers": scenario.peers,
-                "byzantine": scenario.byzantine.iter()
-                    .map(|(peer, behavior)| json!({"peer": peer, "behavior": format!("{behavior:?}")}))
-                    .collect::<Vec<_>>(),
-                "loss": scenario.link.loss,
-                "scenario": describe(scenario),
-                "violations": failure.violations,
-                "replay": args.replay_command(*seed),
-            })
-        })
-        .collect();
-    let value = json!({
-        "seed_start": seeds.start,
-        "seeds": summary.seeds,
-        "rounds_option": args.rounds,
-        "peers_option": args.peers,
-        "byzantine_option": args.byzantine,
-        "crypto": if args.real_crypto { "real" } else { "fast" },
-        "threads": threads,
-        "total_rounds": summary.rounds,
-        "blocks_finalized": summary.blocks,
-        "items_finalized": summary.items,
-        "messages": summary.messages,
-        "undecodable": summary.undecodable,
-        "simulated_seconds": summary.simulated.as_secs_f64(),
-        "violations": summary.violations,
-        "failing_seeds": summary.failing_seeds,
-        "wall_seconds": summary.wall.as_secs_f64(),
-        "simulated_rounds_per_second": summary.rounds_per_second(),
-        "worst_item_latency_ms": summary.worst_latency_ms,
-        "worst_item_latency_seed": summary.worst_latency_seed,
-        "failures": failures,
-    });
-    let text = serde_json::to_string_pretty(&value).context("cannot render the summary as JSON")?;
-    println!("{text}");
-    Ok(())
 }
