@@ -101,8 +101,8 @@ impl Core {
             let named = self.rounds.get(&round).is_some_and(|state| {
                 state.notarized_block() == Some(hash) || state.finalized_block() == Some(hash)
             });
-            if named && block.payload_matches() {
-                self.blocks.insert(hash, block);
+            if named && block.payload_matches() && !self.blocks.contains_key(&hash) {
+                self.learn_block(block);
             }
         }
         self.try_vote();

@@ -63,6 +63,8 @@ pub enum Mutation {
     ForgetVotesOnRestart,
     /// Count one vote short of a quorum as a quorum.
     QuorumMinusOne,
+    /// Never re-send votes or items, nor pull on the resend timer.
+    NoResend,
 }
 
 #[derive(Debug)]
@@ -103,6 +105,32 @@ impl Core {
         restored: Restored,
         now: u64,
     ) -> Result<(Core, Output), StartError> {
+        Self::start_inner(
+            config,
+            restored,
+            now,
+            #[cfg(test)]
+            None,
+        )
+    }
+
+    /// Starts a core with a rule broken from the first step (restoring included).
+    #[cfg(test)]
+    pub fn start_mutated(
+        config: CoreConfig,
+        restored: Restored,
+        now: u64,
+        mutation: Option<Mutation>,
+    ) -> Result<(Core, Output), StartError> {
+        Self::start_inner(config, restored, now, mutation)
+    }
+
+    fn start_inner(
+        config: CoreConfig,
+        restored: Restored,
+        now: u64,
+        #[cfg(test)] mutation: Option<Mutation>,
+    ) -> Result<(Core, Output), StartError> {
         let me = config.signer.peer_id();
         let peers = config.genesis.peers.clone();
         let my_index = peers.index_of(&me).ok_or(StartError::NotAPeer(me))?;
@@ -131,9 +159,24 @@ impl Core {
             last_pull_ms: None,
             last_served_ms: HashMap::new(),
             #[cfg(test)]
-            mutation: None,
+            mutation,
         };
         core.restore_votes(restored.votes);
+        for block in restored.blocks {
+            if block.header.round > core.tip.round && block.payload_matches() {
+                core.blocks.insert(block.hash(), block);
+            }
+        }
+        for certificate in restored.certificates {
+            if certificate.round > core.tip.round {
+                core.round = core.round.max(certificate.round);
+                core.record_certificate(certificate);
+            }
+        }
+        // What was just reloaded is on disk already.
+        core.out
+            .persist
+            .retain(|d| !matches!(d, Durable::Certificate(_) | Durable::Block(_)));
         for item in restored.own_items {
             core.add_item(item);
         }
@@ -144,11 +187,6 @@ impl Core {
         core.arm_resend();
         let output = std::mem::take(&mut core.out);
         Ok((core, output))
-    }
-
-    #[cfg(test)]
-    pub fn set_mutation(&mut self, mutation: Option<Mutation>) {
-        self.mutation = mutation;
     }
 
     #[cfg(test)]
@@ -353,6 +391,10 @@ impl Core {
     /// votes and items, and pull what others may have.
     fn on_resend(&mut self) {
         self.resend_armed = false;
+        #[cfg(test)]
+        if self.mutated(Mutation::NoResend) {
+            return;
+        }
         if self.tip.height == self.height_at_last_resend && self.has_work() {
             self.resend_own();
             self.pull(Destination::AllPeers);

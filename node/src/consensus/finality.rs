@@ -5,9 +5,21 @@ use bfte_shared::certificate::Certificate;
 use bfte_shared::round::Round;
 
 use super::core::Core;
-use super::io::Finalized;
+use super::io::{Durable, Finalized};
 
 impl Core {
+    /// Keeps a block above the finalized tip; one that a notarization names is persisted.
+    pub(super) fn learn_block(&mut self, block: Block) {
+        let hash = block.hash();
+        let notarized = self.rounds.get(&block.header.round).is_some_and(|state| {
+            state.notarized_block() == Some(hash) || state.finalized_block() == Some(hash)
+        });
+        if notarized {
+            self.out.persist.push(Durable::Block(block.clone()));
+        }
+        self.blocks.insert(hash, block);
+    }
+
     /// Finalizes the highest certified block whose chain down to the finalized tip is known.
     /// Returns whether anything became final.
     pub(super) fn try_finalize(&mut self) -> bool {

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use bfte_shared::block::Block;
 use bfte_shared::certificate::Certificate;
+use bfte_shared::federation::Genesis;
 use bfte_shared::item::ConsensusItem;
 use bfte_shared::message::Message;
 use bfte_shared::peer::PeerId;
@@ -19,12 +20,18 @@ pub enum Timer {
     Resend,
 }
 
-/// Something this peer signed that must survive a crash: written before it is sent.
+/// What must survive a crash, written before any message of the same output is sent: own
+/// votes (so a restart cannot double-vote) and items, and the certificates and notarized
+/// blocks of rounds not yet final (after a federation-wide restart nobody could prove them
+/// otherwise, and no proposal could build past them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Durable {
     Vote(Vote),
     /// An item this peer authored, kept until it is final.
     OwnItem(ConsensusItem),
+    Certificate(Certificate),
+    /// A block some notarization names.
+    Block(Block),
 }
 
 /// Where a message goes.
@@ -85,4 +92,21 @@ pub struct Restored {
     pub votes: Vec<Vote>,
     /// Items this peer authored that may not be final yet.
     pub own_items: Vec<ConsensusItem>,
+    /// Certificates and notarized blocks above the finalized round.
+    pub certificates: Vec<Certificate>,
+    pub blocks: Vec<Block>,
+}
+
+impl Restored {
+    /// A first start: nothing but the genesis block.
+    pub fn genesis(genesis: &Genesis) -> Restored {
+        Restored {
+            finalized_tip: Block::genesis(genesis),
+            finalized_nonces: BTreeMap::new(),
+            votes: Vec::new(),
+            own_items: Vec::new(),
+            certificates: Vec::new(),
+            blocks: Vec::new(),
+        }
+    }
 }

@@ -13,6 +13,9 @@ mod round_state;
 mod voting;
 
 #[cfg(test)]
+mod tests;
+
+#[cfg(test)]
 pub use self::core::Mutation;
 pub use self::core::{Core, CoreConfig, Input, StartError};
 pub use self::io::{Destination, Durable, Evidence, Finalized, Output, Restored, Timer};

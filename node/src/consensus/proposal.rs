@@ -75,10 +75,10 @@ impl Core {
             }
             return;
         }
+        state.proposal = Some(proposal.clone());
         if proposal.block.payload_matches() {
-            self.blocks.insert(hash, proposal.block.clone());
+            self.learn_block(proposal.block);
         }
-        state.proposal = Some(proposal);
         self.try_vote();
     }
 
@@ -254,6 +254,7 @@ impl Core {
         if state.proposal.is_some() || state.own_notarize.is_some() || state.own_dummy.is_some() {
             return;
         }
+        tracing::trace!(peer = %self.me.short(), now = self.now, %round, parent = ?self.parent_for(round), "leader wants to propose");
         let Some(parent_hash) = self.parent_for(round) else {
             self.want_block();
             return;

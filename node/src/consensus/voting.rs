@@ -19,6 +19,13 @@ impl Core {
     pub(super) fn cast_vote(&mut self, round: Round, kind: VoteKind) {
         tracing::trace!(peer = %self.me.short(), now = self.now, %round, ?kind, "vote");
         let vote = Vote::new(&self.federation, self.signer.as_ref(), round, kind);
+        // A peer that vouched for a block must still hold it after a crash: the proposer may
+        // be Byzantine and the only other copies may be with peers that crashed too.
+        if let VoteKind::Notarize(hash) = kind
+            && let Some(block) = self.blocks.get(&hash)
+        {
+            self.out.persist.push(Durable::Block(block.clone()));
+        }
         self.out.persist.push(Durable::Vote(vote.clone()));
         let state = self.rounds.entry(round).or_default();
         let slot = match kind {
@@ -260,11 +267,15 @@ impl Core {
         }
         tracing::trace!(peer = %self.me.short(), now = self.now, %round, kind = ?certificate.kind, "certificate");
         let block = certificate.kind.block();
+        self.out
+            .persist
+            .push(Durable::Certificate(certificate.clone()));
         *slot = Some(certificate);
-        if let Some(hash) = block
-            && !self.blocks.contains_key(&hash)
-        {
-            self.want_block();
+        if let Some(hash) = block {
+            match self.blocks.get(&hash) {
+                Some(known) => self.out.persist.push(Durable::Block(known.clone())),
+                None => self.want_block(),
+            }
         }
         if round < self.round {
             self.maybe_finalize_vote(round);

@@ -18,7 +18,8 @@ use rand::{Rng, RngExt};
 /// One way of misbehaving.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Behavior {
-    /// As leader, sends different proposals to two halves of the peers, voting for both.
+    /// As leader, signs two proposals and shows them to two halves of the peers in opposite
+    /// orders, voting for both.
     Equivocate,
     /// Votes notarize and finalize for a second, made-up block in every round.
     DoubleVote,
@@ -99,9 +100,13 @@ impl Byzantine {
                     twin.block.header.round,
                     VoteKind::Notarize(twin.block.hash()),
                 );
-                out.push((first_half, Message::Proposal(proposal)));
-                out.push((second_half.clone(), Message::Proposal(twin)));
-                out.push((second_half, twin_vote));
+                // Each half gets both proposals, in opposite orders, so each half's first
+                // (the one a correct peer votes for) differs.
+                out.push((first_half.clone(), Message::Proposal(proposal.clone())));
+                out.push((second_half.clone(), Message::Proposal(twin.clone())));
+                out.push((second_half.clone(), twin_vote));
+                out.push((first_half, Message::Proposal(twin)));
+                out.push((second_half, Message::Proposal(proposal)));
             }
             (Behavior::DoubleVote, Message::Vote(vote)) => {
                 let other = match vote.kind {

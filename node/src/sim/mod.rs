@@ -19,3 +19,6 @@ pub use scenario::{PROGRESS_BOUND_MS, Scenario, SimOptions};
 pub fn run_seed(seed: u64, options: SimOptions) -> RunReport {
     Simulation::new(Scenario::random(seed, options)).run()
 }
+
+#[cfg(test)]
+mod tests;

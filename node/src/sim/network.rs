@@ -15,12 +15,13 @@ pub struct LinkModel {
 }
 
 impl LinkModel {
-    /// After the network heals: no loss, short latency; duplication and reordering stay.
-    pub fn healed(self) -> LinkModel {
+    /// After the network heals: short latency and the given residual loss; duplication and
+    /// reordering stay.
+    pub fn healed(self, loss: f64) -> LinkModel {
         LinkModel {
             min_latency_ms: 1,
             max_latency_ms: self.max_latency_ms.clamp(1, 20),
-            loss: 0.0,
+            loss,
             duplicate: self.duplicate,
         }
     }

@@ -85,6 +85,8 @@ impl Ord for Queued {
 struct Disk {
     votes: Vec<Vote>,
     own_items: Vec<ConsensusItem>,
+    certificates: Vec<Certificate>,
+    blocks: Vec<Block>,
     /// Finalized blocks from genesis, each with its finalization if it had its own.
     chain: Vec<(Block, Option<Certificate>)>,
     nonces: std::collections::BTreeMap<PeerId, u64>,
@@ -111,6 +113,16 @@ pub struct RunStats {
     /// Longest time, after the heal, from an item's submission (or the heal) until it was
     /// final at every correct peer.
     pub worst_item_latency_ms: u64,
+    /// Rounds for which correct peers formed both a notarization and a dummy certificate: the
+    /// situation in which a wrong finalize rule reverts finality.
+    pub rounds_notarized_and_dummy: u64,
+    pub crashes: u64,
+    /// The run ended because no event was left: every timer had stopped.
+    pub went_idle: bool,
+    /// When the last message was sent by a correct peer.
+    pub last_correct_send_ms: u64,
+    /// When the last item became final at every correct peer.
+    pub last_item_final_ms: u64,
 }
 
 /// The outcome of one seed.
@@ -139,6 +151,8 @@ pub struct Simulation {
     closed_at: Option<u64>,
     /// Items of correct peers by id: (submitted at, correct peers that have it final).
     items: HashMap<Hash, (u64, usize)>,
+    /// Certificate kinds correct peers formed, per round: bit 0 notarization, bit 1 dummy.
+    certified: HashMap<u64, u8>,
     #[cfg(test)]
     mutation: Option<crate::consensus::Mutation>,
 }
@@ -204,6 +218,7 @@ impl Simulation {
             submissions_open: true,
             closed_at: None,
             items: HashMap::new(),
+            certified: HashMap::new(),
             scenario,
             #[cfg(test)]
             mutation: None,
@@ -229,7 +244,7 @@ impl Simulation {
     pub fn run(mut self) -> RunReport {
         for peer in 0..self.peers.len() {
             self.start_peer(peer);
-            if self.checker.is_correct(peer) {
+            if self.submits(peer) {
                 let at = self.rng.random_range(0..=self.scenario.submit_gap_ms * 2);
                 self.schedule(at, Event::Submit { peer });
             }
@@ -250,8 +265,12 @@ impl Simulation {
         self.schedule(self.scenario.heal_ms, Event::Heal);
         // Without progress the run still ends: this is where a liveness failure shows.
         let deadline = self.scenario.heal_ms + self.scenario.rounds * 5_000 + PROGRESS_BOUND_MS;
-        while let Some(Reverse(next)) = self.queue.pop() {
-            if next.at > deadline || self.finished() {
+        loop {
+            let Some(Reverse(next)) = self.queue.pop() else {
+                self.stats.went_idle = true;
+                break;
+            };
+            if next.at > deadline || (self.scenario.stop_when_done && self.finished()) {
                 break;
             }
             self.now = next.at;
@@ -261,6 +280,16 @@ impl Simulation {
             }
         }
         self.finish()
+    }
+
+    /// Whether `peer` submits items in this scenario.
+    fn submits(&self, peer: usize) -> bool {
+        self.checker.is_correct(peer)
+            && self
+                .scenario
+                .submitters
+                .as_ref()
+                .is_none_or(|list| list.contains(&peer))
     }
 
     fn finished(&self) -> bool {
@@ -351,17 +380,30 @@ impl Simulation {
                 .filter(|i| disk.nonces.get(&i.author).is_none_or(|n| i.nonce > *n))
                 .cloned()
                 .collect(),
+            certificates: disk
+                .certificates
+                .iter()
+                .filter(|c| c.round > tip_round)
+                .cloned()
+                .collect(),
+            blocks: disk
+                .blocks
+                .iter()
+                .filter(|b| b.header.round > tip_round)
+                .cloned()
+                .collect(),
         };
-        let (mut core, output) = match Core::start(self.config(peer), restored, self.now) {
+        #[cfg(test)]
+        let started = {
+            let mutation = self.mutation.filter(|_| self.checker.is_correct(peer));
+            Core::start_mutated(self.config(peer), restored, self.now, mutation)
+        };
+        #[cfg(not(test))]
+        let started = Core::start(self.config(peer), restored, self.now);
+        let (core, output) = match started {
             Ok(started) => started,
             Err(e) => panic!("simulated peer {peer} cannot start: {e}"),
         };
-        #[cfg(test)]
-        if self.checker.is_correct(peer) {
-            core.set_mutation(self.mutation);
-        }
-        #[cfg(not(test))]
-        let _ = &mut core;
         self.peers[peer].core = Some(core);
         self.apply_output(peer, output);
     }
@@ -400,10 +442,7 @@ impl Simulation {
             Event::Submit { peer } => self.submit(peer),
             Event::Crash { peer } => {
                 if !self.healed {
-                    let state = &mut self.peers[peer];
-                    state.core = None;
-                    state.timers.clear();
-                    state.generation += 1;
+                    self.crash(peer);
                 }
             }
             Event::Restart { peer } => {
@@ -420,13 +459,23 @@ impl Simulation {
             Event::Heal => {
                 self.healed = true;
                 self.network.partition = None;
-                self.network.link = self.network.link.healed();
+                self.network.link = self.network.link.healed(self.scenario.loss_after_heal);
                 for peer in 0..self.peers.len() {
                     if self.peers[peer].core.is_none() {
                         self.start_peer(peer);
                     }
                 }
             }
+        }
+    }
+
+    /// The process dies: memory, timers and in-flight output are gone; the disk stays.
+    fn crash(&mut self, peer: usize) {
+        let state = &mut self.peers[peer];
+        if state.core.take().is_some() {
+            self.stats.crashes += 1;
+            state.timers.clear();
+            state.generation += 1;
         }
     }
 
@@ -464,6 +513,10 @@ impl Simulation {
             serve_finalized,
             evidence,
         } = output;
+        let crash_now = !persist.is_empty()
+            && !self.healed
+            && self.checker.is_correct(peer)
+            && self.rng.random_bool(self.scenario.crash_after_persist);
         for durable in persist {
             match durable {
                 Durable::Vote(vote) => {
@@ -477,7 +530,17 @@ impl Simulation {
                     }
                     self.peers[peer].disk.own_items.push(item);
                 }
+                Durable::Certificate(certificate) => {
+                    self.peers[peer].disk.certificates.push(certificate);
+                }
+                Durable::Block(block) => self.peers[peer].disk.blocks.push(block),
             }
+        }
+        if crash_now {
+            self.crash(peer);
+            let restart = self.now + self.rng.random_range(10..1_000);
+            self.schedule(restart, Event::Restart { peer });
+            return;
         }
         for batch in finalized {
             self.record_finalized(peer, batch.blocks, batch.certificate);
@@ -534,6 +597,7 @@ impl Simulation {
                     *done += 1;
                     if *done == correct_count {
                         self.stats.items_finalized += 1;
+                        self.stats.last_item_final_ms = self.now;
                         let since = (*submitted).max(self.scenario.heal_ms);
                         let latency = self.now.saturating_sub(since);
                         if self.now >= self.scenario.heal_ms {
@@ -552,7 +616,10 @@ impl Simulation {
             .last()
             .map(|(b, _)| b.header.round);
         if let Some(tip_round) = tip_round {
-            self.peers[peer].disk.votes.retain(|v| v.round > tip_round);
+            let disk = &mut self.peers[peer].disk;
+            disk.votes.retain(|v| v.round > tip_round);
+            disk.certificates.retain(|c| c.round > tip_round);
+            disk.blocks.retain(|b| b.header.round > tip_round);
         }
     }
 
@@ -573,6 +640,21 @@ impl Simulation {
     }
 
     fn send_message(&mut self, from: usize, to: Destination, message: Message) {
+        if self.checker.is_correct(from) {
+            self.stats.last_correct_send_ms = self.now;
+            if let Message::Certificate(certificate) = &message {
+                let bit = match certificate.kind {
+                    bfte_shared::vote::VoteKind::Notarize(_) => 1,
+                    bfte_shared::vote::VoteKind::Dummy => 2,
+                    bfte_shared::vote::VoteKind::Finalize(_) => 0,
+                };
+                let seen = self.certified.entry(certificate.round.0).or_default();
+                if *seen | bit == 3 && *seen != 3 {
+                    self.stats.rounds_notarized_and_dummy += 1;
+                }
+                *seen |= bit;
+            }
+        }
         let targets: Vec<usize> = match to {
             Destination::AllPeers => (0..self.peers.len()).filter(|&p| p != from).collect(),
             Destination::Peer(id) => self.ids.iter().position(|p| *p == id).into_iter().collect(),

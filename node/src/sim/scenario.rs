@@ -45,6 +45,15 @@ pub struct Scenario {
     pub submit_gap_ms: u64,
     pub crypto: CryptoMode,
     pub params: ConsensusParams,
+    /// Message loss that stays after the heal (resends must still get everything through).
+    pub loss_after_heal: f64,
+    /// The peers that submit items; None means every correct peer.
+    pub submitters: Option<Vec<usize>>,
+    /// Stop as soon as every item is final; otherwise run on until no event is left.
+    pub stop_when_done: bool,
+    /// Before the heal, the chance that a correct peer crashes right after writing what it
+    /// must persist and before sending anything: the worst moment for durability.
+    pub crash_after_persist: f64,
 }
 
 /// What the command line or a test may fix; anything left open is drawn from the seed.
@@ -70,14 +79,13 @@ impl Default for SimOptions {
 impl Scenario {
     pub fn random(seed: u64, options: SimOptions) -> Scenario {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let peers = options
-            .peers
-            .unwrap_or_else(|| [1, 4, 7, 10][rng.random_range(0..4usize)]);
-        let f = (peers.max(1) - 1) / 3;
-        let byzantine_count = options
-            .byzantine
-            .unwrap_or_else(|| rng.random_range(0..=f))
-            .min(f);
+        // Every draw happens whatever the options say, so that a seed replayed with the
+        // values it printed (`--peers`, `--byzantine`) yields the very same scenario.
+        let drawn_peers = [1, 4, 7, 10][rng.random_range(0..4usize)];
+        let peers = options.peers.unwrap_or(drawn_peers).max(1);
+        let f = (peers - 1) / 3;
+        let drawn_byzantine = rng.random_range(0..=f);
+        let byzantine_count = options.byzantine.unwrap_or(drawn_byzantine).min(f);
         let mut indices: Vec<usize> = (0..peers).collect();
         indices.shuffle(&mut rng);
         let byzantine: Vec<(usize, Behavior)> = indices[..byzantine_count]
@@ -118,6 +126,11 @@ impl Scenario {
                 }
             })
             .collect();
+        let crash_after_persist = if rng.random_bool(0.3) {
+            rng.random_range(0.005..0.03)
+        } else {
+            0.0
+        };
         let params = ConsensusParams {
             round_timeout_ms: 300 + 3 * link.max_latency_ms,
             max_backoff_doublings: 3,
@@ -138,6 +151,10 @@ impl Scenario {
             submit_gap_ms: rng.random_range(20..600),
             crypto: options.crypto,
             params,
+            loss_after_heal: 0.0,
+            submitters: None,
+            stop_when_done: true,
+            crash_after_persist,
         }
     }
 }

@@ -1,0 +1,298 @@
+//! Unit tests of single rules, driving cores by hand with real signatures.
+
+use std::sync::Arc;
+
+use bfte_shared::certificate::Certificate;
+use bfte_shared::crypto::Ed25519Verifier;
+use bfte_shared::federation::{ConsensusParams, Genesis, PeerSet};
+use bfte_shared::item::ModuleId;
+use bfte_shared::message::Message;
+use bfte_shared::peer::{PeerId, PeerSecret};
+use bfte_shared::round::Round;
+use bfte_shared::vote::{Proposal, Vote, VoteKind, vote_signing_bytes};
+
+use super::{Core, CoreConfig, Durable, Evidence, Input, Mutation, Output, Restored};
+
+struct Federation {
+    genesis: Genesis,
+    secrets: Vec<PeerSecret>,
+}
+
+fn federation(n: u8) -> Federation {
+    let mut secrets: Vec<_> = (0..n).map(|i| PeerSecret::from_seed([i + 1; 32])).collect();
+    secrets.sort_by_key(PeerSecret::peer_id);
+    let genesis = Genesis {
+        name: "unit".into(),
+        peers: PeerSet::new(secrets.iter().map(PeerSecret::peer_id).collect()).expect("peers"),
+        params: ConsensusParams::default(),
+        timestamp_ms: 0,
+    };
+    Federation { genesis, secrets }
+}
+
+impl Federation {
+    fn start(&self, peer: usize, restored: Restored) -> (Core, Output) {
+        let config = CoreConfig {
+            genesis: self.genesis.clone(),
+            signer: Arc::new(self.secrets[peer].clone()),
+            verifier: Arc::new(Ed25519Verifier),
+        };
+        Core::start(config, restored, 0).expect("a member starts")
+    }
+
+    fn fresh(&self, peer: usize) -> Core {
+        self.start(peer, Restored::genesis(&self.genesis)).0
+    }
+
+    fn id(&self, peer: usize) -> PeerId {
+        self.secrets[peer].peer_id()
+    }
+
+    fn index_of(&self, id: PeerId) -> usize {
+        self.secrets
+            .iter()
+            .position(|s| s.peer_id() == id)
+            .expect("a member")
+    }
+}
+
+fn proposals(output: &Output) -> Vec<Proposal> {
+    output
+        .send
+        .iter()
+        .filter_map(|(_, m)| match m {
+            Message::Proposal(p) => Some(p.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn votes(output: &Output) -> Vec<Vote> {
+    output
+        .send
+        .iter()
+        .filter_map(|(_, m)| match m {
+            Message::Vote(v) => Some(v.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The leader of round 1 proposes once it has an item; returns (leader index, proposal).
+fn first_proposal(fed: &Federation) -> (usize, Core, Proposal, Output) {
+    let probe = fed.fresh(0);
+    let leader = fed.index_of(probe.leader(Round(1)));
+    let mut core = fed.fresh(leader);
+    let submit = Input::Submit {
+        module: ModuleId(0),
+        data: b"hello".to_vec(),
+    };
+    let output = core.handle(1, submit);
+    let proposal = proposals(&output).pop().expect("the leader proposes");
+    (leader, core, proposal, output)
+}
+
+#[test]
+fn every_peer_computes_the_same_leaders_and_each_leads_its_share() {
+    let fed = federation(4);
+    let cores: Vec<Core> = (0..4).map(|i| fed.fresh(i)).collect();
+    let mut led = [0u32; 4];
+    for round in 1..=4_000 {
+        let leader = cores[0].leader(Round(round));
+        assert!(cores.iter().all(|c| c.leader(Round(round)) == leader));
+        assert_eq!(cores[1].leader(Round(round)), leader, "stable across calls");
+        led[fed.index_of(leader)] += 1;
+    }
+    assert!(led.iter().all(|&n| (850..1150).contains(&n)), "{led:?}");
+}
+
+#[test]
+fn a_correct_peer_votes_for_the_first_proposal_and_refuses_a_second() {
+    let fed = federation(4);
+    let (leader, _, proposal, _) = first_proposal(&fed);
+    let voter = (leader + 1) % 4;
+    let mut core = fed.fresh(voter);
+    let from = fed.id(leader);
+    let output = core.handle(
+        2,
+        Input::Message {
+            from,
+            message: Message::Proposal(proposal.clone()),
+        },
+    );
+    let cast = votes(&output);
+    assert_eq!(cast.len(), 1);
+    assert_eq!(cast[0].kind, VoteKind::Notarize(proposal.block.hash()));
+
+    let mut twin = proposal.block.clone();
+    twin.header.timestamp_ms += 1;
+    let twin = Proposal::new(&fed.genesis.federation_id(), &fed.secrets[leader], twin);
+    let output = core.handle(
+        3,
+        Input::Message {
+            from,
+            message: Message::Proposal(twin),
+        },
+    );
+    assert!(votes(&output).is_empty(), "voted for a second proposal");
+    assert!(matches!(
+        output.evidence.as_slice(),
+        [Evidence::ConflictingProposals(_)]
+    ));
+}
+
+#[test]
+fn a_proposal_from_a_non_leader_or_with_a_bad_signature_gets_no_vote() {
+    let fed = federation(4);
+    let (leader, _, proposal, _) = first_proposal(&fed);
+    let voter = (leader + 1) % 4;
+    let mut core = fed.fresh(voter);
+    let mut forged = proposal.clone();
+    forged.signature.0[0] ^= 1;
+    let from = fed.id(leader);
+    let output = core.handle(
+        2,
+        Input::Message {
+            from,
+            message: Message::Proposal(forged),
+        },
+    );
+    assert!(votes(&output).is_empty());
+    let other = (leader + 2) % 4;
+    let output = core.handle(
+        2,
+        Input::Message {
+            from: fed.id(other),
+            message: Message::Proposal(proposal.clone()),
+        },
+    );
+    assert!(votes(&output).is_empty());
+    // The genuine one still gets the vote: the bad ones did not use up the round.
+    let output = core.handle(
+        2,
+        Input::Message {
+            from,
+            message: Message::Proposal(proposal),
+        },
+    );
+    assert_eq!(votes(&output).len(), 1);
+}
+
+fn dummy_certificate(fed: &Federation, round: Round, signers: &[usize]) -> Certificate {
+    let bytes = vote_signing_bytes(&fed.genesis.federation_id(), round, VoteKind::Dummy);
+    Certificate::from_signatures(
+        round,
+        VoteKind::Dummy,
+        4,
+        signers.iter().map(|&i| (i, fed.secrets[i].sign(&bytes))),
+    )
+}
+
+#[test]
+fn certificates_with_foreign_or_duplicate_signers_change_nothing() {
+    let fed = federation(4);
+    let mut core = fed.fresh(0);
+    let from = fed.id(1);
+    let mut foreign = dummy_certificate(&fed, Round(1), &[0, 1, 2]);
+    foreign.signers[0] |= 1 << 5;
+    foreign.signatures.push(foreign.signatures[0]);
+    let mut duplicate = dummy_certificate(&fed, Round(1), &[0, 1, 2]);
+    duplicate.signatures[2] = duplicate.signatures[1];
+    for bad in [foreign, duplicate] {
+        core.handle(
+            5,
+            Input::Message {
+                from,
+                message: Message::Certificate(bad),
+            },
+        );
+        assert_eq!(core.round(), Round(1));
+    }
+    let good = dummy_certificate(&fed, Round(1), &[0, 1, 2]);
+    core.handle(
+        5,
+        Input::Message {
+            from,
+            message: Message::Certificate(good),
+        },
+    );
+    assert_eq!(core.round(), Round(2));
+}
+
+#[test]
+fn every_vote_is_persisted_in_the_output_that_sends_it() {
+    let fed = federation(4);
+    let (leader, _, proposal, output) = first_proposal(&fed);
+    let persisted = |output: &Output| -> Vec<Vote> {
+        output
+            .persist
+            .iter()
+            .filter_map(|d| match d {
+                Durable::Vote(v) => Some(v.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(votes(&output), persisted(&output));
+    let mut voter = fed.fresh((leader + 1) % 4);
+    let message = Message::Proposal(proposal);
+    let output = voter.handle(
+        2,
+        Input::Message {
+            from: fed.id(leader),
+            message,
+        },
+    );
+    assert!(!votes(&output).is_empty());
+    assert_eq!(votes(&output), persisted(&output));
+}
+
+#[test]
+fn an_idle_peer_sets_no_timers() {
+    let fed = federation(4);
+    let (_, output) = fed.start(0, Restored::genesis(&fed.genesis));
+    assert!(output.timers.is_empty(), "{:?}", output.timers);
+    assert!(output.persist.is_empty());
+}
+
+/// The leader of round 1 proposes, crashes, and restarts from what it persisted; returns
+/// its first vote and the votes it signs while starting again.
+fn restart_after_proposing(mutation: Option<Mutation>) -> (Vote, Vec<Vote>) {
+    let fed = federation(4);
+    let (leader, _, _, output) = first_proposal(&fed);
+    let restored = Restored {
+        votes: votes(&output),
+        own_items: output
+            .persist
+            .iter()
+            .filter_map(|d| match d {
+                Durable::OwnItem(item) => Some(item.clone()),
+                _ => None,
+            })
+            .collect(),
+        ..Restored::genesis(&fed.genesis)
+    };
+    let config = CoreConfig {
+        genesis: fed.genesis.clone(),
+        signer: Arc::new(fed.secrets[leader].clone()),
+        verifier: Arc::new(Ed25519Verifier),
+    };
+    let (_, restarted) = Core::start_mutated(config, restored, 10, mutation).expect("restart");
+    (votes(&output)[0].clone(), votes(&restarted))
+}
+
+#[test]
+fn a_restarted_leader_does_not_propose_or_vote_again() {
+    let (before, after) = restart_after_proposing(None);
+    assert!(
+        after.iter().all(|v| v == &before),
+        "signed something new: {after:?}"
+    );
+    let (before, after) = restart_after_proposing(Some(Mutation::ForgetVotesOnRestart));
+    assert!(
+        after
+            .iter()
+            .any(|v| v.round == before.round && v.kind != before.kind),
+        "the mutated core should have voted for a second block"
+    );
+}

@@ -1,0 +1,170 @@
+//! One named scenario per pitfall of DESIGN.md section 10, each asserting that it was really
+//! exercised as well as that every invariant held.
+
+use super::super::network::LinkModel;
+use super::super::scenario::{Crash, PROGRESS_BOUND_MS, Partition};
+use super::{Behavior, Scenario, SimOptions, fast, run_clean};
+
+/// A calm n-peer federation: no faults unless a test adds them.
+fn calm(seed: u64, peers: usize) -> Scenario {
+    let options = SimOptions {
+        peers: Some(peers),
+        byzantine: Some(0),
+        ..fast(30)
+    };
+    let mut scenario = Scenario::random(seed, options);
+    scenario.byzantine.clear();
+    scenario.crashes.clear();
+    scenario.partitions.clear();
+    scenario.heal_ms = 1_000;
+    scenario.link = LinkModel {
+        min_latency_ms: 1,
+        max_latency_ms: 20,
+        loss: 0.0,
+        duplicate: 0.0,
+    };
+    scenario.params.round_timeout_ms = 360;
+    scenario
+}
+
+/// Latency often beyond the round timeout: some peers see a block notarized while others time
+/// out, so rounds get both a notarization and a dummy certificate. Finality must not revert.
+pub(super) fn notarized_and_dummy_scenarios() -> impl Iterator<Item = Scenario> {
+    (0..40u64).map(|seed| {
+        let mut scenario = calm(seed, [4, 7][seed as usize % 2]);
+        scenario.link.max_latency_ms = 450;
+        scenario.params.round_timeout_ms = 300;
+        scenario.heal_ms = 15_000;
+        scenario
+    })
+}
+
+#[test]
+fn finality_never_reverts_when_a_notarized_round_also_gets_a_dummy_certificate() {
+    let mut both = 0;
+    for scenario in notarized_and_dummy_scenarios() {
+        both += run_clean(scenario).stats.rounds_notarized_and_dummy;
+    }
+    assert!(both >= 10, "only {both} rounds had both certificates");
+}
+
+/// A third of all messages lost, for ever: dummy and finalize votes must be re-sent.
+pub(super) fn lossy_forever_scenarios() -> impl Iterator<Item = Scenario> {
+    (0..20u64).map(|seed| {
+        let mut scenario = calm(100 + seed, [4, 7][seed as usize % 2]);
+        scenario.link.loss = 0.33;
+        scenario.loss_after_heal = 0.33;
+        scenario
+    })
+}
+
+#[test]
+fn lost_dummy_and_finalize_votes_are_resent_until_the_round_moves() {
+    for scenario in lossy_forever_scenarios() {
+        let report = run_clean(scenario);
+        assert!(report.stats.items_finalized > 20, "{:?}", report.stats);
+    }
+}
+
+#[test]
+fn a_lone_submitter_gets_its_items_in_while_other_leaders_stay_silent() {
+    for seed in 0..20u64 {
+        let mut scenario = calm(200 + seed, 7);
+        // f = 2 peers withhold everything, so their rounds always time out.
+        scenario.byzantine = vec![(0, Behavior::Withhold), (1, Behavior::Withhold)];
+        scenario.submitters = Some(vec![2 + (seed as usize % 5)]);
+        scenario.link.loss = 0.1;
+        scenario.heal_ms = 3_000;
+        let report = run_clean(scenario);
+        assert!(report.stats.items_finalized >= 5, "{:?}", report.stats);
+        assert!(report.stats.worst_item_latency_ms <= PROGRESS_BOUND_MS);
+    }
+}
+
+#[test]
+fn hostile_bytes_and_impossible_certificates_never_break_a_correct_peer() {
+    let mut undecodable = 0;
+    for seed in 0..30u64 {
+        let peers = [4, 7, 10][seed as usize % 3];
+        let mut scenario = calm(300 + seed, peers);
+        let f = (peers - 1) / 3;
+        scenario.byzantine = (0..f).map(|peer| (peer, Behavior::Malformed)).collect();
+        let report = run_clean(scenario);
+        undecodable += report.stats.undecodable;
+        assert!(report.stats.items_finalized > 0);
+    }
+    assert!(undecodable > 100, "only {undecodable} undecodable messages");
+}
+
+/// Peers crash often, for short and long spells and right after writing a vote, with jitter
+/// and an equivocating leader; restarts reload their votes.
+pub(super) fn crash_restart_scenarios() -> impl Iterator<Item = Scenario> {
+    (0..40u64).map(|seed| {
+        let peers = [4, 7][seed as usize % 2];
+        let mut scenario = calm(400 + seed, peers);
+        // Latency beyond the timeout: peers often vote dummy, then learn of a notarization.
+        scenario.link.max_latency_ms = 450;
+        scenario.params.round_timeout_ms = 300;
+        scenario.heal_ms = 12_000;
+        scenario.crash_after_persist = 0.05;
+        // An equivocating leader: a peer that forgot its vote would vote for the twin.
+        scenario.byzantine = vec![(0, Behavior::Equivocate)];
+        scenario.crashes = (0..12u64)
+            .map(|i| {
+                let at_ms = 300 + i * 900 + seed * 7 % 300;
+                Crash {
+                    peer: (i as usize + seed as usize) % peers,
+                    at_ms,
+                    restart_ms: at_ms + 50 + (i * 131 + seed) % 700,
+                }
+            })
+            .collect();
+        scenario
+    })
+}
+
+#[test]
+fn restarted_peers_never_vote_twice_and_catch_up() {
+    let mut crashes = 0;
+    for scenario in crash_restart_scenarios() {
+        crashes += run_clean(scenario).stats.crashes;
+    }
+    assert!(crashes >= 600, "only {crashes} crashes");
+}
+
+#[test]
+fn a_peer_cut_off_for_long_catches_up_from_finalized_history() {
+    for seed in 0..6u64 {
+        let mut scenario = calm(500 + seed, 4);
+        let lonely = seed as usize % 4;
+        scenario.heal_ms = 12_000;
+        scenario.submit_gap_ms = 20;
+        scenario.link.max_latency_ms = 5;
+        scenario.rounds = 400;
+        scenario.partitions = vec![Partition {
+            start_ms: 0,
+            end_ms: 12_000,
+            groups: (0..4).map(|peer| u8::from(peer == lonely)).collect(),
+        }];
+        // Items of correct peers must be final at every correct peer, the lonely one included,
+        // which therefore had to fetch more than one batch of finalized history.
+        let report = run_clean(scenario);
+        assert!(report.stats.blocks_finalized > 150, "{:?}", report.stats);
+    }
+}
+
+#[test]
+fn an_idle_federation_goes_quiet() {
+    for seed in 0..10u64 {
+        let mut scenario = calm(600 + seed, [1, 4, 7, 10][seed as usize % 4]);
+        scenario.stop_when_done = false;
+        let report = run_clean(scenario);
+        let stats = &report.stats;
+        assert!(stats.went_idle, "timers still running: {stats:?}");
+        // After the last item is final, at most the finalize round trip and one resend tick.
+        assert!(
+            stats.last_correct_send_ms <= stats.last_item_final_ms + 1_000,
+            "{stats:?}"
+        );
+    }
+}
