@@ -50,13 +50,16 @@ impl Core {
     /// Answers with certificates from the asked round on and the non-final blocks they name;
     /// finalized history is served by the driver from its store.
     pub(super) fn on_pull(&mut self, from: PeerId, pull: Pull) {
+        // The same question from the same peer is answered at most once per quarter resend
+        // interval: a spammer gets little, a peer that moved on is answered at once.
         let gap = self.params.resend_interval_ms / 4;
-        if let Some(&at) = self.last_served_ms.get(&from)
+        if let Some(&(at, last)) = self.last_served.get(&from)
+            && last == pull
             && self.now < at.saturating_add(gap)
         {
             return;
         }
-        self.last_served_ms.insert(from, self.now);
+        self.last_served.insert(from, (self.now, pull));
         if pull.finalized_height < self.tip.height {
             self.out
                 .serve_finalized
@@ -176,5 +179,7 @@ impl Core {
             return;
         }
         self.finalize_chain(blocks, finalization);
+        // Answers are capped: keep asking the same peer until it has nothing newer.
+        self.pull(Destination::Peer(from));
     }
 }

@@ -8,7 +8,7 @@ use bfte_shared::crypto::{Signer, Verifier};
 use bfte_shared::federation::{ConsensusParams, FederationId, Genesis, PeerSet};
 use bfte_shared::hash::Hash;
 use bfte_shared::item::{ConsensusItem, ModuleId};
-use bfte_shared::message::Message;
+use bfte_shared::message::{Message, Pull};
 use bfte_shared::peer::PeerId;
 use bfte_shared::round::{Height, Round};
 use bfte_shared::vote::{Vote, VoteKind};
@@ -92,7 +92,8 @@ pub struct Core {
     pub(super) round_timer_armed: Option<Round>,
     pub(super) height_at_last_resend: Height,
     pub(super) last_pull_ms: Option<u64>,
-    pub(super) last_served_ms: HashMap<PeerId, u64>,
+    /// When each peer's last pull was answered, and what it asked.
+    pub(super) last_served: HashMap<PeerId, (u64, Pull)>,
     #[cfg(test)]
     pub(super) mutation: Option<Mutation>,
 }
@@ -157,7 +158,7 @@ impl Core {
             resend_armed: false,
             round_timer_armed: None,
             last_pull_ms: None,
-            last_served_ms: HashMap::new(),
+            last_served: HashMap::new(),
             #[cfg(test)]
             mutation,
         };
@@ -248,18 +249,35 @@ impl Core {
         }
     }
 
+    /// Items that could never fit in a block are refused at the door: kept, they would be
+    /// work that no round can ever finish.
+    fn fits_in_a_block(&self, item: &ConsensusItem) -> bool {
+        let fits =
+            bfte_shared::codec::encode(item).len() + 16 <= self.params.max_block_bytes as usize;
+        if !fits {
+            tracing::warn!(author = %item.author.short(), nonce = item.nonce, "refused an item larger than a block");
+        }
+        fits
+    }
+
     fn submit(&mut self, module: ModuleId, data: Vec<u8>) {
         let last_own = self.pool.items_by(&self.me).map(|item| item.nonce).max();
         let last_final = self.finalized_nonces.get(&self.me).copied();
         let nonce = last_own.max(last_final).map_or(1, |n| n.saturating_add(1));
         let item = ConsensusItem::new(&self.federation, self.signer.as_ref(), nonce, module, data);
+        if !self.fits_in_a_block(&item) {
+            return;
+        }
         self.out.persist.push(Durable::OwnItem(item.clone()));
         self.send(Destination::AllPeers, Message::Item(item.clone()));
         self.add_item(item);
     }
 
     fn on_item(&mut self, item: ConsensusItem) {
-        if !self.peers.contains(&item.author) || self.pool.contains(&item.author, item.nonce) {
+        if !self.peers.contains(&item.author)
+            || self.pool.contains(&item.author, item.nonce)
+            || !self.fits_in_a_block(&item)
+        {
             return;
         }
         let bytes = item.signing_bytes(&self.federation);
@@ -291,7 +309,7 @@ impl Core {
     /// timers run: an idle federation is silent, and a lone Byzantine peer cannot spin rounds.
     pub(super) fn has_work(&self) -> bool {
         let f = self.peers.max_faulty();
-        !self.pool.is_empty()
+        self.pool.has_ready(&self.finalized_nonces)
             || self
                 .rounds
                 .range(self.round..)
@@ -378,8 +396,19 @@ impl Core {
         self.cast_vote(round, VoteKind::Dummy);
     }
 
+    /// Own votes still waiting for their outcome: a dummy vote in the current round, or a
+    /// finalize vote whose block is not final here. They are re-sent until then (rule 7).
+    fn has_unanswered_votes(&self) -> bool {
+        self.rounds
+            .range(self.tip.round.next()..)
+            .any(|(&round, state)| {
+                state.own_finalize.is_some()
+                    || (round == self.round && state.own_dummy.is_some() && !state.is_certified())
+            })
+    }
+
     pub(super) fn arm_resend(&mut self) {
-        if self.resend_armed || !self.has_work() {
+        if self.resend_armed || !(self.has_work() || self.has_unanswered_votes()) {
             return;
         }
         self.resend_armed = true;
@@ -395,7 +424,8 @@ impl Core {
         if self.mutated(Mutation::NoResend) {
             return;
         }
-        if self.tip.height == self.height_at_last_resend && self.has_work() {
+        let stalled = self.tip.height == self.height_at_last_resend;
+        if stalled && (self.has_work() || self.has_unanswered_votes()) {
             self.resend_own();
             self.pull(Destination::AllPeers);
         }

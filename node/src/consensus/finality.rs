@@ -78,13 +78,12 @@ impl Core {
         self.blocks
             .retain(|_, block| block.header.round > tip_round);
         self.pool.remove_final(&self.finalized_nonces);
-        if self.round <= tip_round {
-            self.round = tip_round.next();
-            self.rounds.entry(self.round).or_default();
-        }
         self.out.finalized.push(Finalized {
             blocks: chain,
             certificate,
         });
+        if self.round <= tip_round {
+            self.enter_round(tip_round.next());
+        }
     }
 }

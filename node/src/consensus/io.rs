@@ -11,7 +11,7 @@ use bfte_shared::peer::PeerId;
 use bfte_shared::round::{Height, Round};
 use bfte_shared::vote::{Proposal, Vote};
 
-/// The core's two timers; setting one again replaces it.
+/// The core's timers, one per round and the resend timer; setting one again replaces it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Timer {
     /// The timeout of a round: if it fires before the round is certified, vote dummy.

@@ -1,6 +1,5 @@
 //! The Simplex consensus core: a pure, deterministic state machine.
 //!
-//! See `README` of this module (below) for the rules and why each is safe.
 #![doc = include_str!("SPEC.md")]
 
 mod catchup;

@@ -36,6 +36,17 @@ impl Pool {
         true
     }
 
+    /// Whether some item could go into the next block: an author's next nonce after the
+    /// finalized one is here. Items behind a gap, which no block can take, are not work.
+    pub fn has_ready(&self, finalized_nonces: &BTreeMap<PeerId, u64>) -> bool {
+        self.by_author.iter().any(|(author, by_nonce)| {
+            let next = finalized_nonces
+                .get(author)
+                .map_or(1, |n| n.saturating_add(1));
+            by_nonce.contains_key(&next)
+        })
+    }
+
     /// True if exactly this item (same signature) is in the pool, so it was verified already.
     pub fn contains_exact(&self, item: &ConsensusItem) -> bool {
         self.by_author

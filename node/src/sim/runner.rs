@@ -327,6 +327,17 @@ impl Simulation {
                 detail,
             });
         }
+        if self.checker.violations.is_empty()
+            && self.stats.worst_item_latency_ms > PROGRESS_BOUND_MS
+        {
+            self.checker.violations.push(Violation::Liveness {
+                pending_items: 0,
+                detail: format!(
+                    "an item took {} ms after the heal to be final everywhere, the bound is {PROGRESS_BOUND_MS} ms",
+                    self.stats.worst_item_latency_ms
+                ),
+            });
+        }
         self.stats.simulated_ms = self.now;
         self.stats.blocks_finalized = self.checker.longest_height();
         self.stats.rounds = self.max_round();
