@@ -68,6 +68,9 @@ impl Core {
         let start = pull.round.max(self.tip.round.next());
         let mut catchup = Catchup::default();
         for state in self.rounds.range(start..).map(|(_, state)| state) {
+            if catchup.certificates.len() >= CATCHUP_LIMIT {
+                break;
+            }
             let certificates = [
                 &state.notarization,
                 &state.dummy_certificate,
@@ -76,25 +79,32 @@ impl Core {
             catchup
                 .certificates
                 .extend(certificates.into_iter().flatten().cloned());
-            if catchup.certificates.len() >= CATCHUP_LIMIT {
+        }
+        // Every notarized block above the tip goes along, with its notarization if the round
+        // is below the asked one: a round certified by a dummy certificate at the requester may
+        // also have a notarized block that a leader now builds on.
+        for (&round, state) in self.rounds.range(self.tip.round.next()..) {
+            let Some(notarization) = &state.notarization else {
+                continue;
+            };
+            let Some(block) = notarization.kind.block().and_then(|h| self.blocks.get(&h)) else {
+                continue;
+            };
+            if catchup.blocks.len() >= CATCHUP_LIMIT {
                 break;
             }
+            if round < start {
+                catchup.certificates.push(notarization.clone());
+            }
+            catchup.blocks.push(block.clone());
         }
-        let mut notarized: Vec<_> = self
-            .rounds
-            .range(self.tip.round.next()..)
-            .filter_map(|(_, state)| state.notarized_block())
-            .filter_map(|hash| self.blocks.get(&hash))
-            .collect();
-        notarized.truncate(CATCHUP_LIMIT);
-        catchup.blocks = notarized.into_iter().cloned().collect();
         if !catchup.certificates.is_empty() || !catchup.blocks.is_empty() {
             self.send(Destination::Peer(from), Message::Catchup(catchup));
         }
     }
 
     pub(super) fn on_catchup(&mut self, from: PeerId, catchup: Catchup) {
-        for certificate in catchup.certificates.into_iter().take(CATCHUP_LIMIT) {
+        for certificate in catchup.certificates.into_iter().take(2 * CATCHUP_LIMIT) {
             self.on_certificate(from, certificate);
         }
         for block in catchup.blocks.into_iter().take(CATCHUP_LIMIT) {

@@ -42,6 +42,9 @@ pub enum Input {
         module: ModuleId,
         data: Vec<u8>,
     },
+    /// A connection to a peer came up (again): whatever happened while it was down, compare
+    /// notes. Without this, a peer cut off while the rest went idle would never catch up.
+    PeerConnected(PeerId),
 }
 
 /// Why the core cannot start.
@@ -229,6 +232,11 @@ impl Core {
             Input::Timer(Timer::Round(round)) => self.on_round_timeout(round),
             Input::Timer(Timer::Resend) => self.on_resend(),
             Input::Submit { module, data } => self.submit(module, data),
+            Input::PeerConnected(peer) => {
+                if self.peers.contains(&peer) && peer != self.me {
+                    self.pull(Destination::Peer(peer));
+                }
+            }
         }
         self.advance();
         std::mem::take(&mut self.out)

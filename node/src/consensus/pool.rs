@@ -17,10 +17,6 @@ pub struct Pool {
 }
 
 impl Pool {
-    pub fn is_empty(&self) -> bool {
-        self.by_author.is_empty()
-    }
-
     pub fn len(&self) -> usize {
         self.by_author.values().map(BTreeMap::len).sum()
     }

@@ -21,7 +21,7 @@ enum Verdict {
     /// Never valid: the round gets no vote from this peer.
     Invalid(&'static str),
     /// A certificate or block it builds on is not known yet; check again when one arrives.
-    Missing,
+    Missing(&'static str),
 }
 
 /// The state root a child of `parent` must carry. Until the ledger computes roots over module
@@ -103,8 +103,8 @@ impl Core {
                     state.proposal_rejected = true;
                 }
             }
-            Err(Verdict::Missing) => {
-                tracing::trace!(peer = %self.me.short(), now = self.now, %round, "proposal waits for a missing parent or certificate");
+            Err(Verdict::Missing(what)) => {
+                tracing::trace!(peer = %self.me.short(), now = self.now, %round, what, "proposal waits");
                 self.want_block();
             }
         }
@@ -159,7 +159,7 @@ impl Core {
         }
         let parent_hash = header.parent;
         let Some(parent) = self.known_header(&parent_hash) else {
-            return Err(Verdict::Missing);
+            return Err(Verdict::Missing("the parent block"));
         };
         if parent_hash != self.tip_hash {
             if parent.round <= self.tip.round {
@@ -170,7 +170,7 @@ impl Core {
                 .get(&parent.round)
                 .and_then(|state| state.notarized_block());
             if notarized != Some(parent_hash) {
-                return Err(Verdict::Missing);
+                return Err(Verdict::Missing("the parent's notarization"));
             }
         }
         if parent.round >= header.round {
@@ -188,10 +188,12 @@ impl Core {
             return Err(Verdict::Invalid("wrong state root"));
         }
         if !self.skipped_rounds_dummy(parent.round, header.round) {
-            return Err(Verdict::Missing);
+            return Err(Verdict::Missing("a dummy certificate of a skipped round"));
         }
         let Some(nonces) = self.chain_nonces(parent_hash) else {
-            return Err(Verdict::Missing);
+            return Err(Verdict::Missing(
+                "a block between the parent and the finalized tip",
+            ));
         };
         self.validate_items(&block.payload, nonces)
     }

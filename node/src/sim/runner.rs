@@ -463,18 +463,38 @@ impl Simulation {
             }
             Event::Partition { groups } => {
                 if !self.healed {
+                    self.end_partition();
                     self.network.partition = Some(groups);
                 }
             }
-            Event::EndPartition => self.network.partition = None,
+            Event::EndPartition => self.end_partition(),
             Event::Heal => {
                 self.healed = true;
-                self.network.partition = None;
+                self.end_partition();
                 self.network.link = self.network.link.healed(self.scenario.loss_after_heal);
                 for peer in 0..self.peers.len() {
                     if self.peers[peer].core.is_none() {
                         self.start_peer(peer);
                     }
+                }
+            }
+        }
+    }
+
+    /// Links across the split come back; both ends notice the connection, as a node's
+    /// transport would.
+    fn end_partition(&mut self) {
+        let Some(groups) = self.network.partition.take() else {
+            return;
+        };
+        for a in 0..self.peers.len() {
+            for b in 0..self.peers.len() {
+                if groups[a] == groups[b] {
+                    continue;
+                }
+                if let Some(core) = self.peers[a].core.as_mut() {
+                    let output = core.handle(self.now, Input::PeerConnected(self.ids[b]));
+                    self.apply_output(a, output);
                 }
             }
         }
