@@ -3,3 +3,4 @@
 pub mod bench;
 pub mod consensus;
 pub mod sim;
+pub mod store;

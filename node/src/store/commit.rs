@@ -1,0 +1,428 @@
+//! Writing one core output: persist entries, finalized blocks, nonces and pruning, in one
+//! durable transaction.
+
+use std::collections::BTreeMap;
+
+use bfte_shared::block::Block;
+use bfte_shared::certificate::Certificate;
+use bfte_shared::hash::Hash;
+use bfte_shared::item::ConsensusItem;
+use bfte_shared::peer::PeerId;
+use bfte_shared::round::{Height, Round};
+use bfte_shared::vote::{Vote, VoteKind};
+use redb::{Durability, ReadableTable, Table, WriteTransaction};
+
+use super::Store;
+use super::codec;
+use super::error::StoreError;
+use super::tables::{
+    BLOCKS, CERTIFICATES, FINALIZED, FINALIZED_NONCES, FinalizedEntryRef, FinalizedHeader,
+    OWN_ITEMS, OWN_VOTES, StoredHeader, kind_code, name,
+};
+use crate::consensus::{Durable, Finalized};
+
+type RoundKindTable<'txn> = Table<'txn, (u64, u8), &'static [u8]>;
+type HashTable<'txn> = Table<'txn, &'static [u8; 32], &'static [u8]>;
+type NumberTable<'txn> = Table<'txn, u64, &'static [u8]>;
+
+/// The tables a commit writes, open in one transaction.
+struct Tables<'txn> {
+    votes: RoundKindTable<'txn>,
+    items: NumberTable<'txn>,
+    certificates: RoundKindTable<'txn>,
+    blocks: HashTable<'txn>,
+    finalized: NumberTable<'txn>,
+    nonces: HashTable<'txn>,
+}
+
+/// What the commit needs to know about the finalized tip.
+#[derive(Debug, Clone, Copy)]
+struct Tip {
+    height: Height,
+    round: Round,
+    hash: Hash,
+}
+
+impl Store {
+    /// Stores one core output's `persist` entries and `finalized` batches in one write
+    /// transaction with immediate durability: on `Ok` all of it is on disk, on `Err` none of it.
+    ///
+    /// Finalized blocks are appended in order, the last block of each batch with the batch's
+    /// certificate; each author's finalized nonce rises to its items' nonces; then votes,
+    /// certificates and blocks at or below the new tip's round, and own items whose nonce is
+    /// final, are deleted. Persist entries already at or below the tip are not stored. Refused
+    /// as a whole: a batch that does not extend the stored tip, an empty batch or one whose
+    /// certificate does not finalize its last block, and an own vote, own item or certificate
+    /// that conflicts with a stored one under the same key.
+    pub fn commit(&self, persist: &[Durable], finalized: &[Finalized]) -> Result<(), StoreError> {
+        if persist.is_empty() && finalized.is_empty() {
+            return Ok(());
+        }
+        let mut txn = self
+            .db
+            .begin_write()
+            .map_err(self.failed("starting a write transaction"))?;
+        txn.set_durability(Durability::Immediate)
+            .map_err(self.failed("requesting immediate durability"))?;
+        // On an error the transaction is dropped unfinished, which aborts it.
+        self.write(&txn, persist, finalized)?;
+        txn.commit().map_err(self.failed("committing"))
+    }
+
+    fn write(
+        &self,
+        txn: &WriteTransaction,
+        persist: &[Durable],
+        finalized: &[Finalized],
+    ) -> Result<(), StoreError> {
+        let mut tables = Tables {
+            votes: txn
+                .open_table(OWN_VOTES)
+                .map_err(self.failed("opening table `own_votes`"))?,
+            items: txn
+                .open_table(OWN_ITEMS)
+                .map_err(self.failed("opening table `own_items`"))?,
+            certificates: txn
+                .open_table(CERTIFICATES)
+                .map_err(self.failed("opening table `certificates`"))?,
+            blocks: txn
+                .open_table(BLOCKS)
+                .map_err(self.failed("opening table `blocks`"))?,
+            finalized: txn
+                .open_table(FINALIZED)
+                .map_err(self.failed("opening table `finalized`"))?,
+            nonces: txn
+                .open_table(FINALIZED_NONCES)
+                .map_err(self.failed("opening table `finalized_nonces`"))?,
+        };
+        let mut tip = self.stored_tip(&tables.finalized)?;
+        for durable in persist {
+            match durable {
+                Durable::Vote(vote) => self.put_vote(&mut tables.votes, tip.round, vote)?,
+                Durable::OwnItem(item) => self.put_item(&mut tables, item)?,
+                Durable::Certificate(certificate) => {
+                    self.put_certificate(&mut tables.certificates, tip.round, certificate)?;
+                }
+                Durable::Block(block) => self.put_block(&mut tables.blocks, tip.round, block)?,
+            }
+        }
+        for batch in finalized {
+            tip = self.append(&mut tables, tip, batch)?;
+        }
+        if !finalized.is_empty() {
+            self.prune(&mut tables, tip.round)?;
+        }
+        Ok(())
+    }
+
+    fn stored_tip(&self, finalized: &NumberTable<'_>) -> Result<Tip, StoreError> {
+        let last = finalized
+            .last()
+            .map_err(self.failed("reading table `finalized`"))?;
+        let Some((_, value)) = last else {
+            return Err(StoreError::corrupt(
+                &self.path,
+                name::FINALIZED,
+                "empty: not even the genesis block",
+            ));
+        };
+        let tip: FinalizedHeader = codec::decode(&self.path, name::FINALIZED, value.value())?;
+        let header = tip.block.header;
+        Ok(Tip {
+            height: header.height,
+            round: header.round,
+            hash: header.hash(),
+        })
+    }
+
+    fn put_vote(
+        &self,
+        votes: &mut RoundKindTable<'_>,
+        tip_round: Round,
+        vote: &Vote,
+    ) -> Result<(), StoreError> {
+        if vote.round <= tip_round {
+            return Ok(());
+        }
+        let key = (vote.round.0, kind_code(vote.kind));
+        if let Some(stored) = votes
+            .get(key)
+            .map_err(self.failed("reading table `own_votes`"))?
+        {
+            let stored: Vote = codec::decode(&self.path, name::OWN_VOTES, stored.value())?;
+            if stored == *vote {
+                return Ok(());
+            }
+            return Err(self.conflict(
+                name::OWN_VOTES,
+                format!(
+                    "round {} already has the vote {:?}, not {:?}",
+                    vote.round, stored.kind, vote.kind
+                ),
+            ));
+        }
+        let value = codec::encode(&self.path, name::OWN_VOTES, vote)?;
+        votes
+            .insert(key, value.as_slice())
+            .map_err(self.failed("writing table `own_votes`"))?;
+        Ok(())
+    }
+
+    fn put_item(&self, tables: &mut Tables<'_>, item: &ConsensusItem) -> Result<(), StoreError> {
+        if self
+            .final_nonce(&tables.nonces, &item.author)?
+            .is_some_and(|nonce| item.nonce <= nonce)
+        {
+            return Ok(());
+        }
+        if let Some(stored) = tables
+            .items
+            .get(item.nonce)
+            .map_err(self.failed("reading table `own_items`"))?
+        {
+            let stored: ConsensusItem = codec::decode(&self.path, name::OWN_ITEMS, stored.value())?;
+            if stored == *item {
+                return Ok(());
+            }
+            return Err(self.conflict(
+                name::OWN_ITEMS,
+                format!("nonce {} already has a different item", item.nonce),
+            ));
+        }
+        let value = codec::encode(&self.path, name::OWN_ITEMS, item)?;
+        tables
+            .items
+            .insert(item.nonce, value.as_slice())
+            .map_err(self.failed("writing table `own_items`"))?;
+        Ok(())
+    }
+
+    fn put_certificate(
+        &self,
+        certificates: &mut RoundKindTable<'_>,
+        tip_round: Round,
+        certificate: &Certificate,
+    ) -> Result<(), StoreError> {
+        if certificate.round <= tip_round {
+            return Ok(());
+        }
+        let key = (certificate.round.0, kind_code(certificate.kind));
+        if let Some(stored) = certificates
+            .get(key)
+            .map_err(self.failed("reading table `certificates`"))?
+        {
+            let stored: Certificate =
+                codec::decode(&self.path, name::CERTIFICATES, stored.value())?;
+            // Another quorum for the same vote proves nothing new: keep the first.
+            if stored.kind == certificate.kind {
+                return Ok(());
+            }
+            return Err(self.conflict(
+                name::CERTIFICATES,
+                format!(
+                    "round {} already has a certificate for {:?}, not {:?}",
+                    certificate.round, stored.kind, certificate.kind
+                ),
+            ));
+        }
+        let value = codec::encode(&self.path, name::CERTIFICATES, certificate)?;
+        certificates
+            .insert(key, value.as_slice())
+            .map_err(self.failed("writing table `certificates`"))?;
+        Ok(())
+    }
+
+    fn put_block(
+        &self,
+        blocks: &mut HashTable<'_>,
+        tip_round: Round,
+        block: &Block,
+    ) -> Result<(), StoreError> {
+        if block.header.round <= tip_round {
+            return Ok(());
+        }
+        let hash = block.hash();
+        if let Some(stored) = blocks
+            .get(hash.as_bytes())
+            .map_err(self.failed("reading table `blocks`"))?
+        {
+            let stored: Block = codec::decode(&self.path, name::BLOCKS, stored.value())?;
+            // Same header; keep the stored copy unless only the new one's payload matches it.
+            if stored.payload_matches() || !block.payload_matches() {
+                return Ok(());
+            }
+        }
+        let value = codec::encode(&self.path, name::BLOCKS, block)?;
+        blocks
+            .insert(hash.as_bytes(), value.as_slice())
+            .map_err(self.failed("writing table `blocks`"))?;
+        Ok(())
+    }
+
+    /// Appends one finalized batch after `tip` and raises the nonces of its items; returns the
+    /// new tip.
+    fn append(
+        &self,
+        tables: &mut Tables<'_>,
+        mut tip: Tip,
+        batch: &Finalized,
+    ) -> Result<Tip, StoreError> {
+        let Some(last) = batch.blocks.last() else {
+            return Err(StoreError::BadFinalization {
+                path: self.path.clone(),
+                detail: "the batch has no blocks".into(),
+            });
+        };
+        let last_hash = last.hash();
+        if batch.certificate.kind != VoteKind::Finalize(last_hash)
+            || batch.certificate.round != last.header.round
+        {
+            return Err(StoreError::BadFinalization {
+                path: self.path.clone(),
+                detail: format!(
+                    "its certificate ({:?} in round {}) does not finalize its last block ({} in \
+                     round {})",
+                    batch.certificate.kind, batch.certificate.round, last_hash, last.header.round
+                ),
+            });
+        }
+        let mut raised: BTreeMap<PeerId, u64> = BTreeMap::new();
+        let count = batch.blocks.len();
+        for (index, block) in batch.blocks.iter().enumerate() {
+            let header = &block.header;
+            if header.height != tip.height.next()
+                || header.parent != tip.hash
+                || header.round <= tip.round
+            {
+                return Err(StoreError::NotExtending {
+                    path: self.path.clone(),
+                    detail: format!(
+                        "block {} (height {}, round {}, parent {}) does not follow block {} \
+                         (height {}, round {})",
+                        block.hash(),
+                        header.height,
+                        header.round,
+                        header.parent,
+                        tip.hash,
+                        tip.height,
+                        tip.round
+                    ),
+                });
+            }
+            let entry = FinalizedEntryRef {
+                block,
+                certificate: (index + 1 == count).then_some(&batch.certificate),
+            };
+            let value = codec::encode(&self.path, name::FINALIZED, &entry)?;
+            tables
+                .finalized
+                .insert(header.height.0, value.as_slice())
+                .map_err(self.failed("writing table `finalized`"))?;
+            for item in &block.payload.items {
+                let nonce = raised.entry(item.author).or_insert(item.nonce);
+                *nonce = (*nonce).max(item.nonce);
+            }
+            tip = Tip {
+                height: header.height,
+                round: header.round,
+                hash: block.hash(),
+            };
+        }
+        for (author, nonce) in raised {
+            if self
+                .final_nonce(&tables.nonces, &author)?
+                .is_some_and(|stored| stored >= nonce)
+            {
+                continue;
+            }
+            let value = codec::encode(&self.path, name::FINALIZED_NONCES, &nonce)?;
+            tables
+                .nonces
+                .insert(author.as_bytes(), value.as_slice())
+                .map_err(self.failed("writing table `finalized_nonces`"))?;
+        }
+        Ok(tip)
+    }
+
+    /// Deletes what the tip made unnecessary: votes, certificates and blocks of rounds at or
+    /// below `tip_round`, and own items whose nonce is final.
+    fn prune(&self, tables: &mut Tables<'_>, tip_round: Round) -> Result<(), StoreError> {
+        let final_rounds = ..=(tip_round.0, u8::MAX);
+        tables
+            .votes
+            .retain_in(final_rounds, |_, _| false)
+            .map_err(self.failed("pruning table `own_votes`"))?;
+        tables
+            .certificates
+            .retain_in(final_rounds, |_, _| false)
+            .map_err(self.failed("pruning table `certificates`"))?;
+
+        let mut final_blocks = Vec::new();
+        for entry in tables
+            .blocks
+            .iter()
+            .map_err(self.failed("reading table `blocks`"))?
+        {
+            let (key, value) = entry.map_err(self.failed("reading table `blocks`"))?;
+            let block: StoredHeader = codec::decode(&self.path, name::BLOCKS, value.value())?;
+            if block.header.round <= tip_round {
+                final_blocks.push(*key.value());
+            }
+        }
+        for hash in &final_blocks {
+            tables
+                .blocks
+                .remove(hash)
+                .map_err(self.failed("pruning table `blocks`"))?;
+        }
+
+        let mut final_items = Vec::new();
+        let mut final_nonces: BTreeMap<PeerId, Option<u64>> = BTreeMap::new();
+        for entry in tables
+            .items
+            .iter()
+            .map_err(self.failed("reading table `own_items`"))?
+        {
+            let (nonce, value) = entry.map_err(self.failed("reading table `own_items`"))?;
+            let item: ConsensusItem = codec::decode(&self.path, name::OWN_ITEMS, value.value())?;
+            let final_nonce = match final_nonces.get(&item.author) {
+                Some(known) => *known,
+                None => {
+                    let read = self.final_nonce(&tables.nonces, &item.author)?;
+                    final_nonces.insert(item.author, read);
+                    read
+                }
+            };
+            if final_nonce.is_some_and(|final_nonce| item.nonce <= final_nonce) {
+                final_items.push(nonce.value());
+            }
+        }
+        for nonce in final_items {
+            tables
+                .items
+                .remove(nonce)
+                .map_err(self.failed("pruning table `own_items`"))?;
+        }
+        Ok(())
+    }
+
+    fn final_nonce(
+        &self,
+        nonces: &HashTable<'_>,
+        author: &PeerId,
+    ) -> Result<Option<u64>, StoreError> {
+        let read = nonces
+            .get(author.as_bytes())
+            .map_err(self.failed("reading table `finalized_nonces`"))?;
+        read.map(|value| codec::decode(&self.path, name::FINALIZED_NONCES, value.value()))
+            .transpose()
+    }
+
+    fn conflict(&self, table: &'static str, detail: String) -> StoreError {
+        StoreError::Conflict {
+            path: self.path.clone(),
+            table,
+            detail,
+        }
+    }
+}

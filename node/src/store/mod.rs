@@ -1,0 +1,205 @@
+//! The node's one redb database: everything a restarted node needs.
+//!
+//! # What is stored
+//!
+//! Every table, with its key, value and meaning, is in `tables.rs`. In short:
+//! - `meta`: the schema version (`migrations.rs`) and the federation's genesis;
+//! - the consensus state above the finalized tip, exactly what `Core::start` needs in
+//!   [`Restored`]: every vote this peer signed, the items it authored that are not final, the
+//!   certificates it recorded and the blocks it voted for or a certificate names;
+//! - the finalized chain by height, from the genesis block at height 0, each block with the
+//!   finalization certificate if it was the last block of a [`Finalized`] batch, and each
+//!   author's highest finalized item nonce;
+//! - later, module state in per-module tables.
+//!
+//! # Durability contract
+//!
+//! [`Store::commit`] takes one core [`Output`](crate::consensus::Output)'s `persist` and
+//! `finalized` and writes them in **one** write transaction committed with
+//! [`redb::Durability::Immediate`]: when it returns `Ok`, all of it is on disk, and on a crash
+//! before that, none of it is. The driver calls it before sending any message of that output
+//! (the core's driver contract 1: a restart can then never sign a vote conflicting with one
+//! that left the process). The finalized blocks are appended, the nonces advanced, and the
+//! entries at or below the new tip pruned in that same transaction, so the stored consensus
+//! state always matches the stored tip (driver contract 5). A commit that would break the
+//! chain (a batch not extending the tip, a certificate not for its last block) or overwrite a
+//! signed vote with another is refused as a whole and stores nothing.
+//!
+//! No write-ahead log or cache lives beside the database: a restart reads [`Store::restored`]
+//! and nothing else.
+
+mod codec;
+mod commit;
+mod error;
+mod migrations;
+mod read;
+mod tables;
+
+#[cfg(test)]
+mod tests;
+
+use std::fs::OpenOptions;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+use bfte_shared::block::Block;
+use bfte_shared::federation::Genesis;
+use redb::{Database, Durability, ReadableDatabase, TableError};
+
+pub use self::error::StoreError;
+use self::migrations::SCHEMA_VERSION;
+use self::tables::{
+    BLOCKS, CERTIFICATES, FINALIZED, FINALIZED_NONCES, FinalizedEntryRef, META, OWN_ITEMS,
+    OWN_VOTES, name,
+};
+#[cfg(doc)]
+use crate::consensus::{Finalized, Restored};
+
+/// The node's database, open. Cheap to share by reference: reads run in their own snapshot
+/// and commits are serialized by redb.
+#[derive(Debug)]
+pub struct Store {
+    path: PathBuf,
+    db: Database,
+    genesis: Genesis,
+}
+
+impl Store {
+    /// Creates a new database at `path` for the federation of `genesis`: schema version, genesis,
+    /// and the genesis block as finalized height 0. Refuses a path where any file exists.
+    pub fn create(path: impl AsRef<Path>, genesis: &Genesis) -> Result<Store, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        // Claim the path first: redb's own create would happily open an existing database.
+        match OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                return Err(StoreError::AlreadyExists { path });
+            }
+            Err(source) => {
+                return Err(StoreError::Io {
+                    path,
+                    action: "creating the database file",
+                    source,
+                });
+            }
+        }
+        let created = Store::initialize(&path, genesis);
+        if created.is_err() {
+            // The file is ours and holds no complete database; leave the path free for a retry.
+            let _ = std::fs::remove_file(&path);
+        }
+        created
+    }
+
+    fn initialize(path: &Path, genesis: &Genesis) -> Result<Store, StoreError> {
+        let db = Database::create(path).map_err(|e| StoreError::opening(path, e))?;
+        let mut txn = db
+            .begin_write()
+            .map_err(StoreError::failed(path, "starting the first transaction"))?;
+        txn.set_durability(Durability::Immediate)
+            .map_err(StoreError::failed(path, "requesting immediate durability"))?;
+        migrations::write_meta(&txn, path, genesis)?;
+        {
+            // Every table exists from the start, so readers never meet a missing one.
+            let create = |table: &str| format!("creating table `{table}`");
+            txn.open_table(OWN_VOTES)
+                .map_err(StoreError::failed(path, create(name::OWN_VOTES)))?;
+            txn.open_table(OWN_ITEMS)
+                .map_err(StoreError::failed(path, create(name::OWN_ITEMS)))?;
+            txn.open_table(CERTIFICATES)
+                .map_err(StoreError::failed(path, create(name::CERTIFICATES)))?;
+            txn.open_table(BLOCKS)
+                .map_err(StoreError::failed(path, create(name::BLOCKS)))?;
+            txn.open_table(FINALIZED_NONCES)
+                .map_err(StoreError::failed(path, create(name::FINALIZED_NONCES)))?;
+            let mut finalized = txn
+                .open_table(FINALIZED)
+                .map_err(StoreError::failed(path, create(name::FINALIZED)))?;
+            let block = Block::genesis(genesis);
+            let entry = FinalizedEntryRef {
+                block: &block,
+                certificate: None,
+            };
+            let entry = codec::encode(path, name::FINALIZED, &entry)?;
+            finalized
+                .insert(0, entry.as_slice())
+                .map_err(StoreError::failed(path, "writing the genesis block"))?;
+        }
+        txn.commit()
+            .map_err(StoreError::failed(path, "committing the new database"))?;
+        sync_parent_dir(path)?;
+        Ok(Store {
+            path: path.to_path_buf(),
+            db,
+            genesis: genesis.clone(),
+        })
+    }
+
+    /// Opens an existing database, migrating it if an older bfte created it.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        // redb would report a missing file as an I/O error; say what it means.
+        if !path.exists() {
+            return Err(StoreError::Missing { path });
+        }
+        let db = Database::open(&path).map_err(|e| StoreError::opening(&path, e))?;
+        let found = {
+            let txn = db
+                .begin_read()
+                .map_err(StoreError::failed(&path, "starting a read transaction"))?;
+            let meta = match txn.open_table(META) {
+                Ok(meta) => meta,
+                Err(TableError::TableDoesNotExist(_)) => return Err(StoreError::NotBfte { path }),
+                // A `meta` table of other types: someone else's database.
+                Err(TableError::TableTypeMismatch { .. }) => {
+                    return Err(StoreError::NotBfte { path });
+                }
+                Err(e) => return Err(StoreError::database(&path, "opening table `meta`", e)),
+            };
+            migrations::schema_version(&path, &meta)?
+        };
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema {
+                path,
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        if found < SCHEMA_VERSION {
+            migrations::migrate(&db, &path, found)?;
+        }
+        let genesis = read::genesis(&db, &path)?;
+        Ok(Store { path, db, genesis })
+    }
+
+    /// The federation this database belongs to.
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    /// Where the database file is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// For `map_err`: a redb failure while doing `action` on this database.
+    fn failed<E: Into<redb::Error>>(&self, action: &'static str) -> impl FnOnce(E) -> StoreError {
+        StoreError::failed(&self.path, action)
+    }
+}
+
+/// Makes the new file's directory entry durable too: a crash right after `create` must not lose
+/// the whole database.
+fn sync_parent_dir(path: &Path) -> Result<(), StoreError> {
+    let parent = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(parent)
+        .and_then(|dir| dir.sync_all())
+        .map_err(|source| StoreError::Io {
+            path: path.to_path_buf(),
+            action: "syncing the directory of the new database",
+            source,
+        })
+}

@@ -1,0 +1,113 @@
+//! Every table of the node's database in one place: its key, its value and what it means.
+//!
+//! Keys are native redb types, so that rounds and heights sort numerically and ranges "above
+//! the finalized round" are cheap. Values are canonical CBOR (`bfte_shared::codec`) stored as
+//! `&[u8]` and decoded with a size limit (`codec.rs`); a value that does not decode is reported
+//! as `StoreError::Corrupt`, naming the table.
+//!
+//! "The tip" below is the last entry of [`FINALIZED`]; "above the tip" means in a round greater
+//! than the tip block's round. Entries at or below it are pruned in the same transaction that
+//! moves the tip past them, which is what the core's contract allows (SPEC, driver contract 5).
+//!
+//! **Module state** (not built yet): each module will keep its own tables, named
+//! `module/<module id>/<name>`; no core table starts with `module/`. A finalized block is applied
+//! to them in the same write transaction that appends it to [`FINALIZED`] (DESIGN section 5).
+
+use bfte_shared::block::{Block, BlockHeader};
+use bfte_shared::certificate::Certificate;
+use bfte_shared::vote::VoteKind;
+use redb::TableDefinition;
+use serde::{Deserialize, Serialize};
+
+/// Table names, for `TableDefinition`s and for errors that name a table.
+pub(super) mod name {
+    pub(in crate::store) const META: &str = "meta";
+    pub(in crate::store) const OWN_VOTES: &str = "own_votes";
+    pub(in crate::store) const OWN_ITEMS: &str = "own_items";
+    pub(in crate::store) const CERTIFICATES: &str = "certificates";
+    pub(in crate::store) const BLOCKS: &str = "blocks";
+    pub(in crate::store) const FINALIZED: &str = "finalized";
+    pub(in crate::store) const FINALIZED_NONCES: &str = "finalized_nonces";
+}
+
+/// Facts about the database itself; a redb file without this table is not a BFTE database.
+/// Key: a name. Values: [`SCHEMA_VERSION_KEY`] -> `u64`, the schema version (`migrations.rs`);
+/// [`GENESIS_KEY`] -> `Genesis`, the federation this node belongs to. Both written once by
+/// `Store::create`; the version changes only by migration.
+pub(super) const META: TableDefinition<&str, &[u8]> = TableDefinition::new(name::META);
+pub(super) const SCHEMA_VERSION_KEY: &str = "schema_version";
+pub(super) const GENESIS_KEY: &str = "genesis";
+
+/// Every vote this peer signed in a round above the tip.
+/// Key: `(round, kind)`, the kind as [`kind_code`]. Value: `Vote`.
+/// A correct peer signs at most one vote of each kind in a round, so a second, different vote
+/// under one key is refused (it would be a double vote). Restored on start so that a restart
+/// cannot sign a conflicting vote.
+pub(super) const OWN_VOTES: TableDefinition<(u64, u8), &[u8]> =
+    TableDefinition::new(name::OWN_VOTES);
+
+/// Items this peer authored that are not final yet.
+/// Key: the item's nonce (all items here have this peer as author). Value: `ConsensusItem`.
+/// Pruned once the author's entry in [`FINALIZED_NONCES`] reaches the nonce.
+pub(super) const OWN_ITEMS: TableDefinition<u64, &[u8]> = TableDefinition::new(name::OWN_ITEMS);
+
+/// Certificates this peer recorded (formed or received) for rounds above the tip.
+/// Key: `(round, kind)`, the kind as [`kind_code`]. Value: `Certificate`.
+/// One per key: a second certificate of the same vote adds nothing and is not stored; one for
+/// another block in the same round can only exist with more than f faulty peers and is refused.
+pub(super) const CERTIFICATES: TableDefinition<(u64, u8), &[u8]> =
+    TableDefinition::new(name::CERTIFICATES);
+
+/// Blocks of rounds above the tip that this peer voted for or that a recorded certificate names.
+/// Key: the block hash. Value: `Block`.
+/// Pruning by round reads every entry; the table only holds blocks of rounds not yet final.
+pub(super) const BLOCKS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new(name::BLOCKS);
+
+/// The finalized chain. Key: height, from 0 (the genesis block, written by `Store::create`) to
+/// the tip without gaps. Value: [`FinalizedEntry`]: the block, and the finalization certificate
+/// if this block is the last of a `Finalized` batch (the others are final through its hash
+/// links). Never pruned.
+pub(super) const FINALIZED: TableDefinition<u64, &[u8]> = TableDefinition::new(name::FINALIZED);
+
+/// Each author's highest finalized item nonce, matching the tip.
+/// Key: the author's `PeerId` bytes. Value: `u64`.
+pub(super) const FINALIZED_NONCES: TableDefinition<&[u8; 32], &[u8]> =
+    TableDefinition::new(name::FINALIZED_NONCES);
+
+/// One block of the finalized chain, as stored in [`FINALIZED`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct FinalizedEntry {
+    pub(super) block: Block,
+    pub(super) certificate: Option<Certificate>,
+}
+
+/// [`FinalizedEntry`] by reference, to encode without cloning a block; same encoding.
+#[derive(Debug, Serialize)]
+pub(super) struct FinalizedEntryRef<'a> {
+    pub(super) block: &'a Block,
+    pub(super) certificate: Option<&'a Certificate>,
+}
+
+/// Just the header of a block stored in [`BLOCKS`]: decoding skips the payload (fields the
+/// type does not name are ignored), so pruning by round does not build every payload.
+#[derive(Debug, Deserialize)]
+pub(super) struct StoredHeader {
+    pub(super) header: BlockHeader,
+}
+
+/// Just the block header of a [`FinalizedEntry`]: what a commit needs to know about the tip.
+#[derive(Debug, Deserialize)]
+pub(super) struct FinalizedHeader {
+    pub(super) block: StoredHeader,
+}
+
+/// The kind part of a `(round, kind)` key: 0 notarize, 1 dummy, 2 finalize. The block hash of a
+/// notarize or finalize kind is in the value, not the key: one vote or certificate per kind
+/// and round.
+pub(super) fn kind_code(kind: VoteKind) -> u8 {
+    match kind {
+        VoteKind::Notarize(_) => 0,
+        VoteKind::Dummy => 1,
+        VoteKind::Finalize(_) => 2,
+    }
+}
