@@ -1,6 +1,8 @@
 //! Fixed-size byte strings (hashes, keys, signatures) encoded as CBOR byte strings.
 
-/// Declares a newtype over `[u8; N]` that serializes as a CBOR byte string of exactly N bytes.
+/// Declares a newtype over `[u8; N]` that serializes as a CBOR byte string of exactly N bytes,
+/// and as text (`Display`/`FromStr`, which the type must implement) in human-readable formats
+/// such as the JSON of a genesis file.
 macro_rules! fixed_bytes {
     ($(#[$meta:meta])* $name:ident, $len:expr) => {
         $(#[$meta])*
@@ -17,12 +19,20 @@ macro_rules! fixed_bytes {
 
         impl serde::Serialize for $name {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_bytes(&self.0)
+                if s.is_human_readable() {
+                    s.collect_str(self)
+                } else {
+                    s.serialize_bytes(&self.0)
+                }
             }
         }
 
         impl<'de> serde::Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                if d.is_human_readable() {
+                    let text = <String as serde::Deserialize>::deserialize(d)?;
+                    return text.parse().map_err(serde::de::Error::custom);
+                }
                 struct Visitor;
                 impl<'de> serde::de::Visitor<'de> for Visitor {
                     type Value = $name;

@@ -38,6 +38,21 @@ impl fmt::Display for Hash {
     }
 }
 
+impl std::str::FromStr for Hash {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bytes = data_encoding::HEXLOWER_PERMISSIVE
+            .decode(text.as_bytes())
+            .map_err(|e| format!("not a hex hash: {e}"))?;
+        Ok(Hash(
+            bytes
+                .try_into()
+                .map_err(|_| "a hash is 64 hex characters".to_string())?,
+        ))
+    }
+}
+
 impl fmt::Debug for Hash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Hash({})", self.short())

@@ -2,6 +2,7 @@
 
 mod bytes;
 
+pub mod admin;
 pub mod block;
 pub mod certificate;
 pub mod codec;
