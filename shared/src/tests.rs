@@ -147,7 +147,7 @@ fn sample_messages(fx: &Fixture) -> Vec<Message> {
     block.header.round = Round(1);
     block.header.height = Height(1);
     let vote = Vote::new(&fx.federation, &fx.secrets[1], Round(1), VoteKind::Dummy);
-    let cert = certificate(&fx, VoteKind::Notarize(block.hash()), &[0, 1, 2]);
+    let cert = certificate(fx, VoteKind::Notarize(block.hash()), &[0, 1, 2]);
     vec![
         Message::Proposal(Proposal::new(&fx.federation, &fx.secrets[0], block.clone())),
         Message::Vote(vote),
