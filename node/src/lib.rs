@@ -2,5 +2,6 @@
 
 pub mod bench;
 pub mod consensus;
+pub mod net;
 pub mod sim;
 pub mod store;

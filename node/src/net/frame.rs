@@ -1,0 +1,71 @@
+//! Framing on a consensus stream: a u32 big-endian length, then that many bytes of one encoded
+//! message. Nothing else is on the stream, so a reader that loses its place cannot find it again
+//! and the connection is closed instead.
+
+use bfte_shared::message::MAX_MESSAGE_BYTES;
+use iroh::endpoint::{ReadError, ReadExactError, RecvStream, SendStream, VarInt, WriteError};
+
+const LENGTH_BYTES: usize = 4;
+
+/// Why a stream stopped making sense. The connection it came on is closed with `close_code`.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum FrameError {
+    #[error("frame of {len} bytes announced, the limit is {MAX_MESSAGE_BYTES}")]
+    TooLarge { len: u64 },
+    #[error("stream ended inside a frame ({got} of {expected} bytes)")]
+    Truncated { expected: usize, got: usize },
+    #[error("stream failed: {0}")]
+    Read(#[from] ReadError),
+}
+
+impl FrameError {
+    /// A protocol violation by the sender, as opposed to a connection that went away.
+    pub(super) fn is_violation(&self) -> bool {
+        !matches!(self, FrameError::Read(_))
+    }
+
+    pub(super) fn close_code(&self) -> VarInt {
+        match self {
+            FrameError::TooLarge { .. } => super::CLOSE_FRAME_TOO_LARGE,
+            FrameError::Truncated { .. } => super::CLOSE_TRUNCATED_FRAME,
+            FrameError::Read(_) => super::CLOSE_STREAM_FAILED,
+        }
+    }
+}
+
+/// Reads the next frame; `None` when the stream finished cleanly between frames.
+pub(super) async fn read_frame(stream: &mut RecvStream) -> Result<Option<Vec<u8>>, FrameError> {
+    let mut prefix = [0u8; LENGTH_BYTES];
+    match stream.read_exact(&mut prefix).await {
+        Ok(()) => {}
+        Err(ReadExactError::FinishedEarly(0)) => return Ok(None),
+        Err(ReadExactError::FinishedEarly(got)) => {
+            return Err(FrameError::Truncated {
+                expected: LENGTH_BYTES,
+                got,
+            });
+        }
+        Err(ReadExactError::ReadError(error)) => return Err(FrameError::Read(error)),
+    }
+    let len = u32::from_be_bytes(prefix);
+    let len = usize::try_from(len)
+        .ok()
+        .filter(|len| *len <= MAX_MESSAGE_BYTES)
+        .ok_or(FrameError::TooLarge { len: len.into() })?;
+    let mut bytes = vec![0u8; len];
+    match stream.read_exact(&mut bytes).await {
+        Ok(()) => Ok(Some(bytes)),
+        Err(ReadExactError::FinishedEarly(got)) => {
+            Err(FrameError::Truncated { expected: len, got })
+        }
+        Err(ReadExactError::ReadError(error)) => Err(FrameError::Read(error)),
+    }
+}
+
+/// Writes one frame. Returns once QUIC has buffered it, not when the peer has it.
+pub(super) async fn write_frame(stream: &mut SendStream, frame: &[u8]) -> Result<(), WriteError> {
+    // `send` refuses longer frames, so this conversion cannot truncate.
+    let len = u32::try_from(frame.len()).unwrap_or(u32::MAX);
+    stream.write_all(&len.to_be_bytes()).await?;
+    stream.write_all(frame).await
+}

@@ -1,0 +1,352 @@
+//! One outbound link per peer: a bounded queue that `Net::send` fills without waiting, and a task
+//! that keeps one connection with one long-lived uni stream to the peer and writes the queue onto
+//! it, redialing with exponential backoff whenever the connection fails.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use bfte_shared::peer::PeerId;
+use iroh::endpoint::{Connection, ConnectionError, SendStream};
+use iroh::{Endpoint, EndpointAddr, EndpointId};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::frame::write_frame;
+use super::{ALPN, CLOSE_NOT_A_PEER, CLOSE_REDIAL, CLOSE_SHUTDOWN, Frame};
+
+/// First wait after a failed dial; doubles up to `BACKOFF_MAX`.
+const BACKOFF_MIN: Duration = Duration::from_millis(50);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// A connection that stayed up this long counts as a success and resets the backoff; one that
+/// the peer accepts and closes at once (say, we are not in its peer set) keeps backing off.
+const STABLE_AFTER: Duration = Duration::from_secs(1);
+/// A dial that has not completed by then is abandoned and retried.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// An inbound connection from the peer while our outbound one is older than this suggests the
+/// peer restarted and our connection points at its previous incarnation: redial at once instead
+/// of waiting for the idle timeout. Younger connections are left alone, so two peers that dial
+/// each other at the same moment do not make each other redial.
+pub(super) const STALE_AFTER: Duration = Duration::from_secs(2);
+/// At most one such redial per this long, so that no pattern of inbound connections can keep a
+/// link redialing.
+const REDIAL_AT_MOST_EVERY: Duration = Duration::from_secs(10);
+
+/// The sending half of a link, owned by `Net`. Dropping it stops the task.
+#[derive(Debug)]
+pub(super) struct Link {
+    peer: PeerId,
+    queue: mpsc::Sender<Frame>,
+    addrs: watch::Sender<Vec<SocketAddr>>,
+    status: Arc<LinkStatus>,
+    redial: watch::Sender<u64>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// What `peer_states` reports, shared between the link task and `Net`.
+#[derive(Debug, Default)]
+pub(super) struct LinkStatus {
+    connected: AtomicBool,
+    dropped_frames: AtomicU64,
+    times: Mutex<LinkTimes>,
+}
+
+#[derive(Debug, Default)]
+struct LinkTimes {
+    connected_since: Option<Instant>,
+    last_forced_redial: Option<Instant>,
+}
+
+impl LinkStatus {
+    pub(super) fn connected(&self) -> bool {
+        self.connected.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn dropped_frames(&self) -> u64 {
+        self.dropped_frames.load(Ordering::Relaxed)
+    }
+
+    fn times(&self) -> std::sync::MutexGuard<'_, LinkTimes> {
+        self.times.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn set_connected(&self, up: bool) {
+        self.times().connected_since = up.then(Instant::now);
+        self.connected.store(up, Ordering::Relaxed);
+    }
+
+    /// Whether an inbound connection from the peer should make this link redial now.
+    fn should_redial(&self) -> bool {
+        let mut times = self.times();
+        let now = Instant::now();
+        let stale = times
+            .connected_since
+            .is_some_and(|since| now.duration_since(since) >= STALE_AFTER);
+        let allowed = times
+            .last_forced_redial
+            .is_none_or(|last| now.duration_since(last) >= REDIAL_AT_MOST_EVERY);
+        if stale && allowed {
+            times.last_forced_redial = Some(now);
+        }
+        stale && allowed
+    }
+}
+
+impl Link {
+    pub(super) fn spawn(
+        runtime: &tokio::runtime::Handle,
+        endpoint: Endpoint,
+        peer: PeerId,
+        id: EndpointId,
+        addrs: Vec<SocketAddr>,
+        capacity: usize,
+    ) -> Link {
+        let (queue, queue_rx) = mpsc::channel(capacity);
+        let (addrs, addrs_rx) = watch::channel(addrs);
+        let (redial, redial_rx) = watch::channel(0);
+        let status = Arc::new(LinkStatus::default());
+        let task = runtime.spawn(run(Task {
+            endpoint,
+            peer,
+            id,
+            queue: queue_rx,
+            addrs: addrs_rx,
+            redial: redial_rx,
+            status: status.clone(),
+            carry: VecDeque::new(),
+            capacity,
+        }));
+        Link {
+            peer,
+            queue,
+            addrs,
+            status,
+            redial,
+            task,
+        }
+    }
+
+    pub(super) fn status(&self) -> &LinkStatus {
+        &self.status
+    }
+
+    /// Queues a frame without waiting; a full queue drops it and counts the drop.
+    pub(super) fn push(&self, frame: Frame) -> bool {
+        let queued = self.queue.try_send(frame).is_ok();
+        if !queued {
+            self.count_drop();
+        }
+        queued
+    }
+
+    pub(super) fn count_drop(&self) {
+        self.status.dropped_frames.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// New addresses are used from the next dial on; a link waiting out its backoff dials now.
+    pub(super) fn set_addrs(&self, addrs: Vec<SocketAddr>) {
+        self.addrs.send_if_modified(|current| {
+            let changed = *current != addrs;
+            *current = addrs;
+            changed
+        });
+    }
+
+    /// The peer opened a connection to us: if ours to it looks stale, replace it.
+    pub(super) fn peer_connected_to_us(&self) {
+        if self.status.should_redial() {
+            tracing::info!(
+                peer = %self.peer.short(),
+                "peer reconnected to us while our connection to it is old: redialing"
+            );
+            self.redial.send_modify(|n| *n = n.wrapping_add(1));
+        }
+    }
+}
+
+struct Task {
+    endpoint: Endpoint,
+    peer: PeerId,
+    id: EndpointId,
+    queue: mpsc::Receiver<Frame>,
+    addrs: watch::Receiver<Vec<SocketAddr>>,
+    redial: watch::Receiver<u64>,
+    status: Arc<LinkStatus>,
+    /// Frames a peer refused unread, written again first on the next connection.
+    carry: VecDeque<Frame>,
+    capacity: usize,
+}
+
+/// How a connection's write loop ended.
+enum End {
+    /// `Net` dropped the link: finish quietly.
+    QueueClosed,
+    /// The peer seems to have restarted: dial again without waiting.
+    Redial,
+    /// The peer does not have us in its set (yet): back off and retry.
+    Refused,
+    Lost(String),
+}
+
+async fn run(mut task: Task) {
+    let peer = task.peer.short();
+    let mut backoff = BACKOFF_MIN;
+    let mut failures = 0u32;
+    loop {
+        let target = {
+            let addrs = task.addrs.borrow_and_update();
+            addrs.iter().fold(EndpointAddr::new(task.id), |addr, ip| {
+                addr.with_ip_addr(*ip)
+            })
+        };
+        match dial(&task.endpoint, target).await {
+            Ok((connection, stream)) => {
+                let started = Instant::now();
+                task.redial.borrow_and_update();
+                task.status.set_connected(true);
+                tracing::debug!(%peer, "connected");
+                let end = pump(&connection, stream, &mut task).await;
+                task.status.set_connected(false);
+                match end {
+                    End::QueueClosed => {
+                        connection.close(CLOSE_SHUTDOWN, b"shutting down");
+                        return;
+                    }
+                    End::Redial => {
+                        connection.close(CLOSE_REDIAL, b"redialing");
+                        backoff = BACKOFF_MIN;
+                        continue;
+                    }
+                    End::Refused => {
+                        failures += 1;
+                        if failures == 1 {
+                            tracing::warn!(
+                                %peer,
+                                "the peer refused us: we are not in its peer set (yet); retrying"
+                            );
+                        }
+                    }
+                    End::Lost(reason) => {
+                        failures = 0;
+                        tracing::info!(%peer, %reason, "connection lost; redialing");
+                    }
+                }
+                if started.elapsed() >= STABLE_AFTER {
+                    backoff = BACKOFF_MIN;
+                }
+            }
+            Err(error) => {
+                failures += 1;
+                // The first failure says what is wrong; the retries after it would only repeat it.
+                if failures == 1 {
+                    tracing::warn!(%peer, %error, "could not connect; retrying with backoff");
+                } else {
+                    tracing::debug!(%peer, %error, failures, "could not connect");
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            Ok(()) = task.addrs.changed() => {}
+        }
+        backoff = (backoff * 2).min(BACKOFF_MAX);
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum DialError {
+    #[error("no connection within {CONNECT_TIMEOUT:?}")]
+    Timeout,
+    #[error("{0}")]
+    Connect(#[from] iroh::endpoint::ConnectError),
+    #[error("could not open a stream: {0}")]
+    Stream(#[from] iroh::endpoint::ConnectionError),
+}
+
+async fn dial(
+    endpoint: &Endpoint,
+    target: EndpointAddr,
+) -> Result<(Connection, SendStream), DialError> {
+    let connection = tokio::time::timeout(CONNECT_TIMEOUT, endpoint.connect(target, ALPN))
+        .await
+        .map_err(|_| DialError::Timeout)??;
+    let stream = connection.open_uni().await?;
+    Ok((connection, stream))
+}
+
+/// Writes queued frames onto the stream until the connection fails or the link must redial.
+async fn pump(connection: &Connection, mut stream: SendStream, task: &mut Task) -> End {
+    let started = Instant::now();
+    // Frames written on a young connection: if the peer refuses the connection (we are not in
+    // its set yet, say during a membership change) it has read none of them, so they are safe
+    // to write again on the next connection. A peer that accepted us never closes with
+    // CLOSE_NOT_A_PEER, so nothing is delivered twice.
+    let mut unread: Option<Vec<Frame>> = Some(Vec::new());
+    let end = loop {
+        if unread.as_ref().is_some_and(|frames| {
+            frames.len() >= task.capacity || started.elapsed() >= STABLE_AFTER
+        }) {
+            unread = None;
+        }
+        let frame = match task.carry.pop_front() {
+            Some(frame) => frame,
+            None => tokio::select! {
+                biased;
+                reason = connection.closed() => break End::Lost(reason.to_string()),
+                Ok(()) = task.redial.changed() => break End::Redial,
+                frame = task.queue.recv() => match frame {
+                    Some(frame) => frame,
+                    None => {
+                        // Best effort only: the connection is about to close anyway.
+                        let _ = stream.finish();
+                        return End::QueueClosed;
+                    }
+                },
+            },
+        };
+        let written = write_frame(&mut stream, &frame).await;
+        if let Some(frames) = &mut unread {
+            frames.push(frame);
+        }
+        if let Err(error) = written {
+            break End::Lost(error.to_string());
+        }
+    };
+    let refused = matches!(
+        connection.close_reason(),
+        Some(ConnectionError::ApplicationClosed(close)) if close.error_code == CLOSE_NOT_A_PEER
+    );
+    if !refused {
+        return end;
+    }
+    if let Some(frames) = unread {
+        tracing::debug!(
+            peer = %task.peer.short(),
+            unread = frames.len(),
+            "the peer refused us; the frames it did not read go out again"
+        );
+        for frame in frames.into_iter().rev() {
+            task.carry.push_front(frame);
+        }
+        while task.carry.len() > task.capacity {
+            task.carry.pop_front();
+            task.status.dropped_frames.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    End::Refused
+}
+#[cfg(test)]
+impl Link {
+    pub(super) fn queue_len(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
+}
