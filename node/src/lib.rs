@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod consensus;
+pub mod daemon;
 pub mod net;
 pub mod sim;
 pub mod store;

@@ -1,6 +1,10 @@
 //! The `bfte` command line: one file per command.
 
+mod admin_client;
+mod admin_cmds;
 mod bench;
+mod demo;
+mod node_cmds;
 mod sim;
 
 use std::process::ExitCode;
@@ -19,6 +23,8 @@ pub const EXIT_ERROR: u8 = 2;
     version,
     about = "BFTE: a Byzantine fault tolerant consensus engine",
     after_help = "Examples:\n  \
+        bfte demo                          a local federation of 4 node processes\n  \
+        bfte status --data-dir D --json    a running node's view of consensus\n  \
         bfte sim --seeds 2000              check 2000 simulated runs for safety and liveness\n  \
         bfte bench core --peers 4,7,16     measure the consensus core alone\n\n\
         Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=bfte_node=debug) to see more."
@@ -30,13 +36,28 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Demo(demo::DemoArgs),
+    Init(node_cmds::InitArgs),
+    Genesis(node_cmds::GenesisArgs),
+    Run(node_cmds::RunArgs),
+    Status(admin_cmds::StatusArgs),
+    Submit(admin_cmds::SubmitArgs),
+    Blocks(admin_cmds::BlocksArgs),
     Sim(sim::SimArgs),
     Bench(bench::BenchArgs),
 }
 
 impl Cli {
     pub fn run(self) -> anyhow::Result<ExitCode> {
+        let done = |result: anyhow::Result<()>| result.map(|()| ExitCode::SUCCESS);
         match self.command {
+            Command::Demo(args) => done(demo::demo(args)),
+            Command::Init(args) => done(node_cmds::init(args)),
+            Command::Genesis(args) => done(node_cmds::genesis(args)),
+            Command::Run(args) => done(node_cmds::run(args)),
+            Command::Status(args) => done(admin_cmds::status(args)),
+            Command::Submit(args) => done(admin_cmds::submit(args)),
+            Command::Blocks(args) => done(admin_cmds::blocks(args)),
             Command::Sim(args) => sim::run(args),
             Command::Bench(args) => bench::run(args),
         }

@@ -1,0 +1,9 @@
+//! The node process: its data directory, the driver loop that connects the consensus core to
+//! the database and the network, and the admin socket.
+
+pub mod admin;
+pub mod files;
+pub mod node;
+
+pub use files::{DataDir, GenesisFile, GenesisPeer, NodeSettings};
+pub use node::run;
