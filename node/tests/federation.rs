@@ -316,3 +316,31 @@ fn an_idle_federation_runs_no_rounds_and_little_cpu() {
         );
     }
 }
+
+#[test]
+fn bad_data_directories_fail_with_a_clear_message() {
+    let mut fed = Federation::new(1);
+    fed.wait_for("the node answering", Duration::from_secs(30), |f| {
+        f.status(0).is_some()
+    });
+    // A second process on the same data directory.
+    let second = bfte(&["run", "--data-dir", p(&fed.dirs[0])]);
+    assert!(!second.status.success());
+    let message = String::from_utf8_lossy(&second.stderr).to_string();
+    assert!(message.contains("error:"), "{message}");
+    fed.kill(0);
+    // A corrupt database file.
+    std::fs::write(fed.dirs[0].join("bfte.redb"), b"this is not a database").expect("write");
+    let corrupt = bfte(&["run", "--data-dir", p(&fed.dirs[0])]);
+    assert_eq!(corrupt.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&corrupt.stderr).to_string();
+    assert!(message.contains("bfte.redb"), "{message}");
+    // A data directory that was never initialised.
+    let empty = fed.dirs[0].with_file_name("nothing-here");
+    let missing = bfte(&["run", "--data-dir", p(&empty)]);
+    let message = String::from_utf8_lossy(&missing.stderr).to_string();
+    assert!(message.contains("--genesis"), "{message}");
+    let missing = bfte(&["status", "--data-dir", p(&empty)]);
+    let message = String::from_utf8_lossy(&missing.stderr).to_string();
+    assert!(message.contains("bfte run"), "{message}");
+}
