@@ -161,7 +161,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
 fn run_seeds(seeds: Range<u64>, options: SimOptions, threads: usize) -> Vec<SeedOutcome> {
     let progress = progress_bar(seeds.end - seeds.start);
     let next = AtomicU64::new(seeds.start);
-    let failing = AtomicU64::new(0);
+    let violations = AtomicU64::new(0);
     let outcomes = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         for _ in 0..threads.min((seeds.end - seeds.start).max(1) as usize) {
@@ -173,9 +173,10 @@ fn run_seeds(seeds: Range<u64>, options: SimOptions, threads: usize) -> Vec<Seed
                         break;
                     }
                     let outcome = run_one(seed, options);
-                    if outcome.failure.is_some() {
-                        let failing = failing.fetch_add(1, Ordering::Relaxed) + 1;
-                        progress.set_message(format!("{failing} failing"));
+                    if let Some(failure) = &outcome.failure {
+                        let found = failure.violations.len() as u64;
+                        let total = violations.fetch_add(found, Ordering::Relaxed) + found;
+                        progress.set_message(format!("{total} violations"));
                     }
                     mine.push(outcome);
                     progress.inc(1);
@@ -234,6 +235,6 @@ fn progress_bar(seeds: u64) -> ProgressBar {
     ) {
         progress.set_style(style.progress_chars("=> "));
     }
-    progress.set_message("0 failing");
+    progress.set_message("0 violations");
     progress
 }
