@@ -98,6 +98,8 @@ pub struct Core {
     pub(super) round_timer_armed: Option<Round>,
     pub(super) height_at_last_resend: Height,
     pub(super) last_pull_ms: Option<u64>,
+    /// A pull was needed but held back by the rate limit; the resend timer sends it.
+    pub(super) pull_wanted: bool,
     /// When each peer's last pull was answered, and what it asked.
     pub(super) last_served: HashMap<PeerId, (u64, Pull)>,
     #[cfg(test)]
@@ -164,6 +166,7 @@ impl Core {
             resend_armed: false,
             round_timer_armed: None,
             last_pull_ms: None,
+            pull_wanted: false,
             last_served: HashMap::new(),
             #[cfg(test)]
             mutation,
@@ -419,7 +422,9 @@ impl Core {
     }
 
     pub(super) fn arm_resend(&mut self) {
-        if self.resend_armed || !(self.has_work() || self.has_unanswered_votes()) {
+        if self.resend_armed
+            || !(self.has_work() || self.has_unanswered_votes() || self.pull_wanted)
+        {
             return;
         }
         self.resend_armed = true;
@@ -438,6 +443,8 @@ impl Core {
         let stalled = self.tip.height == self.height_at_last_resend;
         if stalled && (self.has_work() || self.has_unanswered_votes()) {
             self.resend_own();
+            self.pull(Destination::AllPeers);
+        } else if self.pull_wanted {
             self.pull(Destination::AllPeers);
         }
         self.height_at_last_resend = self.tip.height;
