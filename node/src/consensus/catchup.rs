@@ -16,7 +16,6 @@ impl Core {
     /// none for (after a restart, that is below the current round), and for finalized blocks.
     pub(super) fn pull(&mut self, to: Destination) {
         self.last_pull_ms = Some(self.now);
-        self.pull_wanted = false;
         let first_gap = (self.tip.round.0 + 1..self.round.0)
             .map(Round)
             .find(|round| !self.rounds.get(round).is_some_and(|s| s.is_certified()))
@@ -36,25 +35,14 @@ impl Core {
 
     /// Something shows `from` is ahead: ask it, at most a few times per resend interval.
     pub(super) fn maybe_pull(&mut self, from: PeerId) {
-        if self.pull_recently() {
-            self.defer_pull();
-        } else {
+        if !self.pull_recently() {
             self.pull(Destination::Peer(from));
         }
     }
 
-    /// A need held back by the rate limit must not be forgotten: in an idle federation nothing
-    /// else would ever ask again.
-    fn defer_pull(&mut self) {
-        self.pull_wanted = true;
-        self.arm_resend();
-    }
-
     /// A block this peer needs is unknown: ask everyone, rate-limited.
     pub(super) fn want_block(&mut self) {
-        if self.pull_recently() {
-            self.defer_pull();
-        } else {
+        if !self.pull_recently() {
             self.pull(Destination::AllPeers);
         }
     }

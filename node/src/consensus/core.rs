@@ -98,8 +98,6 @@ pub struct Core {
     pub(super) round_timer_armed: Option<Round>,
     pub(super) height_at_last_resend: Height,
     pub(super) last_pull_ms: Option<u64>,
-    /// A pull was needed but held back by the rate limit; the resend timer sends it.
-    pub(super) pull_wanted: bool,
     /// When each peer's last pull was answered, and what it asked.
     pub(super) last_served: HashMap<PeerId, (u64, Pull)>,
     #[cfg(test)]
@@ -166,7 +164,6 @@ impl Core {
             resend_armed: false,
             round_timer_armed: None,
             last_pull_ms: None,
-            pull_wanted: false,
             last_served: HashMap::new(),
             #[cfg(test)]
             mutation,
@@ -422,9 +419,7 @@ impl Core {
     }
 
     pub(super) fn arm_resend(&mut self) {
-        if self.resend_armed
-            || !(self.has_work() || self.has_unanswered_votes() || self.pull_wanted)
-        {
+        if self.resend_armed || !(self.has_work() || self.has_unanswered_votes()) {
             return;
         }
         self.resend_armed = true;
@@ -443,8 +438,6 @@ impl Core {
         let stalled = self.tip.height == self.height_at_last_resend;
         if stalled && (self.has_work() || self.has_unanswered_votes()) {
             self.resend_own();
-            self.pull(Destination::AllPeers);
-        } else if self.pull_wanted {
             self.pull(Destination::AllPeers);
         }
         self.height_at_last_resend = self.tip.height;
