@@ -161,6 +161,18 @@ impl Core {
             blocks,
             finalization,
         } = chain;
+        // The answer may overlap what this peer finalized since it asked: keep what lies above
+        // the tip, once the overlap is checked to be this peer's own chain.
+        let tip_height = self.tip.height;
+        if let Some(at_tip) = blocks.iter().find(|b| b.header.height == tip_height)
+            && at_tip.hash() != self.tip_hash
+        {
+            return;
+        }
+        let blocks: Vec<_> = blocks
+            .into_iter()
+            .filter(|b| b.header.height > tip_height)
+            .collect();
         let Some(last) = blocks.last() else {
             return;
         };

@@ -187,10 +187,11 @@ impl Core {
         for item in restored.own_items {
             core.add_item(item);
         }
-        core.pull(Destination::AllPeers);
         core.resend_own();
         core.enter_round(core.round);
         core.advance();
+        // Asked once what was restored is in place, so the question is as precise as can be.
+        core.pull(Destination::AllPeers);
         core.arm_resend();
         let output = std::mem::take(&mut core.out);
         Ok((core, output))
