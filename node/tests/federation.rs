@@ -86,7 +86,7 @@ impl Federation {
             .open(self.dirs[i].join("node.log"))
             .expect("log");
         let child = Command::new(BFTE)
-            .args(["run", "--data-dir", p(&self.dirs[i])])
+            .args(["run", "--relay", "off", "--data-dir", p(&self.dirs[i])])
             .env("RUST_LOG", "bfte_node=info")
             .stdout(Stdio::null())
             .stderr(log)
@@ -324,20 +324,20 @@ fn bad_data_directories_fail_with_a_clear_message() {
         f.status(0).is_some()
     });
     // A second process on the same data directory.
-    let second = bfte(&["run", "--data-dir", p(&fed.dirs[0])]);
+    let second = bfte(&["run", "--relay", "off", "--data-dir", p(&fed.dirs[0])]);
     assert!(!second.status.success());
     let message = String::from_utf8_lossy(&second.stderr).to_string();
     assert!(message.contains("error:"), "{message}");
     fed.kill(0);
     // A corrupt database file.
     std::fs::write(fed.dirs[0].join("bfte.redb"), b"this is not a database").expect("write");
-    let corrupt = bfte(&["run", "--data-dir", p(&fed.dirs[0])]);
+    let corrupt = bfte(&["run", "--relay", "off", "--data-dir", p(&fed.dirs[0])]);
     assert_eq!(corrupt.status.code(), Some(2));
     let message = String::from_utf8_lossy(&corrupt.stderr).to_string();
     assert!(message.contains("bfte.redb"), "{message}");
     // A data directory that was never initialised.
     let empty = fed.dirs[0].with_file_name("nothing-here");
-    let missing = bfte(&["run", "--data-dir", p(&empty)]);
+    let missing = bfte(&["run", "--relay", "off", "--data-dir", p(&empty)]);
     let message = String::from_utf8_lossy(&missing.stderr).to_string();
     assert!(message.contains("--genesis"), "{message}");
     let missing = bfte(&["status", "--data-dir", p(&empty)]);

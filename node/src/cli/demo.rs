@@ -82,11 +82,12 @@ fn spawn(dir: &DataDir) -> anyhow::Result<Child> {
         .arg("run")
         .arg("--data-dir")
         .arg(dir.path())
+        .args(["--relay", "off", "--stop-on-stdin-close"])
         .env(
             "RUST_LOG",
             std::env::var("RUST_LOG").unwrap_or_else(|_| "bfte_node=info".into()),
         )
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()

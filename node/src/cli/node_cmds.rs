@@ -9,6 +9,7 @@ use bfte_shared::federation::ConsensusParams;
 use clap::Args;
 
 use bfte_node::daemon::{self, DataDir, GenesisFile, GenesisPeer};
+use bfte_node::net::RelayChoice;
 
 #[derive(Debug, Args)]
 #[command(
@@ -118,7 +119,10 @@ pub fn genesis(args: GenesisArgs) -> anyhow::Result<()> {
     about = "Run a node until Ctrl-C",
     after_help = "Example:\n  bfte run --data-dir ./alice --genesis genesis.json\n\n\
         The first run copies the genesis file into the data directory; later runs need only\n\
-        --data-dir. Logs go to stderr (RUST_LOG=bfte_node=debug for more)."
+        --data-dir. Logs go to stderr (RUST_LOG=bfte_node=debug for more).\n\n\
+        Peers behind NAT are reached through relays and hole punching (n0's public relays by\n\
+        default). On a LAN or loopback, `--relay off` keeps the node fully offline: it dials\n\
+        only the addresses in the genesis file."
 )]
 pub struct RunArgs {
     #[arg(long)]
@@ -126,6 +130,24 @@ pub struct RunArgs {
     /// The federation's genesis file, needed on the first run only.
     #[arg(long)]
     pub genesis: Option<PathBuf>,
+    /// How to reach peers without a direct path: `default` (n0's relays, address lookup and
+    /// hole punching), `off` (direct addresses only, never the internet) or a relay URL.
+    #[arg(long, default_value = "default", value_parser = parse_relay)]
+    pub relay: RelayChoice,
+    /// Stop when standard input closes: a supervisor (such as `bfte demo`) holds the pipe, so
+    /// its nodes stop with it even when it is killed.
+    #[arg(long)]
+    pub stop_on_stdin_close: bool,
+}
+
+fn parse_relay(value: &str) -> Result<RelayChoice, String> {
+    match value {
+        "default" => Ok(RelayChoice::Default),
+        "off" => Ok(RelayChoice::Disabled),
+        url => url.parse().map(RelayChoice::Custom).map_err(|error| {
+            format!("expected `default`, `off` or a relay URL such as https://relay.example.org ({error})")
+        }),
+    }
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -156,5 +178,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         (None, true) => {}
     }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    runtime.block_on(daemon::run(dir))
+    let options = daemon::RunOptions {
+        relay: args.relay,
+        stop_on_stdin_close: args.stop_on_stdin_close,
+    };
+    runtime.block_on(daemon::run(dir, options))
 }

@@ -6,4 +6,4 @@ pub mod files;
 pub mod node;
 
 pub use files::{DataDir, GenesisFile, GenesisPeer, NodeSettings};
-pub use node::run;
+pub use node::{RunOptions, run};

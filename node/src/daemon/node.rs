@@ -41,9 +41,20 @@ struct Driver {
     federation_name: String,
 }
 
-/// Runs a node until Ctrl-C or a fatal error (a database that cannot be written: continuing
-/// would send votes that are not durable).
-pub async fn run(dir: DataDir) -> anyhow::Result<()> {
+/// How `run` reaches peers and when it stops besides Ctrl-C.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub relay: RelayChoice,
+    pub stop_on_stdin_close: bool,
+}
+
+/// Runs a node until Ctrl-C (or standard input closing, if asked) or a fatal error (a database
+/// that cannot be written: continuing would send votes that are not durable).
+pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
+    let RunOptions {
+        relay,
+        stop_on_stdin_close,
+    } = options;
     let secret = dir.secret()?;
     let settings = dir.settings()?;
     let genesis_file = GenesisFile::load(&dir.genesis_path())?;
@@ -64,7 +75,7 @@ pub async fn run(dir: DataDir) -> anyhow::Result<()> {
     let restored = store.restored()?;
     let config = NetConfig {
         bind: settings.listen,
-        relay: RelayChoice::Disabled,
+        relay,
     };
     let (net, mut inbound) = Net::bind(&secret, config)
         .await
@@ -103,6 +114,8 @@ pub async fn run(dir: DataDir) -> anyhow::Result<()> {
     tokio::spawn(admin::serve(listener, dir.path().to_path_buf(), calls_tx));
     tracing::info!(peer = %me, name = %settings.name, listen = %settings.listen, "node running");
     let mut connection_check = tokio::time::interval(Duration::from_millis(250));
+    let supervisor_gone = stdin_closed(stop_on_stdin_close);
+    tokio::pin!(supervisor_gone);
     loop {
         let sleep = driver.next_timer();
         tokio::select! {
@@ -114,12 +127,30 @@ pub async fn run(dir: DataDir) -> anyhow::Result<()> {
             () = tokio::time::sleep_until(sleep) => driver.fire_timers()?,
             _ = connection_check.tick() => driver.check_connections()?,
             _ = tokio::signal::ctrl_c() => break,
+            () = &mut supervisor_gone => {
+                tracing::info!("standard input closed: the supervisor is gone");
+                break;
+            }
         }
     }
     tracing::info!("stopping");
     driver.net.shutdown().await;
     let _ = std::fs::remove_file(dir.admin_socket_path());
     Ok(())
+}
+
+/// Resolves once standard input reaches its end, if `watch`; never otherwise.
+async fn stdin_closed(watch: bool) {
+    if !watch {
+        return std::future::pending().await;
+    }
+    let mut stdin = tokio::io::stdin();
+    let mut buffer = [0u8; 64];
+    while let Ok(read) = tokio::io::AsyncReadExt::read(&mut stdin, &mut buffer).await {
+        if read == 0 {
+            return;
+        }
+    }
 }
 
 impl Driver {
