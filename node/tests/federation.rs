@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use bfte_node::store::Store;
+use bfte_shared::crypto::Ed25519Verifier;
+use bfte_shared::peer::PeerId;
 use serde_json::Value;
 
 const BFTE: &str = env!("CARGO_BIN_EXE_bfte");
@@ -93,6 +96,16 @@ impl Federation {
             .spawn()
             .expect("spawn node");
         self.nodes[i] = Some(child);
+    }
+
+    /// Ctrl-C: the node flushes and exits.
+    fn stop(&mut self, i: usize) {
+        if let Some(mut child) = self.nodes[i].take() {
+            let pid = child.id().to_string();
+            let sent = Command::new("kill").args(["-INT", &pid]).status();
+            assert!(sent.is_ok_and(|s| s.success()), "cannot signal node {i}");
+            child.wait().expect("reap");
+        }
     }
 
     /// `kill -9`: no chance to flush or clean up.
@@ -240,6 +253,32 @@ fn four_nodes_finalize_survive_kill_9_and_agree() {
             reference,
             "node {i} finalized another chain"
         );
+    }
+    // No restart made a node sign a vote conflicting with one it signed before: every node
+    // recorded the votes it received, and the signed votes prove any conflict.
+    let ids: Vec<PeerId> = (0..4)
+        .map(|i| {
+            fed.status(i).expect("status")["peer_id"]
+                .as_str()
+                .expect("id")
+                .parse()
+                .expect("peer id")
+        })
+        .collect();
+    for i in 0..4 {
+        fed.stop(i);
+    }
+    for (i, dir) in fed.dirs.iter().enumerate() {
+        let store = Store::open(dir.join("bfte.redb")).expect("open the stopped node's store");
+        let audit = store.audit_seen_votes(&Ed25519Verifier).expect("audit");
+        assert_eq!(audit.conflicts, [], "node {i} holds proof of a double vote");
+        for (j, id) in ids.iter().enumerate().filter(|(j, _)| *j != i) {
+            let votes = audit.valid_votes.get(id).copied().unwrap_or(0);
+            assert!(
+                votes >= 100,
+                "node {i} recorded only {votes} votes of node {j}"
+            );
+        }
     }
 }
 

@@ -29,6 +29,19 @@ impl VoteKind {
         }
     }
 
+    /// Whether a correct peer never signs both in one round: two notarize or two finalize
+    /// votes for different blocks, or a dummy and a finalize vote.
+    pub fn conflicts_with(self, other: VoteKind) -> bool {
+        match (self, other) {
+            (VoteKind::Notarize(a), VoteKind::Notarize(b))
+            | (VoteKind::Finalize(a), VoteKind::Finalize(b)) => a != b,
+            (VoteKind::Dummy, VoteKind::Finalize(_)) | (VoteKind::Finalize(_), VoteKind::Dummy) => {
+                true
+            }
+            _ => false,
+        }
+    }
+
     pub fn block(self) -> Option<Hash> {
         match self {
             VoteKind::Notarize(hash) | VoteKind::Finalize(hash) => Some(hash),

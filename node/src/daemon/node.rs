@@ -11,6 +11,7 @@ use bfte_shared::crypto::Ed25519Verifier;
 use bfte_shared::item::ModuleId;
 use bfte_shared::message::Message;
 use bfte_shared::peer::PeerId;
+use bfte_shared::vote::Vote;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -39,6 +40,8 @@ struct Driver {
     names: HashMap<PeerId, String>,
     connected: HashMap<PeerId, bool>,
     federation_name: String,
+    /// Votes received since the last flush to the store's audit trail.
+    seen_votes: Vec<Vote>,
 }
 
 /// How `run` reaches peers and when it stops besides Ctrl-C.
@@ -107,6 +110,7 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
             .collect(),
         connected: HashMap::new(),
         federation_name: genesis.name.clone(),
+        seen_votes: Vec::new(),
     };
     driver.apply(output)?;
     let listener = admin::bind(&dir.admin_socket_path()).await?;
@@ -125,7 +129,10 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
                 let _ = reply.send(response);
             }
             () = tokio::time::sleep_until(sleep) => driver.fire_timers()?,
-            _ = connection_check.tick() => driver.check_connections()?,
+            _ = connection_check.tick() => {
+                driver.check_connections()?;
+                driver.flush_seen_votes();
+            }
             _ = tokio::signal::ctrl_c() => break,
             () = &mut supervisor_gone => {
                 tracing::info!("standard input closed: the supervisor is gone");
@@ -134,6 +141,7 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
         }
     }
     tracing::info!("stopping");
+    driver.flush_seen_votes();
     driver.net.shutdown().await;
     let _ = std::fs::remove_file(dir.admin_socket_path());
     Ok(())
@@ -209,10 +217,24 @@ impl Driver {
 
     fn on_frame(&mut self, from: PeerId, bytes: &[u8]) -> anyhow::Result<()> {
         match Message::decode(bytes) {
-            Ok(message) => self.handle(Input::Message { from, message })?,
+            Ok(message) => {
+                if let Message::Vote(vote) = &message {
+                    self.seen_votes.push(vote.clone());
+                }
+                self.handle(Input::Message { from, message })?;
+            }
             Err(error) => tracing::warn!(peer = %from.short(), %error, "undecodable message"),
         }
         Ok(())
+    }
+
+    /// Writes the buffered received votes to the audit trail; a failure there is logged, not
+    /// fatal: the trail is evidence for operators, not consensus state.
+    fn flush_seen_votes(&mut self) {
+        let votes = std::mem::take(&mut self.seen_votes);
+        if let Err(error) = self.store.record_seen_votes(&votes) {
+            tracing::warn!(%error, "cannot record received votes");
+        }
     }
 
     fn next_timer(&self) -> Instant {

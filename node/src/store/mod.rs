@@ -10,6 +10,7 @@
 //! - the finalized chain by height, from the genesis block at height 0, each block with the
 //!   finalization certificate if it was the last block of a [`Finalized`] batch, and each
 //!   author's highest finalized item nonce;
+//! - the votes received from other peers, an audit trail (`seen_votes.rs`);
 //! - later, module state in per-module tables.
 //!
 //! # Durability contract
@@ -33,6 +34,7 @@ mod commit;
 mod error;
 mod migrations;
 mod read;
+mod seen_votes;
 mod tables;
 
 #[cfg(test)]
@@ -48,9 +50,10 @@ use redb::{Database, Durability, ReadableDatabase, TableError};
 
 pub use self::error::StoreError;
 use self::migrations::SCHEMA_VERSION;
+pub use self::seen_votes::{SEEN_VOTE_ROUNDS, SeenVoteAudit};
 use self::tables::{
     BLOCKS, CERTIFICATES, FINALIZED, FINALIZED_NONCES, FinalizedEntryRef, META, OWN_ITEMS,
-    OWN_VOTES, name,
+    OWN_VOTES, SEEN_VOTES, name,
 };
 #[cfg(doc)]
 use crate::consensus::{Finalized, Restored};
@@ -112,6 +115,8 @@ impl Store {
                 .map_err(StoreError::failed(path, create(name::BLOCKS)))?;
             txn.open_table(FINALIZED_NONCES)
                 .map_err(StoreError::failed(path, create(name::FINALIZED_NONCES)))?;
+            txn.open_table(SEEN_VOTES)
+                .map_err(StoreError::failed(path, create(name::SEEN_VOTES)))?;
             let mut finalized = txn
                 .open_table(FINALIZED)
                 .map_err(StoreError::failed(path, create(name::FINALIZED)))?;

@@ -216,7 +216,7 @@ impl Store {
         Ok(blocks)
     }
 
-    fn begin_read(&self) -> Result<ReadTransaction, StoreError> {
+    pub(super) fn begin_read(&self) -> Result<ReadTransaction, StoreError> {
         self.db
             .begin_read()
             .map_err(self.failed("starting a read transaction"))

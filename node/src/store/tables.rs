@@ -28,6 +28,7 @@ pub(super) mod name {
     pub(in crate::store) const BLOCKS: &str = "blocks";
     pub(in crate::store) const FINALIZED: &str = "finalized";
     pub(in crate::store) const FINALIZED_NONCES: &str = "finalized_nonces";
+    pub(in crate::store) const SEEN_VOTES: &str = "seen_votes";
 }
 
 /// Facts about the database itself; a redb file without this table is not a BFTE database.
@@ -73,6 +74,13 @@ pub(super) const FINALIZED: TableDefinition<u64, &[u8]> = TableDefinition::new(n
 /// Key: the author's `PeerId` bytes. Value: `u64`.
 pub(super) const FINALIZED_NONCES: TableDefinition<&[u8; 32], &[u8]> =
     TableDefinition::new(name::FINALIZED_NONCES);
+
+/// Votes received from other peers, an audit trail (`seen_votes.rs`), not consensus state.
+/// Key: `(round, signer, kind)`, the kind as [`kind_code`]. Value: `Vec<Vote>`, the distinct
+/// votes received under that key as they came (a few at most; two mean a conflict if their
+/// signatures hold). Written without fsync; pruned to the last `SEEN_VOTE_ROUNDS` rounds.
+pub(super) const SEEN_VOTES: TableDefinition<(u64, &[u8; 32], u8), &[u8]> =
+    TableDefinition::new(name::SEEN_VOTES);
 
 /// One block of the finalized chain, as stored in [`FINALIZED`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -980,3 +980,47 @@ fn four_real_cores_commit_restore_and_restart_from_their_stores() {
         );
     }
 }
+
+#[test]
+fn the_seen_vote_trail_finds_validly_signed_conflicts_and_ignores_forgeries() {
+    let fed = federation(4);
+    let (_dir, store) = new_store(&fed);
+    let (a, b) = (Hash::tagged(b"test", b"a"), Hash::tagged(b"test", b"b"));
+    let mut forged = fed.vote(2, 5, VoteKind::Notarize(b));
+    forged.signature = fed.vote(2, 5, VoteKind::Notarize(a)).signature;
+    let first = vec![
+        fed.vote(1, 4, VoteKind::Notarize(a)),
+        fed.vote(1, 4, VoteKind::Dummy),
+        fed.vote(2, 5, VoteKind::Notarize(a)),
+        forged,
+        fed.vote(3, 6, VoteKind::Dummy),
+    ];
+    store.record_seen_votes(&first).expect("record");
+    let verifier = Ed25519Verifier;
+    // Notarize then dummy is allowed; the forged second notarize does not count.
+    let audit = store.audit_seen_votes(&verifier).expect("audit");
+    assert_eq!(audit.conflicts, []);
+    let valid: Vec<usize> = audit.valid_votes.values().copied().collect();
+    assert_eq!(valid, [2, 1, 1], "the forgery is not counted");
+
+    // Recorded again (a resend) changes nothing; a finalize after the dummy is a conflict.
+    let finalize = fed.vote(3, 6, VoteKind::Finalize(a));
+    store.record_seen_votes(&first).expect("record");
+    store
+        .record_seen_votes(std::slice::from_ref(&finalize))
+        .expect("record");
+    let conflicts = store.audit_seen_votes(&verifier).expect("audit").conflicts;
+    assert_eq!(conflicts, [(fed.vote(3, 6, VoteKind::Dummy), finalize)]);
+
+    // Far newer votes prune the old rounds.
+    let far = super::SEEN_VOTE_ROUNDS + 10;
+    store
+        .record_seen_votes(&[
+            fed.vote(0, far, VoteKind::Notarize(a)),
+            fed.vote(0, far, VoteKind::Notarize(b)),
+        ])
+        .expect("record");
+    let conflicts = store.audit_seen_votes(&verifier).expect("audit").conflicts;
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].0.round, Round(far));
+}

@@ -1,0 +1,119 @@
+//! Votes other peers signed, as this node received them: an audit trail that lets anyone check
+//! from the outside that no peer ever signed two conflicting votes (a restarted peer that
+//! forgot a vote would). Written without waiting for the disk: a crash may lose the last few
+//! records, never the consensus state, which has its own durable commits.
+
+use std::collections::BTreeMap;
+
+use bfte_shared::crypto::Verifier;
+use bfte_shared::peer::PeerId;
+use bfte_shared::vote::Vote;
+use redb::{Durability, ReadableTable, TableError};
+
+use super::Store;
+use super::codec;
+use super::error::StoreError;
+use super::tables::{SEEN_VOTES, kind_code, name};
+
+/// At most this many distinct votes are kept per signer, round and kind: two already prove a
+/// conflict, and a peer sending forgeries cannot grow the table without bound.
+const MAX_PER_SLOT: usize = 4;
+
+/// Rounds of votes kept behind the newest recorded round.
+pub const SEEN_VOTE_ROUNDS: u64 = 100_000;
+
+impl Store {
+    /// Records votes received from peers, as they came (signatures are checked by the audit,
+    /// not here). Votes older than [`SEEN_VOTE_ROUNDS`] behind the newest one are pruned.
+    pub fn record_seen_votes(&self, votes: &[Vote]) -> Result<(), StoreError> {
+        let Some(newest) = votes.iter().map(|v| v.round.0).max() else {
+            return Ok(());
+        };
+        let mut txn = self
+            .db
+            .begin_write()
+            .map_err(self.failed("starting a write transaction"))?;
+        txn.set_durability(Durability::None)
+            .map_err(self.failed("relaxing durability"))?;
+        {
+            let mut table = txn
+                .open_table(SEEN_VOTES)
+                .map_err(self.failed("opening table `seen_votes`"))?;
+            for vote in votes {
+                let key = (vote.round.0, vote.signer.as_bytes(), kind_code(vote.kind));
+                let mut slot: Vec<Vote> = match table
+                    .get(key)
+                    .map_err(self.failed("reading table `seen_votes`"))?
+                {
+                    Some(bytes) => codec::decode(&self.path, name::SEEN_VOTES, bytes.value())?,
+                    None => Vec::new(),
+                };
+                if slot.contains(vote) || slot.len() >= MAX_PER_SLOT {
+                    continue;
+                }
+                slot.push(vote.clone());
+                let bytes = codec::encode(&self.path, name::SEEN_VOTES, &slot)?;
+                table
+                    .insert(key, bytes.as_slice())
+                    .map_err(self.failed("writing table `seen_votes`"))?;
+            }
+            if let Some(oldest_kept) = newest.checked_sub(SEEN_VOTE_ROUNDS) {
+                table
+                    .retain_in(..(oldest_kept, &[0u8; 32], 0), |_, _| false)
+                    .map_err(self.failed("pruning table `seen_votes`"))?;
+            }
+        }
+        txn.commit().map_err(self.failed("committing seen votes"))
+    }
+
+    /// Checks every recorded vote's signature and finds each pair of validly signed votes by
+    /// one peer in one round that a correct peer never signs together
+    /// (`VoteKind::conflicts_with`), in round order.
+    pub fn audit_seen_votes(&self, verifier: &dyn Verifier) -> Result<SeenVoteAudit, StoreError> {
+        let txn = self.begin_read()?;
+        let table = match txn.open_table(SEEN_VOTES) {
+            Ok(table) => table,
+            Err(TableError::TableDoesNotExist(_)) => return Ok(SeenVoteAudit::default()),
+            Err(error) => return Err(self.failed("opening table `seen_votes`")(error)),
+        };
+        let federation = self.genesis.federation_id();
+        let mut audit = SeenVoteAudit::default();
+        let mut by_signer_round: BTreeMap<(u64, PeerId), Vec<Vote>> = BTreeMap::new();
+        for entry in table
+            .iter()
+            .map_err(self.failed("reading table `seen_votes`"))?
+        {
+            let (_, value) = entry.map_err(self.failed("reading table `seen_votes`"))?;
+            let slot: Vec<Vote> = codec::decode(&self.path, name::SEEN_VOTES, value.value())?;
+            for vote in slot {
+                let bytes = vote.signing_bytes(&federation);
+                if verifier.verify(vote.signed(&bytes)) {
+                    *audit.valid_votes.entry(vote.signer).or_default() += 1;
+                    by_signer_round
+                        .entry((vote.round.0, vote.signer))
+                        .or_default()
+                        .push(vote);
+                }
+            }
+        }
+        for votes in by_signer_round.values() {
+            for (i, first) in votes.iter().enumerate() {
+                for second in &votes[i + 1..] {
+                    if first.kind.conflicts_with(second.kind) {
+                        audit.conflicts.push((first.clone(), second.clone()));
+                    }
+                }
+            }
+        }
+        Ok(audit)
+    }
+}
+
+/// What [`Store::audit_seen_votes`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SeenVoteAudit {
+    /// Validly signed votes recorded, per signer.
+    pub valid_votes: BTreeMap<PeerId, usize>,
+    /// Pairs of conflicting votes, each proof that its signer broke the protocol.
+    pub conflicts: Vec<(Vote, Vote)>,
+}
