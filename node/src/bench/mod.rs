@@ -1,8 +1,8 @@
 //! Benchmarks behind `bfte bench`. They live in the library, beside the code they measure,
-//! so that each harness can be reused by tests and by later benchmarks (a network one will
-//! sit beside `core`).
+//! so that each harness can be reused by tests and by later benchmarks.
 
 mod cluster;
 pub mod core;
+pub mod net;
 
 pub use self::core::{CoreBenchError, CoreBenchReport, Workload, run_core_bench};

@@ -10,9 +10,15 @@ use bfte_shared::federation::PeerSet;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
+mod net;
+
+use self::net::NetArgs;
+
 /// Measure performance.
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  bfte bench core --peers 4,7,16 --seconds 5")]
+#[command(after_help = "Examples:\n  \
+    bfte bench core --peers 4,7,16 --seconds 5\n  \
+    bfte bench net --peers 4,7 --seconds 10")]
 pub struct BenchArgs {
     #[command(subcommand)]
     target: BenchTarget,
@@ -21,6 +27,7 @@ pub struct BenchArgs {
 #[derive(Debug, Subcommand)]
 enum BenchTarget {
     Core(CoreArgs),
+    Net(NetArgs),
 }
 
 /// Benchmark the consensus core alone: in process, real ed25519, no network, no disk.
@@ -59,6 +66,7 @@ struct CoreArgs {
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     match args.target {
         BenchTarget::Core(args) => core(args),
+        BenchTarget::Net(args) => net::run(args),
     }
 }
 

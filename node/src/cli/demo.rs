@@ -46,7 +46,7 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(socket.local_addr()?.port())
 }
 
-fn prepare(root: &Path, peers: usize) -> anyhow::Result<Vec<DataDir>> {
+pub(super) fn prepare(root: &Path, peers: usize) -> anyhow::Result<Vec<DataDir>> {
     let dirs: Vec<DataDir> = (0..peers)
         .map(|i| DataDir::new(root.join(format!("peer{i}"))))
         .collect();
@@ -74,7 +74,7 @@ fn prepare(root: &Path, peers: usize) -> anyhow::Result<Vec<DataDir>> {
     Ok(dirs)
 }
 
-fn spawn(dir: &DataDir) -> anyhow::Result<Child> {
+pub(super) fn spawn(dir: &DataDir) -> anyhow::Result<Child> {
     let exe = std::env::current_exe().context("cannot find the bfte executable")?;
     let log = std::fs::File::create(dir.path().join("node.log"))
         .with_context(|| format!("cannot create a log in {}", dir.path().display()))?;

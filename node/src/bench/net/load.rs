@@ -1,0 +1,85 @@
+//! Load threads: each holds one admin connection to one node and submits items, either as
+//! fast as the node accepts them (closed loop) or on a fixed schedule.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use super::admin::AdminConnection;
+use crate::daemon::DataDir;
+
+/// When a load thread sends its next item.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Pace {
+    /// As soon as the node accepted the previous one.
+    ClosedLoop,
+    /// One item per interval, on a fixed schedule; a thread that falls behind sends at once
+    /// until it has caught up, so the offered rate holds while the node keeps up.
+    Every(Duration),
+}
+
+/// One accepted item: which node took it, its nonce there, and when it was sent.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Submission {
+    pub(super) node: usize,
+    pub(super) nonce: u64,
+    pub(super) sent: Instant,
+}
+
+/// A running load thread; `stop` ends all of them.
+pub(super) struct Submitter {
+    handle: JoinHandle<anyhow::Result<Vec<Submission>>>,
+}
+
+impl Submitter {
+    pub(super) fn spawn(
+        dir: &DataDir,
+        node: usize,
+        item_bytes: usize,
+        pace: Pace,
+        stop: Arc<AtomicBool>,
+    ) -> anyhow::Result<Submitter> {
+        let mut connection = AdminConnection::open(dir)?;
+        let handle = thread::Builder::new()
+            .name(format!("load-{node}"))
+            .spawn(move || {
+                let mut accepted = Vec::new();
+                let mut due = Instant::now();
+                while !stop.load(Ordering::Relaxed) {
+                    if let Pace::Every(interval) = pace {
+                        let now = Instant::now();
+                        if due > now {
+                            thread::sleep(due - now);
+                        }
+                        due += interval;
+                    }
+                    let sent = Instant::now();
+                    let nonce = connection
+                        .submit(item(node, accepted.len() as u64, item_bytes))
+                        .with_context(|| format!("submitting to peer{node}"))?;
+                    accepted.push(Submission { node, nonce, sent });
+                }
+                Ok(accepted)
+            })
+            .context("cannot start a load thread")?;
+        Ok(Submitter { handle })
+    }
+
+    /// Waits for the thread (after `stop` was set) and returns what the node accepted.
+    pub(super) fn join(self) -> anyhow::Result<Vec<Submission>> {
+        self.handle
+            .join()
+            .map_err(|_| anyhow::anyhow!("a load thread panicked"))?
+    }
+}
+
+/// `bytes` of item data, starting with the node and sequence number where they fit (the node
+/// tells items apart by author and nonce anyway).
+fn item(node: usize, sequence: u64, bytes: usize) -> Vec<u8> {
+    let mut data = format!("bench {node} {sequence} ").into_bytes();
+    data.resize(bytes, b'.');
+    data
+}
