@@ -37,7 +37,7 @@ struct Tables<'txn> {
 
 /// What the commit needs to know about the finalized tip.
 #[derive(Debug, Clone, Copy)]
-struct Tip {
+pub(super) struct Tip {
     height: Height,
     round: Round,
     hash: Hash,
@@ -65,16 +65,26 @@ impl Store {
         txn.set_durability(Durability::Immediate)
             .map_err(self.failed("requesting immediate durability"))?;
         // On an error the transaction is dropped unfinished, which aborts it.
-        self.write(&txn, persist, finalized)?;
-        txn.commit().map_err(self.failed("committing"))
+        let tip = self.write(&txn, persist, finalized)?;
+        txn.commit().map_err(self.failed("committing"))?;
+        *self.cached_tip() = Some(tip);
+        Ok(())
     }
 
+    fn cached_tip(&self) -> std::sync::MutexGuard<'_, Option<Tip>> {
+        // The cache is only ever replaced whole, so a panic elsewhere cannot leave it torn.
+        self.tip
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Writes everything into `txn`; returns the finalized tip it leaves.
     fn write(
         &self,
         txn: &WriteTransaction,
         persist: &[Durable],
         finalized: &[Finalized],
-    ) -> Result<(), StoreError> {
+    ) -> Result<Tip, StoreError> {
         let mut tables = Tables {
             votes: txn
                 .open_table(OWN_VOTES)
@@ -112,13 +122,18 @@ impl Store {
         if !finalized.is_empty() {
             self.prune(&mut tables, tip.round)?;
         }
-        Ok(())
+        Ok(tip)
     }
 
     fn stored_tip(&self, finalized: &NumberTable<'_>) -> Result<Tip, StoreError> {
         let last = finalized
             .last()
             .map_err(self.failed("reading table `finalized`"))?;
+        if let (Some((height, _)), Some(cached)) = (&last, *self.cached_tip())
+            && height.value() == cached.height.0
+        {
+            return Ok(cached);
+        }
         let Some((_, value)) = last else {
             return Err(StoreError::corrupt(
                 &self.path,

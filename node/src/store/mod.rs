@@ -43,6 +43,7 @@ mod tests;
 use std::fs::OpenOptions;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use bfte_shared::block::Block;
 use bfte_shared::federation::Genesis;
@@ -65,6 +66,10 @@ pub struct Store {
     path: PathBuf,
     db: Database,
     genesis: Genesis,
+    /// The finalized tip the last commit wrote, so that a commit need not decode the tip's
+    /// entry (the whole block: its payload cannot be skipped without being parsed) every time.
+    /// Used only while the table's last height still matches it.
+    tip: Mutex<Option<commit::Tip>>,
 }
 
 impl Store {
@@ -137,6 +142,7 @@ impl Store {
             path: path.to_path_buf(),
             db,
             genesis: genesis.clone(),
+            tip: Mutex::new(None),
         })
     }
 
@@ -174,7 +180,12 @@ impl Store {
             migrations::migrate(&db, &path, found)?;
         }
         let genesis = read::genesis(&db, &path)?;
-        Ok(Store { path, db, genesis })
+        Ok(Store {
+            path,
+            db,
+            genesis,
+            tip: Mutex::new(None),
+        })
     }
 
     /// The federation this database belongs to.
