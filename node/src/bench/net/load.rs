@@ -1,5 +1,5 @@
-//! Load threads: each holds one admin connection to one node and submits items, either as
-//! fast as the node accepts them (closed loop) or on a fixed schedule.
+//! Load threads: each holds an admin connection to one or more nodes and submits items to
+//! them in turn, either as fast as the nodes accept them (closed loop) or on a fixed schedule.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,20 +35,30 @@ pub(super) struct Submitter {
 }
 
 impl Submitter {
+    /// Starts a thread submitting items of `item_bytes` to `nodes` (index in the federation
+    /// and data directory) in turn.
     pub(super) fn spawn(
-        dir: &DataDir,
-        node: usize,
+        nodes: &[(usize, &DataDir)],
         item_bytes: usize,
         pace: Pace,
         stop: Arc<AtomicBool>,
     ) -> anyhow::Result<Submitter> {
-        let mut connection = AdminConnection::open(dir)?;
+        let mut connections = nodes
+            .iter()
+            .map(|(node, dir)| Ok((*node, AdminConnection::open(dir)?)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let count = connections.len();
+        anyhow::ensure!(count > 0, "a load thread needs at least one node");
         let handle = thread::Builder::new()
-            .name(format!("load-{node}"))
+            .name("load".into())
             .spawn(move || {
                 let mut accepted = Vec::new();
                 let mut due = Instant::now();
-                while !stop.load(Ordering::Relaxed) {
+                for turn in 0.. {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let (node, connection) = &mut connections[turn % count];
                     if let Pace::Every(interval) = pace {
                         let now = Instant::now();
                         if due > now {
@@ -57,10 +67,15 @@ impl Submitter {
                         due += interval;
                     }
                     let sent = Instant::now();
+                    let data = item(*node, turn as u64, item_bytes);
                     let nonce = connection
-                        .submit(item(node, accepted.len() as u64, item_bytes))
+                        .submit(data)
                         .with_context(|| format!("submitting to peer{node}"))?;
-                    accepted.push(Submission { node, nonce, sent });
+                    accepted.push(Submission {
+                        node: *node,
+                        nonce,
+                        sent,
+                    });
                 }
                 Ok(accepted)
             })

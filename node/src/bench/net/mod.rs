@@ -53,8 +53,9 @@ pub struct NetNode {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum NetWorkload {
     /// Blocks with next to nothing in them. The core runs no rounds while nothing is pending,
-    /// so one load thread per node submits tiny items in a closed loop: an item is pending
-    /// almost all the time, and each block carries the few that arrived during its round.
+    /// so one load thread submits 8-byte items in a closed loop, to each node in turn: an item
+    /// is pending almost all the time, and each block carries the few (one submit round trip,
+    /// including the node's fsync, is about one round) that arrived during its round.
     NearEmpty,
     /// As many items as the nodes accept: `connections` load threads per node in a closed loop.
     Saturate {

@@ -98,12 +98,27 @@ fn start_load(
     stop: &Arc<AtomicBool>,
     submitters: &mut Vec<Submitter>,
 ) -> anyhow::Result<()> {
-    let (item_bytes, per_node, pace) = match workload {
-        NetWorkload::NearEmpty => (TINY_ITEM_BYTES, 1, Pace::ClosedLoop),
+    let mut each_node = |item_bytes, threads, pace| -> anyhow::Result<()> {
+        for (index, node) in nodes.iter().enumerate() {
+            for _ in 0..threads {
+                let target = [(index, &node.dir)];
+                submitters.push(Submitter::spawn(&target, item_bytes, pace, stop.clone())?);
+            }
+        }
+        Ok(())
+    };
+    match workload {
+        NetWorkload::NearEmpty => {
+            let all: Vec<_> = nodes.iter().map(|n| &n.dir).enumerate().collect();
+            let submitter =
+                Submitter::spawn(&all, TINY_ITEM_BYTES, Pace::ClosedLoop, stop.clone())?;
+            submitters.push(submitter);
+            Ok(())
+        }
         NetWorkload::Saturate {
             item_bytes,
             connections,
-        } => (item_bytes, connections, Pace::ClosedLoop),
+        } => each_node(item_bytes, connections, Pace::ClosedLoop),
         NetWorkload::Paced {
             item_bytes,
             items_per_second,
@@ -113,25 +128,10 @@ fn start_load(
                 per_node.is_finite() && per_node > 0.0,
                 "a paced load needs a positive rate, not {items_per_second}"
             );
-            (
-                item_bytes,
-                1,
-                Pace::Every(Duration::from_secs_f64(1.0 / per_node)),
-            )
-        }
-    };
-    for (index, node) in nodes.iter().enumerate() {
-        for _ in 0..per_node {
-            submitters.push(Submitter::spawn(
-                &node.dir,
-                index,
-                item_bytes,
-                pace,
-                stop.clone(),
-            )?);
+            let interval = Duration::from_secs_f64(1.0 / per_node);
+            each_node(item_bytes, 1, Pace::Every(interval))
         }
     }
-    Ok(())
 }
 
 fn usage(nodes: &[NetNode]) -> anyhow::Result<Vec<NodeUsage>> {
