@@ -64,6 +64,15 @@ pub(super) struct LinkStatus {
 struct LinkTimes {
     connected_since: Option<Instant>,
     last_forced_redial: Option<Instant>,
+    /// The live connection, kept so status screens can ask which path it uses and its RTT.
+    connection: Option<Connection>,
+}
+
+/// How the live connection to a peer travels, as iroh reports its selected path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PathInfo {
+    pub relayed: bool,
+    pub rtt: Duration,
 }
 
 impl LinkStatus {
@@ -79,9 +88,24 @@ impl LinkStatus {
         self.times.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn set_connected(&self, up: bool) {
-        self.times().connected_since = up.then(Instant::now);
-        self.connected.store(up, Ordering::Relaxed);
+    /// The selected path of the live connection, if there is one.
+    pub(super) fn path(&self) -> Option<PathInfo> {
+        let times = self.times();
+        let connection = times.connection.as_ref()?;
+        let paths = connection.paths();
+        let path = paths.iter().find(|path| path.is_selected())?;
+        Some(PathInfo {
+            relayed: path.is_relay(),
+            rtt: path.rtt(),
+        })
+    }
+
+    fn set_connected(&self, connection: Option<&Connection>) {
+        let mut times = self.times();
+        times.connected_since = connection.is_some().then(Instant::now);
+        times.connection = connection.cloned();
+        self.connected
+            .store(connection.is_some(), Ordering::Relaxed);
     }
 
     /// Whether an inbound connection from the peer should make this link redial now.
@@ -212,10 +236,10 @@ async fn run(mut task: Task) {
             Ok((connection, stream)) => {
                 let started = Instant::now();
                 task.redial.borrow_and_update();
-                task.status.set_connected(true);
+                task.status.set_connected(Some(&connection));
                 tracing::debug!(%peer, "connected");
                 let end = pump(&connection, stream, &mut task).await;
-                task.status.set_connected(false);
+                task.status.set_connected(None);
                 match end {
                     End::QueueClosed => {
                         connection.close(CLOSE_SHUTDOWN, b"shutting down");

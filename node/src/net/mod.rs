@@ -75,6 +75,7 @@ pub use iroh::RelayUrl;
 
 use self::inbound::InboundHandler;
 use self::link::Link;
+pub use self::link::PathInfo;
 
 /// The ALPN of the consensus protocol; the version changes when the framing does.
 pub const ALPN: &[u8] = b"bfte/consensus/1";
@@ -146,6 +147,8 @@ pub struct PeerState {
     pub connected: bool,
     /// Frames `send` dropped because the peer's queue was full (or the frame too large).
     pub dropped_frames: u64,
+    /// The path our connection uses now (direct or relayed) and its round-trip time.
+    pub path: Option<PathInfo>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -351,6 +354,7 @@ impl Net {
                 id: *id,
                 connected: link.status().connected(),
                 dropped_frames: link.status().dropped_frames(),
+                path: link.status().path(),
             })
             .collect();
         states.sort_by_key(|state| state.id);

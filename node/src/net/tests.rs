@@ -181,6 +181,14 @@ async fn three_peers_exchange_frames_in_order() {
             .all(|(_, net)| net.peer_states().iter().all(|state| state.connected))
     })
     .await;
+    // On loopback with relays off every live connection is direct and has measured its RTT.
+    for (_, net) in nets {
+        for state in net.peer_states() {
+            let path = state.path.expect("a live connection has a selected path");
+            assert!(!path.relayed, "{state:?}");
+            assert!(path.rtt < Duration::from_secs(1), "{state:?}");
+        }
+    }
     for net in [a, b, c] {
         net.shutdown().await;
     }
@@ -451,6 +459,7 @@ async fn sending_to_a_dead_peer_never_blocks_and_counts_drops() {
             id: dead,
             connected: false,
             dropped_frames: extra + 1,
+            path: None,
         }
     );
     a.shutdown().await;
