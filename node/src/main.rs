@@ -8,18 +8,24 @@ use std::process::ExitCode;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::prelude::*;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    // Logs go to stderr so stdout carries only results (tables, summaries, JSON).
-    tracing_subscriber::fmt()
-        .with_env_filter(
+    // Logs go to stderr so stdout carries only results (tables, summaries, JSON). A node also
+    // forwards its log lines to admin subscribers (the console's log screen).
+    tracing_subscriber::registry()
+        .with(
             EnvFilter::builder()
                 .with_default_directive(LevelFilter::WARN.into())
                 .from_env_lossy(),
         )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::stderr().is_terminal()),
+        )
+        .with(bfte_node::daemon::LogTap)
         .init();
     match cli.run() {
         Ok(code) => code,

@@ -4,6 +4,7 @@ mod admin_client;
 mod admin_cmds;
 mod bench;
 mod demo;
+mod inspect_cmds;
 mod node_cmds;
 mod sim;
 
@@ -43,6 +44,8 @@ enum Command {
     Status(admin_cmds::StatusArgs),
     Submit(admin_cmds::SubmitArgs),
     Blocks(admin_cmds::BlocksArgs),
+    Block(inspect_cmds::BlockArgs),
+    Peers(inspect_cmds::PeersArgs),
     Sim(sim::SimArgs),
     Bench(bench::BenchArgs),
 }
@@ -58,6 +61,8 @@ impl Cli {
             Command::Status(args) => done(admin_cmds::status(args)),
             Command::Submit(args) => done(admin_cmds::submit(args)),
             Command::Blocks(args) => done(admin_cmds::blocks(args)),
+            Command::Block(args) => done(inspect_cmds::block(args)),
+            Command::Peers(args) => done(inspect_cmds::peers(args)),
             Command::Sim(args) => sim::run(args),
             Command::Bench(args) => bench::run(args),
         }

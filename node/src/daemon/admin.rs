@@ -1,19 +1,40 @@
-//! The admin socket: `<data-dir>/admin.sock`, owner-only (mode 0600 and the peer's uid
-//! checked), length-prefixed CBOR frames opened by a version handshake. Requests go to the
-//! driver loop through a channel; this task never touches consensus state.
+//! The admin sockets: `<data-dir>/admin.sock` (every request) and `admin-ro.sock` beside it
+//! (reads only), both owner-only (mode 0600 and the peer's uid checked), length-prefixed CBOR
+//! frames opened by a version handshake. Requests go to the driver loop through a channel; a
+//! subscription reads the event hub directly. These tasks never touch consensus state.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
-use bfte_shared::admin::{ADMIN_PROTOCOL_VERSION, AdminRequest, AdminResponse, MAX_ADMIN_FRAME};
+use bfte_shared::admin::{
+    ADMIN_PROTOCOL_VERSION, ADMIN_SOCKET, AdminEvent, AdminRequest, AdminResponse, EventFrame,
+    MAX_ADMIN_FRAME,
+};
 use bfte_shared::codec;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use super::events::EventHub;
+
+#[cfg(test)]
+#[path = "admin_tests.rs"]
+mod tests;
 
 /// A request and where its answer goes.
 pub type AdminCall = (AdminRequest, oneshot::Sender<AdminResponse>);
+
+/// A subscriber that stopped reading gets this long to take its last frame.
+const LAST_FRAME_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What a socket lets its clients do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Full,
+    ReadOnly,
+}
 
 /// Binds the socket (refusing to steal one a live node still serves) and accepts clients.
 pub async fn bind(path: &Path) -> anyhow::Result<UnixListener> {
@@ -34,8 +55,17 @@ pub async fn bind(path: &Path) -> anyhow::Result<UnixListener> {
     Ok(listener)
 }
 
-pub async fn serve(listener: UnixListener, data_dir: PathBuf, calls: mpsc::Sender<AdminCall>) {
-    let owner = match std::fs::metadata(&data_dir) {
+/// What every client task of one socket shares.
+#[derive(Debug, Clone)]
+pub struct Server {
+    pub data_dir: PathBuf,
+    pub calls: mpsc::Sender<AdminCall>,
+    pub events: EventHub,
+    pub access: Access,
+}
+
+pub async fn serve(listener: UnixListener, server: Server) {
+    let owner = match std::fs::metadata(&server.data_dir) {
         Ok(meta) => meta.uid(),
         Err(error) => {
             tracing::error!(%error, "cannot read the data directory's owner; admin socket closed");
@@ -55,16 +85,16 @@ pub async fn serve(listener: UnixListener, data_dir: PathBuf, calls: mpsc::Sende
             tracing::warn!(?uid, owner, "refused an admin client of another user");
             continue;
         }
-        let calls = calls.clone();
+        let server = server.clone();
         tokio::spawn(async move {
-            if let Err(error) = client(stream, calls).await {
+            if let Err(error) = client(stream, &server).await {
                 tracing::debug!(%error, "admin client gone");
             }
         });
     }
 }
 
-async fn client(mut stream: UnixStream, calls: mpsc::Sender<AdminCall>) -> anyhow::Result<()> {
+async fn client(mut stream: UnixStream, server: &Server) -> anyhow::Result<()> {
     match read(&mut stream).await? {
         AdminRequest::Hello { version } if version == ADMIN_PROTOCOL_VERSION => {
             let hello = AdminResponse::Hello {
@@ -82,17 +112,72 @@ async fn client(mut stream: UnixStream, calls: mpsc::Sender<AdminCall>) -> anyho
     }
     loop {
         let request = read(&mut stream).await?;
-        let (reply, answer) = oneshot::channel();
-        calls
-            .send((request, reply))
-            .await
-            .context("the node is stopping")?;
-        let response = answer.await.context("the node is stopping")?;
+        if server.access == Access::ReadOnly && request.is_write() {
+            let refusal = AdminResponse::Error(format!(
+                "this is the read-only admin socket: it refuses requests that change anything; \
+                 use {}",
+                server.data_dir.join(ADMIN_SOCKET).display()
+            ));
+            write(&mut stream, &refusal).await?;
+            continue;
+        }
+        if request == AdminRequest::Subscribe {
+            return stream_events(stream, server).await;
+        }
+        let response = ask(&server.calls, request).await?;
         write(&mut stream, &response).await?;
     }
 }
 
-async fn read(stream: &mut UnixStream) -> anyhow::Result<AdminRequest> {
+async fn ask(
+    calls: &mpsc::Sender<AdminCall>,
+    request: AdminRequest,
+) -> anyhow::Result<AdminResponse> {
+    let (reply, answer) = oneshot::channel();
+    calls
+        .send((request, reply))
+        .await
+        .context("the node is stopping")?;
+    answer.await.context("the node is stopping")
+}
+
+/// Subscribes before taking the status (so nothing in between is missed), then forwards events
+/// until the client leaves or falls behind.
+async fn stream_events(mut stream: UnixStream, server: &Server) -> anyhow::Result<()> {
+    let mut events = server.events.subscribe();
+    let status = match ask(&server.calls, AdminRequest::Status).await? {
+        AdminResponse::Status(status) => status,
+        other => bail!("the driver answered a status request with {other:?}"),
+    };
+    write(&mut stream, &AdminResponse::Subscribed { status }).await?;
+    let (mut input, mut output) = stream.split();
+    let mut ignored = [0u8; 64];
+    loop {
+        tokio::select! {
+            // A subscriber sends nothing more; reading notices at once when it hangs up.
+            read = input.read(&mut ignored) => {
+                if read? == 0 {
+                    return Ok(());
+                }
+            }
+            event = events.recv() => match event {
+                Ok(frame) => write(&mut output, &AdminResponse::Event(frame)).await?,
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::info!(missed, "dropped an admin subscriber that read too slowly");
+                    let last = AdminResponse::Event(EventFrame {
+                        at_ms: super::node::now_ms(),
+                        event: AdminEvent::DroppedSlow { missed },
+                    });
+                    let _ = tokio::time::timeout(LAST_FRAME_TIMEOUT, write(&mut output, &last)).await;
+                    return Ok(());
+                }
+                Err(broadcast::error::RecvError::Closed) => return Ok(()),
+            },
+        }
+    }
+}
+
+async fn read(stream: &mut (impl AsyncRead + Unpin)) -> anyhow::Result<AdminRequest> {
     let len = stream.read_u32().await? as usize;
     if len > MAX_ADMIN_FRAME {
         bail!("admin frame of {len} bytes is over the limit");
@@ -102,7 +187,10 @@ async fn read(stream: &mut UnixStream) -> anyhow::Result<AdminRequest> {
     Ok(codec::decode(&bytes, MAX_ADMIN_FRAME)?)
 }
 
-async fn write(stream: &mut UnixStream, response: &AdminResponse) -> anyhow::Result<()> {
+async fn write(
+    stream: &mut (impl AsyncWrite + Unpin),
+    response: &AdminResponse,
+) -> anyhow::Result<()> {
     let bytes = codec::encode(response);
     stream.write_u32(u32::try_from(bytes.len())?).await?;
     stream.write_all(&bytes).await?;

@@ -99,7 +99,12 @@ impl DataDir {
     }
 
     pub fn admin_socket_path(&self) -> PathBuf {
-        self.0.join("admin.sock")
+        self.0.join(bfte_shared::admin::ADMIN_SOCKET)
+    }
+
+    /// The admin socket that refuses every write.
+    pub fn admin_read_only_socket_path(&self) -> PathBuf {
+        self.0.join(bfte_shared::admin::ADMIN_READ_ONLY_SOCKET)
     }
 
     /// Creates the directory (owner-only) with a fresh secret and the settings; refuses to

@@ -2,8 +2,11 @@
 //! the database and the network, and the admin socket.
 
 pub mod admin;
+pub mod events;
 pub mod files;
+mod log_tap;
 pub mod node;
 
 pub use files::{DataDir, GenesisFile, GenesisPeer, NodeSettings};
+pub use log_tap::LogTap;
 pub use node::{RunOptions, run};

@@ -6,7 +6,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use bfte_shared::admin::{AdminRequest, AdminResponse, FinalizedBlock, PeerStatus, Status};
+use bfte_shared::admin::{
+    AdminRequest, AdminResponse, BlockDetail, FinalizedBlock, PeerInfo, PeerPath, PeerStatus,
+    Status,
+};
 use bfte_shared::crypto::Ed25519Verifier;
 use bfte_shared::item::ModuleId;
 use bfte_shared::message::Message;
@@ -15,7 +18,8 @@ use bfte_shared::vote::Vote;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::admin::{self, AdminCall};
+use super::admin::{self, Access, AdminCall};
+use super::events::{EventHub, Observer};
 use super::files::{DataDir, GenesisFile};
 use crate::consensus::{Core, CoreConfig, Destination, Durable, Input, Output, Timer};
 use crate::net::{Inbound, Net, NetConfig, RelayChoice};
@@ -26,7 +30,7 @@ const SERVE_LIMIT: usize = 256;
 /// Most blocks one admin `Blocks` answer carries.
 const ADMIN_BLOCKS_LIMIT: u32 = 1_000;
 
-fn now_ms() -> u64 {
+pub(super) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
@@ -42,6 +46,7 @@ struct Driver {
     federation_name: String,
     /// Votes received since the last flush to the store's audit trail.
     seen_votes: Vec<Vote>,
+    observer: Observer,
 }
 
 /// How `run` reaches peers and when it stops besides Ctrl-C.
@@ -111,11 +116,24 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
         connected: HashMap::new(),
         federation_name: genesis.name.clone(),
         seen_votes: Vec::new(),
+        observer: Observer::new(EventHub::default()),
     };
     driver.apply(output)?;
-    let listener = admin::bind(&dir.admin_socket_path()).await?;
+    super::log_tap::forward_logs_to(driver.observer.hub());
     let (calls_tx, mut calls) = mpsc::channel::<AdminCall>(64);
-    tokio::spawn(admin::serve(listener, dir.path().to_path_buf(), calls_tx));
+    for (path, access) in [
+        (dir.admin_socket_path(), Access::Full),
+        (dir.admin_read_only_socket_path(), Access::ReadOnly),
+    ] {
+        let listener = admin::bind(&path).await?;
+        let server = admin::Server {
+            data_dir: dir.path().to_path_buf(),
+            calls: calls_tx.clone(),
+            events: driver.observer.hub().clone(),
+            access,
+        };
+        tokio::spawn(admin::serve(listener, server));
+    }
     tracing::info!(peer = %me, name = %settings.name, listen = %settings.listen, "node running");
     let mut connection_check = tokio::time::interval(Duration::from_millis(250));
     let supervisor_gone = stdin_closed(stop_on_stdin_close);
@@ -144,6 +162,7 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
     driver.flush_seen_votes();
     driver.net.shutdown().await;
     let _ = std::fs::remove_file(dir.admin_socket_path());
+    let _ = std::fs::remove_file(dir.admin_read_only_socket_path());
     Ok(())
 }
 
@@ -176,6 +195,9 @@ impl Driver {
                     "cannot write the database; stopping rather than sending what is not durable",
                 )?;
         }
+        let round = self.core.round();
+        self.observer
+            .output(&output, round, self.core.leader(round));
         for finalized in &output.finalized {
             if let Some(last) = finalized.blocks.last() {
                 tracing::info!(height = %last.header.height, round = %last.header.round, items = finalized.blocks.iter().map(|b| b.payload.items.len()).sum::<usize>(), "finalized");
@@ -221,6 +243,7 @@ impl Driver {
                 if let Message::Vote(vote) = &message {
                     self.seen_votes.push(vote.clone());
                 }
+                self.observer.inbound(&message);
                 self.handle(Input::Message { from, message })?;
             }
             Err(error) => tracing::warn!(peer = %from.short(), %error, "undecodable message"),
@@ -273,9 +296,11 @@ impl Driver {
                 .unwrap_or(false);
             if state.connected && !was {
                 tracing::info!(peer = %state.id.short(), "connected");
+                self.observer.peer_connected(state.id, true);
                 self.handle(Input::PeerConnected(state.id))?;
             } else if was && !state.connected {
                 tracing::info!(peer = %state.id.short(), "connection lost");
+                self.observer.peer_connected(state.id, false);
             }
         }
         Ok(())
@@ -304,6 +329,30 @@ impl Driver {
                     ),
                 }
             }
+            AdminRequest::Peers => AdminResponse::Peers(self.peers()),
+            AdminRequest::Block { height } => {
+                AdminResponse::Block(self.store.finalized_block(height)?.map(
+                    |(block, certificate)| {
+                        let peers = self.core.peers();
+                        let signers = certificate
+                            .as_ref()
+                            .and_then(|c| c.signer_indices(peers.len()).ok())
+                            .unwrap_or_default()
+                            .into_iter()
+                            .filter_map(|index| peers.get(index).copied())
+                            .collect();
+                        BlockDetail {
+                            block,
+                            certificate,
+                            signers,
+                        }
+                    },
+                ))
+            }
+            // The admin task serves subscriptions itself; a Subscribe never reaches the driver.
+            AdminRequest::Subscribe => {
+                AdminResponse::Error("subscribe on a connection of its own".into())
+            }
             AdminRequest::Blocks { from, limit } => {
                 let blocks = self
                     .store
@@ -314,6 +363,40 @@ impl Driver {
                 AdminResponse::Blocks(blocks)
             }
         })
+    }
+
+    fn peers(&self) -> Vec<PeerInfo> {
+        let me = self.core.peer_id();
+        let states: HashMap<PeerId, crate::net::PeerState> = self
+            .net
+            .peer_states()
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect();
+        self.core
+            .peers()
+            .iter()
+            .map(|id| {
+                let state = states.get(id);
+                let path = state.and_then(|s| s.path);
+                PeerInfo {
+                    id: *id,
+                    name: self.names.get(id).cloned().unwrap_or_default(),
+                    is_self: *id == me,
+                    connected: *id == me || state.is_some_and(|s| s.connected),
+                    path: path.map(|p| {
+                        if p.relayed {
+                            PeerPath::Relay
+                        } else {
+                            PeerPath::Direct
+                        }
+                    }),
+                    rtt_us: path.map(|p| u64::try_from(p.rtt.as_micros()).unwrap_or(u64::MAX)),
+                    last_vote_round: self.observer.last_vote(id),
+                    dropped_frames: state.map_or(0, |s| s.dropped_frames),
+                }
+            })
+            .collect()
     }
 
     fn status(&self) -> Status {

@@ -1,22 +1,37 @@
 //! The admin API between a node and its local clients (the CLI, the console): length-prefixed
-//! CBOR frames over the unix socket `<data-dir>/admin.sock`, opened by a version handshake.
+//! CBOR frames over unix sockets in the data directory, opened by a version handshake.
+//!
+//! - `admin.sock` takes every request.
+//! - `admin-ro.sock` takes only reads: a write ([`AdminRequest::is_write`]) is answered with an
+//!   error. Give it to tools that must not change anything (dashboards, a watching console).
+//!
+//! Requests are answered one by one, except [`AdminRequest::Subscribe`]: it is answered with
+//! [`AdminResponse::Subscribed`] and from then on the connection carries only
+//! [`AdminResponse::Event`] frames, ending with [`AdminEvent::DroppedSlow`] if the client
+//! fell too far behind.
+
+mod events;
+mod views;
 
 use std::io::{Read, Write};
 
 use serde::{Deserialize, Serialize};
 
-use crate::block::Block;
-use crate::certificate::Certificate;
 use crate::codec::{self, DecodeError};
-use crate::federation::FederationId;
 use crate::hash::Hash;
-use crate::peer::PeerId;
-use crate::round::{Height, Round};
+use crate::round::Height;
+
+pub use events::{AdminEvent, EventFrame, LogLevel, VoteSort};
+pub use views::{BlockDetail, FinalizedBlock, PeerInfo, PeerPath, PeerStatus, Status};
 
 /// Bumped on any incompatible change; both ends say theirs first and refuse a mismatch.
-pub const ADMIN_PROTOCOL_VERSION: u32 = 1;
+pub const ADMIN_PROTOCOL_VERSION: u32 = 2;
 /// No admin frame may be larger.
 pub const MAX_ADMIN_FRAME: usize = 32 << 20;
+/// The socket that takes every request, in the data directory.
+pub const ADMIN_SOCKET: &str = "admin.sock";
+/// The socket that refuses writes, beside it.
+pub const ADMIN_READ_ONLY_SOCKET: &str = "admin-ro.sock";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AdminRequest {
@@ -33,41 +48,52 @@ pub enum AdminRequest {
         from: Height,
         limit: u32,
     },
+    /// Every peer of the federation with its connection.
+    Peers,
+    /// One finalized block with its certificate and items.
+    Block {
+        height: Height,
+    },
+    /// Turn this connection into a stream of events.
+    Subscribe,
+}
+
+impl AdminRequest {
+    /// Whether the request changes anything; the read-only socket refuses these.
+    pub fn is_write(&self) -> bool {
+        match self {
+            AdminRequest::Submit { .. } => true,
+            AdminRequest::Hello { .. }
+            | AdminRequest::Status
+            | AdminRequest::Blocks { .. }
+            | AdminRequest::Peers
+            | AdminRequest::Block { .. }
+            | AdminRequest::Subscribe => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AdminResponse {
-    Hello { version: u32 },
+    Hello {
+        version: u32,
+    },
     Status(Status),
-    Submitted { item: Hash, nonce: u64 },
+    Submitted {
+        item: Hash,
+        nonce: u64,
+    },
     Blocks(Vec<FinalizedBlock>),
+    Peers(Vec<PeerInfo>),
+    /// `None` when no block is final at that height yet.
+    Block(Option<BlockDetail>),
+    /// The subscription started; `status` was taken after it did, so no event between the two
+    /// is missed (some may repeat what the status already shows).
+    Subscribed {
+        status: Status,
+    },
+    Event(EventFrame),
     Error(String),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Status {
-    pub federation_id: FederationId,
-    pub federation_name: String,
-    pub peer_id: PeerId,
-    pub role: String,
-    pub round: Round,
-    pub leader: PeerId,
-    pub finalized_height: Height,
-    pub pending_items: u64,
-    pub peers: Vec<PeerStatus>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PeerStatus {
-    pub id: PeerId,
-    pub name: String,
-    pub connected: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FinalizedBlock {
-    pub block: Block,
-    pub certificate: Option<Certificate>,
 }
 
 /// Why a frame could not be read.
@@ -107,6 +133,19 @@ pub fn read_frame<T: serde::de::DeserializeOwned>(mut input: impl Read) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_submit_is_a_write() {
+        assert!(AdminRequest::Submit { data: vec![] }.is_write());
+        for read in [
+            AdminRequest::Status,
+            AdminRequest::Peers,
+            AdminRequest::Block { height: Height(1) },
+            AdminRequest::Subscribe,
+        ] {
+            assert!(!read.is_write(), "{read:?}");
+        }
+    }
 
     #[test]
     fn frames_round_trip_and_refuse_oversized_lengths() {

@@ -1,0 +1,194 @@
+//! Admin events: what the driver saw, pushed to subscribed admin clients.
+//!
+//! The driver must never wait for a client, so events go into a `tokio::sync::broadcast`
+//! channel: publishing never blocks, each subscriber reads at its own pace from a bounded ring,
+//! and one that falls [`EVENT_BUFFER`] events behind is told so and dropped by its admin task.
+//! Deriving events costs nothing while nobody subscribes: every entry point checks for a
+//! receiver first, so no hash is computed and no frame built.
+
+use std::collections::{BTreeSet, HashMap};
+
+use bfte_shared::admin::{AdminEvent, EventFrame, VoteSort};
+use bfte_shared::message::Message;
+use bfte_shared::peer::PeerId;
+use bfte_shared::round::Round;
+use bfte_shared::vote::VoteKind;
+use tokio::sync::broadcast;
+
+use crate::consensus::Output;
+
+#[cfg(test)]
+#[path = "events_tests.rs"]
+mod tests;
+
+/// Events a subscriber may fall behind by before it is dropped.
+pub const EVENT_BUFFER: usize = 4096;
+/// Rounds below the current one whose first proposal and certificates are remembered, so
+/// resent messages do not repeat their events.
+const DEDUP_ROUNDS: u64 = 64;
+
+/// The sending side of the event stream; clones share one channel.
+#[derive(Debug, Clone)]
+pub struct EventHub(broadcast::Sender<EventFrame>);
+
+impl Default for EventHub {
+    fn default() -> Self {
+        EventHub(broadcast::channel(EVENT_BUFFER).0)
+    }
+}
+
+impl EventHub {
+    pub fn subscribe(&self) -> broadcast::Receiver<EventFrame> {
+        self.0.subscribe()
+    }
+
+    /// Whether anybody listens; when not, callers skip building events altogether.
+    pub fn is_watched(&self) -> bool {
+        self.0.receiver_count() > 0
+    }
+
+    /// Sends an event to every subscriber without waiting.
+    pub fn publish(&self, event: AdminEvent) {
+        if self.is_watched() {
+            // An error only means the last subscriber left in between.
+            let _ = self.0.send(EventFrame {
+                at_ms: super::node::now_ms(),
+                event,
+            });
+        }
+    }
+}
+
+/// Watches what passes through the driver: remembers each peer's last vote (for the peers
+/// view) and turns messages and core outputs into events.
+#[derive(Debug, Default)]
+pub struct Observer {
+    hub: EventHub,
+    round: Round,
+    last_vote: HashMap<PeerId, Round>,
+    /// (round, proposer) of proposals already reported.
+    proposals: BTreeSet<(Round, PeerId)>,
+    /// (round, is_dummy) of certificates already reported.
+    certificates: BTreeSet<(Round, bool)>,
+}
+
+impl Observer {
+    pub fn new(hub: EventHub) -> Observer {
+        Observer {
+            hub,
+            ..Observer::default()
+        }
+    }
+
+    pub fn hub(&self) -> &EventHub {
+        &self.hub
+    }
+
+    /// The highest round in which `peer` was seen voting.
+    pub fn last_vote(&self, peer: &PeerId) -> Option<Round> {
+        self.last_vote.get(peer).copied()
+    }
+
+    /// A decoded message from a peer, before the core handles it.
+    pub fn inbound(&mut self, message: &Message) {
+        self.message(message);
+    }
+
+    /// What the core produced: own proposals, votes and certificates, finalized blocks, and
+    /// the round it is in now.
+    pub fn output(&mut self, output: &Output, round: Round, leader: PeerId) {
+        for (_, message) in &output.send {
+            self.message(message);
+        }
+        if round > self.round {
+            self.round = round;
+            self.forget_old_rounds();
+            self.hub.publish(AdminEvent::RoundStarted { round, leader });
+        }
+        if !self.hub.is_watched() {
+            return;
+        }
+        for finalized in &output.finalized {
+            for block in &finalized.blocks {
+                self.hub.publish(AdminEvent::Finalized {
+                    height: block.header.height,
+                    round: block.header.round,
+                    block: block.hash(),
+                    proposer: block.header.proposer,
+                    items: count(block.payload.items.len()),
+                });
+            }
+        }
+    }
+
+    pub fn peer_connected(&self, peer: PeerId, up: bool) {
+        self.hub.publish(if up {
+            AdminEvent::PeerConnected { peer }
+        } else {
+            AdminEvent::PeerLost { peer }
+        });
+    }
+
+    fn message(&mut self, message: &Message) {
+        if let Message::Vote(vote) = message {
+            let last = self.last_vote.entry(vote.signer).or_default();
+            *last = (*last).max(vote.round);
+        }
+        if !self.hub.is_watched() {
+            return;
+        }
+        match message {
+            Message::Vote(vote) => self.hub.publish(AdminEvent::VoteSeen {
+                round: vote.round,
+                signer: vote.signer,
+                kind: match vote.kind {
+                    VoteKind::Notarize(_) => VoteSort::Notarize,
+                    VoteKind::Dummy => VoteSort::Dummy,
+                    VoteKind::Finalize(_) => VoteSort::Finalize,
+                },
+            }),
+            Message::Proposal(proposal) => {
+                let header = &proposal.block.header;
+                if self.is_recent(header.round)
+                    && self.proposals.insert((header.round, header.proposer))
+                {
+                    self.hub.publish(AdminEvent::ProposalSeen {
+                        round: header.round,
+                        proposer: header.proposer,
+                        height: header.height,
+                        block: header.hash(),
+                        items: count(proposal.block.payload.items.len()),
+                    });
+                }
+            }
+            Message::Certificate(certificate) => {
+                let round = certificate.round;
+                let event = match certificate.kind {
+                    VoteKind::Notarize(block) => AdminEvent::Notarized { round, block },
+                    VoteKind::Dummy => AdminEvent::DummyCertified { round },
+                    // Finality is reported from the core's output, block by block.
+                    VoteKind::Finalize(_) => return,
+                };
+                let dummy = certificate.kind == VoteKind::Dummy;
+                if self.is_recent(round) && self.certificates.insert((round, dummy)) {
+                    self.hub.publish(event);
+                }
+            }
+            Message::Item(_) | Message::Pull(_) | Message::Catchup(_) | Message::Finalized(_) => {}
+        }
+    }
+
+    fn is_recent(&self, round: Round) -> bool {
+        round.0 + DEDUP_ROUNDS > self.round.0
+    }
+
+    fn forget_old_rounds(&mut self) {
+        let oldest = Round(self.round.0.saturating_sub(DEDUP_ROUNDS));
+        self.proposals = self.proposals.split_off(&(oldest, PeerId([0; 32])));
+        self.certificates = self.certificates.split_off(&(oldest, false));
+    }
+}
+
+fn count(items: usize) -> u32 {
+    u32::try_from(items).unwrap_or(u32::MAX)
+}

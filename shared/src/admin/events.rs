@@ -1,0 +1,100 @@
+//! The subscription stream: after `AdminRequest::Subscribe` the node pushes one
+//! `AdminResponse::Event` frame per thing that happened, as it happens.
+
+use serde::{Deserialize, Serialize};
+
+use crate::hash::Hash;
+use crate::peer::PeerId;
+use crate::round::{Height, Round};
+
+/// One event with the node's wall-clock time (milliseconds since the Unix epoch).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventFrame {
+    pub at_ms: u64,
+    pub event: AdminEvent,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AdminEvent {
+    /// The node entered a round.
+    RoundStarted {
+        round: Round,
+        leader: PeerId,
+    },
+    /// A proposal the node sent or received (first sight per round and proposer).
+    ProposalSeen {
+        round: Round,
+        proposer: PeerId,
+        height: Height,
+        block: Hash,
+        items: u32,
+    },
+    /// A vote the node cast or received.
+    VoteSeen {
+        round: Round,
+        signer: PeerId,
+        kind: VoteSort,
+    },
+    /// A round got a notarization (first sight).
+    Notarized {
+        round: Round,
+        block: Hash,
+    },
+    /// A round got a dummy certificate (first sight).
+    DummyCertified {
+        round: Round,
+    },
+    /// A block became final (its unfinal ancestors each get their own event first).
+    Finalized {
+        height: Height,
+        round: Round,
+        block: Hash,
+        proposer: PeerId,
+        items: u32,
+    },
+    PeerConnected {
+        peer: PeerId,
+    },
+    PeerLost {
+        peer: PeerId,
+    },
+    /// One formatted line of the node's log.
+    Log {
+        level: LogLevel,
+        line: String,
+    },
+    /// The last frame of a subscription: the client read too slowly and missed `missed`
+    /// events, so the node dropped it rather than wait. Reconnect and resubscribe.
+    DroppedSlow {
+        missed: u64,
+    },
+}
+
+/// The kind of a vote without the block hash it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum VoteSort {
+    Notarize,
+    Dummy,
+    Finalize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl LogLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Error => "ERROR",
+            LogLevel::Warn => "WARN",
+            LogLevel::Info => "INFO",
+            LogLevel::Debug => "DEBUG",
+            LogLevel::Trace => "TRACE",
+        }
+    }
+}

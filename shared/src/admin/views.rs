@@ -1,0 +1,82 @@
+//! What the node reports about itself: status, peers and finalized blocks.
+
+use serde::{Deserialize, Serialize};
+
+use crate::block::Block;
+use crate::certificate::Certificate;
+use crate::federation::FederationId;
+use crate::peer::PeerId;
+use crate::round::{Height, Round};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    pub federation_id: FederationId,
+    pub federation_name: String,
+    pub peer_id: PeerId,
+    pub role: String,
+    pub round: Round,
+    pub leader: PeerId,
+    pub finalized_height: Height,
+    pub pending_items: u64,
+    pub peers: Vec<PeerStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerStatus {
+    pub id: PeerId,
+    pub name: String,
+    pub connected: bool,
+}
+
+/// One peer of the federation as this node sees it (`AdminRequest::Peers`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerInfo {
+    pub id: PeerId,
+    pub name: String,
+    /// This node itself: always "connected", no path.
+    pub is_self: bool,
+    /// Our connection to the peer is up.
+    pub connected: bool,
+    /// How that connection travels; `None` while it is down.
+    pub path: Option<PeerPath>,
+    /// Round-trip time of the connection's selected path, in microseconds.
+    pub rtt_us: Option<u64>,
+    /// The highest round in which we saw a vote signed by the peer (since the node started).
+    pub last_vote_round: Option<Round>,
+    /// Frames to this peer dropped because its queue was full.
+    pub dropped_frames: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PeerPath {
+    /// Straight to the peer's address (hole punched or reachable).
+    Direct,
+    /// Through a relay server.
+    Relay,
+}
+
+impl PeerPath {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PeerPath::Direct => "direct",
+            PeerPath::Relay => "relay",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinalizedBlock {
+    pub block: Block,
+    /// The block's own finalization certificate; blocks finalized as an ancestor of a later
+    /// block have none of their own.
+    pub certificate: Option<Certificate>,
+}
+
+/// One finalized block as `AdminRequest::Block` returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockDetail {
+    pub block: Block,
+    pub certificate: Option<Certificate>,
+    /// The certificate's signers, resolved against the peer set that signed it.
+    pub signers: Vec<PeerId>,
+}
