@@ -3,6 +3,8 @@
 pub mod bench;
 pub mod consensus;
 pub mod daemon;
+pub mod ledger;
+pub mod modules;
 pub mod net;
 pub mod sim;
 pub mod store;

@@ -18,8 +18,12 @@ pub struct BlockHeader {
     pub timestamp_ms: u64,
     /// Hash of the peer set and parameters in force for this block.
     pub config_hash: Hash,
-    /// Root over the state after the parent was applied; a peer whose state diverges sees it.
+    /// Root over all module state after the finalized block at `state_height` was applied: the
+    /// newest state the proposer had. Voters check it against their own, so a peer whose state
+    /// diverges finds out at the first block that commits to a state it computed differently.
     pub state_root: Hash,
+    /// The height `state_root` is for: at most the parent's height, never below the parent's.
+    pub state_height: Height,
     pub proposer: PeerId,
 }
 
@@ -68,6 +72,7 @@ impl Block {
                 timestamp_ms: genesis.timestamp_ms,
                 config_hash: genesis.config_hash(),
                 state_root: Hash::ZERO,
+                state_height: Height(0),
                 proposer: PeerId([0; 32]),
             },
             payload,

@@ -13,6 +13,7 @@ use bfte_shared::peer::PeerId;
 use bfte_shared::round::{Height, Round};
 use bfte_shared::vote::{Vote, VoteKind};
 
+use super::applied::AppliedRoots;
 use super::io::{Destination, Durable, Output, Restored, Timer};
 use super::pool::Pool;
 use super::round_state::RoundState;
@@ -48,6 +49,12 @@ pub enum Input {
     /// A connection to a peer came up (again): whatever happened while it was down, compare
     /// notes. Without this, a peer cut off while the rest went idle would never catch up.
     PeerConnected(PeerId),
+    /// The ledger applied the finalized block at `height`; `root` is the state after it.
+    /// Reported for every height in order, and after a start for the recent applied heights.
+    Applied {
+        height: Height,
+        root: Hash,
+    },
 }
 
 /// Why the core cannot start.
@@ -71,6 +78,8 @@ pub enum Mutation {
     QuorumMinusOne,
     /// Never re-send votes or items, nor pull on the resend timer.
     NoResend,
+    /// Vote for proposals without checking their state commitment.
+    SkipStateCheck,
 }
 
 #[derive(Debug)]
@@ -93,6 +102,7 @@ pub struct Core {
     pub(super) tip_hash: Hash,
     pub(super) finalized_nonces: BTreeMap<PeerId, u64>,
     pub(super) pool: Pool,
+    pub(super) applied: AppliedRoots,
     pub(super) out: Output,
     pub(super) resend_armed: bool,
     pub(super) round_timer_armed: Option<Round>,
@@ -160,6 +170,7 @@ impl Core {
             tip,
             finalized_nonces: restored.finalized_nonces,
             pool: Pool::default(),
+            applied: AppliedRoots::default(),
             out: Output::default(),
             resend_armed: false,
             round_timer_armed: None,
@@ -241,6 +252,7 @@ impl Core {
                     self.pull(Destination::Peer(peer));
                 }
             }
+            Input::Applied { height, root } => self.on_applied(height, root),
         }
         self.advance();
         std::mem::take(&mut self.out)

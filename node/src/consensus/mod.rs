@@ -2,6 +2,7 @@
 //!
 #![doc = include_str!("SPEC.md")]
 
+mod applied;
 mod catchup;
 mod core;
 mod finality;
@@ -18,4 +19,3 @@ mod tests;
 pub use self::core::Mutation;
 pub use self::core::{Core, CoreConfig, Input, StartError};
 pub use self::io::{Destination, Durable, Evidence, Finalized, Output, Restored, Timer};
-pub use self::proposal::next_state_root;

@@ -17,19 +17,14 @@ use super::io::{Destination, Evidence};
 
 /// Why this peer does not vote for a proposal (yet).
 #[derive(Debug, PartialEq, Eq)]
-enum Verdict {
+pub(super) enum Verdict {
     /// Never valid: the round gets no vote from this peer.
     Invalid(&'static str),
-    /// A certificate or block it builds on is not known yet; check again when one arrives.
+    /// A certificate or block it builds on is not known yet: ask peers, check again when one
+    /// arrives.
     Missing(&'static str),
-}
-
-/// The state root a child of `parent` must carry. Until the ledger computes roots over module
-/// state, this chains the payload hashes, which already makes diverging histories visible.
-pub fn next_state_root(parent: &BlockHeader) -> Hash {
-    let mut bytes = parent.state_root.0.to_vec();
-    bytes.extend_from_slice(&parent.payload_hash.0);
-    Hash::tagged(b"bfte/v1/state-root\0", &bytes)
+    /// Known to be coming from this node itself (the ledger's state root): check again then.
+    Waiting(&'static str),
 }
 
 impl Core {
@@ -106,6 +101,9 @@ impl Core {
             Err(Verdict::Missing(what)) => {
                 tracing::trace!(peer = %self.me.short(), now = self.now, %round, what, "proposal waits");
                 self.want_block();
+            }
+            Err(Verdict::Waiting(what)) => {
+                tracing::trace!(peer = %self.me.short(), now = self.now, %round, what, "proposal waits");
             }
         }
     }
@@ -184,9 +182,6 @@ impl Core {
         {
             return Err(Verdict::Invalid("timestamp out of range"));
         }
-        if header.state_root != next_state_root(parent) {
-            return Err(Verdict::Invalid("wrong state root"));
-        }
         if !self.skipped_rounds_dummy(parent.round, header.round) {
             return Err(Verdict::Missing("a dummy certificate of a skipped round"));
         }
@@ -195,7 +190,8 @@ impl Core {
                 "a block between the parent and the finalized tip",
             ));
         };
-        self.validate_items(&block.payload, nonces)
+        self.validate_items(&block.payload, nonces)?;
+        self.check_commitment(header, parent)
     }
 
     /// Items come from federation peers, each author's nonces following on from the chain's
@@ -281,6 +277,7 @@ impl Core {
             return;
         }
         let payload = Payload { items };
+        let (state_height, state_root) = self.commitment_for(&parent);
         let block = Block {
             header: BlockHeader {
                 round,
@@ -289,7 +286,8 @@ impl Core {
                 payload_hash: payload.hash(),
                 timestamp_ms: self.now.max(parent.timestamp_ms),
                 config_hash: self.config_hash,
-                state_root: next_state_root(&parent),
+                state_root,
+                state_height,
                 proposer: self.me,
             },
             payload,

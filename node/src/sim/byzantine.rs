@@ -33,10 +33,12 @@ pub enum Behavior {
     Withhold,
     /// Replays old messages and floods peers with pulls from round zero.
     StaleSpam,
+    /// As leader, commits its proposals to a made-up state root, and votes for them.
+    FalseState,
 }
 
 impl Behavior {
-    pub const ALL: [Behavior; 7] = [
+    pub const ALL: [Behavior; 8] = [
         Behavior::Equivocate,
         Behavior::DoubleVote,
         Behavior::DummyAndFinalize,
@@ -44,6 +46,7 @@ impl Behavior {
         Behavior::Malformed,
         Behavior::Withhold,
         Behavior::StaleSpam,
+        Behavior::FalseState,
     ];
 }
 
@@ -107,6 +110,14 @@ impl Byzantine {
                 out.push((second_half.clone(), twin_vote));
                 out.push((first_half, Message::Proposal(twin)));
                 out.push((second_half, Message::Proposal(proposal)));
+            }
+            (Behavior::FalseState, Message::Proposal(proposal)) => {
+                let mut block = proposal.block;
+                block.header.state_root = made_up;
+                let vote = self.vote(block.header.round, VoteKind::Notarize(block.hash()));
+                let lie = Proposal::new(&self.federation, self.signer.as_ref(), block);
+                out.push((targets.clone(), Message::Proposal(lie)));
+                out.push((targets, vote));
             }
             (Behavior::DoubleVote, Message::Vote(vote)) => {
                 let other = match vote.kind {

@@ -8,6 +8,8 @@ use bfte_shared::hash::Hash;
 use bfte_shared::round::Round;
 use bfte_shared::vote::{Vote, VoteKind};
 
+use super::ledger::{genesis_root, model_root};
+
 /// A broken invariant, with what is needed to understand it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Violation {
@@ -23,6 +25,9 @@ pub enum Violation {
     },
     /// A correct peer proposed two blocks in one round.
     ConflictingProposals { peer: usize, round: u64 },
+    /// A block a correct peer finalized commits to a state root other than the one every
+    /// correct peer computes for that height.
+    StateCommitment { peer: usize, height: u64 },
     /// Evidence was raised against a correct peer.
     FalseEvidence { peer: usize },
     /// After the network healed, a correct peer's item was not final everywhere in time.
@@ -39,6 +44,12 @@ impl fmt::Display for Violation {
                 write!(
                     f,
                     "agreement: peer {peer} finalized a different block at height {height}"
+                )
+            }
+            Violation::StateCommitment { peer, height } => {
+                write!(
+                    f,
+                    "state: peer {peer} finalized a block at height {height} committing to a wrong state root"
                 )
             }
             Violation::BrokenChain { peer, height } => {
@@ -87,6 +98,8 @@ pub struct Checker {
     correct: Vec<bool>,
     /// The longest finalized chain any correct peer has: block hash by height.
     canonical: Vec<Hash>,
+    /// The state root after each height of `canonical`.
+    roots: Vec<Hash>,
     /// Each peer's finalized chain: the hash at each height.
     chains: Vec<Vec<Hash>>,
     signed: HashMap<(usize, Round), SignedInRound>,
@@ -95,12 +108,14 @@ pub struct Checker {
 }
 
 impl Checker {
-    pub fn new(correct: Vec<bool>, genesis: Hash) -> Self {
+    pub fn new(correct: Vec<bool>, genesis: &Block) -> Self {
         let n = correct.len();
+        let genesis_hash = genesis.hash();
         Checker {
             correct,
-            canonical: vec![genesis],
-            chains: vec![vec![genesis]; n],
+            canonical: vec![genesis_hash],
+            roots: vec![genesis_root(genesis)],
+            chains: vec![vec![genesis_hash]; n],
             signed: HashMap::new(),
             proposed: HashMap::new(),
             violations: Vec::new(),
@@ -192,7 +207,19 @@ impl Checker {
                     return;
                 }
                 Some(_) => {}
-                None => self.canonical.push(hash),
+                None => {
+                    let root = model_root(&self.roots[height - 1], block);
+                    self.canonical.push(hash);
+                    self.roots.push(root);
+                }
+            }
+            let committed = block.header.state_height.0 as usize;
+            if committed >= height || self.roots[committed] != block.header.state_root {
+                self.violations.push(Violation::StateCommitment {
+                    peer,
+                    height: height as u64,
+                });
+                return;
             }
         }
     }

@@ -5,6 +5,7 @@
 pub mod byzantine;
 pub mod crypto;
 pub mod invariants;
+pub mod ledger;
 pub mod network;
 pub mod runner;
 pub mod scenario;

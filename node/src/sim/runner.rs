@@ -19,12 +19,17 @@ use rand::{RngExt, SeedableRng};
 use super::byzantine::Byzantine;
 use super::crypto::SimCrypto;
 use super::invariants::{Checker, Violation};
+use super::ledger::{genesis_root, model_root};
 use super::network::Network;
 use super::scenario::{PROGRESS_BOUND_MS, Scenario};
 use crate::consensus::{
     Core, CoreConfig, Destination, Durable, Evidence, Input, Output, Restored, Timer,
 };
 
+/// Longest a simulated ledger takes to apply newly finalized blocks.
+const MAX_APPLY_DELAY_MS: u64 = 30;
+/// Applied roots a restarted peer reports to its core, as the driver does.
+const RESTORED_ROOTS: usize = 1_024;
 /// Most finalized blocks one answer to a pull carries.
 const SERVE_LIMIT: usize = 64;
 
@@ -48,6 +53,11 @@ enum Event {
     },
     Restart {
         peer: usize,
+    },
+    /// The peer's ledger applies the finalized blocks it has not applied yet.
+    Apply {
+        peer: usize,
+        generation: u64,
     },
     Partition {
         groups: Vec<u8>,
@@ -90,6 +100,8 @@ struct Disk {
     /// Finalized blocks from genesis, each with its finalization if it had its own.
     chain: Vec<(Block, Option<Certificate>)>,
     nonces: std::collections::BTreeMap<PeerId, u64>,
+    /// The ledger's state root after each applied height, from the genesis block's.
+    roots: Vec<Hash>,
 }
 
 #[derive(Debug)]
@@ -181,13 +193,14 @@ impl Simulation {
             correct[*peer] = false;
         }
         let genesis_block = Block::genesis(&genesis);
-        let checker = Checker::new(correct, genesis_block.hash());
+        let checker = Checker::new(correct, &genesis_block);
         let peers =
             (0..scenario.peers)
                 .map(|i| SimPeer {
                     core: None,
                     disk: Disk {
                         chain: vec![(genesis_block.clone(), None)],
+                        roots: vec![genesis_root(&genesis_block)],
                         ..Disk::default()
                     },
                     byzantine: scenario.byzantine.iter().find(|(peer, _)| *peer == i).map(
@@ -417,6 +430,43 @@ impl Simulation {
         };
         self.peers[peer].core = Some(core);
         self.apply_output(peer, output);
+        // As the driver does: the ledger's recent roots, then whatever it has yet to apply.
+        let roots = &self.peers[peer].disk.roots;
+        let recent: Vec<(usize, Hash)> = roots
+            .iter()
+            .copied()
+            .enumerate()
+            .skip(roots.len().saturating_sub(RESTORED_ROOTS))
+            .collect();
+        for (height, root) in recent {
+            self.report_applied(peer, height, root);
+        }
+        self.apply_ledger(peer);
+    }
+
+    fn report_applied(&mut self, peer: usize, height: usize, root: Hash) {
+        let height = Height(height as u64);
+        if let Some(core) = self.peers[peer].core.as_mut() {
+            let output = core.handle(self.now, Input::Applied { height, root });
+            self.apply_output(peer, output);
+        }
+    }
+
+    /// Applies every finalized block the peer's ledger has not applied yet.
+    fn apply_ledger(&mut self, peer: usize) {
+        loop {
+            let disk = &mut self.peers[peer].disk;
+            let height = disk.roots.len();
+            let Some((block, _)) = disk.chain.get(height) else {
+                return;
+            };
+            let root = model_root(&disk.roots[height - 1], block);
+            disk.roots.push(root);
+            self.report_applied(peer, height, root);
+            if self.peers[peer].core.is_none() {
+                return;
+            }
+        }
     }
 
     fn dispatch(&mut self, event: Event) {
@@ -451,6 +501,11 @@ impl Simulation {
                 }
             }
             Event::Submit { peer } => self.submit(peer),
+            Event::Apply { peer, generation } => {
+                if self.peers[peer].generation == generation {
+                    self.apply_ledger(peer);
+                }
+            }
             Event::Crash { peer } => {
                 if !self.healed {
                     self.crash(peer);
@@ -573,8 +628,14 @@ impl Simulation {
             self.schedule(restart, Event::Restart { peer });
             return;
         }
+        let finalized_any = !finalized.is_empty();
         for batch in finalized {
             self.record_finalized(peer, batch.blocks, batch.certificate);
+        }
+        if finalized_any {
+            let generation = self.peers[peer].generation;
+            let at = self.now + self.rng.random_range(0..=MAX_APPLY_DELAY_MS);
+            self.schedule(at, Event::Apply { peer, generation });
         }
         for item in evidence {
             let accused = match &item {

@@ -13,7 +13,7 @@ use super::error::StoreError;
 /// message (a block in a proposal); a finalized entry adds a certificate to a block. Twice the
 /// message limit leaves room for that and still stops a damaged length field from allocating
 /// gigabytes.
-pub(super) const MAX_VALUE_BYTES: usize = 2 * MAX_MESSAGE_BYTES;
+pub(crate) const MAX_VALUE_BYTES: usize = 2 * MAX_MESSAGE_BYTES;
 
 /// Encodes a value for `table`, refusing one the store could not read back.
 pub(super) fn encode<T: Serialize + ?Sized>(

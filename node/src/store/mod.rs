@@ -32,6 +32,8 @@
 mod codec;
 mod commit;
 mod error;
+#[cfg(test)]
+pub(crate) mod fixtures;
 mod migrations;
 mod read;
 mod seen_votes;
@@ -49,6 +51,7 @@ use bfte_shared::block::Block;
 use bfte_shared::federation::Genesis;
 use redb::{Database, Durability, ReadableDatabase, TableError};
 
+pub(crate) use self::codec::MAX_VALUE_BYTES;
 pub use self::error::StoreError;
 use self::migrations::SCHEMA_VERSION;
 pub use self::seen_votes::{SEEN_VOTE_ROUNDS, SeenVoteAudit};
@@ -199,6 +202,12 @@ impl Store {
     }
 
     /// For `map_err`: a redb failure while doing `action` on this database.
+    /// The database itself, for the ledger's tables (`crate::ledger`), which it writes in
+    /// transactions of its own.
+    pub(crate) fn database(&self) -> &Database {
+        &self.db
+    }
+
     fn failed<E: Into<redb::Error>>(&self, action: &'static str) -> impl FnOnce(E) -> StoreError {
         StoreError::failed(&self.path, action)
     }

@@ -4,92 +4,21 @@ use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use bfte_shared::block::{Block, BlockHeader, Payload};
+use bfte_shared::block::Block;
 use bfte_shared::certificate::Certificate;
 use bfte_shared::crypto::Ed25519Verifier;
-use bfte_shared::federation::{ConsensusParams, Genesis, PeerSet};
 use bfte_shared::hash::Hash;
 use bfte_shared::item::{ConsensusItem, ModuleId};
 use bfte_shared::message::{FinalizedChain, Message};
-use bfte_shared::peer::{PeerId, PeerSecret};
+use bfte_shared::peer::PeerId;
 use bfte_shared::round::{Height, Round};
 use bfte_shared::vote::{Vote, VoteKind};
 
+use super::fixtures::{Federation, child, db_path, federation, finalization, finalized, new_store};
 use super::migrations::{MIGRATIONS, SCHEMA_VERSION};
 use super::tables::{self, kind_code};
 use super::{Store, StoreError};
 use crate::consensus::{Core, CoreConfig, Destination, Durable, Finalized, Input, Output, Timer};
-
-struct Federation {
-    genesis: Genesis,
-    secrets: Vec<PeerSecret>,
-}
-
-fn federation(n: u8) -> Federation {
-    let mut secrets: Vec<_> = (0..n).map(|i| PeerSecret::from_seed([i + 7; 32])).collect();
-    secrets.sort_by_key(PeerSecret::peer_id);
-    let genesis = Genesis {
-        name: "store".into(),
-        peers: PeerSet::new(secrets.iter().map(PeerSecret::peer_id).collect()).expect("peers"),
-        params: ConsensusParams::default(),
-        timestamp_ms: 0,
-    };
-    Federation { genesis, secrets }
-}
-
-impl Federation {
-    fn vote(&self, peer: usize, round: u64, kind: VoteKind) -> Vote {
-        let federation = self.genesis.federation_id();
-        Vote::new(&federation, &self.secrets[peer], Round(round), kind)
-    }
-
-    fn item(&self, peer: usize, nonce: u64) -> ConsensusItem {
-        let federation = self.genesis.federation_id();
-        let data = nonce.to_le_bytes().to_vec();
-        ConsensusItem::new(&federation, &self.secrets[peer], nonce, ModuleId(0), data)
-    }
-}
-
-/// A block on `parent` in `round`; the store checks links, not signatures or contents.
-fn child(parent: &Block, round: u64, items: Vec<ConsensusItem>) -> Block {
-    let payload = Payload { items };
-    Block {
-        header: BlockHeader {
-            round: Round(round),
-            height: parent.header.height.next(),
-            parent: parent.hash(),
-            payload_hash: payload.hash(),
-            timestamp_ms: round,
-            config_hash: parent.header.config_hash,
-            state_root: Hash::ZERO,
-            proposer: PeerId([1; 32]),
-        },
-        payload,
-    }
-}
-
-/// A finalization of `block` (signatures are not the store's business).
-fn finalization(block: &Block) -> Certificate {
-    Certificate::from_signatures(block.header.round, VoteKind::Finalize(block.hash()), 4, [])
-}
-
-fn finalized(blocks: &[Block]) -> Finalized {
-    let last = blocks.last().expect("a batch has blocks");
-    Finalized {
-        certificate: finalization(last),
-        blocks: blocks.to_vec(),
-    }
-}
-
-fn db_path(dir: &tempfile::TempDir) -> PathBuf {
-    dir.path().join("node.redb")
-}
-
-fn new_store(fed: &Federation) -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let store = Store::create(db_path(&dir), &fed.genesis).expect("create");
-    (dir, store)
-}
 
 fn sorted_votes(mut votes: Vec<Vote>) -> Vec<Vote> {
     votes.sort_by_key(|v| (v.round, kind_code(v.kind)));

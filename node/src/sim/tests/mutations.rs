@@ -2,7 +2,8 @@
 
 use super::super::invariants::Violation;
 use super::pitfalls::{
-    crash_restart_scenarios, lossy_forever_scenarios, notarized_and_dummy_scenarios,
+    crash_restart_scenarios, false_state_scenarios, lossy_forever_scenarios,
+    notarized_and_dummy_scenarios,
 };
 use super::{Scenario, fast};
 use crate::consensus::Mutation;
@@ -85,6 +86,15 @@ fn not_resending_lost_votes_is_caught() {
     let found = first_violation(Mutation::NoResend, lossy_forever_scenarios());
     assert!(
         matches!(found, Some((_, Violation::Liveness { .. }))),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn voting_without_checking_state_commitments_is_caught() {
+    let found = first_violation(Mutation::SkipStateCheck, false_state_scenarios());
+    assert!(
+        matches!(found, Some((_, Violation::StateCommitment { .. }))),
         "{found:?}"
     );
 }

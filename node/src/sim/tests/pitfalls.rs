@@ -48,6 +48,26 @@ fn finality_never_reverts_when_a_notarized_round_also_gets_a_dummy_certificate()
     assert!(both >= 10, "only {both} rounds had both certificates");
 }
 
+/// Leaders that commit to made-up state roots, f of them, on otherwise calm links.
+pub(super) fn false_state_scenarios() -> impl Iterator<Item = Scenario> {
+    (0..20u64).map(|seed| {
+        let peers = [4, 7][seed as usize % 2];
+        let mut scenario = calm(600 + seed, peers);
+        scenario.byzantine = (0..(peers - 1) / 3)
+            .map(|peer| (peer, Behavior::FalseState))
+            .collect();
+        scenario
+    })
+}
+
+#[test]
+fn a_leader_committing_to_a_false_state_gets_no_votes_and_the_rest_goes_on() {
+    for scenario in false_state_scenarios() {
+        let report = run_clean(scenario);
+        assert!(report.stats.items_finalized > 20, "{:?}", report.stats);
+    }
+}
+
 /// A third of all messages lost, for ever: dummy and finalize votes must be re-sent.
 pub(super) fn lossy_forever_scenarios() -> impl Iterator<Item = Scenario> {
     (0..20u64).map(|seed| {

@@ -1,0 +1,94 @@
+//! Reading the ledger: where it stands, recent state roots, and per-block outcomes.
+
+use bfte_shared::codec;
+use bfte_shared::hash::Hash;
+use bfte_shared::ledger::BlockOutcome;
+use bfte_shared::round::Height;
+use redb::{Database, ReadTransaction, ReadableDatabase, TableError};
+
+use super::Ledger;
+use super::apply::state_root;
+use super::error::LedgerError;
+use super::lthash::LtHash;
+use super::tables::{APPLIED_HEIGHT_KEY, LEDGER_META, OUTCOMES, STATE_ROOTS};
+use crate::store::MAX_VALUE_BYTES;
+
+fn begin(db: &Database) -> Result<ReadTransaction, LedgerError> {
+    db.begin_read()
+        .map_err(LedgerError::failed("starting a ledger read"))
+}
+
+/// A table the ledger has not written yet reads as empty.
+fn missing<T>(result: Result<T, TableError>, table: &str) -> Result<Option<T>, LedgerError> {
+    match result {
+        Ok(table) => Ok(Some(table)),
+        Err(TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(error) => Err(LedgerError::failed(format!("opening `{table}`"))(error)),
+    }
+}
+
+pub(super) fn applied_height(db: &Database) -> Result<Height, LedgerError> {
+    let txn = begin(db)?;
+    let Some(meta) = missing(txn.open_table(LEDGER_META), "ledger/meta")? else {
+        return Ok(Height(0));
+    };
+    let stored = meta
+        .get(APPLIED_HEIGHT_KEY)
+        .map_err(LedgerError::failed("reading `ledger/meta`"))?;
+    match stored {
+        None => Ok(Height(0)),
+        Some(bytes) => codec::decode::<u64>(bytes.value(), 16)
+            .map(Height)
+            .map_err(|e| LedgerError::corrupt("ledger/meta", e)),
+    }
+}
+
+impl Ledger {
+    /// The state roots of the last `limit` applied heights, oldest first; height 0's is the
+    /// root of the empty state every federation starts from. What a restarted core needs.
+    pub fn recent_roots(
+        &self,
+        db: &Database,
+        limit: u64,
+    ) -> Result<Vec<(Height, Hash)>, LedgerError> {
+        let applied = applied_height(db)?;
+        let from = applied.0.saturating_sub(limit.saturating_sub(1));
+        let mut roots = Vec::new();
+        if from == 0 {
+            roots.push((Height(0), state_root(&LtHash::default())));
+        }
+        let txn = begin(db)?;
+        if let Some(table) = missing(txn.open_table(STATE_ROOTS), "ledger/state_roots")? {
+            for entry in table
+                .range(from.max(1)..=applied.0)
+                .map_err(LedgerError::failed("reading `ledger/state_roots`"))?
+            {
+                let (height, root) =
+                    entry.map_err(LedgerError::failed("reading `ledger/state_roots`"))?;
+                roots.push((Height(height.value()), Hash(*root.value())));
+            }
+        }
+        Ok(roots)
+    }
+
+    /// What applying the block at `height` did, if it was applied.
+    pub fn outcome(
+        &self,
+        db: &Database,
+        height: Height,
+    ) -> Result<Option<BlockOutcome>, LedgerError> {
+        let txn = begin(db)?;
+        let Some(table) = missing(txn.open_table(OUTCOMES), "ledger/outcomes")? else {
+            return Ok(None);
+        };
+        let stored = table
+            .get(height.0)
+            .map_err(LedgerError::failed("reading `ledger/outcomes`"))?;
+        stored
+            .map(|bytes| {
+                codec::decode(bytes.value(), MAX_VALUE_BYTES)
+                    .map_err(|e| LedgerError::corrupt("ledger/outcomes", e))
+            })
+            .transpose()
+    }
+}

@@ -1,0 +1,33 @@
+//! Opaque payloads (`bfte submit`): ordered and finalized like any item, with no state.
+
+use bfte_shared::item::ModuleId;
+use bfte_shared::modules::{DATA, Effect};
+
+use super::{ApplyError, Context, Module};
+use crate::ledger::ModuleState;
+
+#[derive(Debug)]
+pub struct Data;
+
+impl Module for Data {
+    fn id(&self) -> ModuleId {
+        DATA
+    }
+
+    fn kind(&self) -> &'static str {
+        "data"
+    }
+
+    fn version(&self) -> u32 {
+        1
+    }
+
+    fn apply(
+        &self,
+        _context: &Context<'_>,
+        _data: &[u8],
+        _state: &mut ModuleState<'_, '_>,
+    ) -> Result<Vec<Effect>, ApplyError> {
+        Ok(Vec::new())
+    }
+}

@@ -1,0 +1,27 @@
+//! The attest module: peers attest statements ("artifact H was built from commit C", "change
+//! C is approved"); a statement is final once a threshold of peers attested the same claim
+//! about the same subject. Its finality is an effect other modules can act on.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AttestItem {
+    /// The author attests `claim` about `subject`, with optional free-form detail.
+    Attest {
+        subject: String,
+        claim: String,
+        detail: Option<String>,
+    },
+}
+
+/// Effect kind emitted once when a statement reaches its threshold.
+pub const STATEMENT_FINAL: &str = "attest/statement-final";
+
+/// Body of a [`STATEMENT_FINAL`] effect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatementFinal {
+    pub subject: String,
+    pub claim: String,
+    /// How many peers attested it when it became final.
+    pub attesters: u32,
+}
