@@ -52,7 +52,7 @@ impl EventHub {
         if self.is_watched() {
             // An error only means the last subscriber left in between.
             let _ = self.0.send(EventFrame {
-                at_ms: super::node::now_ms(),
+                at_ms: super::driver::now_ms(),
                 event,
             });
         }

@@ -2,6 +2,8 @@
 //! the database and the network, and the admin socket.
 
 pub mod admin;
+mod admin_calls;
+mod driver;
 pub mod events;
 pub mod files;
 mod log_tap;

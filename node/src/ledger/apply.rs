@@ -6,7 +6,7 @@ use bfte_shared::block::Block;
 use bfte_shared::codec;
 use bfte_shared::federation::PeerSet;
 use bfte_shared::hash::Hash;
-use bfte_shared::item::ConsensusItem;
+use bfte_shared::item::{ConsensusItem, ModuleId};
 use bfte_shared::ledger::{BlockOutcome, ItemOutcome};
 use bfte_shared::modules::Effect;
 use bfte_shared::round::Height;
@@ -55,6 +55,11 @@ impl Ledger {
     pub fn with_modules(peers: PeerSet, mut modules: Vec<Box<dyn Module>>) -> Ledger {
         modules.sort_by_key(|module| module.id());
         Ledger { modules, peers }
+    }
+
+    /// Whether `module` is one this ledger applies items of.
+    pub fn runs(&self, module: ModuleId) -> bool {
+        self.modules.iter().any(|m| m.id() == module)
     }
 
     /// Applies every finalized block the store holds above the applied height, in order, and

@@ -4,13 +4,14 @@ use bfte_shared::codec;
 use bfte_shared::hash::Hash;
 use bfte_shared::ledger::BlockOutcome;
 use bfte_shared::round::Height;
-use redb::{Database, ReadTransaction, ReadableDatabase, TableError};
+use bfte_shared::item::ModuleId;
+use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, TableError};
 
 use super::Ledger;
 use super::apply::state_root;
 use super::error::LedgerError;
 use super::lthash::LtHash;
-use super::tables::{APPLIED_HEIGHT_KEY, LEDGER_META, OUTCOMES, STATE_ROOTS};
+use super::tables::{APPLIED_HEIGHT_KEY, LEDGER_META, OUTCOMES, STATE_ROOTS, module_table};
 use crate::store::MAX_VALUE_BYTES;
 
 fn begin(db: &Database) -> Result<ReadTransaction, LedgerError> {
@@ -69,6 +70,32 @@ impl Ledger {
             }
         }
         Ok(roots)
+    }
+
+    /// Up to `limit` entries of one module table, in key order: raw keys and CBOR values.
+    pub fn entries(
+        &self,
+        db: &Database,
+        module: ModuleId,
+        table: &str,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, LedgerError> {
+        let name = module_table(module, table);
+        let txn = begin(db)?;
+        let definition = TableDefinition::<&[u8], &[u8]>::new(&name);
+        let Some(opened) = missing(txn.open_table(definition), &name)? else {
+            return Ok(Vec::new());
+        };
+        let mut entries = Vec::new();
+        for entry in opened
+            .iter()
+            .map_err(LedgerError::failed(format!("reading `{name}`")))?
+            .take(limit)
+        {
+            let (key, value) = entry.map_err(LedgerError::failed(format!("reading `{name}`")))?;
+            entries.push((key.value().to_vec(), value.value().to_vec()));
+        }
+        Ok(entries)
     }
 
     /// What applying the block at `height` did, if it was applied.

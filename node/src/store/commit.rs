@@ -19,7 +19,7 @@ use super::tables::{
     BLOCKS, CERTIFICATES, FINALIZED, FINALIZED_NONCES, FinalizedEntryRef, FinalizedHeader,
     OWN_ITEMS, OWN_VOTES, StoredHeader, kind_code, name,
 };
-use crate::consensus::{Durable, Finalized};
+use crate::consensus::{Durable, Finalized, Output};
 
 type RoundKindTable<'txn> = Table<'txn, (u64, u8), &'static [u8]>;
 type HashTable<'txn> = Table<'txn, &'static [u8; 32], &'static [u8]>;
@@ -55,7 +55,21 @@ impl Store {
     /// certificate does not finalize its last block, and an own vote, own item or certificate
     /// that conflicts with a stored one under the same key.
     pub fn commit(&self, persist: &[Durable], finalized: &[Finalized]) -> Result<(), StoreError> {
-        if persist.is_empty() && finalized.is_empty() {
+        self.commit_parts(&[(persist, finalized)])
+    }
+
+    /// Stores several core outputs, in order, in one transaction, as `commit` stores one: the
+    /// driver's batch of inputs costs one disk sync, and nothing of it leaves before.
+    pub fn commit_outputs(&self, outputs: &[Output]) -> Result<(), StoreError> {
+        let parts: Vec<_> = outputs
+            .iter()
+            .map(|o| (o.persist.as_slice(), o.finalized.as_slice()))
+            .collect();
+        self.commit_parts(&parts)
+    }
+
+    fn commit_parts(&self, parts: &[(&[Durable], &[Finalized])]) -> Result<(), StoreError> {
+        if parts.iter().all(|(p, f)| p.is_empty() && f.is_empty()) {
             return Ok(());
         }
         let mut txn = self
@@ -65,7 +79,7 @@ impl Store {
         txn.set_durability(Durability::Immediate)
             .map_err(self.failed("requesting immediate durability"))?;
         // On an error the transaction is dropped unfinished, which aborts it.
-        let tip = self.write(&txn, persist, finalized)?;
+        let tip = self.write(&txn, parts)?;
         txn.commit().map_err(self.failed("committing"))?;
         *self.cached_tip() = Some(tip);
         Ok(())
@@ -78,12 +92,11 @@ impl Store {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Writes everything into `txn`; returns the finalized tip it leaves.
+    /// Writes every part into `txn`, in order; returns the finalized tip it leaves.
     fn write(
         &self,
         txn: &WriteTransaction,
-        persist: &[Durable],
-        finalized: &[Finalized],
+        parts: &[(&[Durable], &[Finalized])],
     ) -> Result<Tip, StoreError> {
         let mut tables = Tables {
             votes: txn
@@ -106,21 +119,25 @@ impl Store {
                 .map_err(self.failed("opening table `finalized_nonces`"))?,
         };
         let mut tip = self.stored_tip(&tables.finalized)?;
-        for durable in persist {
-            match durable {
-                Durable::Vote(vote) => self.put_vote(&mut tables.votes, tip.round, vote)?,
-                Durable::OwnItem(item) => self.put_item(&mut tables, item)?,
-                Durable::Certificate(certificate) => {
-                    self.put_certificate(&mut tables.certificates, tip.round, certificate)?;
+        for (persist, finalized) in parts {
+            for durable in *persist {
+                match durable {
+                    Durable::Vote(vote) => self.put_vote(&mut tables.votes, tip.round, vote)?,
+                    Durable::OwnItem(item) => self.put_item(&mut tables, item)?,
+                    Durable::Certificate(certificate) => {
+                        self.put_certificate(&mut tables.certificates, tip.round, certificate)?;
+                    }
+                    Durable::Block(block) => {
+                        self.put_block(&mut tables.blocks, tip.round, block)?;
+                    }
                 }
-                Durable::Block(block) => self.put_block(&mut tables.blocks, tip.round, block)?,
             }
-        }
-        for batch in finalized {
-            tip = self.append(&mut tables, tip, batch)?;
-        }
-        if !finalized.is_empty() {
-            self.prune(&mut tables, tip.round)?;
+            for batch in *finalized {
+                tip = self.append(&mut tables, tip, batch)?;
+            }
+            if !finalized.is_empty() {
+                self.prune(&mut tables, tip.round)?;
+            }
         }
         Ok(tip)
     }

@@ -19,13 +19,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::codec::{self, DecodeError};
 use crate::hash::Hash;
+use crate::item::ModuleId;
+use crate::ledger::BlockOutcome;
 use crate::round::Height;
 
 pub use events::{AdminEvent, EventFrame, LogLevel, VoteSort};
 pub use views::{BlockDetail, FinalizedBlock, PeerInfo, PeerPath, PeerStatus, Status};
 
 /// Bumped on any incompatible change; both ends say theirs first and refuse a mismatch.
-pub const ADMIN_PROTOCOL_VERSION: u32 = 2;
+pub const ADMIN_PROTOCOL_VERSION: u32 = 3;
 /// No admin frame may be larger.
 pub const MAX_ADMIN_FRAME: usize = 32 << 20;
 /// The socket that takes every request, in the data directory.
@@ -56,19 +58,40 @@ pub enum AdminRequest {
     },
     /// Turn this connection into a stream of events.
     Subscribe,
+    /// Put a module's item (its CBOR item type, see `crate::modules`) into the node's outbox;
+    /// answered like `Submit`.
+    SubmitItem {
+        module: ModuleId,
+        #[serde(with = "serde_bytes")]
+        data: Vec<u8>,
+    },
+    /// What applying the finalized block at `height` did: item outcomes, effects, changes.
+    Outcome {
+        height: Height,
+    },
+    /// Every entry of one module table, in key order (at most `MAX_MODULE_ENTRIES`).
+    ModuleEntries {
+        module: ModuleId,
+        table: String,
+    },
 }
+
+/// Most entries one `ModuleEntries` answer carries.
+pub const MAX_MODULE_ENTRIES: usize = 10_000;
 
 impl AdminRequest {
     /// Whether the request changes anything; the read-only socket refuses these.
     pub fn is_write(&self) -> bool {
         match self {
-            AdminRequest::Submit { .. } => true,
+            AdminRequest::Submit { .. } | AdminRequest::SubmitItem { .. } => true,
             AdminRequest::Hello { .. }
             | AdminRequest::Status
             | AdminRequest::Blocks { .. }
             | AdminRequest::Peers
             | AdminRequest::Block { .. }
-            | AdminRequest::Subscribe => false,
+            | AdminRequest::Subscribe
+            | AdminRequest::Outcome { .. }
+            | AdminRequest::ModuleEntries { .. } => false,
         }
     }
 }
@@ -93,7 +116,20 @@ pub enum AdminResponse {
         status: Status,
     },
     Event(EventFrame),
+    /// `None` when the block at that height is not applied yet.
+    Outcome(Option<BlockOutcome>),
+    /// A module table's entries: CBOR keys and values as the module stores them.
+    ModuleEntries(Vec<ModuleEntry>),
     Error(String),
+}
+
+/// One entry of a module table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModuleEntry {
+    #[serde(with = "serde_bytes")]
+    pub key: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    pub value: Vec<u8>,
 }
 
 /// Why a frame could not be read.

@@ -1,0 +1,175 @@
+//! The admin calls the driver answers: status, peers, blocks, ledger state, and submissions.
+
+use std::collections::HashMap;
+
+use bfte_shared::admin::{
+    AdminRequest, AdminResponse, BlockDetail, FinalizedBlock, MAX_MODULE_ENTRIES, ModuleEntry,
+    PeerInfo, PeerPath, PeerStatus, Status,
+};
+use bfte_shared::item::ModuleId;
+use bfte_shared::modules::DATA;
+use bfte_shared::peer::PeerId;
+use tokio::sync::oneshot;
+
+use super::driver::{Driver, now_ms};
+use crate::consensus::{Durable, Input};
+
+/// Most blocks one admin `Blocks` answer carries.
+const ADMIN_BLOCKS_LIMIT: u32 = 1_000;
+
+impl Driver {
+    /// Answers one admin call. The answer waits for the batch's commit, so a submitted item
+    /// is durable when the client hears it was accepted.
+    pub(super) fn on_admin(
+        &mut self,
+        request: AdminRequest,
+        reply: oneshot::Sender<AdminResponse>,
+    ) -> anyhow::Result<()> {
+        let response = self.answer(request)?;
+        self.replies.push((reply, response));
+        Ok(())
+    }
+
+    fn answer(&mut self, request: AdminRequest) -> anyhow::Result<AdminResponse> {
+        Ok(match request {
+            AdminRequest::Hello { version } => AdminResponse::Hello { version },
+            AdminRequest::Status => AdminResponse::Status(self.status()),
+            AdminRequest::Submit { data } => self.submit(DATA, data),
+            AdminRequest::SubmitItem { module, data } => self.submit(module, data),
+            AdminRequest::Outcome { height } => {
+                match self.ledger.outcome(self.store.database(), height) {
+                    Ok(outcome) => AdminResponse::Outcome(outcome),
+                    Err(error) => AdminResponse::Error(format!("cannot read the outcome: {error}")),
+                }
+            }
+            AdminRequest::ModuleEntries { module, table } => {
+                let db = self.store.database();
+                match self.ledger.entries(db, module, &table, MAX_MODULE_ENTRIES) {
+                    Ok(entries) => AdminResponse::ModuleEntries(
+                        entries
+                            .into_iter()
+                            .map(|(key, value)| ModuleEntry { key, value })
+                            .collect(),
+                    ),
+                    Err(error) => AdminResponse::Error(format!("cannot read module state: {error}")),
+                }
+            }
+            AdminRequest::Peers => AdminResponse::Peers(self.peers()),
+            AdminRequest::Block { height } => {
+                AdminResponse::Block(self.store.finalized_block(height)?.map(
+                    |(block, certificate)| {
+                        let peers = self.core.peers();
+                        let signers = certificate
+                            .as_ref()
+                            .and_then(|c| c.signer_indices(peers.len()).ok())
+                            .unwrap_or_default()
+                            .into_iter()
+                            .filter_map(|index| peers.get(index).copied())
+                            .collect();
+                        BlockDetail {
+                            block,
+                            certificate,
+                            signers,
+                        }
+                    },
+                ))
+            }
+            // The admin task serves subscriptions itself; a Subscribe never reaches the driver.
+            AdminRequest::Subscribe => {
+                AdminResponse::Error("subscribe on a connection of its own".into())
+            }
+            AdminRequest::Blocks { from, limit } => {
+                let blocks = self
+                    .store
+                    .finalized_blocks(from, limit.min(ADMIN_BLOCKS_LIMIT) as usize)?
+                    .into_iter()
+                    .map(|(block, certificate)| FinalizedBlock { block, certificate })
+                    .collect();
+                AdminResponse::Blocks(blocks)
+            }
+        })
+    }
+
+    /// Puts an item into the core's outbox; refused (with why) if it could never fit a block
+    /// or names a module this node does not run.
+    fn submit(&mut self, module: ModuleId, data: Vec<u8>) -> AdminResponse {
+        if !self.ledger.runs(module) {
+            return AdminResponse::Error(format!("no module with id {} is enabled", module.0));
+        }
+        let output = self.core.handle(now_ms(), Input::Submit { module, data });
+        let federation = self.core.federation();
+        let accepted = output.persist.iter().find_map(|d| match d {
+            Durable::OwnItem(item) => Some((item.id(&federation), item.nonce)),
+            _ => None,
+        });
+        self.pending.push(output);
+        match accepted {
+            Some((item, nonce)) => AdminResponse::Submitted { item, nonce },
+            None => AdminResponse::Error("the item was refused: it is larger than a block may be".into()),
+        }
+    }
+
+    fn peers(&self) -> Vec<PeerInfo> {
+        let me = self.core.peer_id();
+        let states: HashMap<PeerId, crate::net::PeerState> = self
+            .net
+            .peer_states()
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect();
+        self.core
+            .peers()
+            .iter()
+            .map(|id| {
+                let state = states.get(id);
+                let path = state.and_then(|s| s.path);
+                PeerInfo {
+                    id: *id,
+                    name: self.names.get(id).cloned().unwrap_or_default(),
+                    is_self: *id == me,
+                    connected: *id == me || state.is_some_and(|s| s.connected),
+                    path: path.map(|p| {
+                        if p.relayed {
+                            PeerPath::Relay
+                        } else {
+                            PeerPath::Direct
+                        }
+                    }),
+                    rtt_us: path.map(|p| u64::try_from(p.rtt.as_micros()).unwrap_or(u64::MAX)),
+                    last_vote_round: self.observer.last_vote(id),
+                    dropped_frames: state.map_or(0, |s| s.dropped_frames),
+                }
+            })
+            .collect()
+    }
+
+    fn status(&self) -> Status {
+        let me = self.core.peer_id();
+        let states: HashMap<PeerId, bool> = self
+            .net
+            .peer_states()
+            .into_iter()
+            .map(|s| (s.id, s.connected))
+            .collect();
+        Status {
+            federation_id: self.core.federation(),
+            federation_name: self.federation_name.clone(),
+            peer_id: me,
+            role: "voter".into(),
+            round: self.core.round(),
+            leader: self.core.leader(self.core.round()),
+            finalized_height: self.core.finalized_height(),
+            pending_items: self.core.pending_items() as u64,
+            peers: self
+                .core
+                .peers()
+                .iter()
+                .map(|id| PeerStatus {
+                    id: *id,
+                    name: self.names.get(id).cloned().unwrap_or_default(),
+                    connected: *id == me || states.get(id).copied().unwrap_or(false),
+                })
+                .collect(),
+        }
+    }
+}

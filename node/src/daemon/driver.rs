@@ -1,0 +1,220 @@
+//! The driver: the one place where the pure core meets the database, the ledger, the network
+//! and the clock. Inputs are handled in batches: every output of a batch is committed in one
+//! transaction (one disk sync), then the finalized blocks are applied to the ledger, and only
+//! then does anything of the batch leave the process (the core's durability contract).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use bfte_shared::admin::AdminResponse;
+use bfte_shared::message::Message;
+use bfte_shared::peer::PeerId;
+use bfte_shared::vote::Vote;
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+use super::events::Observer;
+use crate::consensus::{Core, Destination, Input, Output, Timer};
+use crate::ledger::Ledger;
+use crate::net::Net;
+use crate::store::Store;
+
+/// Most finalized blocks one answer to a peer's pull carries.
+const SERVE_LIMIT: usize = 256;
+/// State roots a started core is told about: the window it checks commitments against.
+const RESTORED_ROOTS: u64 = 1_024;
+
+pub(super) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+pub(super) struct Driver {
+    pub(super) core: Core,
+    pub(super) store: Store,
+    pub(super) ledger: Ledger,
+    pub(super) net: Net,
+    pub(super) timers: BTreeMap<Timer, u64>,
+    pub(super) names: HashMap<PeerId, String>,
+    pub(super) connected: HashMap<PeerId, bool>,
+    pub(super) federation_name: String,
+    /// Votes received since the last flush to the store's audit trail.
+    pub(super) seen_votes: Vec<Vote>,
+    pub(super) observer: Observer,
+    /// Outputs of this batch, not yet committed.
+    pub(super) pending: Vec<Output>,
+    /// Admin answers that wait for this batch's commit.
+    pub(super) replies: Vec<(oneshot::Sender<AdminResponse>, AdminResponse)>,
+}
+
+impl Driver {
+    /// Tells the started core the ledger's recent state roots, applies what the ledger has not
+    /// applied yet, and carries out the core's first output.
+    pub(super) fn start(&mut self, output: Output) -> anyhow::Result<()> {
+        self.pending.push(output);
+        let roots = self
+            .ledger
+            .recent_roots(self.store.database(), RESTORED_ROOTS)
+            .context("cannot read the ledger's state roots")?;
+        for (height, root) in roots {
+            self.handle(Input::Applied { height, root });
+        }
+        self.apply_ledger()?;
+        self.flush()
+    }
+
+    /// Hands one input to the core; its output waits for the batch's commit.
+    pub(super) fn handle(&mut self, input: Input) {
+        let output = self.core.handle(now_ms(), input);
+        self.pending.push(output);
+    }
+
+    /// Ends a batch: commits every pending output at once, applies newly finalized blocks to
+    /// the ledger, carries the outputs out, and answers the admin calls that waited. Repeats
+    /// while applying produced more output.
+    pub(super) fn flush(&mut self) -> anyhow::Result<()> {
+        while !self.pending.is_empty() {
+            let outputs = std::mem::take(&mut self.pending);
+            self.store.commit_outputs(&outputs).context(
+                "cannot write the database; stopping rather than sending what is not durable",
+            )?;
+            if outputs.iter().any(|o| !o.finalized.is_empty()) {
+                self.apply_ledger()?;
+            }
+            for output in outputs {
+                self.carry_out(output)?;
+            }
+        }
+        for (reply, response) in self.replies.drain(..) {
+            let _ = reply.send(response);
+        }
+        Ok(())
+    }
+
+    /// Applies every finalized block not applied yet and reports each state root to the core.
+    /// A ledger that cannot go on (a divergence, a damaged table) stops the node: continuing
+    /// would vote on a state this node cannot vouch for.
+    fn apply_ledger(&mut self) -> anyhow::Result<()> {
+        let applied = self
+            .ledger
+            .catch_up(&self.store)
+            .context("the ledger cannot apply the finalized chain; the node stops")?;
+        for (height, root) in applied {
+            self.handle(Input::Applied { height, root });
+        }
+        Ok(())
+    }
+
+    /// Everything but the durable writes: events, logs, timers, and messages to peers.
+    fn carry_out(&mut self, output: Output) -> anyhow::Result<()> {
+        let round = self.core.round();
+        self.observer
+            .output(&output, round, self.core.leader(round));
+        for finalized in &output.finalized {
+            if let Some(last) = finalized.blocks.last() {
+                tracing::info!(height = %last.header.height, round = %last.header.round, items = finalized.blocks.iter().map(|b| b.payload.items.len()).sum::<usize>(), "finalized");
+            }
+        }
+        for evidence in &output.evidence {
+            tracing::warn!(?evidence, "a peer signed conflicting messages");
+        }
+        for (timer, at) in output.timers {
+            self.timers.insert(timer, at);
+        }
+        for (to, from) in output.serve_finalized {
+            if let Some(chain) = self.store.finalized_chain(from, SERVE_LIMIT)? {
+                self.send(Destination::Peer(to), &Message::Finalized(chain));
+            }
+        }
+        for (to, message) in &output.send {
+            self.send(*to, message);
+        }
+        Ok(())
+    }
+
+    fn send(&self, to: Destination, message: &Message) {
+        let frame = Arc::new(message.encode());
+        match to {
+            Destination::Peer(peer) => self.net.send(&peer, frame),
+            Destination::AllPeers => {
+                for peer in self
+                    .core
+                    .peers()
+                    .iter()
+                    .filter(|p| **p != self.core.peer_id())
+                {
+                    self.net.send(peer, frame.clone());
+                }
+            }
+        }
+    }
+
+    pub(super) fn on_frame(&mut self, from: PeerId, bytes: &[u8]) {
+        match Message::decode(bytes) {
+            Ok(message) => {
+                if let Message::Vote(vote) = &message {
+                    self.seen_votes.push(vote.clone());
+                }
+                self.observer.inbound(&message);
+                self.handle(Input::Message { from, message });
+            }
+            Err(error) => tracing::warn!(peer = %from.short(), %error, "undecodable message"),
+        }
+    }
+
+    /// Writes the buffered received votes to the audit trail; a failure there is logged, not
+    /// fatal: the trail is evidence for operators, not consensus state.
+    pub(super) fn flush_seen_votes(&mut self) {
+        let votes = std::mem::take(&mut self.seen_votes);
+        if let Err(error) = self.store.record_seen_votes(&votes) {
+            tracing::warn!(%error, "cannot record received votes");
+        }
+    }
+
+    pub(super) fn next_timer(&self) -> Instant {
+        let now = now_ms();
+        let wait = self
+            .timers
+            .values()
+            .min()
+            .map_or(Duration::from_secs(3600), |at| {
+                Duration::from_millis(at.saturating_sub(now))
+            });
+        Instant::now() + wait
+    }
+
+    pub(super) fn fire_timers(&mut self) {
+        let now = now_ms();
+        let due: Vec<Timer> = self
+            .timers
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(timer, _)| *timer)
+            .collect();
+        for timer in due {
+            self.timers.remove(&timer);
+            self.handle(Input::Timer(timer));
+        }
+    }
+
+    /// A connection that came up (again) is a reason to compare notes with that peer.
+    pub(super) fn check_connections(&mut self) {
+        for state in self.net.peer_states() {
+            let was = self
+                .connected
+                .insert(state.id, state.connected)
+                .unwrap_or(false);
+            if state.connected && !was {
+                tracing::info!(peer = %state.id.short(), "connected");
+                self.observer.peer_connected(state.id, true);
+                self.handle(Input::PeerConnected(state.id));
+            } else if was && !state.connected {
+                tracing::info!(peer = %state.id.short(), "connection lost");
+                self.observer.peer_connected(state.id, false);
+            }
+        }
+    }
+}
