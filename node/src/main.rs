@@ -12,19 +12,21 @@ use tracing_subscriber::prelude::*;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    // Logs go to stderr so stdout carries only results (tables, summaries, JSON). A node also
-    // forwards its log lines to admin subscribers (the console's log screen).
+    // Logs go to stderr so stdout carries only results (tables, summaries, JSON); a command
+    // that draws on the terminal gets none, which would tear its screen. A node also forwards
+    // its log lines to admin subscribers (the console's log screen).
+    let stderr_logs = (!cli.draws_on_terminal()).then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
+    });
     tracing_subscriber::registry()
         .with(
             EnvFilter::builder()
                 .with_default_directive(LevelFilter::WARN.into())
                 .from_env_lossy(),
         )
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
-                .with_ansi(std::io::stderr().is_terminal()),
-        )
+        .with(stderr_logs)
         .with(bfte_node::daemon::LogTap)
         .init();
     match cli.run() {

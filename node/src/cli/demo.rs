@@ -19,8 +19,9 @@ use bfte_node::daemon::DataDir;
     after_help = "Examples:\n  bfte demo                       4 peers in a temporary directory\n  \
         bfte demo --peers 7 --dir ./fed  keep the data to restart the same federation later\n\n\
         Each peer is a `bfte run` process with its data in DIR/peerN (log in DIR/peerN/node.log).\n\
-        The demo submits a trickle of items so rounds keep finalizing, and prints peer0's view.\n\
-        Inspect any peer with `bfte status --data-dir DIR/peerN`."
+        The demo submits a trickle of items so rounds keep finalizing and opens the console on\n\
+        peer0 (q quits and stops the federation); with --no-tui it prints peer0's view instead.\n\
+        Inspect any peer with `bfte status --data-dir DIR/peerN` or `bfte tui --data-dir DIR/peerN`."
 )]
 pub struct DemoArgs {
     /// How many peers (1 to 16).
@@ -29,8 +30,7 @@ pub struct DemoArgs {
     /// Where the peers' data directories go; a temporary directory when absent.
     #[arg(long)]
     pub dir: Option<PathBuf>,
-    /// Print status lines instead of opening the console (the console is not built yet, so
-    /// status lines are printed either way).
+    /// Print a status line a second instead of opening the console.
     #[arg(long)]
     pub no_tui: bool,
     /// Items submitted per second across the peers (0 for an idle federation).
@@ -107,13 +107,25 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
     };
     let dirs = prepare(&root, args.peers)?;
     let mut children = dirs.iter().map(spawn).collect::<anyhow::Result<Vec<_>>>()?;
-    eprintln!(
-        "{} peers running in {} (logs: peerN/node.log). Ctrl-C stops them.",
-        args.peers,
-        root.display()
-    );
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let outcome = runtime.block_on(watch(&dirs, &mut children, args.load));
+    let outcome = if args.no_tui {
+        eprintln!(
+            "{} peers running in {} (logs: peerN/node.log). Ctrl-C stops them.",
+            args.peers,
+            root.display()
+        );
+        runtime.block_on(watch(&dirs, &mut children, args.load))
+    } else {
+        let console = bfte_tui::Options {
+            socket: dirs[0].admin_socket_path(),
+        };
+        runtime.block_on(async {
+            tokio::select! {
+                outcome = bfte_tui::run(console) => outcome,
+                () = submit_load(&dirs, args.load) => Ok(()),
+            }
+        })
+    };
     for child in &mut children {
         let _ = child.kill();
         let _ = child.wait();
@@ -124,28 +136,33 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
     outcome
 }
 
+/// Submits `load` items a second round-robin over the peers, forever (never if `load` is 0).
+async fn submit_load(dirs: &[DataDir], load: f64) {
+    if load <= 0.0 {
+        return std::future::pending().await;
+    }
+    let mut submit = tokio::time::interval(Duration::from_secs_f64(1.0 / load));
+    for n in 0u64.. {
+        submit.tick().await;
+        let dir = dirs[n as usize % dirs.len()].clone();
+        let request = AdminRequest::Submit {
+            data: format!("demo item {n}").into_bytes(),
+        };
+        // The blocking client is quick on a local socket, but keep it off the console's thread.
+        let _ =
+            tokio::task::spawn_blocking(move || AdminClient::connect(&dir)?.call(&request)).await;
+    }
+}
+
 /// Submits the load, prints peer0's view every second, and stops on Ctrl-C or when a node dies.
 async fn watch(dirs: &[DataDir], children: &mut [Child], load: f64) -> anyhow::Result<()> {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
-    let gap = if load > 0.0 {
-        Duration::from_secs_f64(1.0 / load)
-    } else {
-        Duration::from_secs(3600)
-    };
-    let mut submit = tokio::time::interval(gap);
-    let mut next_peer = 0usize;
-    let mut submitted = 0u64;
+    let load_task = submit_load(dirs, load);
+    tokio::pin!(load_task);
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => return Ok(()),
-            _ = submit.tick(), if load > 0.0 => {
-                let dir = &dirs[next_peer % dirs.len()];
-                next_peer += 1;
-                let request = AdminRequest::Submit { data: format!("demo item {submitted}").into_bytes() };
-                if AdminClient::connect(dir).and_then(|mut c| c.call(&request)).is_ok() {
-                    submitted += 1;
-                }
-            }
+            () = &mut load_task => {}
             _ = tick.tick() => {
                 for (i, child) in children.iter_mut().enumerate() {
                     if let Some(status) = child.try_wait()? {
@@ -156,8 +173,8 @@ async fn watch(dirs: &[DataDir], children: &mut [Child], load: f64) -> anyhow::R
                     Ok(AdminResponse::Status(s)) => {
                         let connected = s.peers.iter().filter(|p| p.connected).count();
                         println!(
-                            "round {:>6}  finalized height {:>6}  pending {:>4}  peers connected {}/{}  submitted {}",
-                            s.round, s.finalized_height, s.pending_items, connected, s.peers.len(), submitted
+                            "round {:>6}  finalized height {:>6}  pending {:>4}  peers connected {}/{}",
+                            s.round, s.finalized_height, s.pending_items, connected, s.peers.len()
                         );
                     }
                     _ => println!("waiting for peer0 to answer on its admin socket ..."),

@@ -7,6 +7,7 @@ mod demo;
 mod inspect_cmds;
 mod node_cmds;
 mod sim;
+mod tui;
 
 use std::process::ExitCode;
 
@@ -24,7 +25,8 @@ pub const EXIT_ERROR: u8 = 2;
     version,
     about = "BFTE: a Byzantine fault tolerant consensus engine",
     after_help = "Examples:\n  \
-        bfte demo                          a local federation of 4 node processes\n  \
+        bfte demo                          a local federation of 4 nodes, watched in the console\n  \
+        bfte tui --data-dir D              the console on a running node\n  \
         bfte status --data-dir D --json    a running node's view of consensus\n  \
         bfte sim --seeds 2000              check 2000 simulated runs for safety and liveness\n  \
         bfte bench core --peers 4,7,16     measure the consensus core alone\n\n\
@@ -46,11 +48,21 @@ enum Command {
     Blocks(admin_cmds::BlocksArgs),
     Block(inspect_cmds::BlockArgs),
     Peers(inspect_cmds::PeersArgs),
+    Tui(tui::TuiArgs),
     Sim(sim::SimArgs),
     Bench(bench::BenchArgs),
 }
 
 impl Cli {
+    /// Whether the command takes over the terminal (so logs must not go to stderr).
+    pub fn draws_on_terminal(&self) -> bool {
+        match &self.command {
+            Command::Tui(_) => true,
+            Command::Demo(args) => !args.no_tui,
+            _ => false,
+        }
+    }
+
     pub fn run(self) -> anyhow::Result<ExitCode> {
         let done = |result: anyhow::Result<()>| result.map(|()| ExitCode::SUCCESS);
         match self.command {
@@ -63,6 +75,7 @@ impl Cli {
             Command::Blocks(args) => done(admin_cmds::blocks(args)),
             Command::Block(args) => done(inspect_cmds::block(args)),
             Command::Peers(args) => done(inspect_cmds::peers(args)),
+            Command::Tui(args) => done(tui::tui(args)),
             Command::Sim(args) => sim::run(args),
             Command::Bench(args) => bench::run(args),
         }

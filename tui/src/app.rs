@@ -1,0 +1,335 @@
+//! The console's state and how it changes: updates from the node and keys from the user.
+//! Nothing here awaits or draws; each handler says whether the screen needs a redraw, and
+//! requests for the node are queued for the connection task.
+
+use std::path::PathBuf;
+
+use bfte_shared::admin::EventFrame;
+use bfte_shared::round::Height;
+use crossterm::event::{KeyCode, KeyEvent};
+
+use crate::client::{Request, Update};
+use crate::keys::{self, Action};
+use crate::screens::Screen;
+use crate::state::NodeView;
+use crate::theme::Theme;
+
+/// Rows a page key moves.
+const PAGE: usize = 20;
+/// Events held while paused; beyond that the pause ends so the view cannot drift from the node.
+const MAX_HELD: usize = 100_000;
+
+/// The link to the node as the status bar shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Link {
+    Connecting {
+        attempt: u32,
+        error: Option<String>,
+    },
+    Connected {
+        /// The node restarted (or the connection dropped) and the console reconnected.
+        reconnected: bool,
+    },
+}
+
+/// Typing a filter after `/`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FilterInput {
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct App {
+    pub node: NodeView,
+    pub link: Link,
+    /// The admin socket, for the connection line.
+    pub socket: PathBuf,
+    pub theme: Theme,
+    pub screen: Screen,
+    pub help: bool,
+    /// Live updates are held back while paused.
+    pub paused: bool,
+    held: Vec<EventFrame>,
+    /// Selected row per screen, newest first (log: oldest first, `None` follows the tail).
+    pub rounds_cursor: usize,
+    pub blocks_cursor: usize,
+    pub log_cursor: Option<usize>,
+    pub blocks_filter: String,
+    pub log_filter: String,
+    /// `Some` while the user types a filter.
+    pub filter_input: Option<FilterInput>,
+    outbox: Vec<Request>,
+    quit: bool,
+    connections: u32,
+}
+
+impl App {
+    pub fn new(socket: PathBuf, theme: Theme) -> App {
+        App {
+            node: NodeView::default(),
+            link: Link::Connecting {
+                attempt: 0,
+                error: None,
+            },
+            socket,
+            theme,
+            screen: Screen::Overview,
+            help: false,
+            paused: false,
+            held: Vec::new(),
+            rounds_cursor: 0,
+            blocks_cursor: 0,
+            log_cursor: None,
+            blocks_filter: String::new(),
+            log_filter: String::new(),
+            filter_input: None,
+            outbox: Vec::new(),
+            quit: false,
+            connections: 0,
+        }
+    }
+
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+
+    /// Requests for the node queued since the last call.
+    pub fn take_requests(&mut self) -> Vec<Request> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// Events held back by the pause.
+    pub fn held(&self) -> usize {
+        self.held.len()
+    }
+
+    /// Applies what the connection task reports; `true` when the screen changed.
+    pub fn update(&mut self, update: Update) -> bool {
+        match update {
+            Update::Connecting { attempt, error } => {
+                self.link = Link::Connecting { attempt, error };
+            }
+            Update::Connected(snapshot) => {
+                self.connections += 1;
+                self.link = Link::Connected {
+                    reconnected: self.connections > 1,
+                };
+                self.held.clear();
+                self.node.load(*snapshot);
+                self.blocks_cursor = 0;
+            }
+            Update::Event(frame) => {
+                if self.paused {
+                    self.held.push(frame);
+                    if self.held.len() < MAX_HELD {
+                        return false;
+                    }
+                    self.resume();
+                    return true;
+                }
+                return self.apply(&frame);
+            }
+            Update::Peers(peers) => {
+                if self.node.peers == peers {
+                    return false;
+                }
+                self.node.peers = peers;
+            }
+            Update::Block(detail) => {
+                if self.node.blocks.opening != Some(detail.block.header.height) {
+                    return false;
+                }
+                self.node.blocks.opening = None;
+                self.node.blocks.detail = Some(*detail);
+            }
+            Update::NoBlock(height) => {
+                if self.node.blocks.opening == Some(height) {
+                    self.node.blocks.opening = None;
+                }
+            }
+        }
+        true
+    }
+
+    fn apply(&mut self, frame: &EventFrame) -> bool {
+        let tip = self.node.blocks.tip();
+        let changed = self.node.apply(frame);
+        // Keep the selected block selected as new ones arrive above it.
+        if self.blocks_cursor > 0 && self.blocks_filter.is_empty() && self.node.blocks.tip() != tip
+        {
+            self.blocks_cursor += 1;
+        }
+        if matches!(
+            frame.event,
+            bfte_shared::admin::AdminEvent::PeerConnected { .. }
+        ) {
+            self.outbox.push(Request::Peers);
+        }
+        changed
+    }
+
+    fn resume(&mut self) {
+        self.paused = false;
+        for frame in std::mem::take(&mut self.held) {
+            self.apply(&frame);
+        }
+    }
+
+    /// Handles one key; `true` when the screen changed.
+    pub fn on_key(&mut self, key: KeyEvent) -> bool {
+        if let Some(input) = &mut self.filter_input {
+            match key.code {
+                KeyCode::Enter => {
+                    let text = std::mem::take(&mut input.text);
+                    self.filter_input = None;
+                    self.set_filter(text);
+                }
+                KeyCode::Esc => self.filter_input = None,
+                KeyCode::Backspace => {
+                    input.text.pop();
+                }
+                KeyCode::Char(c) => input.text.push(c),
+                _ => return false,
+            }
+            return true;
+        }
+        let Some(action) = keys::action(&key) else {
+            return false;
+        };
+        if self.help && !matches!(action, Action::Quit) {
+            // Any key closes the help; it shows over everything else.
+            self.help = false;
+            return true;
+        }
+        self.act(action);
+        true
+    }
+
+    fn act(&mut self, action: Action) {
+        match action {
+            Action::Quit => self.quit = true,
+            Action::Help => self.help = true,
+            Action::NextScreen => self.screen = self.screen.next(),
+            Action::PreviousScreen => self.screen = self.screen.previous(),
+            Action::Show(screen) => self.screen = screen,
+            Action::Up => self.move_by(-1),
+            Action::Down => self.move_by(1),
+            Action::PageUp => self.move_by(-(PAGE as i64)),
+            Action::PageDown => self.move_by(PAGE as i64),
+            Action::Top => self.move_to_end(false),
+            Action::Bottom => self.move_to_end(true),
+            Action::Open => self.open(),
+            Action::Back => self.back(),
+            Action::Filter => {
+                if self.screen.filterable() {
+                    self.filter_input = Some(FilterInput {
+                        text: self.filter().to_string(),
+                    });
+                }
+            }
+            Action::Pause => {
+                if self.paused {
+                    self.resume();
+                } else {
+                    self.paused = true;
+                }
+            }
+        }
+    }
+
+    /// The filter of the current screen.
+    pub fn filter(&self) -> &str {
+        match self.screen {
+            Screen::Blocks => &self.blocks_filter,
+            Screen::Log => &self.log_filter,
+            Screen::Overview | Screen::Rounds => "",
+        }
+    }
+
+    fn set_filter(&mut self, text: String) {
+        match self.screen {
+            Screen::Blocks => {
+                self.blocks_filter = text;
+                self.blocks_cursor = 0;
+            }
+            Screen::Log => {
+                self.log_filter = text;
+                self.log_cursor = None;
+            }
+            Screen::Overview | Screen::Rounds => {}
+        }
+    }
+
+    fn rows(&self) -> usize {
+        match self.screen {
+            Screen::Overview => 0,
+            Screen::Rounds => self.node.rounds.len(),
+            Screen::Blocks => crate::screens::blocks::visible(self).count(),
+            Screen::Log => self.node.log.filtered(&self.log_filter).count(),
+        }
+    }
+
+    fn move_by(&mut self, delta: i64) {
+        let last = self.rows().saturating_sub(1);
+        let step = |cursor: usize| {
+            let moved = cursor as i64 + delta;
+            moved.clamp(0, last as i64) as usize
+        };
+        match self.screen {
+            Screen::Overview => {}
+            Screen::Rounds => self.rounds_cursor = step(self.rounds_cursor),
+            Screen::Blocks if self.node.blocks.detail.is_none() => {
+                self.blocks_cursor = step(self.blocks_cursor);
+            }
+            Screen::Blocks => {}
+            Screen::Log => {
+                let moved = step(self.log_cursor.unwrap_or(last));
+                self.log_cursor = (moved < last).then_some(moved);
+            }
+        }
+    }
+
+    fn move_to_end(&mut self, bottom: bool) {
+        let last = self.rows().saturating_sub(1);
+        let target = if bottom { last } else { 0 };
+        match self.screen {
+            Screen::Overview => {}
+            Screen::Rounds => self.rounds_cursor = target,
+            Screen::Blocks => self.blocks_cursor = target,
+            Screen::Log => self.log_cursor = (!bottom).then_some(0),
+        }
+    }
+
+    fn open(&mut self) {
+        if self.screen != Screen::Blocks || self.node.blocks.detail.is_some() {
+            return;
+        }
+        let selected = crate::screens::blocks::visible(self)
+            .nth(self.blocks_cursor)
+            .map(|b| b.height);
+        if let Some(height) = selected {
+            self.node.blocks.opening = Some(height);
+            self.outbox.push(Request::Block(height));
+        }
+    }
+
+    fn back(&mut self) {
+        let blocks = &mut self.node.blocks;
+        if self.screen == Screen::Blocks && (blocks.detail.is_some() || blocks.opening.is_some()) {
+            blocks.detail = None;
+            blocks.opening = None;
+        } else if !self.filter().is_empty() {
+            self.set_filter(String::new());
+        }
+    }
+
+    /// The height of the block being opened or shown, if any.
+    pub fn open_block(&self) -> Option<Height> {
+        self.node
+            .blocks
+            .detail
+            .as_ref()
+            .map(|d| d.block.header.height)
+            .or(self.node.blocks.opening)
+    }
+}

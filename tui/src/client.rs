@@ -1,0 +1,247 @@
+//! The connection task: the only code that talks to the node. It keeps two connections to the
+//! admin socket, one subscribed to events and one for requests, reports everything to the app
+//! as [`Update`]s, and reconnects (with a snapshot) whenever the node goes away and comes back.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use bfte_shared::admin::{
+    ADMIN_PROTOCOL_VERSION, AdminEvent, AdminRequest, AdminResponse, BlockDetail, MAX_ADMIN_FRAME,
+    PeerInfo,
+};
+use bfte_shared::codec;
+use bfte_shared::round::Height;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::UnixStream;
+use tokio::sync::mpsc;
+
+use crate::state::Snapshot;
+
+/// Finalized blocks loaded at connect.
+pub const LOADED_BLOCKS: u64 = 1_000;
+const RETRY_MIN: Duration = Duration::from_millis(200);
+const RETRY_MAX: Duration = Duration::from_secs(2);
+
+/// What the connection task tells the app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Update {
+    Connecting {
+        attempt: u32,
+        error: Option<String>,
+    },
+    Connected(Box<Snapshot>),
+    Event(bfte_shared::admin::EventFrame),
+    Peers(Vec<PeerInfo>),
+    Block(Box<BlockDetail>),
+    /// No block is final at that height.
+    NoBlock(Height),
+}
+
+/// What the app asks of the node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    Peers,
+    Block(Height),
+}
+
+/// Runs until the app goes away (either channel closes).
+pub async fn run(
+    socket: PathBuf,
+    updates: mpsc::Sender<Update>,
+    mut requests: mpsc::Receiver<Request>,
+) {
+    let mut attempt = 0u32;
+    let mut error = None;
+    let mut retry = RETRY_MIN;
+    loop {
+        attempt += 1;
+        let connecting = Update::Connecting {
+            attempt,
+            error: error.take(),
+        };
+        if updates.send(connecting).await.is_err() {
+            return;
+        }
+        match session(&socket, &updates, &mut requests).await {
+            Ok(()) => return,
+            Err(failure) => {
+                if failure.was_connected {
+                    attempt = 0;
+                    retry = RETRY_MIN;
+                }
+                error = Some(format!("{:#}", failure.error));
+            }
+        }
+        tokio::time::sleep(retry).await;
+        retry = (retry * 2).min(RETRY_MAX);
+    }
+}
+
+struct Failure {
+    error: anyhow::Error,
+    was_connected: bool,
+}
+
+/// One life of the connection. `Ok` means the app is gone; `Err` the node is (or never was).
+async fn session(
+    socket: &Path,
+    updates: &mpsc::Sender<Update>,
+    requests: &mut mpsc::Receiver<Request>,
+) -> Result<(), Failure> {
+    let failed = |error| Failure {
+        error,
+        was_connected: false,
+    };
+    let mut stream = Connection::open(socket).await.map_err(failed)?;
+    let status = match stream
+        .call(&AdminRequest::Subscribe)
+        .await
+        .map_err(failed)?
+    {
+        AdminResponse::Subscribed { status } => status,
+        other => return Err(failed(anyhow::anyhow!("unexpected answer {other:?}"))),
+    };
+    let mut calls = Connection::open(socket).await.map_err(failed)?;
+    let peers = calls.peers().await.map_err(failed)?;
+    let from = Height(
+        status
+            .finalized_height
+            .0
+            .saturating_sub(LOADED_BLOCKS - 1)
+            .max(1),
+    );
+    let blocks = match calls
+        .call(&AdminRequest::Blocks {
+            from,
+            limit: LOADED_BLOCKS as u32,
+        })
+        .await
+        .map_err(failed)?
+    {
+        AdminResponse::Blocks(blocks) => blocks,
+        other => return Err(failed(anyhow::anyhow!("unexpected answer {other:?}"))),
+    };
+    let snapshot = Snapshot {
+        status,
+        peers,
+        blocks,
+    };
+    if updates
+        .send(Update::Connected(Box::new(snapshot)))
+        .await
+        .is_err()
+    {
+        return Ok(());
+    }
+    let lost = |error| Failure {
+        error,
+        was_connected: true,
+    };
+    // Reading a frame is not cancel-safe, so a task of its own reads the stream and the loop
+    // below selects on a channel instead.
+    let (frames_tx, mut frames) = mpsc::channel(256);
+    let _reader = AbortOnDrop(tokio::spawn(async move {
+        loop {
+            let frame = stream.read().await;
+            let end = frame.is_err();
+            if frames_tx.send(frame).await.is_err() || end {
+                return;
+            }
+        }
+    }));
+    loop {
+        tokio::select! {
+            frame = frames.recv() => {
+                let Some(frame) = frame else {
+                    return Err(lost(anyhow::anyhow!("the event stream ended")));
+                };
+                let frame = frame.map_err(lost)?;
+                let AdminResponse::Event(frame) = frame else {
+                    return Err(lost(anyhow::anyhow!("unexpected frame {frame:?}")));
+                };
+                if let AdminEvent::DroppedSlow { missed } = frame.event {
+                    return Err(lost(anyhow::anyhow!("the node dropped the console for reading too slowly ({missed} events behind)")));
+                }
+                if updates.send(Update::Event(frame)).await.is_err() {
+                    return Ok(());
+                }
+            }
+            request = requests.recv() => {
+                let Some(request) = request else { return Ok(()) };
+                let update = match request {
+                    Request::Peers => Update::Peers(calls.peers().await.map_err(lost)?),
+                    Request::Block(height) => match calls.call(&AdminRequest::Block { height }).await.map_err(lost)? {
+                        AdminResponse::Block(Some(detail)) => Update::Block(Box::new(detail)),
+                        AdminResponse::Block(None) => Update::NoBlock(height),
+                        other => return Err(lost(anyhow::anyhow!("unexpected answer {other:?}"))),
+                    },
+                };
+                if updates.send(update).await.is_err() {
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+/// Stops a task when the session that spawned it ends.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// One admin connection after the handshake.
+struct Connection(UnixStream);
+
+impl Connection {
+    async fn open(socket: &Path) -> anyhow::Result<Connection> {
+        let stream = UnixStream::connect(socket)
+            .await
+            .with_context(|| format!("no node answers on {}", socket.display()))?;
+        let mut connection = Connection(stream);
+        let hello = AdminRequest::Hello {
+            version: ADMIN_PROTOCOL_VERSION,
+        };
+        match connection.call(&hello).await? {
+            AdminResponse::Hello { version } if version == ADMIN_PROTOCOL_VERSION => Ok(connection),
+            other => {
+                bail!("the node speaks another admin protocol ({other:?}); use a matching bfte")
+            }
+        }
+    }
+
+    async fn call(&mut self, request: &AdminRequest) -> anyhow::Result<AdminResponse> {
+        let bytes = codec::encode(request);
+        self.0.write_u32(u32::try_from(bytes.len())?).await?;
+        self.0.write_all(&bytes).await?;
+        match self.read().await? {
+            AdminResponse::Error(message) => bail!("the node refused: {message}"),
+            response => Ok(response),
+        }
+    }
+
+    async fn peers(&mut self) -> anyhow::Result<Vec<PeerInfo>> {
+        match self.call(&AdminRequest::Peers).await? {
+            AdminResponse::Peers(peers) => Ok(peers),
+            other => bail!("unexpected answer {other:?}"),
+        }
+    }
+
+    async fn read(&mut self) -> anyhow::Result<AdminResponse> {
+        let len = self
+            .0
+            .read_u32()
+            .await
+            .context("the node closed the connection")? as usize;
+        if len > MAX_ADMIN_FRAME {
+            bail!("admin frame of {len} bytes is over the limit");
+        }
+        let mut bytes = vec![0u8; len];
+        self.0.read_exact(&mut bytes).await?;
+        Ok(codec::decode(&bytes, MAX_ADMIN_FRAME)?)
+    }
+}

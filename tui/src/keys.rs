@@ -1,0 +1,154 @@
+//! The keymap: one table that both decides what a key does and renders the help screen, so the
+//! help can never disagree with the keys.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::screens::Screen;
+
+/// Something the user asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    Help,
+    NextScreen,
+    PreviousScreen,
+    Show(Screen),
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    Open,
+    Back,
+    Filter,
+    Pause,
+}
+
+/// One line of the keymap.
+#[derive(Debug, Clone, Copy)]
+pub struct Binding {
+    pub keys: &'static [KeyCode],
+    /// How the help shows the keys.
+    pub label: &'static str,
+    pub action: Action,
+    pub help: &'static str,
+}
+
+const fn bind(
+    keys: &'static [KeyCode],
+    label: &'static str,
+    action: Action,
+    help: &'static str,
+) -> Binding {
+    Binding {
+        keys,
+        label,
+        action,
+        help,
+    }
+}
+
+/// Every binding except the screen digits, which come from [`Screen::ALL`].
+pub const BINDINGS: &[Binding] = &[
+    bind(
+        &[KeyCode::Char('?')],
+        "?",
+        Action::Help,
+        "show or hide this help",
+    ),
+    bind(&[KeyCode::Char('q')], "q", Action::Quit, "quit"),
+    bind(&[KeyCode::Tab], "Tab", Action::NextScreen, "next screen"),
+    bind(
+        &[KeyCode::BackTab],
+        "Shift-Tab",
+        Action::PreviousScreen,
+        "previous screen",
+    ),
+    bind(
+        &[KeyCode::Up, KeyCode::Char('k')],
+        "↑ k",
+        Action::Up,
+        "move up",
+    ),
+    bind(
+        &[KeyCode::Down, KeyCode::Char('j')],
+        "↓ j",
+        Action::Down,
+        "move down",
+    ),
+    bind(&[KeyCode::PageUp], "PgUp", Action::PageUp, "one page up"),
+    bind(
+        &[KeyCode::PageDown],
+        "PgDn",
+        Action::PageDown,
+        "one page down",
+    ),
+    bind(
+        &[KeyCode::Home, KeyCode::Char('g')],
+        "g Home",
+        Action::Top,
+        "first row",
+    ),
+    bind(
+        &[KeyCode::End, KeyCode::Char('G')],
+        "G End",
+        Action::Bottom,
+        "last row (the log follows new lines)",
+    ),
+    bind(
+        &[KeyCode::Enter],
+        "Enter",
+        Action::Open,
+        "open the selected block",
+    ),
+    bind(
+        &[KeyCode::Esc],
+        "Esc",
+        Action::Back,
+        "back, close help, clear the filter",
+    ),
+    bind(
+        &[KeyCode::Char('/')],
+        "/",
+        Action::Filter,
+        "filter the table (blocks, log)",
+    ),
+    bind(
+        &[KeyCode::Char('p')],
+        "p",
+        Action::Pause,
+        "pause or resume live updates",
+    ),
+];
+
+/// What `key` asks for in normal mode (not while typing a filter).
+pub fn action(key: &KeyEvent) -> Option<Action> {
+    if key.modifiers.contains(KeyModifiers::CONTROL) {
+        return (key.code == KeyCode::Char('c')).then_some(Action::Quit);
+    }
+    if let KeyCode::Char(digit) = key.code
+        && let Some(screen) = Screen::ALL.iter().find(|s| s.key() == digit)
+    {
+        return Some(Action::Show(*screen));
+    }
+    BINDINGS
+        .iter()
+        .find(|binding| binding.keys.contains(&key.code))
+        .map(|binding| binding.action)
+}
+
+/// The help text: (keys, what they do), in keymap order with the screens after.
+pub fn help_lines() -> Vec<(String, String)> {
+    let mut lines: Vec<(String, String)> = BINDINGS
+        .iter()
+        .map(|b| (b.label.to_string(), b.help.to_string()))
+        .collect();
+    lines.extend(
+        Screen::ALL
+            .iter()
+            .map(|s| (s.key().to_string(), format!("{} screen", s.title()))),
+    );
+    lines.push(("Ctrl-C".into(), "quit".into()));
+    lines
+}

@@ -1,0 +1,230 @@
+//! Key handling on the app state alone: no terminal, no node.
+
+use bfte_shared::admin::{AdminEvent, EventFrame};
+use bfte_shared::hash::Hash;
+use bfte_shared::round::{Height, Round};
+use bfte_tui::app::{App, Link};
+use bfte_tui::client::{Request, Update};
+use bfte_tui::fixture;
+use bfte_tui::screens::Screen;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+fn press(app: &mut App, code: KeyCode) -> bool {
+    app.on_key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn finalized(height: u64) -> Update {
+    Update::Event(EventFrame {
+        at_ms: fixture::START_MS + height * 1000,
+        event: AdminEvent::Finalized {
+            height: Height(height),
+            round: Round(height + 100),
+            block: Hash::tagged(b"test", &height.to_be_bytes()),
+            proposer: fixture::peer(1),
+            items: 1,
+        },
+    })
+}
+
+#[test]
+fn digits_tab_and_shift_tab_switch_screens() {
+    let mut app = fixture::app(4, 30);
+    assert_eq!(app.screen, Screen::Overview);
+    press(&mut app, KeyCode::Char('3'));
+    assert_eq!(app.screen, Screen::Blocks);
+    press(&mut app, KeyCode::Char('7'));
+    assert_eq!(app.screen, Screen::Log);
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.screen, Screen::Overview, "Tab wraps around");
+    press(&mut app, KeyCode::BackTab);
+    assert_eq!(app.screen, Screen::Log);
+    for screen in Screen::ALL {
+        press(&mut app, KeyCode::Char(screen.key()));
+        assert_eq!(app.screen, screen);
+    }
+    // Governance, Joins and Modules need the ledger's API: their digits do nothing yet.
+    for digit in ['4', '5', '6'] {
+        assert!(!press(&mut app, KeyCode::Char(digit)), "{digit} redrew");
+    }
+}
+
+#[test]
+fn unbound_keys_cause_no_redraw() {
+    let mut app = fixture::app(4, 30);
+    assert!(!press(&mut app, KeyCode::Char('z')));
+    assert!(!press(&mut app, KeyCode::F(5)));
+}
+
+#[test]
+fn q_and_ctrl_c_quit() {
+    let mut app = fixture::app(4, 30);
+    press(&mut app, KeyCode::Char('q'));
+    assert!(app.should_quit());
+    let mut app = fixture::app(4, 30);
+    app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert!(app.should_quit());
+}
+
+#[test]
+fn help_opens_and_any_key_closes_it() {
+    let mut app = fixture::app(4, 30);
+    press(&mut app, KeyCode::Char('?'));
+    assert!(app.help);
+    press(&mut app, KeyCode::Char('3'));
+    assert!(!app.help);
+    assert_eq!(
+        app.screen,
+        Screen::Overview,
+        "the closing key does nothing else"
+    );
+    press(&mut app, KeyCode::Char('?'));
+    press(&mut app, KeyCode::Char('q'));
+    assert!(app.should_quit(), "q quits even from the help");
+}
+
+#[test]
+fn blocks_move_open_and_go_back() {
+    let mut app = fixture::app(4, 30);
+    press(&mut app, KeyCode::Char('3'));
+    let tip = app.node.blocks.tip().expect("blocks").0;
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Char('k'));
+    assert_eq!(app.blocks_cursor, 1);
+    press(&mut app, KeyCode::Char('G'));
+    assert_eq!(app.blocks_cursor, app.node.blocks.len() - 1);
+    press(&mut app, KeyCode::Char('g'));
+    assert_eq!(app.blocks_cursor, 0);
+    press(&mut app, KeyCode::Up);
+    assert_eq!(app.blocks_cursor, 0, "the cursor stops at the top");
+
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.take_requests(), vec![Request::Block(Height(tip))]);
+    assert_eq!(app.open_block(), Some(Height(tip)));
+    // An answer for another block (a late one) is ignored.
+    assert!(!app.update(Update::Block(Box::new(fixture::block_detail(4, tip - 1)))));
+    assert!(app.update(Update::Block(Box::new(fixture::block_detail(4, tip)))));
+    assert!(app.node.blocks.detail.is_some());
+    press(&mut app, KeyCode::Esc);
+    assert!(app.node.blocks.detail.is_none());
+    assert_eq!(app.open_block(), None);
+}
+
+#[test]
+fn a_new_block_keeps_the_selection_on_the_same_block() {
+    let mut app = fixture::app(4, 30);
+    press(&mut app, KeyCode::Char('3'));
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Down);
+    let selected = |app: &App| {
+        bfte_tui::screens::blocks::visible(app)
+            .nth(app.blocks_cursor)
+            .map(|b| b.height)
+    };
+    let before = selected(&app);
+    let tip = app.node.blocks.tip().expect("blocks").0;
+    app.update(finalized(tip + 1));
+    assert_eq!(selected(&app), before);
+}
+
+#[test]
+fn filter_is_typed_applied_and_cleared() {
+    let mut app = fixture::app(4, 30);
+    press(&mut app, KeyCode::Char('7'));
+    press(&mut app, KeyCode::Char('/'));
+    for c in "warnx".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Backspace);
+    assert_eq!(
+        app.filter_input.as_ref().map(|f| f.text.as_str()),
+        Some("warn")
+    );
+    assert!(app.log_filter.is_empty(), "nothing applies before Enter");
+    // While typing, q is a letter, not quit.
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.log_filter, "warn");
+    assert!(
+        app.node
+            .log
+            .filtered("warn")
+            .all(|l| l.text.contains("could not connect"))
+    );
+    press(&mut app, KeyCode::Esc);
+    assert!(app.log_filter.is_empty());
+
+    press(&mut app, KeyCode::Char('/'));
+    press(&mut app, KeyCode::Char('q'));
+    assert!(!app.should_quit());
+    press(&mut app, KeyCode::Esc);
+    assert!(app.filter_input.is_none());
+    assert!(app.log_filter.is_empty(), "Esc while typing cancels");
+}
+
+#[test]
+fn slash_does_nothing_where_there_is_no_table_to_filter() {
+    let mut app = fixture::app(4, 30);
+    press(&mut app, KeyCode::Char('/'));
+    assert!(app.filter_input.is_none());
+}
+
+#[test]
+fn log_follows_the_tail_until_scrolled() {
+    let mut app = fixture::app(4, 30);
+    press(&mut app, KeyCode::Char('7'));
+    assert_eq!(app.log_cursor, None, "following");
+    press(&mut app, KeyCode::Up);
+    assert_eq!(app.log_cursor, Some(app.node.log.len() - 2));
+    press(&mut app, KeyCode::Char('G'));
+    assert_eq!(app.log_cursor, None);
+    press(&mut app, KeyCode::Char('g'));
+    assert_eq!(app.log_cursor, Some(0));
+}
+
+#[test]
+fn pause_holds_updates_and_resume_applies_them() {
+    let mut app = fixture::app(4, 30);
+    let tip = app.node.blocks.tip().expect("blocks").0;
+    press(&mut app, KeyCode::Char('p'));
+    assert!(!app.update(finalized(tip + 1)), "no redraw while paused");
+    assert_eq!(app.node.blocks.tip(), Some(Height(tip)));
+    assert_eq!(app.held(), 1);
+    press(&mut app, KeyCode::Char('p'));
+    assert_eq!(app.node.blocks.tip(), Some(Height(tip + 1)));
+    assert_eq!(app.held(), 0);
+}
+
+#[test]
+fn a_second_connection_is_shown_as_a_reconnect() {
+    let mut app = fixture::app(4, 30);
+    assert_eq!(app.link, Link::Connected { reconnected: false });
+    app.update(Update::Connecting {
+        attempt: 1,
+        error: Some("the node closed the connection".into()),
+    });
+    assert!(matches!(app.link, Link::Connecting { .. }));
+    let snapshot = bfte_tui::state::Snapshot {
+        status: app.node.status.clone().expect("status"),
+        peers: app.node.peers.clone(),
+        blocks: fixture::stored_blocks(4, 5),
+    };
+    app.update(Update::Connected(Box::new(snapshot)));
+    assert_eq!(app.link, Link::Connected { reconnected: true });
+    assert_eq!(
+        app.node.blocks.tip(),
+        Some(Height(5)),
+        "the snapshot replaces the blocks"
+    );
+}
+
+#[test]
+fn a_peer_that_connects_asks_for_fresh_peer_details() {
+    let mut app = fixture::app(4, 30);
+    app.take_requests();
+    let event = AdminEvent::PeerConnected {
+        peer: fixture::peer(3),
+    };
+    app.update(Update::Event(EventFrame { at_ms: 0, event }));
+    assert_eq!(app.take_requests(), vec![Request::Peers]);
+    assert!(app.node.peers[3].connected);
+}
