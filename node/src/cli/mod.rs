@@ -5,6 +5,7 @@ mod admin_cmds;
 mod bench;
 mod demo;
 mod inspect_cmds;
+mod module_cmds;
 mod node_cmds;
 mod sim;
 mod tui;
@@ -28,6 +29,7 @@ pub const EXIT_ERROR: u8 = 2;
         bfte demo                          a local federation of 4 nodes, watched in the console\n  \
         bfte tui --data-dir D              the console on a running node\n  \
         bfte status --data-dir D --json    a running node's view of consensus\n  \
+        bfte meta --data-dir D get         the federation's agreed metadata\n  \
         bfte sim --seeds 2000              check 2000 simulated runs for safety and liveness\n  \
         bfte bench core --peers 4,7,16     measure the consensus core alone\n\n\
         Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=bfte_node=debug) to see more."
@@ -48,6 +50,10 @@ enum Command {
     Blocks(admin_cmds::BlocksArgs),
     Block(inspect_cmds::BlockArgs),
     Peers(inspect_cmds::PeersArgs),
+    Outcome(module_cmds::OutcomeArgs),
+    Meta(module_cmds::MetaArgs),
+    Attest(module_cmds::AttestArgs),
+    Attestations(module_cmds::AttestationsArgs),
     Tui(tui::TuiArgs),
     Sim(sim::SimArgs),
     Bench(bench::BenchArgs),
@@ -75,6 +81,10 @@ impl Cli {
             Command::Blocks(args) => done(admin_cmds::blocks(args)),
             Command::Block(args) => done(inspect_cmds::block(args)),
             Command::Peers(args) => done(inspect_cmds::peers(args)),
+            Command::Outcome(args) => done(module_cmds::outcome(args)),
+            Command::Meta(args) => done(module_cmds::meta(args)),
+            Command::Attest(args) => done(module_cmds::attest(args)),
+            Command::Attestations(args) => done(module_cmds::attestations(args)),
             Command::Tui(args) => done(tui::tui(args)),
             Command::Sim(args) => sim::run(args),
             Command::Bench(args) => bench::run(args),

@@ -1,0 +1,211 @@
+//! Real `bfte` processes on loopback, shared by the multi-process tests: a federation of
+//! nodes started, stopped, killed and queried through the CLI.
+#![allow(dead_code)] // Each test binary uses its own part of this module.
+
+use std::net::{Ipv4Addr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const BFTE: &str = env!("CARGO_BIN_EXE_bfte");
+
+pub fn bfte(args: &[&str]) -> Output {
+    Command::new(BFTE).args(args).output().expect("bfte runs")
+}
+
+pub fn ok(args: &[&str]) -> String {
+    let output = bfte(args);
+    assert!(
+        output.status.success(),
+        "bfte {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub struct Federation {
+    _temp: tempfile::TempDir,
+    pub dirs: Vec<PathBuf>,
+    nodes: Vec<Option<Child>>,
+}
+
+impl Federation {
+    pub fn new(n: usize) -> Federation {
+        let temp = tempfile::tempdir().expect("tempdir");
+        let dirs: Vec<PathBuf> = (0..n)
+            .map(|i| temp.path().join(format!("peer{i}")))
+            .collect();
+        for (i, dir) in dirs.iter().enumerate() {
+            let port = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+                .and_then(|s| s.local_addr())
+                .expect("free port")
+                .port();
+            let listen = format!("127.0.0.1:{port}");
+            let name = format!("peer{i}");
+            ok(&[
+                "init",
+                "--data-dir",
+                p(dir),
+                "--name",
+                &name,
+                "--listen",
+                &listen,
+            ]);
+        }
+        let genesis = temp.path().join("genesis.json");
+        let mut args = vec![
+            "genesis",
+            "--name",
+            "test",
+            "--round-timeout-ms",
+            "500",
+            "--out",
+            p(&genesis),
+        ];
+        args.extend(dirs.iter().map(|d| p(d)));
+        ok(&args);
+        for dir in &dirs {
+            std::fs::copy(&genesis, dir.join("genesis.json")).expect("copy genesis");
+        }
+        let mut federation = Federation {
+            _temp: temp,
+            dirs,
+            nodes: (0..n).map(|_| None).collect(),
+        };
+        for i in 0..n {
+            federation.start(i);
+        }
+        federation
+    }
+
+    pub fn start(&mut self, i: usize) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dirs[i].join("node.log"))
+            .expect("log");
+        let child = Command::new(BFTE)
+            .args(["run", "--relay", "off", "--data-dir", p(&self.dirs[i])])
+            .env("RUST_LOG", "bfte_node=info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn node");
+        self.nodes[i] = Some(child);
+    }
+
+    /// Process ids of the running nodes.
+    pub fn pids(&self) -> Vec<u32> {
+        self.nodes
+            .iter()
+            .map(|c| c.as_ref().expect("running").id())
+            .collect()
+    }
+
+    /// Ctrl-C: the node flushes and exits.
+    pub fn stop(&mut self, i: usize) {
+        if let Some(mut child) = self.nodes[i].take() {
+            let pid = child.id().to_string();
+            let sent = Command::new("kill").args(["-INT", &pid]).status();
+            assert!(sent.is_ok_and(|s| s.success()), "cannot signal node {i}");
+            child.wait().expect("reap");
+        }
+    }
+
+    /// `kill -9`: no chance to flush or clean up.
+    pub fn kill(&mut self, i: usize) {
+        if let Some(mut child) = self.nodes[i].take() {
+            child.kill().expect("kill");
+            child.wait().expect("reap");
+        }
+    }
+
+    pub fn status(&self, i: usize) -> Option<Value> {
+        let output = bfte(&["status", "--data-dir", p(&self.dirs[i]), "--json"]);
+        output
+            .status
+            .success()
+            .then(|| serde_json::from_slice(&output.stdout).ok())
+            .flatten()
+    }
+
+    pub fn height(&self, i: usize) -> Option<u64> {
+        self.status(i)?["finalized_height"].as_u64()
+    }
+
+    pub fn submit(&self, i: usize, payload: &str) -> bool {
+        bfte(&["submit", "--data-dir", p(&self.dirs[i]), payload])
+            .status
+            .success()
+    }
+
+    pub fn chain(&self, i: usize, upto: u64) -> Vec<String> {
+        let mut hashes = Vec::new();
+        let mut from = 0;
+        while from <= upto {
+            let text = ok(&[
+                "blocks",
+                "--data-dir",
+                p(&self.dirs[i]),
+                "--from",
+                &from.to_string(),
+                "--limit",
+                "1000",
+                "--json",
+            ]);
+            let lines: Vec<Value> = text
+                .lines()
+                .map(|l| serde_json::from_str(l).expect("json"))
+                .collect();
+            if lines.is_empty() {
+                break;
+            }
+            for line in &lines {
+                if line["height"].as_u64().expect("height") <= upto {
+                    hashes.push(line["hash"].as_str().expect("hash").to_string());
+                }
+            }
+            from += lines.len() as u64;
+        }
+        hashes
+    }
+
+    /// Waits until `check` holds, failing with the nodes' logs after `limit`.
+    pub fn wait_for(
+        &self,
+        what: &str,
+        limit: Duration,
+        mut check: impl FnMut(&Federation) -> bool,
+    ) {
+        let start = Instant::now();
+        while !check(self) {
+            if start.elapsed() > limit {
+                let tail: String = self
+                    .dirs
+                    .iter()
+                    .map(|d| {
+                        let log = std::fs::read_to_string(d.join("node.log")).unwrap_or_default();
+                        let last: Vec<&str> = log.lines().rev().take(5).collect();
+                        format!("{}: {:?}\n", d.display(), last)
+                    })
+                    .collect();
+                panic!("timed out waiting for {what}\n{tail}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Federation {
+    fn drop(&mut self) {
+        for i in 0..self.nodes.len() {
+            self.kill(i);
+        }
+    }
+}
+
+pub fn p(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
