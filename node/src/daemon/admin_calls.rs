@@ -51,7 +51,9 @@ impl Driver {
                             .map(|(key, value)| ModuleEntry { key, value })
                             .collect(),
                     ),
-                    Err(error) => AdminResponse::Error(format!("cannot read module state: {error}")),
+                    Err(error) => {
+                        AdminResponse::Error(format!("cannot read module state: {error}"))
+                    }
                 }
             }
             AdminRequest::Peers => AdminResponse::Peers(self.peers()),
@@ -105,7 +107,9 @@ impl Driver {
         self.pending.push(output);
         match accepted {
             Some((item, nonce)) => AdminResponse::Submitted { item, nonce },
-            None => AdminResponse::Error("the item was refused: it is larger than a block may be".into()),
+            None => AdminResponse::Error(
+                "the item was refused: it is larger than a block may be".into(),
+            ),
         }
     }
 

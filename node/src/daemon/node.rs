@@ -163,4 +163,3 @@ async fn stdin_closed(watch: bool) {
         }
     }
 }
-

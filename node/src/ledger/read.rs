@@ -2,10 +2,12 @@
 
 use bfte_shared::codec;
 use bfte_shared::hash::Hash;
+use bfte_shared::item::ModuleId;
 use bfte_shared::ledger::BlockOutcome;
 use bfte_shared::round::Height;
-use bfte_shared::item::ModuleId;
-use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, TableError};
+use redb::{
+    Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, TableError,
+};
 
 use super::Ledger;
 use super::apply::state_root;
