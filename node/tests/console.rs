@@ -1,6 +1,7 @@
 //! The console end to end, in a real terminal (tmux) against real node processes: the demo
 //! opens it, every screen shows live data, finalized height rises, `q` gives the terminal back;
-//! it reconnects when its node restarts; and the admin CLI commands it sits beside answer.
+//! it reconnects when its node restarts and raises the stall alert when the quorum is lost;
+//! and the admin CLI commands it sits beside answer.
 //! Needs tmux (`.ci/run` installs it).
 
 use std::net::{Ipv4Addr, UdpSocket};
@@ -260,7 +261,7 @@ fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
 }
 
 #[test]
-fn the_console_reconnects_when_its_node_restarts_and_the_cli_shows_peers_and_blocks() {
+fn the_console_reconnects_after_a_restart_and_alerts_on_a_lost_quorum_and_the_cli_answers() {
     let temp = tempfile::tempdir().expect("tempdir");
     let mut federation = Federation::new(temp.path(), 4);
     let peer0 = federation.dirs[0].clone();
@@ -321,6 +322,17 @@ fn the_console_reconnects_when_its_node_restarts_and_the_cli_shows_peers_and_blo
     tmux.wait_for("finality after the restart", |s| {
         overview_height(s).filter(|h| *h >= 2)
     });
+
+    // Without a quorum, votes go on and nothing finalizes: the overview says so.
+    federation.kill(2);
+    federation.kill(3);
+    assert!(
+        bfte(&["submit", "--data-dir", &dir, "stuck"])
+            .status
+            .success()
+    );
+    tmux.wait_text("FINALITY STALLED");
+    tmux.wait_text("○ disconnected");
     tmux.keys(&["q"]);
     assert!(
         tmux.wait_text("CONSOLE EXITED")

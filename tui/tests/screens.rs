@@ -53,6 +53,27 @@ fn overview_alerts_when_finality_stalls() {
 }
 
 #[test]
+fn overview_alerts_when_votes_go_on_without_finality() {
+    // A lost quorum: the round stays, the node keeps re-sending its dummy vote.
+    let mut app = on(Screen::Overview);
+    let last = app.node.blocks.tip().expect("blocks");
+    for second in 1..=12 {
+        let event = AdminEvent::VoteSeen {
+            round: Round(61),
+            signer: fixture::peer(0),
+            kind: bfte_shared::admin::VoteSort::Dummy,
+        };
+        app.update(Update::Event(EventFrame {
+            at_ms: fixture::START_MS + 60 * 400 + second * 1000,
+            event,
+        }));
+    }
+    assert_eq!(app.node.blocks.tip(), Some(last));
+    let screen = render(&app, WIDTH, HEIGHT);
+    assert!(screen.contains("peers kept voting for 1"), "{screen}");
+}
+
+#[test]
 fn overview_while_connecting() {
     let mut app = App::new("/data/peer0/admin.sock".into(), Theme::plain());
     app.update(Update::Connecting {

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Sparkline, Table};
 
 use crate::app::App;
-use crate::state::{KEPT_ROUNDS, STALL_ROUNDS, WINDOW_SECS};
+use crate::state::{KEPT_ROUNDS, STALL_ROUNDS, STALL_SECS, Stall, WINDOW_SECS};
 
 /// Closed rounds over which missed votes are counted.
 const MISSED_WINDOW: usize = 50;
@@ -101,13 +101,17 @@ fn draw_rates(frame: &mut Frame, area: Rect, app: &App) {
 
 fn draw_alert(frame: &mut Frame, area: Rect, app: &App) {
     let node = &app.node;
-    let line = if node.stalled() {
-        let lag = node.finality_lag().unwrap_or_default();
-        Span::styled(
-            format!(
-                " ⚠ FINALITY STALLED: no block finalized for {lag} rounds (alert at {STALL_ROUNDS}); \
-                 check peers and the log"
+    let line = if let Some(stall) = node.stall() {
+        let why = match stall {
+            Stall::Rounds(lag) => {
+                format!("{lag} rounds passed without a finalized block (alert at {STALL_ROUNDS})")
+            }
+            Stall::Seconds(secs) => format!(
+                "peers kept voting for {secs} s without a finalized block (alert at {STALL_SECS} s)"
             ),
+        };
+        Span::styled(
+            format!(" ⚠ FINALITY STALLED: {why}; check peers and the log"),
             app.theme.bad(),
         )
     } else if node.finality_lag().is_some() {
@@ -121,7 +125,10 @@ fn draw_alert(frame: &mut Frame, area: Rect, app: &App) {
 fn draw_peers(frame: &mut Frame, area: Rect, app: &App) {
     let node = &app.node;
     let window = MISSED_WINDOW.min(KEPT_ROUNDS);
-    let rows = node.peers.iter().map(|peer| {
+    // This node first, then by name: the order an operator scans in.
+    let mut peers: Vec<&PeerInfo> = node.peers.iter().collect();
+    peers.sort_by(|a, b| b.is_self.cmp(&a.is_self).then_with(|| a.name.cmp(&b.name)));
+    let rows = peers.into_iter().map(|peer| {
         let (state, style) = peer_state(peer, app);
         Row::new(vec![
             Cell::from(peer.name.clone()),

@@ -18,6 +18,10 @@ pub use rounds::{KEPT_ROUNDS, Outcome, PeerMarks, RoundRow, Rounds};
 
 /// Rounds without a finalized block after which the overview raises the stall alert.
 pub const STALL_ROUNDS: u64 = 5;
+/// Seconds of consensus activity (votes, rounds) without a finalized block after which the
+/// overview raises the stall alert. This catches a lost quorum, where rounds stop advancing but
+/// the node keeps re-sending its votes; an idle federation sends nothing and raises nothing.
+pub const STALL_SECS: u64 = 10;
 
 /// What a fresh connection loads before it follows events.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +40,19 @@ pub struct NodeView {
     pub blocks: Blocks,
     pub log: Log,
     pub rates: Rates,
+    /// Node time of the last finalized block, or of the first activity since connecting.
+    quiet_since_ms: Option<u64>,
+    /// Node time of the last vote, proposal, certificate or round seen.
+    last_activity_ms: Option<u64>,
+}
+
+/// Why the overview says finality is stuck.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stall {
+    /// Rounds pass without finalizing.
+    Rounds(u64),
+    /// Peers keep voting, no block finalizes.
+    Seconds(u64),
 }
 
 impl NodeView {
@@ -48,11 +65,17 @@ impl NodeView {
         }
         self.status = Some(snapshot.status);
         self.peers = snapshot.peers;
+        self.quiet_since_ms = None;
+        self.last_activity_ms = None;
     }
 
     /// Applies one event; `false` when it changed nothing the screens show.
     pub fn apply(&mut self, frame: &EventFrame) -> bool {
         let at = frame.at_ms;
+        if is_activity(&frame.event) {
+            self.last_activity_ms = Some(at);
+            self.quiet_since_ms.get_or_insert(at);
+        }
         match &frame.event {
             AdminEvent::RoundStarted { round, leader } => {
                 if let Some(status) = &mut self.status {
@@ -96,6 +119,7 @@ impl NodeView {
                 }
                 self.rounds.ended(*round, Outcome::Finalized);
                 self.rates.finalized(at, *items);
+                self.quiet_since_ms = Some(at);
             }
             AdminEvent::PeerConnected { peer } => self.set_connected(peer, true),
             AdminEvent::PeerLost { peer } => self.set_connected(peer, false),
@@ -140,8 +164,24 @@ impl NodeView {
         Some(round.0.saturating_sub(finalized.0))
     }
 
-    /// Whether finality looks stuck: rounds keep passing without a finalized block.
-    pub fn stalled(&self) -> bool {
-        self.finality_lag().is_some_and(|lag| lag >= STALL_ROUNDS)
+    /// Whether finality looks stuck: rounds keep passing, or peers keep voting, without a
+    /// finalized block. Judged on the node's clock from the events, so no timer is needed.
+    pub fn stall(&self) -> Option<Stall> {
+        if let Some(lag) = self.finality_lag().filter(|lag| *lag >= STALL_ROUNDS) {
+            return Some(Stall::Rounds(lag));
+        }
+        let quiet = self.last_activity_ms?.saturating_sub(self.quiet_since_ms?) / 1000;
+        (quiet >= STALL_SECS).then_some(Stall::Seconds(quiet))
     }
+}
+
+fn is_activity(event: &AdminEvent) -> bool {
+    matches!(
+        event,
+        AdminEvent::RoundStarted { .. }
+            | AdminEvent::ProposalSeen { .. }
+            | AdminEvent::VoteSeen { .. }
+            | AdminEvent::Notarized { .. }
+            | AdminEvent::DummyCertified { .. }
+    )
 }
