@@ -130,7 +130,8 @@ impl Proposal {
     }
 }
 
-fn proposal_signing_bytes(federation: &FederationId, round: Round, block: Hash) -> Vec<u8> {
+/// The bytes a leader signs for its proposal of `block` in `round`.
+pub fn proposal_signing_bytes(federation: &FederationId, round: Round, block: Hash) -> Vec<u8> {
     Domain::Proposal.signing_bytes(&ProposalBody {
         federation,
         round,

@@ -4,6 +4,7 @@ mod admin_client;
 mod admin_cmds;
 mod bench;
 mod demo;
+mod evidence_cmds;
 mod inspect_cmds;
 mod module_cmds;
 mod node_cmds;
@@ -54,6 +55,7 @@ enum Command {
     Meta(module_cmds::MetaArgs),
     Attest(module_cmds::AttestArgs),
     Attestations(module_cmds::AttestationsArgs),
+    Evidence(evidence_cmds::EvidenceArgs),
     Tui(tui::TuiArgs),
     Sim(sim::SimArgs),
     Bench(bench::BenchArgs),
@@ -85,6 +87,7 @@ impl Cli {
             Command::Meta(args) => done(module_cmds::meta(args)),
             Command::Attest(args) => done(module_cmds::attest(args)),
             Command::Attestations(args) => done(module_cmds::attestations(args)),
+            Command::Evidence(args) => done(evidence_cmds::evidence(args)),
             Command::Tui(args) => done(tui::tui(args)),
             Command::Sim(args) => sim::run(args),
             Command::Bench(args) => bench::run(args),

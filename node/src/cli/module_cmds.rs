@@ -98,7 +98,7 @@ pub struct OutcomeArgs {
     pub json: bool,
 }
 
-fn connect(data_dir: &PathBuf) -> anyhow::Result<AdminClient> {
+pub(super) fn connect(data_dir: &PathBuf) -> anyhow::Result<AdminClient> {
     AdminClient::connect(&DataDir::new(data_dir))
 }
 
@@ -112,7 +112,7 @@ fn submit(client: &mut AdminClient, module: ModuleId, data: Vec<u8>) -> anyhow::
     Ok(())
 }
 
-fn entries(
+pub(super) fn entries(
     client: &mut AdminClient,
     module: ModuleId,
     table: &str,
@@ -127,7 +127,7 @@ fn entries(
     Ok(entries)
 }
 
-fn decoded<T: DeserializeOwned>(bytes: &[u8], what: &str) -> anyhow::Result<T> {
+pub(super) fn decoded<T: DeserializeOwned>(bytes: &[u8], what: &str) -> anyhow::Result<T> {
     codec::decode(bytes, MAX_DECODED)
         .with_context(|| format!("the node sent an undecodable {what}"))
 }

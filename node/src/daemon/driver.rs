@@ -3,26 +3,32 @@
 //! transaction (one disk sync), then the finalized blocks are applied to the ledger, and only
 //! then does anything of the batch leave the process (the core's durability contract).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use bfte_shared::admin::AdminResponse;
 use bfte_shared::message::Message;
+use bfte_shared::modules::EVIDENCE;
 use bfte_shared::peer::PeerId;
+use bfte_shared::round::Round;
 use bfte_shared::vote::Vote;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::events::Observer;
-use crate::consensus::{Core, Destination, Input, Output, Timer};
+use crate::consensus::{Core, Destination, Evidence, Input, Output, Timer};
 use crate::ledger::Ledger;
+use crate::modules::evidence::proof_of;
 use crate::net::Net;
 use crate::store::Store;
 
 /// Most finalized blocks one answer to a peer's pull carries.
 const SERVE_LIMIT: usize = 256;
+/// Offences remembered as reported; past it the memory starts over (a repeated proof is only
+/// rejected as known when applied).
+const MAX_REPORTED: usize = 10_000;
 /// State roots a started core is told about: the window it checks commitments against.
 const RESTORED_ROOTS: u64 = 1_024;
 
@@ -46,6 +52,8 @@ pub(super) struct Driver {
     pub(super) observer: Observer,
     /// Outputs of this batch, not yet committed.
     pub(super) pending: Vec<Output>,
+    /// Offences (offender, round) this node already put a proof of into consensus.
+    pub(super) reported: HashSet<(PeerId, Round)>,
     /// Admin answers that wait for this batch's commit.
     pub(super) replies: Vec<(oneshot::Sender<AdminResponse>, AdminResponse)>,
 }
@@ -119,7 +127,7 @@ impl Driver {
             }
         }
         for evidence in &output.evidence {
-            tracing::warn!(?evidence, "a peer signed conflicting messages");
+            self.commit_evidence(evidence);
         }
         for (timer, at) in output.timers {
             self.timers.insert(timer, at);
@@ -133,6 +141,24 @@ impl Driver {
             self.send(*to, message);
         }
         Ok(())
+    }
+
+    /// Puts the proof of a peer's misbehaviour into consensus, once per offender and round,
+    /// so every peer records it and admins see it.
+    fn commit_evidence(&mut self, evidence: &Evidence) {
+        let proof = proof_of(evidence);
+        let (offender, round) = proof.offence();
+        tracing::warn!(offender = %offender.short(), %round, "a peer signed conflicting messages; committing the proof");
+        if self.reported.len() >= MAX_REPORTED {
+            self.reported.clear();
+        }
+        if self.reported.insert((offender, round)) {
+            let data = bfte_shared::codec::encode(&proof);
+            self.handle(Input::Submit {
+                module: EVIDENCE,
+                data,
+            });
+        }
     }
 
     fn send(&self, to: Destination, message: &Message) {

@@ -1,7 +1,7 @@
 //! The node process's main loop: start the store, the ledger, the core, the network and the
 //! admin sockets, then feed the driver (`driver.rs`) batches of inputs until asked to stop.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -79,7 +79,7 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
     let mut driver = Driver {
         core,
         store,
-        ledger: Ledger::new(genesis.peers.clone()),
+        ledger: Ledger::new(&genesis),
         net,
         timers: BTreeMap::new(),
         names: genesis_file
@@ -92,6 +92,7 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
         seen_votes: Vec::new(),
         observer: Observer::new(EventHub::default()),
         pending: Vec::new(),
+        reported: HashSet::new(),
         replies: Vec::new(),
     };
     driver.start(output)?;

@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 
 use bfte_shared::block::Block;
 use bfte_shared::codec;
-use bfte_shared::federation::PeerSet;
+use bfte_shared::federation::{FederationId, Genesis, PeerSet};
 use bfte_shared::hash::Hash;
 use bfte_shared::item::{ConsensusItem, ModuleId};
 use bfte_shared::ledger::{BlockOutcome, ItemOutcome};
@@ -29,6 +29,7 @@ const BLOCKS_PER_READ: usize = 64;
 /// The modules and the peer set they apply blocks under.
 pub struct Ledger {
     modules: Vec<Box<dyn Module>>,
+    federation: FederationId,
     peers: PeerSet,
 }
 
@@ -47,14 +48,15 @@ pub(super) fn state_root(lthash: &LtHash) -> Hash {
 }
 
 impl Ledger {
-    /// The built-in modules (`modules::built_in`) under `peers`.
-    pub fn new(peers: PeerSet) -> Ledger {
-        Ledger::with_modules(peers, modules::built_in())
-    }
-
-    pub fn with_modules(peers: PeerSet, mut modules: Vec<Box<dyn Module>>) -> Ledger {
+    /// The built-in modules (`modules::built_in`) of the federation of `genesis`.
+    pub fn new(genesis: &Genesis) -> Ledger {
+        let mut modules = modules::built_in();
         modules.sort_by_key(|module| module.id());
-        Ledger { modules, peers }
+        Ledger {
+            modules,
+            federation: genesis.federation_id(),
+            peers: genesis.peers.clone(),
+        }
     }
 
     /// Whether `module` is one this ledger applies items of.
@@ -175,6 +177,7 @@ impl Ledger {
             height,
             author: item.author,
             peers: &self.peers,
+            federation: &self.federation,
         };
         let Some(module) = self.modules.iter().find(|m| m.id() == item.module) else {
             return Err(Rejected(format!("no module with id {} is enabled", item.module.0)).into());

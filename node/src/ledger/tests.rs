@@ -66,7 +66,7 @@ impl Chain {
 }
 
 fn ledger(chain: &Chain) -> Ledger {
-    Ledger::new(chain.fed.genesis.peers.clone())
+    Ledger::new(&chain.fed.genesis)
 }
 
 /// Finalizes `block` in `store` and applies it; returns the block's item outcomes.
@@ -264,4 +264,63 @@ fn roots_agree_across_ledgers_survive_a_restart_and_a_divergence_stops_the_ledge
         other => panic!("expected a divergence, got {other:?}"),
     }
     drop(dir_a);
+}
+
+#[test]
+fn evidence_is_recorded_once_when_both_signatures_hold_and_the_messages_conflict() {
+    use bfte_shared::modules::EVIDENCE;
+    use bfte_shared::modules::evidence::{MISBEHAVIOUR, Proof};
+    use bfte_shared::round::Round;
+    use bfte_shared::vote::{Vote, VoteKind, proposal_signing_bytes};
+
+    let mut chain = Chain::new(4);
+    let (_dir, store) = new_store(&chain.fed);
+    let ledger = ledger(&chain);
+    let federation = chain.fed.genesis.federation_id();
+    let (a, b) = (Hash::tagged(b"test", b"a"), Hash::tagged(b"test", b"b"));
+    let vote = |peer: usize, kind| Vote::new(&federation, &chain.fed.secrets[peer], Round(7), kind);
+    let double = Proof::Votes {
+        first: vote(3, VoteKind::Notarize(a)),
+        second: vote(3, VoteKind::Notarize(b)),
+    };
+    let allowed = Proof::Votes {
+        first: vote(2, VoteKind::Notarize(a)),
+        second: vote(2, VoteKind::Dummy),
+    };
+    let mut forged = vote(1, VoteKind::Finalize(b));
+    forged.signature = vote(1, VoteKind::Finalize(a)).signature;
+    let forgery = Proof::Votes {
+        first: vote(1, VoteKind::Finalize(a)),
+        second: forged,
+    };
+    let sign = |block: Hash| {
+        let bytes = proposal_signing_bytes(&federation, Round(9), block);
+        (block, chain.fed.secrets[0].sign(&bytes))
+    };
+    let equivocation = Proof::Proposals {
+        proposer: chain.fed.secrets[0].peer_id(),
+        round: Round(9),
+        first: sign(a),
+        second: sign(b),
+    };
+    let items: Vec<ConsensusItem> = [&double, &double, &allowed, &forgery, &equivocation]
+        .into_iter()
+        .enumerate()
+        .map(|(i, proof)| chain.item(i % 4, EVIDENCE, codec::encode(proof)))
+        .collect();
+    let block = chain.block(items);
+    let outcomes = apply(&ledger, &store, &block);
+    assert_eq!(effect_kinds(&outcomes[0]), [MISBEHAVIOUR]);
+    assert!(
+        matches!(&outcomes[1], ItemOutcome::Rejected { reason } if reason.contains("already proven"))
+    );
+    assert!(
+        matches!(&outcomes[2], ItemOutcome::Rejected { .. }),
+        "notarize then dummy is allowed"
+    );
+    assert!(
+        matches!(&outcomes[3], ItemOutcome::Rejected { .. }),
+        "a forged signature proves nothing"
+    );
+    assert_eq!(effect_kinds(&outcomes[4]), [MISBEHAVIOUR]);
 }

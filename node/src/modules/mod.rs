@@ -4,9 +4,10 @@
 
 pub mod attest;
 pub mod data;
+pub mod evidence;
 pub mod meta;
 
-use bfte_shared::federation::PeerSet;
+use bfte_shared::federation::{FederationId, PeerSet};
 use bfte_shared::item::ModuleId;
 use bfte_shared::modules::Effect;
 use bfte_shared::peer::PeerId;
@@ -15,6 +16,7 @@ use serde::de::DeserializeOwned;
 
 pub use self::attest::Attest;
 pub use self::data::Data;
+pub use self::evidence::Evidence;
 pub use self::meta::Meta;
 use crate::ledger::{LedgerError, ModuleState};
 
@@ -27,6 +29,8 @@ pub struct Context<'a> {
     pub author: PeerId,
     /// The peers in force at this height.
     pub peers: &'a PeerSet,
+    /// What signatures in items are over.
+    pub federation: &'a FederationId,
 }
 
 /// Why a module refused an item: recorded as the item's outcome, nothing else happens.
@@ -95,5 +99,10 @@ pub trait Module: Send {
 
 /// The modules every federation runs from genesis, in id order.
 pub fn built_in() -> Vec<Box<dyn Module>> {
-    vec![Box::new(Data), Box::new(Meta), Box::new(Attest)]
+    vec![
+        Box::new(Data),
+        Box::new(Meta),
+        Box::new(Attest),
+        Box::new(Evidence),
+    ]
 }

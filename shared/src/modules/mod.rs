@@ -3,6 +3,7 @@
 //! them). Every item is canonical CBOR in a `ConsensusItem`'s `data`.
 
 pub mod attest;
+pub mod evidence;
 pub mod meta;
 
 use serde::{Deserialize, Serialize};
@@ -15,6 +16,8 @@ pub const DATA: ModuleId = ModuleId(0);
 pub const META: ModuleId = ModuleId(2);
 /// Statements attested by peers.
 pub const ATTEST: ModuleId = ModuleId(3);
+/// Proofs of misbehaviour.
+pub const EVIDENCE: ModuleId = ModuleId(4);
 
 /// Longest key, subject or claim a module item may carry.
 pub const MAX_NAME_BYTES: usize = 256;
