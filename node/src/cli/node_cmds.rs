@@ -177,7 +177,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         ),
         (None, true) => {}
     }
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
     let options = daemon::RunOptions {
         relay: args.relay,
         stop_on_stdin_close: args.stop_on_stdin_close,
