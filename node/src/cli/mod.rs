@@ -71,6 +71,21 @@ impl Cli {
         }
     }
 
+    /// Whether the command serves others over sockets (a node, or a client of one that lives
+    /// on): a peer that goes away must be an error it handles, never a signal that kills it.
+    pub fn serves(&self) -> bool {
+        matches!(
+            self.command,
+            Command::Run(_) | Command::Demo(_) | Command::Tui(_)
+        )
+    }
+
+    /// Whether the command runs many simulated peers in this process, whose warnings about
+    /// each other (Byzantine peers are simulated on purpose) would drown its report.
+    pub fn simulates(&self) -> bool {
+        matches!(self.command, Command::Sim(_) | Command::Bench(_))
+    }
+
     pub fn run(self) -> anyhow::Result<ExitCode> {
         let done = |result: anyhow::Result<()>| result.map(|()| ExitCode::SUCCESS);
         match self.command {

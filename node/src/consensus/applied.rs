@@ -77,10 +77,10 @@ impl Core {
         match self.applied.roots.get(&height) {
             Some(root) if *root == header.state_root => Ok(()),
             Some(root) => {
-                tracing::error!(
+                tracing::warn!(
                     peer = %self.me.short(), %height, ours = %root, theirs = %header.state_root,
                     proposer = %header.proposer.short(),
-                    "state divergence: the proposal commits to another state root than ours at this height"
+                    "refused a proposal committing to another state root than ours: the proposer lies or this node's state diverged (if the federation goes on finalizing without this node, it is this node)"
                 );
                 Err(Verdict::Invalid("state root differs from ours"))
             }
