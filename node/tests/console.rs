@@ -133,6 +133,8 @@ fn demo_opens_the_console_walks_every_screen_and_quits_cleanly() {
     tmux.keys(&["Enter"]);
     tmux.wait_text("Certificate");
     tmux.wait_text("peers signed");
+    // The demo's items, decoded and applied by the ledger.
+    tmux.wait_text("✔ data: \"demo item");
     tmux.keys(&["Escape"]);
     tmux.wait_text("Finalized blocks");
 

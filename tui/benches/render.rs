@@ -69,6 +69,8 @@ fn main() {
     app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
     let height = app.open_block().expect("a block to open");
     app.update(Update::Block(Box::new(fixture::block_detail(16, height.0))));
+    let outcome = fixture::block_outcome(height.0);
+    app.update(Update::Outcome(height, Some(Box::new(outcome))));
     slowest = slowest.max(measure("Block detail", &app));
     app.screen = Screen::Log;
     app.log_filter = "height=9".into();

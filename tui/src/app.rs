@@ -142,6 +142,12 @@ impl App {
                 self.node.blocks.opening = None;
                 self.node.blocks.detail = Some(*detail);
             }
+            Update::Outcome(height, outcome) => {
+                if self.open_block() != Some(height) {
+                    return false;
+                }
+                self.node.blocks.outcome = outcome.map(|o| *o);
+            }
             Update::NoBlock(height) => {
                 if self.node.blocks.opening == Some(height) {
                     self.node.blocks.opening = None;
@@ -309,6 +315,7 @@ impl App {
             .map(|b| b.height);
         if let Some(height) = selected {
             self.node.blocks.opening = Some(height);
+            self.node.blocks.outcome = None;
             self.outbox.push(Request::Block(height));
         }
     }
@@ -317,6 +324,7 @@ impl App {
         let blocks = &mut self.node.blocks;
         if self.screen == Screen::Blocks && (blocks.detail.is_some() || blocks.opening.is_some()) {
             blocks.detail = None;
+            blocks.outcome = None;
             blocks.opening = None;
         } else if !self.filter().is_empty() {
             self.set_filter(String::new());

@@ -11,6 +11,7 @@ use bfte_shared::admin::{
     PeerInfo,
 };
 use bfte_shared::codec;
+use bfte_shared::ledger::BlockOutcome;
 use bfte_shared::round::Height;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
@@ -34,6 +35,8 @@ pub enum Update {
     Event(bfte_shared::admin::EventFrame),
     Peers(Vec<PeerInfo>),
     Block(Box<BlockDetail>),
+    /// What applying the block did; `None` when the ledger has not applied it yet.
+    Outcome(Height, Option<Box<BlockOutcome>>),
     /// No block is final at that height.
     NoBlock(Height),
 }
@@ -169,16 +172,14 @@ async fn session(
             }
             request = requests.recv() => {
                 let Some(request) = request else { return Ok(()) };
-                let update = match request {
-                    Request::Peers => Update::Peers(calls.peers().await.map_err(lost)?),
-                    Request::Block(height) => match calls.call(&AdminRequest::Block { height }).await.map_err(lost)? {
-                        AdminResponse::Block(Some(detail)) => Update::Block(Box::new(detail)),
-                        AdminResponse::Block(None) => Update::NoBlock(height),
-                        other => return Err(lost(anyhow::anyhow!("unexpected answer {other:?}"))),
-                    },
+                let answers = match request {
+                    Request::Peers => vec![Update::Peers(calls.peers().await.map_err(lost)?)],
+                    Request::Block(height) => calls.block(height).await.map_err(lost)?,
                 };
-                if updates.send(update).await.is_err() {
-                    return Ok(());
+                for update in answers {
+                    if updates.send(update).await.is_err() {
+                        return Ok(());
+                    }
                 }
             }
         }
@@ -229,6 +230,23 @@ impl Connection {
             AdminResponse::Peers(peers) => Ok(peers),
             other => bail!("unexpected answer {other:?}"),
         }
+    }
+
+    /// A block and what applying it did.
+    async fn block(&mut self, height: Height) -> anyhow::Result<Vec<Update>> {
+        let detail = match self.call(&AdminRequest::Block { height }).await? {
+            AdminResponse::Block(Some(detail)) => detail,
+            AdminResponse::Block(None) => return Ok(vec![Update::NoBlock(height)]),
+            other => bail!("unexpected answer {other:?}"),
+        };
+        let outcome = match self.call(&AdminRequest::Outcome { height }).await? {
+            AdminResponse::Outcome(outcome) => outcome.map(Box::new),
+            other => bail!("unexpected answer {other:?}"),
+        };
+        Ok(vec![
+            Update::Block(Box::new(detail)),
+            Update::Outcome(height, outcome),
+        ])
     }
 
     async fn read(&mut self) -> anyhow::Result<AdminResponse> {

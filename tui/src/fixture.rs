@@ -10,9 +10,14 @@ use bfte_shared::admin::{
 };
 use bfte_shared::block::{Block, Payload};
 use bfte_shared::certificate::Certificate;
+use bfte_shared::codec;
 use bfte_shared::federation::{ConsensusParams, FederationId, Genesis, PeerSet};
 use bfte_shared::hash::Hash;
 use bfte_shared::item::{ConsensusItem, ModuleId};
+use bfte_shared::ledger::{BlockOutcome, ItemOutcome};
+use bfte_shared::modules::attest::AttestItem;
+use bfte_shared::modules::meta::MetaItem;
+use bfte_shared::modules::{ATTEST, DATA, Effect, META};
 use bfte_shared::peer::{PeerId, PeerSecret, Signature};
 use bfte_shared::round::{Height, Round};
 use bfte_shared::vote::VoteKind;
@@ -216,16 +221,33 @@ pub fn app(peer_count: usize, rounds: u64) -> App {
 /// A finalized block in full, as `Enter` on the Blocks screen shows it.
 pub fn block_detail(peer_count: usize, height: u64) -> BlockDetail {
     let peer_count = peer_count.max(1);
-    let items = (0..3)
-        .map(|n| ConsensusItem {
+    let datas = [
+        (DATA, b"demo item 0".to_vec()),
+        (
+            META,
+            codec::encode(&MetaItem::Propose {
+                key: "federation.name".into(),
+                value: "Demo federation".into(),
+            }),
+        ),
+        (
+            ATTEST,
+            codec::encode(&AttestItem::Attest {
+                subject: "artifact 3f9a".into(),
+                claim: "built-from commit 81e5319".into(),
+                detail: None,
+            }),
+        ),
+        (ModuleId(9), vec![0, 159, 146, 150]),
+    ];
+    let items = datas
+        .into_iter()
+        .enumerate()
+        .map(|(n, (module, data))| ConsensusItem {
             author: peer(n % peer_count),
-            nonce: height * 3 + n as u64,
-            module: ModuleId(0),
-            data: if n == 2 {
-                vec![0, 159, 146, 150]
-            } else {
-                format!("demo item {n}").into_bytes()
-            },
+            nonce: height * 4 + n as u64,
+            module,
+            data,
             signature: Signature([0; 64]),
         })
         .collect();
@@ -261,6 +283,29 @@ pub fn block_detail(peer_count: usize, height: u64) -> BlockDetail {
         block,
         certificate: Some(certificate),
         signers: (0..signer_count).map(peer).collect(),
+    }
+}
+
+/// What applying [`block_detail`]'s block did: the data item applied, the metadata proposal
+/// set a value, the attestation applied, the unknown module's item rejected.
+pub fn block_outcome(height: u64) -> BlockOutcome {
+    let applied = |effects| ItemOutcome::Applied { effects };
+    let value_set = Effect {
+        from: META,
+        kind: "meta/value-set".into(),
+        data: vec![0; 40],
+    };
+    BlockOutcome {
+        items: vec![
+            applied(Vec::new()),
+            applied(vec![value_set]),
+            applied(Vec::new()),
+            ItemOutcome::Rejected {
+                reason: "no module 9 is enabled".into(),
+            },
+        ],
+        changes: Vec::new(),
+        state_root: hash("state", height),
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod client;
+pub mod decode;
 pub mod fixture;
 pub mod keys;
 mod runner;

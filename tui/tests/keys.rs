@@ -105,8 +105,13 @@ fn blocks_move_open_and_go_back() {
     assert!(!app.update(Update::Block(Box::new(fixture::block_detail(4, tip - 1)))));
     assert!(app.update(Update::Block(Box::new(fixture::block_detail(4, tip)))));
     assert!(app.node.blocks.detail.is_some());
+    let outcome = |height| Some(Box::new(fixture::block_outcome(height)));
+    assert!(!app.update(Update::Outcome(Height(tip - 1), outcome(tip - 1))));
+    assert!(app.update(Update::Outcome(Height(tip), outcome(tip))));
+    assert!(app.node.blocks.outcome.is_some());
     press(&mut app, KeyCode::Esc);
     assert!(app.node.blocks.detail.is_none());
+    assert!(app.node.blocks.outcome.is_none());
     assert_eq!(app.open_block(), None);
 }
 

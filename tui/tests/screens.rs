@@ -100,6 +100,10 @@ fn block_detail() {
     app.on_key(key(KeyCode::Enter));
     let height = app.open_block().expect("a block is being opened");
     app.update(Update::Block(Box::new(fixture::block_detail(5, height.0))));
+    app.update(Update::Outcome(
+        height,
+        Some(Box::new(fixture::block_outcome(height.0))),
+    ));
     assert_snapshot!(render(&app, WIDTH, HEIGHT));
 }
 

@@ -2,16 +2,15 @@
 //! items), Esc goes back.
 
 use bfte_shared::admin::BlockDetail;
+use bfte_shared::ledger::ItemOutcome;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, Wrap};
 
 use crate::app::App;
+use crate::decode;
 use crate::state::BlockSummary;
-
-/// Bytes of an item's data shown in the block view.
-const PREVIEW_BYTES: usize = 48;
 
 /// The blocks the list shows, newest first, after the filter (height, hash prefix or proposer).
 pub fn visible(app: &App) -> impl Iterator<Item = &BlockSummary> {
@@ -146,18 +145,56 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App, detail: &BlockDetail) {
         )),
     }
     lines.push(Line::raw(""));
+    let outcome = app.node.blocks.outcome.as_ref();
+    let applied = if outcome.is_some() {
+        ""
+    } else {
+        ", outcomes not known (the ledger has not applied the block yet)"
+    };
     lines.push(Line::styled(
-        format!(" Items ({})", detail.block.payload.items.len()),
+        format!(" Items ({}{applied})", detail.block.payload.items.len()),
         app.theme.title(),
     ));
-    for item in &detail.block.payload.items {
+    for (index, item) in detail.block.payload.items.iter().enumerate() {
+        let result = outcome.and_then(|o| o.items.get(index));
+        let (mark, style) = match result {
+            Some(ItemOutcome::Applied { .. }) => ("✔", app.theme.good()),
+            Some(ItemOutcome::Rejected { .. }) => ("✗", app.theme.bad()),
+            None => ("·", app.theme.dim()),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("   {mark} "), style),
+            Span::raw(format!(
+                "{} · {} nonce {}",
+                decode::describe(item),
+                node.name_of(&item.author),
+                item.nonce
+            )),
+        ]));
+        match result {
+            Some(ItemOutcome::Rejected { reason }) => {
+                lines.push(Line::styled(format!("       rejected: {reason}"), style));
+            }
+            Some(ItemOutcome::Applied { effects }) => {
+                for effect in effects {
+                    lines.push(Line::styled(
+                        format!(
+                            "       effect {} ({} bytes)",
+                            effect.kind,
+                            effect.data.len()
+                        ),
+                        app.theme.accent(),
+                    ));
+                }
+            }
+            None => {}
+        }
+    }
+    if let Some(outcome) = outcome {
         lines.push(Line::raw(format!(
-            "   module {} · {} nonce {} · {} bytes · {}",
-            item.module.0,
-            node.name_of(&item.author),
-            item.nonce,
-            item.data.len(),
-            preview(&item.data)
+            " {} state entries changed; state root {}",
+            outcome.changes.len(),
+            outcome.state_root
         )));
     }
     let title = format!(" Block {} (Esc back) ", header.height);
@@ -167,22 +204,4 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App, detail: &BlockDetail) {
             .block(Block::default().borders(Borders::ALL).title(title)),
         area,
     );
-}
-
-/// Item data as text when it is printable, hex otherwise; decoding per module comes with the
-/// ledger's modules.
-fn preview(data: &[u8]) -> String {
-    let head = &data[..data.len().min(PREVIEW_BYTES)];
-    let more = if data.len() > PREVIEW_BYTES {
-        "…"
-    } else {
-        ""
-    };
-    match std::str::from_utf8(head) {
-        Ok(text) if text.chars().all(|c| !c.is_control()) => format!("\"{text}\"{more}"),
-        _ => {
-            let hex: String = head.iter().map(|b| format!("{b:02x}")).collect();
-            format!("0x{hex}{more}")
-        }
-    }
 }

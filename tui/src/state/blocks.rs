@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 
 use bfte_shared::admin::{BlockDetail, FinalizedBlock};
 use bfte_shared::hash::Hash;
+use bfte_shared::ledger::BlockOutcome;
 use bfte_shared::peer::PeerId;
 use bfte_shared::round::{Height, Round};
 
@@ -42,6 +43,8 @@ pub struct Blocks {
     list: VecDeque<BlockSummary>,
     /// The block opened with Enter, once the node sent it.
     pub detail: Option<BlockDetail>,
+    /// What applying the opened block did, once the node sent it.
+    pub outcome: Option<BlockOutcome>,
     /// The height asked for and not answered yet.
     pub opening: Option<Height>,
 }
