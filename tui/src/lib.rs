@@ -8,7 +8,7 @@ pub mod keys;
 mod runner;
 pub mod screens;
 pub mod state;
-pub mod terminal;
+mod terminal;
 pub mod theme;
 
 use std::path::PathBuf;
