@@ -1,4 +1,4 @@
-//! `bfte bench net` runs end to end: four phases on real node processes, with figures that
+//! `bfte bench net` runs end to end: five phases on real node processes, with figures that
 //! make sense. A short window keeps it quick; the figures themselves are for BENCHMARKS.md.
 
 use std::process::Command;
@@ -20,7 +20,15 @@ fn a_short_net_benchmark_reports_sane_figures() {
         .iter()
         .map(|r| r["workload"]["kind"].as_str().expect("workload kind"))
         .collect();
-    assert_eq!(kinds, ["near_empty", "saturate", "saturate", "paced"]);
+    assert_eq!(
+        kinds,
+        ["near_empty", "saturate", "saturate", "saturate", "paced"]
+    );
+    let items: Vec<&str> = results[1..4]
+        .iter()
+        .map(|r| r["workload"]["items"].as_str().expect("item kind"))
+        .collect();
+    assert_eq!(items, ["data", "attest", "data"]);
     for result in results {
         let number = |field: &str| result[field].as_f64().unwrap_or(f64::NAN);
         assert!(number("blocks") >= 1.0, "no block finalized: {result}");
@@ -39,7 +47,7 @@ fn a_short_net_benchmark_reports_sane_figures() {
             "{result}"
         );
     }
-    let paced = &results[3];
+    let paced = &results[4];
     assert!(
         paced["submit_to_final"]["samples"].as_u64() > Some(0),
         "{paced}"

@@ -16,6 +16,9 @@ use super::lthash::LtHash;
 use super::tables::{APPLIED_HEIGHT_KEY, LEDGER_META, OUTCOMES, STATE_ROOTS, module_table};
 use crate::store::MAX_VALUE_BYTES;
 
+/// One entry of a module table: its raw key and its CBOR value.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
 fn begin(db: &Database) -> Result<ReadTransaction, LedgerError> {
     db.begin_read()
         .map_err(LedgerError::failed("starting a ledger read"))
@@ -81,7 +84,7 @@ impl Ledger {
         module: ModuleId,
         table: &str,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, LedgerError> {
+    ) -> Result<Vec<Entry>, LedgerError> {
         let name = module_table(module, table);
         let txn = begin(db)?;
         let definition = TableDefinition::<&[u8], &[u8]>::new(&name);

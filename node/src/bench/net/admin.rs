@@ -54,9 +54,10 @@ impl AdminConnection {
         }
     }
 
-    /// Submits an item; returns its nonce once the node has made it durable.
-    pub(super) fn submit(&mut self, data: Vec<u8>) -> anyhow::Result<u64> {
-        match self.call(&AdminRequest::Submit { data })? {
+    /// Submits an item (`Submit` or `SubmitItem`); returns its nonce once the node has made it
+    /// durable.
+    pub(super) fn submit(&mut self, request: &AdminRequest) -> anyhow::Result<u64> {
+        match self.call(request)? {
             AdminResponse::Submitted { nonce, .. } => Ok(nonce),
             other => bail!("expected a submit receipt, got {other:?}"),
         }

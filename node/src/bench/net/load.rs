@@ -7,7 +7,11 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use bfte_shared::admin::AdminRequest;
+use bfte_shared::modules::ATTEST;
+use bfte_shared::modules::attest::AttestItem;
 
+use super::ItemKind;
 use super::admin::AdminConnection;
 use crate::daemon::DataDir;
 
@@ -40,6 +44,7 @@ impl Submitter {
     pub(super) fn spawn(
         nodes: &[(usize, &DataDir)],
         item_bytes: usize,
+        items: ItemKind,
         pace: Pace,
         stop: Arc<AtomicBool>,
     ) -> anyhow::Result<Submitter> {
@@ -67,9 +72,9 @@ impl Submitter {
                         due += interval;
                     }
                     let sent = Instant::now();
-                    let data = item(*node, turn as u64, item_bytes);
+                    let request = item(*node, turn as u64, item_bytes, items);
                     let nonce = connection
-                        .submit(data)
+                        .submit(&request)
                         .with_context(|| format!("submitting to peer{node}"))?;
                     accepted.push(Submission {
                         node: *node,
@@ -91,10 +96,24 @@ impl Submitter {
     }
 }
 
-/// `bytes` of item data, starting with the node and sequence number where they fit (the node
-/// tells items apart by author and nonce anyway).
-fn item(node: usize, sequence: u64, bytes: usize) -> Vec<u8> {
+/// An item of about `bytes` of data, naming the node and sequence number where they fit (the
+/// node tells items apart by author and nonce anyway): opaque bytes, or an attestation of a
+/// statement no other item attests.
+fn item(node: usize, sequence: u64, bytes: usize, kind: ItemKind) -> AdminRequest {
     let mut data = format!("bench {node} {sequence} ").into_bytes();
     data.resize(bytes, b'.');
-    data
+    match kind {
+        ItemKind::Data => AdminRequest::Submit { data },
+        ItemKind::Attest => {
+            let attest = AttestItem::Attest {
+                subject: String::from_utf8_lossy(&data).into_owned(),
+                claim: "benchmarked".into(),
+                detail: None,
+            };
+            AdminRequest::SubmitItem {
+                module: ATTEST,
+                data: bfte_shared::codec::encode(&attest),
+            }
+        }
+    }
 }

@@ -47,6 +47,17 @@ pub struct NetNode {
     pub pid: u32,
 }
 
+/// Which module the load's items go to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKind {
+    /// Opaque payloads (`bfte submit`): ordered and finalized, no module state.
+    Data,
+    /// Attestations of distinct statements: each one writes module state (a new statement),
+    /// so the ledger's cost of applying items shows against `Data`.
+    Attest,
+}
+
 /// What the load threads submit. Sizes are of the item's data; each item also carries its
 /// author, nonce, module and signature (about 110 bytes encoded).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -61,6 +72,7 @@ pub enum NetWorkload {
     Saturate {
         item_bytes: usize,
         connections: usize,
+        items: ItemKind,
     },
     /// A fixed offered rate, spread evenly over the nodes (one load thread each).
     Paced {
@@ -73,7 +85,16 @@ impl fmt::Display for NetWorkload {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             NetWorkload::NearEmpty => write!(f, "near-empty"),
-            NetWorkload::Saturate { item_bytes, .. } => write!(f, "saturate {item_bytes} B"),
+            NetWorkload::Saturate {
+                item_bytes,
+                items: ItemKind::Data,
+                ..
+            } => write!(f, "saturate {item_bytes} B"),
+            NetWorkload::Saturate {
+                item_bytes,
+                items: ItemKind::Attest,
+                ..
+            } => write!(f, "attest {item_bytes} B"),
             NetWorkload::Paced {
                 item_bytes,
                 items_per_second,

@@ -14,7 +14,7 @@ use super::load::{Pace, Submitter};
 use super::observer::{Observer, SeenBlock};
 use super::process::NodeUsage;
 use super::report::NetPhaseReport;
-use super::{NetNode, NetWorkload, TINY_ITEM_BYTES};
+use super::{ItemKind, NetNode, NetWorkload, TINY_ITEM_BYTES};
 
 /// How long nodes may take to answer and connect to each other after they were started.
 const READY_LIMIT: Duration = Duration::from_secs(60);
@@ -98,11 +98,12 @@ fn start_load(
     stop: &Arc<AtomicBool>,
     submitters: &mut Vec<Submitter>,
 ) -> anyhow::Result<()> {
-    let mut each_node = |item_bytes, threads, pace| -> anyhow::Result<()> {
+    let mut each_node = |item_bytes, threads, pace, items| -> anyhow::Result<()> {
         for (index, node) in nodes.iter().enumerate() {
             for _ in 0..threads {
                 let target = [(index, &node.dir)];
-                submitters.push(Submitter::spawn(&target, item_bytes, pace, stop.clone())?);
+                let submitter = Submitter::spawn(&target, item_bytes, items, pace, stop.clone())?;
+                submitters.push(submitter);
             }
         }
         Ok(())
@@ -110,15 +111,21 @@ fn start_load(
     match workload {
         NetWorkload::NearEmpty => {
             let all: Vec<_> = nodes.iter().map(|n| &n.dir).enumerate().collect();
-            let submitter =
-                Submitter::spawn(&all, TINY_ITEM_BYTES, Pace::ClosedLoop, stop.clone())?;
+            let submitter = Submitter::spawn(
+                &all,
+                TINY_ITEM_BYTES,
+                ItemKind::Data,
+                Pace::ClosedLoop,
+                stop.clone(),
+            )?;
             submitters.push(submitter);
             Ok(())
         }
         NetWorkload::Saturate {
             item_bytes,
             connections,
-        } => each_node(item_bytes, connections, Pace::ClosedLoop),
+            items,
+        } => each_node(item_bytes, connections, Pace::ClosedLoop, items),
         NetWorkload::Paced {
             item_bytes,
             items_per_second,
@@ -129,7 +136,7 @@ fn start_load(
                 "a paced load needs a positive rate, not {items_per_second}"
             );
             let interval = Duration::from_secs_f64(1.0 / per_node);
-            each_node(item_bytes, 1, Pace::Every(interval))
+            each_node(item_bytes, 1, Pace::Every(interval), ItemKind::Data)
         }
     }
 }

@@ -6,7 +6,9 @@ use std::process::{Child, ExitCode};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use bfte_node::bench::net::{NetNode, NetPhaseReport, NetWorkload, Percentiles, run_phase};
+use bfte_node::bench::net::{
+    ItemKind, NetNode, NetPhaseReport, NetWorkload, Percentiles, run_phase,
+};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -70,10 +72,17 @@ pub fn run(args: NetArgs) -> anyhow::Result<ExitCode> {
         let saturated = measure(NetWorkload::Saturate {
             item_bytes: 100,
             connections,
+            items: ItemKind::Data,
+        })?;
+        measure(NetWorkload::Saturate {
+            item_bytes: 100,
+            connections,
+            items: ItemKind::Attest,
         })?;
         measure(NetWorkload::Saturate {
             item_bytes: 1024,
             connections,
+            items: ItemKind::Data,
         })?;
         measure(NetWorkload::Paced {
             item_bytes: 100,
