@@ -3,16 +3,12 @@
 //! threshold is the quorum unless the federation agreed on another through the meta key
 //! [`THRESHOLD_KEY`] (an effect this module reacts to).
 
-use std::collections::BTreeMap;
-
 use bfte_shared::codec;
 use bfte_shared::item::ModuleId;
+pub use bfte_shared::modules::attest::Statement;
 use bfte_shared::modules::attest::{AttestItem, STATEMENT_FINAL, StatementFinal};
 use bfte_shared::modules::meta::{VALUE_SET, ValueSet};
 use bfte_shared::modules::{ATTEST, Effect, MAX_NAME_BYTES, MAX_VALUE_BYTES};
-use bfte_shared::peer::PeerId;
-use bfte_shared::round::Height;
-use serde::{Deserialize, Serialize};
 
 use super::{ApplyError, Context, Module, decode_item, ensure};
 use crate::ledger::ModuleState;
@@ -23,13 +19,6 @@ pub const STATEMENTS: &str = "statements";
 pub const CONFIG: &str = "config";
 /// The meta key that sets the threshold: a number of peers, at least 1.
 pub const THRESHOLD_KEY: &str = "attest.threshold";
-
-/// Who attested a statement, with their detail, and when it became final.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Statement {
-    pub attesters: BTreeMap<PeerId, Option<String>>,
-    pub final_at: Option<Height>,
-}
 
 #[derive(Debug)]
 pub struct Attest;

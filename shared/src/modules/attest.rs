@@ -2,7 +2,12 @@
 //! C is approved"); a statement is final once a threshold of peers attested the same claim
 //! about the same subject. Its finality is an effect other modules can act on.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+
+use crate::peer::PeerId;
+use crate::round::Height;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AttestItem {
@@ -24,4 +29,13 @@ pub struct StatementFinal {
     pub claim: String,
     /// How many peers attested it when it became final.
     pub attesters: u32,
+}
+
+/// What the attest module stores per statement (table `statements`, keyed by CBOR `(subject,
+/// claim)`): who attested it, with their detail, and when it became final. Here rather than in
+/// the node so clients such as the console decode the same type the ledger writes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Statement {
+    pub attesters: BTreeMap<PeerId, Option<String>>,
+    pub final_at: Option<Height>,
 }
