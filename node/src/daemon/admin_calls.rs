@@ -104,7 +104,7 @@ impl Driver {
             Durable::OwnItem(item) => Some((item.id(&federation), item.nonce)),
             _ => None,
         });
-        self.pending.push(output);
+        self.pending.push((output, self.core.round()));
         match accepted {
             Some((item, nonce)) => AdminResponse::Submitted { item, nonce },
             None => AdminResponse::Error(

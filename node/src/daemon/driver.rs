@@ -50,8 +50,8 @@ pub(super) struct Driver {
     /// Votes received since the last flush to the store's audit trail.
     pub(super) seen_votes: Vec<Vote>,
     pub(super) observer: Observer,
-    /// Outputs of this batch, not yet committed.
-    pub(super) pending: Vec<Output>,
+    /// Outputs of this batch, not yet committed, each with the round the core was in after it.
+    pub(super) pending: Vec<(Output, Round)>,
     /// Offences (offender, round) this node already put a proof of into consensus.
     pub(super) reported: HashSet<(PeerId, Round)>,
     /// Admin answers that wait for this batch's commit.
@@ -62,7 +62,7 @@ impl Driver {
     /// Tells the started core the ledger's recent state roots, applies what the ledger has not
     /// applied yet, and carries out the core's first output.
     pub(super) fn start(&mut self, output: Output) -> anyhow::Result<()> {
-        self.pending.push(output);
+        self.pending.push((output, self.core.round()));
         let roots = self
             .ledger
             .recent_roots(self.store.database(), RESTORED_ROOTS)
@@ -77,7 +77,7 @@ impl Driver {
     /// Hands one input to the core; its output waits for the batch's commit.
     pub(super) fn handle(&mut self, input: Input) {
         let output = self.core.handle(now_ms(), input);
-        self.pending.push(output);
+        self.pending.push((output, self.core.round()));
     }
 
     /// Ends a batch: commits every pending output at once, applies newly finalized blocks to
@@ -86,14 +86,16 @@ impl Driver {
     pub(super) fn flush(&mut self) -> anyhow::Result<()> {
         while !self.pending.is_empty() {
             let outputs = std::mem::take(&mut self.pending);
-            self.store.commit_outputs(&outputs).context(
-                "cannot write the database; stopping rather than sending what is not durable",
-            )?;
-            if outputs.iter().any(|o| !o.finalized.is_empty()) {
+            self.store
+                .commit_outputs(outputs.iter().map(|(output, _)| output))
+                .context(
+                    "cannot write the database; stopping rather than sending what is not durable",
+                )?;
+            if outputs.iter().any(|(output, _)| !output.finalized.is_empty()) {
                 self.apply_ledger()?;
             }
-            for output in outputs {
-                self.carry_out(output)?;
+            for (output, round) in outputs {
+                self.carry_out(output, round)?;
             }
         }
         for (reply, response) in self.replies.drain(..) {
@@ -116,9 +118,9 @@ impl Driver {
         Ok(())
     }
 
-    /// Everything but the durable writes: events, logs, timers, and messages to peers.
-    fn carry_out(&mut self, output: Output) -> anyhow::Result<()> {
-        let round = self.core.round();
+    /// Everything but the durable writes: events (as of `round`, the core's round right after
+    /// this output), logs, timers, and messages to peers.
+    fn carry_out(&mut self, output: Output, round: Round) -> anyhow::Result<()> {
         self.observer
             .output(&output, round, self.core.leader(round));
         for finalized in &output.finalized {

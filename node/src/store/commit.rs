@@ -60,9 +60,12 @@ impl Store {
 
     /// Stores several core outputs, in order, in one transaction, as `commit` stores one: the
     /// driver's batch of inputs costs one disk sync, and nothing of it leaves before.
-    pub fn commit_outputs(&self, outputs: &[Output]) -> Result<(), StoreError> {
+    pub fn commit_outputs<'a>(
+        &self,
+        outputs: impl IntoIterator<Item = &'a Output>,
+    ) -> Result<(), StoreError> {
         let parts: Vec<_> = outputs
-            .iter()
+            .into_iter()
             .map(|o| (o.persist.as_slice(), o.finalized.as_slice()))
             .collect();
         self.commit_parts(&parts)
