@@ -221,3 +221,85 @@ fn a_huge_declared_length_is_an_error_not_an_allocation() {
     bytes.extend_from_slice(&[0x5b, 0x40, 0, 0, 0, 0, 0, 0, 0]);
     assert!(Message::decode(&bytes).is_err());
 }
+
+/// Truncations and bit flips of `bytes` decoded as `T` come back as errors or values, never
+/// as panics; returns how many decoded.
+fn mangle_and_decode<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    next: &mut impl FnMut() -> u64,
+) -> usize {
+    let mut decoded_ok = 0;
+    for cut in 0..bytes.len() {
+        decoded_ok += usize::from(crate::codec::decode::<T>(&bytes[..cut], 1 << 20).is_ok());
+    }
+    for _ in 0..500 {
+        let mut mutated = bytes.to_vec();
+        for _ in 0..(next() % 4 + 1) {
+            let at = (next() as usize) % mutated.len();
+            mutated[at] ^= 1 << (next() % 8);
+        }
+        decoded_ok += usize::from(crate::codec::decode::<T>(&mutated, 1 << 20).is_ok());
+    }
+    decoded_ok
+}
+
+/// The same for what modules and admin clients decode: module items, proofs, admin requests
+/// (the node decodes them from any local client) and block outcomes.
+#[test]
+fn hostile_bytes_never_panic_module_and_admin_decoders() {
+    use crate::admin::AdminRequest;
+    use crate::ledger::{BlockOutcome, ItemOutcome, StateChange};
+    use crate::modules::attest::AttestItem;
+    use crate::modules::evidence::Proof;
+    use crate::modules::meta::MetaItem;
+
+    let fx = fixture(4);
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let vote = |kind| Vote::new(&fx.federation, &fx.secrets[1], Round(3), kind);
+    let meta = encode(&MetaItem::Propose {
+        key: "federation.name".into(),
+        value: "Acme".into(),
+    });
+    let attest = encode(&AttestItem::Attest {
+        subject: "artifact:9f2c".into(),
+        claim: "built-from:4e1a".into(),
+        detail: Some("run 1".into()),
+    });
+    let proof = encode(&Proof::Votes {
+        first: vote(VoteKind::Dummy),
+        second: vote(VoteKind::Finalize(Hash::ZERO)),
+    });
+    let request = encode(&AdminRequest::SubmitItem {
+        module: ModuleId(2),
+        data: meta.clone(),
+    });
+    let outcome = encode(&BlockOutcome {
+        items: vec![
+            ItemOutcome::Applied { effects: vec![] },
+            ItemOutcome::Rejected {
+                reason: "no".into(),
+            },
+        ],
+        changes: vec![StateChange {
+            module: ModuleId(2),
+            table: "values".into(),
+            key: b"k".to_vec(),
+            value: Some(vec![1]),
+        }],
+        state_root: Hash::ZERO,
+    });
+    assert!(crate::codec::decode::<MetaItem>(&meta, 1 << 20).is_ok());
+    let decoded = mangle_and_decode::<MetaItem>(&meta, &mut next)
+        + mangle_and_decode::<AttestItem>(&attest, &mut next)
+        + mangle_and_decode::<Proof>(&proof, &mut next)
+        + mangle_and_decode::<AdminRequest>(&request, &mut next)
+        + mangle_and_decode::<BlockOutcome>(&outcome, &mut next);
+    // Flips inside strings and byte strings still decode; most others must not.
+    assert!(decoded < 1_000, "{decoded} of 2,500 mangled inputs decoded");
+}
