@@ -292,6 +292,10 @@ impl Core {
         if !self.fits_in_a_block(&item) {
             return;
         }
+        if !self.pool.has_room(&self.me, bfte_shared::codec::encode(&item).len()) {
+            tracing::warn!(pending = self.pool.len(), "refused an item: this peer's outbox is full until some of its items are final");
+            return;
+        }
         self.out.persist.push(Durable::OwnItem(item.clone()));
         self.send(Destination::AllPeers, Message::Item(item.clone()));
         self.add_item(item);

@@ -108,7 +108,7 @@ impl Driver {
         match accepted {
             Some((item, nonce)) => AdminResponse::Submitted { item, nonce },
             None => AdminResponse::Error(
-                "the item was refused: it is larger than a block may be".into(),
+                "the item was refused: it is larger than a block may be, or this node's outbox is full (retry once its pending items are final)".into(),
             ),
         }
     }
