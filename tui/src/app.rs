@@ -4,14 +4,14 @@
 
 use std::path::PathBuf;
 
-use bfte_shared::admin::EventFrame;
+use bfte_shared::admin::{AdminEvent, EventFrame};
 use bfte_shared::round::Height;
 use crossterm::event::{KeyCode, KeyEvent};
 
 use crate::client::{Request, Update};
 use crate::keys::{self, Action};
 use crate::screens::Screen;
-use crate::state::NodeView;
+use crate::state::{ModuleTab, NodeView};
 use crate::theme::Theme;
 
 /// Rows a page key moves.
@@ -54,8 +54,14 @@ pub struct App {
     pub rounds_cursor: usize,
     pub blocks_cursor: usize,
     pub log_cursor: Option<usize>,
+    /// Modules: the module selected in the list, the row selected in its table, and whether
+    /// the keys move in the table (after Enter) or in the list.
+    pub module: usize,
+    pub module_cursor: usize,
+    pub module_in_table: bool,
     pub blocks_filter: String,
     pub log_filter: String,
+    pub modules_filter: String,
     /// `Some` while the user types a filter.
     pub filter_input: Option<FilterInput>,
     outbox: Vec<Request>,
@@ -80,8 +86,12 @@ impl App {
             rounds_cursor: 0,
             blocks_cursor: 0,
             log_cursor: None,
+            module: 0,
+            module_cursor: 0,
+            module_in_table: false,
             blocks_filter: String::new(),
             log_filter: String::new(),
+            modules_filter: String::new(),
             filter_input: None,
             outbox: Vec::new(),
             quit: false,
@@ -108,6 +118,8 @@ impl App {
         match update {
             Update::Connecting { attempt, error } => {
                 self.link = Link::Connecting { attempt, error };
+                // The session that held the request is gone; the next one is asked afresh.
+                self.node.modules.pending = false;
             }
             Update::Connected(snapshot) => {
                 self.connections += 1;
@@ -117,6 +129,9 @@ impl App {
                 self.held.clear();
                 self.node.load(*snapshot);
                 self.blocks_cursor = 0;
+                if self.screen == Screen::Modules {
+                    self.refresh_modules();
+                }
             }
             Update::Event(frame) => {
                 if self.paused {
@@ -153,8 +168,37 @@ impl App {
                     self.node.blocks.opening = None;
                 }
             }
+            Update::Modules(answer) => {
+                let modules = &mut self.node.modules;
+                modules.pending = false;
+                match answer {
+                    Ok(tables) => {
+                        modules.tables = Some(*tables);
+                        modules.error = None;
+                    }
+                    Err(error) => modules.error = Some(error),
+                }
+                if std::mem::take(&mut self.node.modules.stale) {
+                    self.refresh_modules();
+                }
+                let rows = crate::screens::modules::rows(self).len();
+                self.module_cursor = self.module_cursor.min(rows.saturating_sub(1));
+            }
         }
         true
+    }
+
+    /// Asks for the module tables unless a request is already out; then one more follows its
+    /// answer, so at most one is queued however fast blocks finalize (the connection task
+    /// also spaces them by `MODULES_EVERY`).
+    fn refresh_modules(&mut self) {
+        let modules = &mut self.node.modules;
+        if modules.pending {
+            modules.stale = true;
+        } else {
+            modules.pending = true;
+            self.outbox.push(Request::Modules);
+        }
     }
 
     fn apply(&mut self, frame: &EventFrame) -> bool {
@@ -165,11 +209,13 @@ impl App {
         {
             self.blocks_cursor += 1;
         }
-        if matches!(
-            frame.event,
-            bfte_shared::admin::AdminEvent::PeerConnected { .. }
-        ) {
-            self.outbox.push(Request::Peers);
+        match frame.event {
+            AdminEvent::PeerConnected { .. } => self.outbox.push(Request::Peers),
+            // Only a finalized block changes module state; only the Modules screen shows it.
+            AdminEvent::Finalized { .. } if self.screen == Screen::Modules => {
+                self.refresh_modules();
+            }
+            _ => {}
         }
         changed
     }
@@ -212,6 +258,14 @@ impl App {
     }
 
     fn act(&mut self, action: Action) {
+        let screen = self.screen;
+        self.act_on(action);
+        if self.screen == Screen::Modules && screen != Screen::Modules {
+            self.refresh_modules();
+        }
+    }
+
+    fn act_on(&mut self, action: Action) {
         match action {
             Action::Quit => self.quit = true,
             Action::Help => self.help = true,
@@ -248,6 +302,7 @@ impl App {
         match self.screen {
             Screen::Blocks => &self.blocks_filter,
             Screen::Log => &self.log_filter,
+            Screen::Modules => &self.modules_filter,
             Screen::Overview | Screen::Rounds => "",
         }
     }
@@ -262,6 +317,10 @@ impl App {
                 self.log_filter = text;
                 self.log_cursor = None;
             }
+            Screen::Modules => {
+                self.modules_filter = text;
+                self.module_cursor = 0;
+            }
             Screen::Overview | Screen::Rounds => {}
         }
     }
@@ -272,6 +331,8 @@ impl App {
             Screen::Rounds => self.node.rounds.len(),
             Screen::Blocks => crate::screens::blocks::visible(self).count(),
             Screen::Log => self.node.log.filtered(&self.log_filter).count(),
+            Screen::Modules if self.module_in_table => crate::screens::modules::rows(self).len(),
+            Screen::Modules => ModuleTab::ALL.len(),
         }
     }
 
@@ -292,6 +353,10 @@ impl App {
                 let moved = step(self.log_cursor.unwrap_or(last));
                 self.log_cursor = (moved < last).then_some(moved);
             }
+            Screen::Modules if self.module_in_table => {
+                self.module_cursor = step(self.module_cursor)
+            }
+            Screen::Modules => self.select_module(step(self.module)),
         }
     }
 
@@ -303,10 +368,32 @@ impl App {
             Screen::Rounds => self.rounds_cursor = target,
             Screen::Blocks => self.blocks_cursor = target,
             Screen::Log => self.log_cursor = (!bottom).then_some(0),
+            Screen::Modules if self.module_in_table => self.module_cursor = target,
+            Screen::Modules => self.select_module(target),
         }
     }
 
+    fn select_module(&mut self, index: usize) {
+        if index != self.module {
+            self.module = index;
+            self.module_cursor = 0;
+        }
+    }
+
+    /// The module selected in the Modules screen's list.
+    pub fn selected_module(&self) -> ModuleTab {
+        ModuleTab::ALL
+            .get(self.module)
+            .copied()
+            .unwrap_or(ModuleTab::Data)
+    }
+
     fn open(&mut self) {
+        if self.screen == Screen::Modules {
+            // Data keeps no state: there is no table to move in.
+            self.module_in_table = self.selected_module() != ModuleTab::Data;
+            return;
+        }
         if self.screen != Screen::Blocks || self.node.blocks.detail.is_some() {
             return;
         }
@@ -326,6 +413,8 @@ impl App {
             blocks.detail = None;
             blocks.outcome = None;
             blocks.opening = None;
+        } else if self.screen == Screen::Modules && self.module_in_table {
+            self.module_in_table = false;
         } else if !self.filter().is_empty() {
             self.set_filter(String::new());
         }

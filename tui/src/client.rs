@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use bfte_shared::admin::{
     ADMIN_PROTOCOL_VERSION, AdminEvent, AdminRequest, AdminResponse, BlockDetail, MAX_ADMIN_FRAME,
-    PeerInfo,
+    ModuleEntry, PeerInfo,
 };
 use bfte_shared::codec;
 use bfte_shared::ledger::BlockOutcome;
@@ -16,13 +16,17 @@ use bfte_shared::round::Height;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
-use crate::state::Snapshot;
+use crate::state::{ModuleTables, RawTables, Snapshot, TABLES};
 
 /// Finalized blocks loaded at connect.
 pub const LOADED_BLOCKS: u64 = 1_000;
 const RETRY_MIN: Duration = Duration::from_millis(200);
 const RETRY_MAX: Duration = Duration::from_secs(2);
+/// Module tables are read whole, so they are read at most this often however fast blocks
+/// finalize; a request inside the interval is served when it ends.
+pub const MODULES_EVERY: Duration = Duration::from_secs(1);
 
 /// What the connection task tells the app.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +43,8 @@ pub enum Update {
     Outcome(Height, Option<Box<BlockOutcome>>),
     /// No block is final at that height.
     NoBlock(Height),
+    /// The module tables, or why the node would not give them.
+    Modules(Result<Box<ModuleTables>, String>),
 }
 
 /// What the app asks of the node.
@@ -46,6 +52,8 @@ pub enum Update {
 pub enum Request {
     Peers,
     Block(Height),
+    /// Every table of [`TABLES`], at most once per [`MODULES_EVERY`].
+    Modules,
 }
 
 /// Runs until the app goes away (either channel closes).
@@ -144,6 +152,8 @@ async fn session(
     // Reading a frame is not cancel-safe, so a task of its own reads the stream and the loop
     // below selects on a channel instead.
     let (frames_tx, mut frames) = mpsc::channel(256);
+    let mut modules_due: Option<Instant> = None;
+    let mut modules_read: Option<Instant> = None;
     let _reader = AbortOnDrop(tokio::spawn(async move {
         loop {
             let frame = stream.read().await;
@@ -175,6 +185,11 @@ async fn session(
                 let answers = match request {
                     Request::Peers => vec![Update::Peers(calls.peers().await.map_err(lost)?)],
                     Request::Block(height) => calls.block(height).await.map_err(lost)?,
+                    Request::Modules => {
+                        let earliest = modules_read.map(|at| at + MODULES_EVERY);
+                        modules_due = Some(earliest.map_or(Instant::now(), |at| at.max(Instant::now())));
+                        Vec::new()
+                    }
                 };
                 for update in answers {
                     if updates.send(update).await.is_err() {
@@ -182,7 +197,21 @@ async fn session(
                     }
                 }
             }
+            () = sleep_until(modules_due), if modules_due.is_some() => {
+                modules_due = None;
+                modules_read = Some(Instant::now());
+                let tables = calls.modules().await.map_err(lost)?;
+                if updates.send(Update::Modules(tables)).await.is_err() {
+                    return Ok(());
+                }
+            }
         }
+    }
+}
+
+async fn sleep_until(due: Option<Instant>) {
+    if let Some(due) = due {
+        tokio::time::sleep_until(due).await;
     }
 }
 
@@ -216,13 +245,45 @@ impl Connection {
     }
 
     async fn call(&mut self, request: &AdminRequest) -> anyhow::Result<AdminResponse> {
-        let bytes = codec::encode(request);
-        self.0.write_u32(u32::try_from(bytes.len())?).await?;
-        self.0.write_all(&bytes).await?;
-        match self.read().await? {
+        match self.exchange(request).await? {
             AdminResponse::Error(message) => bail!("the node refused: {message}"),
             response => Ok(response),
         }
+    }
+
+    /// One request and its answer, a refusal included.
+    async fn exchange(&mut self, request: &AdminRequest) -> anyhow::Result<AdminResponse> {
+        let bytes = codec::encode(request);
+        self.0.write_u32(u32::try_from(bytes.len())?).await?;
+        self.0.write_all(&bytes).await?;
+        self.read().await
+    }
+
+    /// Every module table the console shows, decoded. A refusal (the node could not read its
+    /// state) is the screen's to show; only a broken connection is an error here.
+    async fn modules(&mut self) -> anyhow::Result<Result<Box<ModuleTables>, String>> {
+        let mut tables: Vec<Vec<ModuleEntry>> = Vec::with_capacity(TABLES.len());
+        for (module, table) in TABLES {
+            let request = AdminRequest::ModuleEntries {
+                module,
+                table: table.to_string(),
+            };
+            match self.exchange(&request).await? {
+                AdminResponse::ModuleEntries(entries) => tables.push(entries),
+                AdminResponse::Error(message) => return Ok(Err(message)),
+                other => bail!("unexpected answer {other:?}"),
+            }
+        }
+        let [meta_values, meta_proposals, statements, proofs] =
+            <[Vec<ModuleEntry>; 4]>::try_from(tables)
+                .map_err(|_| anyhow::anyhow!("one answer per module table"))?;
+        let raw = RawTables {
+            meta_values,
+            meta_proposals,
+            statements,
+            proofs,
+        };
+        Ok(Ok(Box::new(ModuleTables::decode(&raw))))
     }
 
     async fn peers(&mut self) -> anyhow::Result<Vec<PeerInfo>> {

@@ -100,7 +100,7 @@ pub const BINDINGS: &[Binding] = &[
         &[KeyCode::Enter],
         "Enter",
         Action::Open,
-        "open the selected block",
+        "open a block; move into a module's table",
     ),
     bind(
         &[KeyCode::Esc],
@@ -112,7 +112,7 @@ pub const BINDINGS: &[Binding] = &[
         &[KeyCode::Char('/')],
         "/",
         Action::Filter,
-        "filter the table (blocks, log)",
+        "filter the table (blocks, modules, log)",
     ),
     bind(
         &[KeyCode::Char('p')],

@@ -7,6 +7,7 @@ use bfte_tui::app::{App, Link};
 use bfte_tui::client::{Request, Update};
 use bfte_tui::fixture;
 use bfte_tui::screens::Screen;
+use bfte_tui::state::{ModuleTab, ModuleTables};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 fn press(app: &mut App, code: KeyCode) -> bool {
@@ -34,6 +35,13 @@ fn digits_tab_and_shift_tab_switch_screens() {
     assert_eq!(app.screen, Screen::Blocks);
     press(&mut app, KeyCode::Char('7'));
     assert_eq!(app.screen, Screen::Log);
+    press(&mut app, KeyCode::BackTab);
+    assert_eq!(
+        app.screen,
+        Screen::Modules,
+        "Modules sits between Blocks and Log"
+    );
+    press(&mut app, KeyCode::Tab);
     press(&mut app, KeyCode::Tab);
     assert_eq!(app.screen, Screen::Overview, "Tab wraps around");
     press(&mut app, KeyCode::BackTab);
@@ -42,8 +50,10 @@ fn digits_tab_and_shift_tab_switch_screens() {
         press(&mut app, KeyCode::Char(screen.key()));
         assert_eq!(app.screen, screen);
     }
-    // Governance, Joins and Modules need the ledger's API: their digits do nothing yet.
-    for digit in ['4', '5', '6'] {
+    press(&mut app, KeyCode::Char('6'));
+    assert_eq!(app.screen, Screen::Modules);
+    // Governance and Joins need proposals and join requests in the admin API: not yet.
+    for digit in ['4', '5'] {
         assert!(!press(&mut app, KeyCode::Char(digit)), "{digit} redrew");
     }
 }
@@ -232,4 +242,128 @@ fn a_peer_that_connects_asks_for_fresh_peer_details() {
     app.update(Update::Event(EventFrame { at_ms: 0, event }));
     assert_eq!(app.take_requests(), vec![Request::Peers]);
     assert!(app.node.peers[3].connected);
+}
+
+fn modules_answer() -> Update {
+    let tables = ModuleTables::decode(&fixture::module_tables());
+    Update::Modules(Ok(Box::new(tables)))
+}
+
+#[test]
+fn modules_list_moves_and_enter_moves_into_the_table() {
+    let mut app = fixture::app(4, 30);
+    press(&mut app, KeyCode::Char('6'));
+    assert_eq!(app.selected_module(), ModuleTab::Data);
+    press(&mut app, KeyCode::Enter);
+    assert!(!app.module_in_table, "data has no table to move in");
+    press(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.selected_module(), ModuleTab::Meta);
+    press(&mut app, KeyCode::Char('G'));
+    assert_eq!(app.selected_module(), ModuleTab::Evidence);
+    press(&mut app, KeyCode::Down);
+    assert_eq!(
+        app.selected_module(),
+        ModuleTab::Evidence,
+        "stops at the end"
+    );
+    press(&mut app, KeyCode::Char('k'));
+    assert_eq!(app.selected_module(), ModuleTab::Attest);
+
+    press(&mut app, KeyCode::Enter);
+    assert!(app.module_in_table);
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char('j'));
+    assert_eq!(
+        app.module_cursor, 2,
+        "three statements, the cursor stops at the last"
+    );
+    assert_eq!(
+        app.selected_module(),
+        ModuleTab::Attest,
+        "the list stays put"
+    );
+    press(&mut app, KeyCode::Esc);
+    assert!(!app.module_in_table);
+    press(&mut app, KeyCode::Char('k'));
+    assert_eq!(app.selected_module(), ModuleTab::Meta);
+    assert_eq!(
+        app.module_cursor, 0,
+        "another module starts at its first row"
+    );
+}
+
+#[test]
+fn modules_filter_keeps_matching_rows() {
+    let mut app = fixture::app(4, 30);
+    press(&mut app, KeyCode::Char('6'));
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char('/'));
+    for c in "Acme".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.modules_filter, "Acme");
+    let rows = bfte_tui::screens::modules::rows(&app);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0][0], "federation.name");
+    press(&mut app, KeyCode::Esc);
+    assert!(app.modules_filter.is_empty());
+    assert_eq!(bfte_tui::screens::modules::rows(&app).len(), 3);
+}
+
+#[test]
+fn modules_refresh_on_finality_one_request_at_a_time() {
+    let mut app = fixture::app(4, 30);
+    app.take_requests();
+    let tip = app.node.blocks.tip().expect("blocks").0;
+    app.update(finalized(tip + 1));
+    assert_eq!(app.take_requests(), vec![], "not shown: not fetched");
+
+    press(&mut app, KeyCode::Char('6'));
+    assert_eq!(
+        app.take_requests(),
+        vec![Request::Modules],
+        "opening the screen fetches"
+    );
+    for height in tip + 2..tip + 10 {
+        app.update(finalized(height));
+    }
+    assert_eq!(app.take_requests(), vec![], "one request out at a time");
+    assert!(app.update(modules_answer()));
+    assert_eq!(
+        app.take_requests(),
+        vec![Request::Modules],
+        "blocks finalized meanwhile: one more"
+    );
+    app.update(modules_answer());
+    assert_eq!(app.take_requests(), vec![], "nothing new: no more");
+
+    app.update(finalized(tip + 10));
+    assert_eq!(app.take_requests(), vec![Request::Modules]);
+    // The connection drops with the request out; the next connection asks again.
+    app.update(Update::Connecting {
+        attempt: 1,
+        error: None,
+    });
+    let snapshot = bfte_tui::state::Snapshot {
+        status: app.node.status.clone().expect("status"),
+        peers: app.node.peers.clone(),
+        blocks: fixture::stored_blocks(4, 5),
+    };
+    app.update(Update::Connected(Box::new(snapshot)));
+    assert_eq!(app.take_requests(), vec![Request::Modules]);
+}
+
+#[test]
+fn a_refused_refresh_keeps_the_last_tables() {
+    let mut app = fixture::app(4, 30);
+    press(&mut app, KeyCode::Char('6'));
+    app.update(Update::Modules(
+        Err("cannot read module state: disk".into()),
+    ));
+    assert!(app.node.modules.tables.is_some());
+    assert!(app.node.modules.error.is_some());
+    app.update(modules_answer());
+    assert!(app.node.modules.error.is_none());
 }

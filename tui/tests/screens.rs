@@ -108,6 +108,44 @@ fn block_detail() {
 }
 
 #[test]
+fn modules_meta() {
+    let mut app = on(Screen::Modules);
+    app.on_key(key(KeyCode::Down));
+    assert_snapshot!(render(&app, WIDTH, HEIGHT));
+}
+
+#[test]
+fn modules_attest_in_the_table() {
+    let mut app = on(Screen::Modules);
+    for code in [KeyCode::Down, KeyCode::Down, KeyCode::Enter, KeyCode::Down] {
+        app.on_key(key(code));
+    }
+    assert_snapshot!(render(&app, WIDTH, HEIGHT));
+}
+
+#[test]
+fn modules_evidence() {
+    let mut app = on(Screen::Modules);
+    app.on_key(key(KeyCode::Char('G')));
+    let screen = render(&app, WIDTH, HEIGHT);
+    assert!(screen.contains("suggested: vote to remove"), "{screen}");
+    assert_snapshot!(screen);
+}
+
+#[test]
+fn modules_data_and_loading() {
+    let mut app = on(Screen::Modules);
+    let screen = render(&app, WIDTH, HEIGHT);
+    assert!(screen.contains("data keeps no state"), "{screen}");
+    app.node.modules.tables = None;
+    let screen = render(&app, WIDTH, HEIGHT);
+    assert!(screen.contains("loading module state"), "{screen}");
+    app.node.modules.error = Some("cannot read module state: disk".into());
+    let screen = render(&app, WIDTH, HEIGHT);
+    assert!(screen.contains("could not read module state"), "{screen}");
+}
+
+#[test]
 fn log() {
     assert_snapshot!(render(&on(Screen::Log), WIDTH, HEIGHT));
 }

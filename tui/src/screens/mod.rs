@@ -5,6 +5,7 @@ pub mod blocks;
 mod chrome;
 mod help;
 mod log;
+pub mod modules;
 mod overview;
 mod rounds;
 
@@ -23,16 +24,18 @@ pub enum Screen {
     Overview,
     Rounds,
     Blocks,
+    Modules,
     Log,
 }
 
 impl Screen {
-    /// Tab order. Each screen keeps the number TUI.md gives it: Governance (4), Joins (5) and
-    /// Modules (6) go between Blocks and Log once the ledger's admin API exists.
-    pub const ALL: [Screen; 4] = [
+    /// Tab order. Each screen keeps the number TUI.md gives it: Governance (4) and Joins (5)
+    /// go between Blocks and Modules once the admin API has proposals and join requests.
+    pub const ALL: [Screen; 5] = [
         Screen::Overview,
         Screen::Rounds,
         Screen::Blocks,
+        Screen::Modules,
         Screen::Log,
     ];
 
@@ -42,6 +45,7 @@ impl Screen {
             Screen::Overview => '1',
             Screen::Rounds => '2',
             Screen::Blocks => '3',
+            Screen::Modules => '6',
             Screen::Log => '7',
         }
     }
@@ -51,13 +55,14 @@ impl Screen {
             Screen::Overview => "Overview",
             Screen::Rounds => "Rounds",
             Screen::Blocks => "Blocks",
+            Screen::Modules => "Modules",
             Screen::Log => "Log",
         }
     }
 
     /// Whether `/` filters this screen's table.
     pub fn filterable(self) -> bool {
-        matches!(self, Screen::Blocks | Screen::Log)
+        matches!(self, Screen::Blocks | Screen::Modules | Screen::Log)
     }
 
     fn index(self) -> usize {
@@ -91,6 +96,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Screen::Overview => overview::draw(frame, body, app),
         Screen::Rounds => rounds::draw(frame, body, app),
         Screen::Blocks => blocks::draw(frame, body, app),
+        Screen::Modules => modules::draw(frame, body, app),
         Screen::Log => log::draw(frame, body, app),
     }
     chrome::status_bar(frame, status, app);

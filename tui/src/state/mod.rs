@@ -4,6 +4,7 @@
 
 mod blocks;
 mod log;
+mod modules;
 mod rates;
 mod rounds;
 
@@ -13,6 +14,9 @@ use bfte_shared::round::Height;
 
 pub use blocks::{BlockSummary, Blocks, KEPT_BLOCKS};
 pub use log::{KEPT_LINES, Log, LogLine};
+pub use modules::{
+    MetaRow, ModuleTab, ModuleTables, Modules, ProofRow, RawTables, StatementRow, TABLES,
+};
 pub use rates::{Rates, WINDOW_SECS};
 pub use rounds::{KEPT_ROUNDS, Outcome, PeerMarks, RoundRow, Rounds};
 
@@ -40,6 +44,7 @@ pub struct NodeView {
     pub blocks: Blocks,
     pub log: Log,
     pub rates: Rates,
+    pub modules: Modules,
     /// Node time of the last finalized block, or of the first activity since connecting.
     quiet_since_ms: Option<u64>,
     /// Node time of the last vote, proposal, certificate or round seen.
