@@ -19,8 +19,9 @@ use super::tables::{SEEN_VOTES, kind_code, name};
 /// conflict, and a peer sending forgeries cannot grow the table without bound.
 const MAX_PER_SLOT: usize = 4;
 
-/// Rounds of votes kept behind the newest recorded round.
-pub const SEEN_VOTE_ROUNDS: u64 = 100_000;
+/// Rounds of votes kept behind the newest recorded round: about 12 MB with 4 peers, enough to
+/// audit the recent past (a crash-restart, a suspected double vote) without growing for ever.
+pub const SEEN_VOTE_ROUNDS: u64 = 10_000;
 
 impl Store {
     /// Records votes received from peers, as they came (signatures are checked by the audit,
