@@ -1,18 +1,17 @@
 //! The console end to end, in a real terminal (tmux) against real node processes: the demo
 //! opens it, every screen shows live data, finalized height rises, `q` gives the terminal back;
 //! it reconnects when its node restarts and raises the stall alert when the quorum is lost;
-//! and the admin CLI commands it sits beside answer.
-//! Needs tmux (`.ci/run` installs it).
+//! it shows module state as the ledger applies it; and the admin CLI commands it sits beside
+//! answer. Needs tmux (`.ci/run` installs it).
 
-use std::net::{Ipv4Addr, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
+
+use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use common::{BFTE, Federation, bfte, json, p};
 
-const BFTE: &str = env!("CARGO_BIN_EXE_bfte");
 const WAIT: Duration = Duration::from_secs(60);
 
 /// A tmux server of our own (its own socket), holding one 120x40 window.
@@ -101,14 +100,6 @@ fn overview_height(screen: &str) -> Option<u64> {
         .ok()
 }
 
-fn p(path: &Path) -> &str {
-    path.to_str().expect("utf-8 path")
-}
-
-fn bfte(args: &[&str]) -> Output {
-    Command::new(BFTE).args(args).output().expect("bfte runs")
-}
-
 #[test]
 fn demo_opens_the_console_walks_every_screen_and_quits_cleanly() {
     let temp = tempfile::tempdir().expect("tempdir");
@@ -137,6 +128,11 @@ fn demo_opens_the_console_walks_every_screen_and_quits_cleanly() {
     tmux.wait_text("✔ data: \"demo item");
     tmux.keys(&["Escape"]);
     tmux.wait_text("Finalized blocks");
+
+    tmux.keys(&["6"]);
+    tmux.wait_text("[6 Modules]");
+    tmux.wait_text("evidence");
+    tmux.wait_text("data keeps no state");
 
     tmux.keys(&["7"]);
     tmux.wait_text("[7 Log]");
@@ -170,102 +166,9 @@ fn demo_opens_the_console_walks_every_screen_and_quits_cleanly() {
     assert_eq!(status.status.code(), Some(2), "peer0 still answers");
 }
 
-/// Four `bfte run` processes set up by hand, so one can be killed and restarted.
-struct Federation {
-    dirs: Vec<PathBuf>,
-    nodes: Vec<Option<Child>>,
-}
-
-impl Federation {
-    fn new(root: &Path, n: usize) -> Federation {
-        let dirs: Vec<PathBuf> = (0..n).map(|i| root.join(format!("peer{i}"))).collect();
-        for (i, dir) in dirs.iter().enumerate() {
-            let port = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
-                .and_then(|s| s.local_addr())
-                .expect("free port")
-                .port();
-            let listen = format!("127.0.0.1:{port}");
-            let name = format!("peer{i}");
-            let init = [
-                "init",
-                "--data-dir",
-                p(dir),
-                "--name",
-                &name,
-                "--listen",
-                &listen,
-            ];
-            assert!(bfte(&init).status.success());
-        }
-        let genesis = root.join("genesis.json");
-        let mut args = vec!["genesis", "--name", "console", "--round-timeout-ms", "500"];
-        args.extend(["--out", p(&genesis)]);
-        args.extend(dirs.iter().map(|d| p(d)));
-        assert!(bfte(&args).status.success());
-        for dir in &dirs {
-            std::fs::copy(&genesis, dir.join("genesis.json")).expect("copy genesis");
-        }
-        let mut federation = Federation {
-            nodes: (0..n).map(|_| None).collect(),
-            dirs,
-        };
-        for i in 0..n {
-            federation.start(i);
-        }
-        federation
-    }
-
-    fn start(&mut self, i: usize) {
-        let log = std::fs::File::create(self.dirs[i].join("node.log")).expect("log file");
-        let child = Command::new(BFTE)
-            .args(["run", "--data-dir", p(&self.dirs[i]), "--relay", "off"])
-            .env("RUST_LOG", "bfte_node=info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("spawn node");
-        self.nodes[i] = Some(child);
-    }
-
-    fn kill(&mut self, i: usize) {
-        if let Some(mut child) = self.nodes[i].take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let output = bfte(args);
-        assert!(
-            output.status.success(),
-            "bfte {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        serde_json::from_slice(&output.stdout).expect("json")
-    }
-}
-
-impl Drop for Federation {
-    fn drop(&mut self) {
-        for i in 0..self.nodes.len() {
-            self.kill(i);
-        }
-    }
-}
-
-fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn the_console_reconnects_after_a_restart_and_alerts_on_a_lost_quorum_and_the_cli_answers() {
-    let temp = tempfile::tempdir().expect("tempdir");
-    let mut federation = Federation::new(temp.path(), 4);
+    let mut federation = Federation::new(4);
     let peer0 = federation.dirs[0].clone();
     let dir = p(&peer0).to_string();
     let tmux = Tmux::start(&format!("{BFTE} tui --data-dir {dir}"));
@@ -284,13 +187,13 @@ fn the_console_reconnects_after_a_restart_and_alerts_on_a_lost_quorum_and_the_cl
         overview_height(s).filter(|h| *h >= 1)
     });
 
-    wait_until("every peer connected", || {
-        let peers = federation.json(&["peers", "--data-dir", &dir, "--json"]);
+    federation.wait_for("every peer connected", WAIT, |_| {
+        let peers = json(&["peers", "--data-dir", &dir, "--json"]);
         peers
             .as_array()
             .is_some_and(|list| list.len() == 4 && list.iter().all(|p| p["connected"] == true))
     });
-    let peers = federation.json(&["peers", "--data-dir", &dir, "--json"]);
+    let peers = json(&["peers", "--data-dir", &dir, "--json"]);
     for peer in peers.as_array().expect("a list") {
         if peer["self"] == true {
             assert!(peer["path"].is_null(), "{peer}");
@@ -299,7 +202,7 @@ fn the_console_reconnects_after_a_restart_and_alerts_on_a_lost_quorum_and_the_cl
             assert!(peer["rtt_us"].as_u64().is_some(), "{peer}");
         }
     }
-    let block = federation.json(&["block", "1", "--data-dir", &dir, "--json"]);
+    let block = json(&["block", "1", "--data-dir", &dir, "--json"]);
     assert_eq!(block["height"], 1);
     assert!(
         block["items"]
@@ -311,6 +214,34 @@ fn the_console_reconnects_after_a_restart_and_alerts_on_a_lost_quorum_and_the_cl
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no block is final at height"));
     let text = bfte(&["peers", "--data-dir", &dir]);
     assert!(String::from_utf8_lossy(&text.stdout).contains("this node"));
+
+    // Module state as the ledger applied it: one peer's metadata proposal stays pending (a
+    // quorum is three of four), an attestation by one peer is not final.
+    tmux.keys(&["6"]);
+    tmux.wait_text("[6 Modules]");
+    tmux.wait_text("data keeps no state");
+    tmux.keys(&["j"]);
+    common::ok(&[
+        "meta",
+        "--data-dir",
+        &dir,
+        "set",
+        "federation.name",
+        "Console test",
+    ]);
+    common::ok(&[
+        "attest",
+        "--data-dir",
+        &dir,
+        "artifact-3f9a",
+        "built-from-81e5319",
+    ]);
+    tmux.wait_text("\"Console test\" by peer0");
+    tmux.keys(&["j"]);
+    tmux.wait_text("artifact-3f9a");
+    tmux.wait_text("… pending");
+    tmux.keys(&["1"]);
+    tmux.wait_text("[1 Overview]");
 
     federation.kill(0);
     tmux.wait_text("connecting to node at");

@@ -15,6 +15,11 @@ pub fn bfte(args: &[&str]) -> Output {
     Command::new(BFTE).args(args).output().expect("bfte runs")
 }
 
+/// The JSON a successful `bfte ... --json` prints.
+pub fn json(args: &[&str]) -> Value {
+    serde_json::from_str(&ok(args)).expect("json")
+}
+
 pub fn ok(args: &[&str]) -> String {
     let output = bfte(args);
     assert!(
@@ -89,6 +94,7 @@ impl Federation {
         let child = Command::new(BFTE)
             .args(["run", "--relay", "off", "--data-dir", p(&self.dirs[i])])
             .env("RUST_LOG", "bfte_node=info")
+            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
