@@ -2,6 +2,8 @@
 //! Nothing here awaits or draws; each handler says whether the screen needs a redraw, and
 //! requests for the node are queued for the connection task.
 
+mod modules;
+
 use std::path::PathBuf;
 
 use bfte_shared::admin::{AdminEvent, EventFrame};
@@ -168,37 +170,9 @@ impl App {
                     self.node.blocks.opening = None;
                 }
             }
-            Update::Modules(answer) => {
-                let modules = &mut self.node.modules;
-                modules.pending = false;
-                match answer {
-                    Ok(tables) => {
-                        modules.tables = Some(*tables);
-                        modules.error = None;
-                    }
-                    Err(error) => modules.error = Some(error),
-                }
-                if std::mem::take(&mut self.node.modules.stale) {
-                    self.refresh_modules();
-                }
-                let rows = crate::screens::modules::rows(self).len();
-                self.module_cursor = self.module_cursor.min(rows.saturating_sub(1));
-            }
+            Update::Modules(answer) => self.modules_answered(answer),
         }
         true
-    }
-
-    /// Asks for the module tables unless a request is already out; then one more follows its
-    /// answer, so at most one is queued however fast blocks finalize (the connection task
-    /// also spaces them by `MODULES_EVERY`).
-    fn refresh_modules(&mut self) {
-        let modules = &mut self.node.modules;
-        if modules.pending {
-            modules.stale = true;
-        } else {
-            modules.pending = true;
-            self.outbox.push(Request::Modules);
-        }
     }
 
     fn apply(&mut self, frame: &EventFrame) -> bool {
@@ -371,21 +345,6 @@ impl App {
             Screen::Modules if self.module_in_table => self.module_cursor = target,
             Screen::Modules => self.select_module(target),
         }
-    }
-
-    fn select_module(&mut self, index: usize) {
-        if index != self.module {
-            self.module = index;
-            self.module_cursor = 0;
-        }
-    }
-
-    /// The module selected in the Modules screen's list.
-    pub fn selected_module(&self) -> ModuleTab {
-        ModuleTab::ALL
-            .get(self.module)
-            .copied()
-            .unwrap_or(ModuleTab::Data)
     }
 
     fn open(&mut self) {
