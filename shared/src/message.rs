@@ -21,6 +21,9 @@ pub enum Message {
     Certificate(Certificate),
     /// A pending item, broadcast by its author so any leader can include it.
     Item(ConsensusItem),
+    /// Several pending items at once: what a peer would otherwise send as `Item`s in a row,
+    /// verified by the receiver in one batch.
+    Items(Vec<ConsensusItem>),
     /// "Send me what you have from this round on; my finalized chain ends at this height."
     Pull(Pull),
     /// Answer to a pull: certificates of rounds not yet final, and the blocks they name.

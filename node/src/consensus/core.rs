@@ -14,6 +14,7 @@ use bfte_shared::round::{Height, Round};
 use bfte_shared::vote::{Vote, VoteKind};
 
 use super::applied::AppliedRoots;
+use super::gossip::coalesce_items;
 use super::io::{Destination, Durable, Output, Restored, Timer};
 use super::pool::Pool;
 use super::round_state::RoundState;
@@ -204,7 +205,8 @@ impl Core {
         // Asked once what was restored is in place, so the question is as precise as can be.
         core.pull(Destination::AllPeers);
         core.arm_resend();
-        let output = std::mem::take(&mut core.out);
+        let mut output = std::mem::take(&mut core.out);
+        output.send = coalesce_items(output.send);
         Ok((core, output))
     }
 
@@ -255,7 +257,9 @@ impl Core {
             Input::Applied { height, root } => self.on_applied(height, root),
         }
         self.advance();
-        std::mem::take(&mut self.out)
+        let mut output = std::mem::take(&mut self.out);
+        output.send = coalesce_items(output.send);
+        output
     }
 
     fn on_message(&mut self, from: PeerId, message: Message) {
@@ -266,7 +270,8 @@ impl Core {
             Message::Proposal(proposal) => self.on_proposal(from, proposal),
             Message::Vote(vote) => self.on_vote(from, vote),
             Message::Certificate(certificate) => self.on_certificate(from, certificate),
-            Message::Item(item) => self.on_item(item),
+            Message::Item(item) => self.on_items(vec![item]),
+            Message::Items(items) => self.on_items(items),
             Message::Pull(pull) => self.on_pull(from, pull),
             Message::Catchup(catchup) => self.on_catchup(from, catchup),
             Message::Finalized(chain) => self.on_finalized_chain(from, chain),
@@ -292,8 +297,14 @@ impl Core {
         if !self.fits_in_a_block(&item) {
             return;
         }
-        if !self.pool.has_room(&self.me, bfte_shared::codec::encode(&item).len()) {
-            tracing::warn!(pending = self.pool.len(), "refused an item: this peer's outbox is full until some of its items are final");
+        if !self
+            .pool
+            .has_room(&self.me, bfte_shared::codec::encode(&item).len())
+        {
+            tracing::warn!(
+                pending = self.pool.len(),
+                "refused an item: this peer's outbox is full until some of its items are final"
+            );
             return;
         }
         self.out.persist.push(Durable::OwnItem(item.clone()));
@@ -301,16 +312,31 @@ impl Core {
         self.add_item(item);
     }
 
-    fn on_item(&mut self, item: ConsensusItem) {
-        if !self.peers.contains(&item.author)
-            || self.pool.contains(&item.author, item.nonce)
-            || !self.fits_in_a_block(&item)
-        {
-            return;
-        }
-        let bytes = item.signing_bytes(&self.federation);
-        if self.verifier.verify(item.signed(&bytes)) {
-            self.add_item(item);
+    /// Pending items from a peer: new ones from federation peers that fit in a block and in
+    /// the author's share of the pool are verified in one batch (one by one only if the batch
+    /// fails, to keep the good ones) and pooled.
+    fn on_items(&mut self, items: Vec<ConsensusItem>) {
+        let fresh: Vec<(ConsensusItem, Vec<u8>)> = items
+            .into_iter()
+            .filter(|item| {
+                self.peers.contains(&item.author)
+                    && !self.pool.contains(&item.author, item.nonce)
+                    && self.fits_in_a_block(item)
+            })
+            .map(|item| {
+                let bytes = item.signing_bytes(&self.federation);
+                (item, bytes)
+            })
+            .collect();
+        let batch: Vec<_> = fresh
+            .iter()
+            .map(|(item, bytes)| item.signed(bytes))
+            .collect();
+        let all_valid = self.verifier.verify_batch(&batch);
+        for (item, bytes) in &fresh {
+            if all_valid || self.verifier.verify(item.signed(bytes)) {
+                self.add_item(item.clone());
+            }
         }
     }
 

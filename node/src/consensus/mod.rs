@@ -6,6 +6,7 @@ mod applied;
 mod catchup;
 mod core;
 mod finality;
+mod gossip;
 mod io;
 mod pool;
 mod proposal;
@@ -18,4 +19,5 @@ mod tests;
 #[cfg(test)]
 pub use self::core::Mutation;
 pub use self::core::{Core, CoreConfig, Input, StartError};
+pub use self::gossip::coalesce_items;
 pub use self::io::{Destination, Durable, Evidence, Finalized, Output, Restored, Timer};

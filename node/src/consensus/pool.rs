@@ -181,7 +181,10 @@ mod tests {
         for nonce in 1..=MAX_ITEMS_PER_AUTHOR as u64 {
             assert!(pool.insert(item(1, nonce, 8)));
         }
-        assert!(!pool.insert(item(1, MAX_ITEMS_PER_AUTHOR as u64 + 1, 8)), "item cap");
+        assert!(
+            !pool.insert(item(1, MAX_ITEMS_PER_AUTHOR as u64 + 1, 8)),
+            "item cap"
+        );
         assert!(pool.insert(item(2, 1, 8)), "another author is not affected");
         pool.remove_final(&BTreeMap::from([(PeerId([1; 32]), 10)]));
         assert!(pool.insert(item(1, MAX_ITEMS_PER_AUTHOR as u64 + 1, 8)));
@@ -193,6 +196,9 @@ mod tests {
         }
         assert!(!pool.insert(item(3, fit as u64 + 1, big)), "byte cap");
         pool.remove_final(&BTreeMap::from([(PeerId([3; 32]), fit as u64)]));
-        assert!(pool.insert(item(3, fit as u64 + 1, big)), "bytes freed by finality");
+        assert!(
+            pool.insert(item(3, fit as u64 + 1, big)),
+            "bytes freed by finality"
+        );
     }
 }

@@ -296,3 +296,58 @@ fn a_restarted_leader_does_not_propose_or_vote_again() {
         "the mutated core should have voted for a second block"
     );
 }
+
+#[test]
+fn items_gossiped_together_are_pooled_except_a_forged_one() {
+    let fed = federation(4);
+    let mut author = fed.fresh(0);
+    let mut receiver = fed.fresh(1);
+    // Three submissions in a row, as the driver batches them: one message per output each.
+    let mut sent = Vec::new();
+    for i in 0..3u8 {
+        let output = author.handle(
+            0,
+            Input::Submit {
+                module: ModuleId(0),
+                data: vec![i],
+            },
+        );
+        sent.extend(output.send);
+    }
+    let merged = super::coalesce_items(sent);
+    let items = merged
+        .iter()
+        .find_map(|(_, m)| match m {
+            Message::Items(items) => Some(items.clone()),
+            _ => None,
+        })
+        .expect("one Items message");
+    assert_eq!(items.len(), 3);
+    assert!(
+        !merged.iter().any(|(_, m)| matches!(m, Message::Item(_))),
+        "no item left alone"
+    );
+    let mut forged = items.clone();
+    forged[1].data = vec![9];
+    let from = fed.id(0);
+    receiver.handle(
+        0,
+        Input::Message {
+            from,
+            message: Message::Items(forged),
+        },
+    );
+    assert_eq!(
+        receiver.pending_items(),
+        2,
+        "the forged item is dropped, the others kept"
+    );
+    receiver.handle(
+        0,
+        Input::Message {
+            from,
+            message: Message::Items(items),
+        },
+    );
+    assert_eq!(receiver.pending_items(), 3);
+}

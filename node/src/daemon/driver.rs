@@ -18,7 +18,7 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::events::Observer;
-use crate::consensus::{Core, Destination, Evidence, Input, Output, Timer};
+use crate::consensus::{Core, Destination, Evidence, Input, Output, Timer, coalesce_items};
 use crate::ledger::Ledger;
 use crate::modules::evidence::proof_of;
 use crate::net::Net;
@@ -91,11 +91,19 @@ impl Driver {
                 .context(
                     "cannot write the database; stopping rather than sending what is not durable",
                 )?;
-            if outputs.iter().any(|(output, _)| !output.finalized.is_empty()) {
+            if outputs
+                .iter()
+                .any(|(output, _)| !output.finalized.is_empty())
+            {
                 self.apply_ledger()?;
             }
+            let mut sends = Vec::new();
             for (output, round) in outputs {
-                self.carry_out(output, round)?;
+                sends.extend(self.carry_out(output, round)?);
+            }
+            // One `Items` message for the whole batch's items, not one `Item` each.
+            for (to, message) in coalesce_items(sends) {
+                self.send(to, &message);
             }
         }
         for (reply, response) in self.replies.drain(..) {
@@ -118,9 +126,13 @@ impl Driver {
         Ok(())
     }
 
-    /// Everything but the durable writes: events (as of `round`, the core's round right after
-    /// this output), logs, timers, and messages to peers.
-    fn carry_out(&mut self, output: Output, round: Round) -> anyhow::Result<()> {
+    /// Everything but the durable writes and the messages, which it returns: events (as of
+    /// `round`, the core's round right after this output), logs, timers, and answers to pulls.
+    fn carry_out(
+        &mut self,
+        output: Output,
+        round: Round,
+    ) -> anyhow::Result<Vec<(Destination, Message)>> {
         self.observer
             .output(&output, round, self.core.leader(round));
         for finalized in &output.finalized {
@@ -139,10 +151,7 @@ impl Driver {
                 self.send(Destination::Peer(to), &Message::Finalized(chain));
             }
         }
-        for (to, message) in &output.send {
-            self.send(*to, message);
-        }
-        Ok(())
+        Ok(output.send)
     }
 
     /// Puts the proof of a peer's misbehaviour into consensus, once per offender and round,

@@ -174,7 +174,11 @@ impl Observer {
                     self.hub.publish(event);
                 }
             }
-            Message::Item(_) | Message::Pull(_) | Message::Catchup(_) | Message::Finalized(_) => {}
+            Message::Item(_)
+            | Message::Items(_)
+            | Message::Pull(_)
+            | Message::Catchup(_)
+            | Message::Finalized(_) => {}
         }
     }
 

@@ -230,6 +230,10 @@ fn corrupt_signature(message: &mut Message) {
         Message::Vote(vote) => &mut vote.signature,
         Message::Proposal(proposal) => &mut proposal.signature,
         Message::Item(item) => &mut item.signature,
+        Message::Items(items) => match items.first_mut() {
+            Some(item) => &mut item.signature,
+            None => return,
+        },
         Message::Certificate(certificate) => match certificate.signatures.first_mut() {
             Some(signature) => signature,
             None => return,
