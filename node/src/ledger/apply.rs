@@ -35,7 +35,7 @@ pub struct Ledger {
 
 impl std::fmt::Debug for Ledger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kinds: Vec<_> = self.modules.iter().map(|m| (m.id().0, m.kind())).collect();
+        let kinds: Vec<_> = self.modules.iter().map(|m| m.info()).collect();
         f.debug_struct("Ledger")
             .field("modules", &kinds)
             .finish_non_exhaustive()

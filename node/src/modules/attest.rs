@@ -4,13 +4,12 @@
 //! [`THRESHOLD_KEY`] (an effect this module reacts to).
 
 use bfte_shared::codec;
-use bfte_shared::item::ModuleId;
 pub use bfte_shared::modules::attest::Statement;
 use bfte_shared::modules::attest::{AttestItem, STATEMENT_FINAL, StatementFinal};
 use bfte_shared::modules::meta::{VALUE_SET, ValueSet};
 use bfte_shared::modules::{ATTEST, Effect, MAX_NAME_BYTES, MAX_VALUE_BYTES};
 
-use super::{ApplyError, Context, Module, decode_item, ensure};
+use super::{ApplyError, Context, Module, ModuleInfo, decode_item, ensure};
 use crate::ledger::ModuleState;
 
 /// Table: CBOR `(subject, claim)` -> [`Statement`].
@@ -31,16 +30,12 @@ impl Attest {
 }
 
 impl Module for Attest {
-    fn id(&self) -> ModuleId {
-        ATTEST
-    }
-
-    fn kind(&self) -> &'static str {
-        "attest"
-    }
-
-    fn version(&self) -> u32 {
-        1
+    fn info(&self) -> ModuleInfo {
+        ModuleInfo {
+            id: ATTEST,
+            kind: "attest",
+            version: 1,
+        }
     }
 
     fn apply(

@@ -1,25 +1,20 @@
 //! Opaque payloads (`bfte submit`): ordered and finalized like any item, with no state.
 
-use bfte_shared::item::ModuleId;
 use bfte_shared::modules::{DATA, Effect};
 
-use super::{ApplyError, Context, Module};
+use super::{ApplyError, Context, Module, ModuleInfo};
 use crate::ledger::ModuleState;
 
 #[derive(Debug)]
 pub struct Data;
 
 impl Module for Data {
-    fn id(&self) -> ModuleId {
-        DATA
-    }
-
-    fn kind(&self) -> &'static str {
-        "data"
-    }
-
-    fn version(&self) -> u32 {
-        1
+    fn info(&self) -> ModuleInfo {
+        ModuleInfo {
+            id: DATA,
+            kind: "data",
+            version: 1,
+        }
     }
 
     fn apply(

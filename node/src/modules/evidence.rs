@@ -4,12 +4,11 @@
 
 use bfte_shared::codec;
 use bfte_shared::crypto::{Ed25519Verifier, SignedBytes, Verifier};
-use bfte_shared::item::ModuleId;
 use bfte_shared::modules::evidence::{MISBEHAVIOUR, Misbehaviour, Proof};
 use bfte_shared::modules::{EVIDENCE, Effect};
 use bfte_shared::vote::proposal_signing_bytes;
 
-use super::{ApplyError, Context, Module, decode_item, ensure};
+use super::{ApplyError, Context, Module, ModuleInfo, decode_item, ensure};
 use crate::ledger::ModuleState;
 
 /// Table: CBOR `(offender, round)` -> the first [`Proof`] recorded for it.
@@ -71,16 +70,12 @@ fn holds(context: &Context<'_>, proof: &Proof) -> bool {
 }
 
 impl Module for Evidence {
-    fn id(&self) -> ModuleId {
-        EVIDENCE
-    }
-
-    fn kind(&self) -> &'static str {
-        "evidence"
-    }
-
-    fn version(&self) -> u32 {
-        1
+    fn info(&self) -> ModuleInfo {
+        ModuleInfo {
+            id: EVIDENCE,
+            kind: "evidence",
+            version: 1,
+        }
     }
 
     fn apply(

@@ -5,12 +5,11 @@
 use std::collections::BTreeMap;
 
 use bfte_shared::codec;
-use bfte_shared::item::ModuleId;
 use bfte_shared::modules::meta::{MetaItem, VALUE_SET, ValueSet};
 use bfte_shared::modules::{Effect, MAX_NAME_BYTES, MAX_VALUE_BYTES, META};
 use bfte_shared::peer::PeerId;
 
-use super::{ApplyError, Context, Module, decode_item, ensure};
+use super::{ApplyError, Context, Module, ModuleInfo, decode_item, ensure};
 use crate::ledger::ModuleState;
 
 /// Table: key -> the value each peer proposed for it (`BTreeMap<PeerId, String>`).
@@ -22,16 +21,12 @@ pub const VALUES: &str = "values";
 pub struct Meta;
 
 impl Module for Meta {
-    fn id(&self) -> ModuleId {
-        META
-    }
-
-    fn kind(&self) -> &'static str {
-        "meta"
-    }
-
-    fn version(&self) -> u32 {
-        1
+    fn info(&self) -> ModuleInfo {
+        ModuleInfo {
+            id: META,
+            kind: "meta",
+            version: 1,
+        }
     }
 
     fn apply(

@@ -71,11 +71,21 @@ pub fn decode_item<T: DeserializeOwned>(data: &[u8]) -> Result<T, ApplyError> {
         .map_err(|e| ApplyError::Rejected(Rejected(format!("undecodable item: {e}"))))
 }
 
+/// What a module is: its id in items, and the kind and version consensus control names when
+/// enabling or upgrading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModuleInfo {
+    pub id: ModuleId,
+    pub kind: &'static str,
+    pub version: u32,
+}
+
 pub trait Module: Send {
-    fn id(&self) -> ModuleId;
-    /// The module's kind, as consensus control names it when enabling or upgrading it.
-    fn kind(&self) -> &'static str;
-    fn version(&self) -> u32;
+    fn info(&self) -> ModuleInfo;
+
+    fn id(&self) -> ModuleId {
+        self.info().id
+    }
 
     /// Validates one item and applies it to `state`, returning the effects it causes. On a
     /// rejection nothing it wrote is kept.
