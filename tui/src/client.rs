@@ -45,15 +45,19 @@ pub enum Update {
     NoBlock(Height),
     /// The module tables, or why the node would not give them.
     Modules(Result<Box<ModuleTables>, String>),
+    /// A write's nonce, or the node's refusal.
+    Written(Result<u64, String>),
 }
 
 /// What the app asks of the node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
     Peers,
     Block(Height),
     /// Every table of [`TABLES`], at most once per [`MODULES_EVERY`].
     Modules,
+    /// A request that changes the node (`Submit`, `SubmitItem`) from the command line.
+    Write(AdminRequest),
 }
 
 /// Runs until the app goes away (either channel closes).
@@ -185,6 +189,7 @@ async fn session(
                 let answers = match request {
                     Request::Peers => vec![Update::Peers(calls.peers().await.map_err(lost)?)],
                     Request::Block(height) => calls.block(height).await.map_err(lost)?,
+                    Request::Write(request) => vec![Update::Written(calls.write(&request).await.map_err(lost)?)],
                     Request::Modules => {
                         let earliest = modules_read.map(|at| at + MODULES_EVERY);
                         modules_due = Some(earliest.map_or(Instant::now(), |at| at.max(Instant::now())));
@@ -284,6 +289,15 @@ impl Connection {
             proofs,
         };
         Ok(Ok(Box::new(ModuleTables::decode(&raw))))
+    }
+
+    /// A write: its nonce, or the node's refusal (a read-only socket refuses every write).
+    async fn write(&mut self, request: &AdminRequest) -> anyhow::Result<Result<u64, String>> {
+        match self.exchange(request).await? {
+            AdminResponse::Submitted { nonce, .. } => Ok(Ok(nonce)),
+            AdminResponse::Error(message) => Ok(Err(format!("the node refused: {message}"))),
+            other => bail!("unexpected answer {other:?}"),
+        }
     }
 
     async fn peers(&mut self) -> anyhow::Result<Vec<PeerInfo>> {

@@ -22,6 +22,9 @@ pub enum Action {
     Open,
     Back,
     Filter,
+    NextMatch,
+    PreviousMatch,
+    Command,
     Pause,
 }
 
@@ -115,6 +118,24 @@ pub const BINDINGS: &[Binding] = &[
         "filter the table (blocks, modules, log)",
     ),
     bind(
+        &[KeyCode::Char('n')],
+        "n",
+        Action::NextMatch,
+        "next match of the filter",
+    ),
+    bind(
+        &[KeyCode::Char('N')],
+        "N",
+        Action::PreviousMatch,
+        "previous match of the filter",
+    ),
+    bind(
+        &[KeyCode::Char(':')],
+        ":",
+        Action::Command,
+        "command line: submit, meta, attest, screen, q",
+    ),
+    bind(
         &[KeyCode::Char('p')],
         "p",
         Action::Pause,
@@ -122,7 +143,7 @@ pub const BINDINGS: &[Binding] = &[
     ),
 ];
 
-/// What `key` asks for in normal mode (not while typing a filter).
+/// What `key` asks for in normal mode (not while typing a filter or a command).
 pub fn action(key: &KeyEvent) -> Option<Action> {
     if key.modifiers.contains(KeyModifiers::CONTROL) {
         return (key.code == KeyCode::Char('c')).then_some(Action::Quit);

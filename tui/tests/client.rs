@@ -1,5 +1,6 @@
 //! The connection task against a fake node on a Unix socket: module tables are read at most
-//! once per `MODULES_EVERY`, however often the app asks.
+//! once per `MODULES_EVERY`, however often the app asks; writes come back with their nonce or
+//! the node's refusal.
 
 use std::time::Duration;
 
@@ -40,6 +41,11 @@ async fn serve(mut stream: UnixStream, module_reads: mpsc::UnboundedSender<Insta
                     value: codec::encode(&"Demo".to_string()),
                 }])
             }
+            AdminRequest::Submit { .. } => AdminResponse::Submitted {
+                item: bfte_shared::hash::Hash::tagged(b"test", b"item"),
+                nonce: 5,
+            },
+            AdminRequest::SubmitItem { .. } => AdminResponse::Error("read-only socket".into()),
             other => AdminResponse::Error(format!("not in this fake: {other:?}")),
         };
         let bytes = codec::encode(&answer);
@@ -53,12 +59,17 @@ async fn serve(mut stream: UnixStream, module_reads: mpsc::UnboundedSender<Insta
     }
 }
 
-#[tokio::test]
-async fn module_tables_are_read_at_most_once_a_second() {
-    let socket = std::env::temp_dir().join(format!("bfte-tui-client-{}.sock", std::process::id()));
-    let _ = std::fs::remove_file(&socket);
-    let listener = UnixListener::bind(&socket).expect("bind");
-    let (reads_tx, mut reads) = mpsc::unbounded_channel();
+type Connected = (
+    mpsc::Receiver<Update>,
+    mpsc::Sender<Request>,
+    mpsc::UnboundedReceiver<Instant>,
+    tokio::task::JoinHandle<()>,
+);
+
+/// A fake node on `socket` and the connection task attached to it, once connected.
+async fn connect(socket: &std::path::Path) -> Connected {
+    let listener = UnixListener::bind(socket).expect("bind");
+    let (reads_tx, reads) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             tokio::spawn(serve(stream, reads_tx.clone()));
@@ -66,7 +77,7 @@ async fn module_tables_are_read_at_most_once_a_second() {
     });
     let (updates_tx, mut updates) = mpsc::channel(64);
     let (requests, requests_rx) = mpsc::channel(16);
-    let connection = tokio::spawn(client::run(socket.clone(), updates_tx, requests_rx));
+    let connection = tokio::spawn(client::run(socket.to_path_buf(), updates_tx, requests_rx));
     loop {
         match updates.recv().await.expect("an update") {
             Update::Connected(_) => break,
@@ -74,7 +85,19 @@ async fn module_tables_are_read_at_most_once_a_second() {
             other => panic!("unexpected {other:?}"),
         }
     }
+    (updates, requests, reads, connection)
+}
 
+fn socket(name: &str) -> std::path::PathBuf {
+    let socket = std::env::temp_dir().join(format!("bfte-tui-{name}-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&socket);
+    socket
+}
+
+#[tokio::test]
+async fn module_tables_are_read_at_most_once_a_second() {
+    let socket = socket("client");
+    let (mut updates, requests, mut reads, connection) = connect(&socket).await;
     let asked = Instant::now();
     requests.send(Request::Modules).await.expect("send");
     let first = reads.recv().await.expect("a read");
@@ -96,6 +119,30 @@ async fn module_tables_are_read_at_most_once_a_second() {
         second - first
     );
     assert!(second - first < MODULES_EVERY + Duration::from_millis(500));
+    connection.abort();
+    let _ = std::fs::remove_file(&socket);
+}
+
+#[tokio::test]
+async fn writes_answer_with_the_nonce_or_the_refusal() {
+    let socket = socket("writes");
+    let (mut updates, requests, _reads, connection) = connect(&socket).await;
+    let submit = AdminRequest::Submit {
+        data: b"x".to_vec(),
+    };
+    requests.send(Request::Write(submit)).await.expect("send");
+    assert_eq!(updates.recv().await, Some(Update::Written(Ok(5))));
+    let item = AdminRequest::SubmitItem {
+        module: bfte_shared::modules::META,
+        data: Vec::new(),
+    };
+    requests.send(Request::Write(item)).await.expect("send");
+    assert_eq!(
+        updates.recv().await,
+        Some(Update::Written(Err(
+            "the node refused: read-only socket".into()
+        )))
+    );
     connection.abort();
     let _ = std::fs::remove_file(&socket);
 }

@@ -2,13 +2,15 @@
 //! Nothing here awaits or draws; each handler says whether the screen needs a redraw, and
 //! requests for the node are queued for the connection task.
 
+pub mod command;
 mod modules;
 
 use std::path::PathBuf;
 
+use bfte_shared::admin::ADMIN_READ_ONLY_SOCKET;
 use bfte_shared::admin::{AdminEvent, EventFrame};
 use bfte_shared::round::Height;
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::client::{Request, Update};
 use crate::keys::{self, Action};
@@ -66,6 +68,12 @@ pub struct App {
     pub modules_filter: String,
     /// `Some` while the user types a filter.
     pub filter_input: Option<FilterInput>,
+    /// `Some` while the user types a command after `:`.
+    pub command_input: Option<String>,
+    /// The last command's result or error, for the status bar.
+    pub message: Option<String>,
+    /// Attached to the read-only socket: commands that write are refused here.
+    pub read_only: bool,
     outbox: Vec<Request>,
     quit: bool,
     connections: u32,
@@ -73,6 +81,9 @@ pub struct App {
 
 impl App {
     pub fn new(socket: PathBuf, theme: Theme) -> App {
+        let read_only = socket
+            .file_name()
+            .is_some_and(|name| name == ADMIN_READ_ONLY_SOCKET);
         App {
             node: NodeView::default(),
             link: Link::Connecting {
@@ -95,6 +106,9 @@ impl App {
             log_filter: String::new(),
             modules_filter: String::new(),
             filter_input: None,
+            command_input: None,
+            message: None,
+            read_only,
             outbox: Vec::new(),
             quit: false,
             connections: 0,
@@ -171,6 +185,7 @@ impl App {
                 }
             }
             Update::Modules(answer) => self.modules_answered(answer),
+            Update::Written(answer) => self.written(answer),
         }
         true
     }
@@ -203,6 +218,9 @@ impl App {
 
     /// Handles one key; `true` when the screen changed.
     pub fn on_key(&mut self, key: KeyEvent) -> bool {
+        if self.command_input.is_some() {
+            return self.command_key(key);
+        }
         if let Some(input) = &mut self.filter_input {
             match key.code {
                 KeyCode::Enter => {
@@ -228,6 +246,30 @@ impl App {
             return true;
         }
         self.act(action);
+        true
+    }
+
+    /// A key while the command line is open.
+    fn command_key(&mut self, key: KeyEvent) -> bool {
+        let Some(input) = &mut self.command_input else {
+            return false;
+        };
+        match key.code {
+            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.quit = true;
+            }
+            KeyCode::Enter => {
+                let line = std::mem::take(input);
+                self.command_input = None;
+                self.run_command(&line);
+            }
+            KeyCode::Esc => self.command_input = None,
+            KeyCode::Backspace => {
+                input.pop();
+            }
+            KeyCode::Char(c) => input.push(c),
+            _ => return false,
+        }
         true
     }
 
@@ -261,6 +303,12 @@ impl App {
                     });
                 }
             }
+            Action::Command => {
+                self.message = None;
+                self.command_input = Some(String::new());
+            }
+            Action::NextMatch => self.next_match(1),
+            Action::PreviousMatch => self.next_match(-1),
             Action::Pause => {
                 if self.paused {
                     self.resume();
@@ -296,6 +344,14 @@ impl App {
                 self.module_cursor = 0;
             }
             Screen::Overview | Screen::Rounds => {}
+        }
+    }
+
+    /// `n`/`N`: the filter already hides the rows that do not match, so the next match is
+    /// the next shown row.
+    fn next_match(&mut self, delta: i64) {
+        if !self.filter().is_empty() {
+            self.move_by(delta);
         }
     }
 

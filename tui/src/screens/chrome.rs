@@ -63,6 +63,15 @@ pub fn status_bar(frame: &mut Frame, area: Rect, app: &App) {
         frame.render_widget(Paragraph::new(line), area);
         return;
     }
+    if let Some(input) = &app.command_input {
+        let line = Line::from(vec![
+            Span::styled(" :", theme.title()),
+            Span::raw(format!("{input}_")),
+            Span::styled("   Enter runs, Esc cancels", theme.dim()),
+        ]);
+        frame.render_widget(Paragraph::new(line), area);
+        return;
+    }
     let socket = app.socket.display();
     let mut spans = match &app.link {
         Link::Connecting { attempt, error } => {
@@ -89,6 +98,9 @@ pub fn status_bar(frame: &mut Frame, area: Rect, app: &App) {
             format!("  ‖ PAUSED ({} updates held, p resumes)", app.held()),
             theme.warn(),
         ));
+    }
+    if let Some(message) = &app.message {
+        spans.push(Span::styled(format!("  {message}"), theme.accent()));
     }
     let hint = " ? help  q quit ";
     let used: usize = spans.iter().map(|s| s.width()).sum();

@@ -1,0 +1,199 @@
+//! The `:` command line and `n`/`N` on the app state alone: no terminal, no node.
+
+use std::path::PathBuf;
+
+use bfte_shared::admin::AdminRequest;
+use bfte_shared::codec;
+use bfte_shared::modules::attest::AttestItem;
+use bfte_shared::modules::meta::MetaItem;
+use bfte_shared::modules::{ATTEST, META};
+use bfte_tui::app::App;
+use bfte_tui::client::{Request, Update};
+use bfte_tui::fixture;
+use bfte_tui::screens::Screen;
+use bfte_tui::theme::Theme;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+fn press(app: &mut App, code: KeyCode) -> bool {
+    app.on_key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn type_line(app: &mut App, line: &str) {
+    press(app, KeyCode::Char(':'));
+    for c in line.chars() {
+        press(app, KeyCode::Char(c));
+    }
+    press(app, KeyCode::Enter);
+}
+
+/// The one write a command line queued.
+fn write(app: &mut App, line: &str) -> AdminRequest {
+    type_line(app, line);
+    match app.take_requests().as_slice() {
+        [Request::Write(request)] => request.clone(),
+        other => panic!("{line:?} queued {other:?}"),
+    }
+}
+
+fn message(app: &App) -> &str {
+    app.message.as_deref().unwrap_or_default()
+}
+
+#[test]
+fn the_prompt_is_typed_edited_and_cancelled() {
+    let mut app = fixture::app(4, 30);
+    press(&mut app, KeyCode::Char(':'));
+    assert_eq!(app.command_input.as_deref(), Some(""));
+    for c in "qx".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Backspace);
+    assert_eq!(app.command_input.as_deref(), Some("q"));
+    assert!(!app.should_quit(), "q while typing is a letter");
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.command_input, None);
+    assert!(app.take_requests().is_empty(), "Esc cancels");
+    assert!(!app.should_quit());
+}
+
+#[test]
+fn submit_meta_and_attest_send_what_the_cli_sends() {
+    let mut app = fixture::app(4, 30);
+    assert_eq!(
+        write(&mut app, "submit hello"),
+        AdminRequest::Submit {
+            data: b"hello".to_vec()
+        }
+    );
+    assert_eq!(message(&app), "sending…");
+    let propose = MetaItem::Propose {
+        key: "federation.name".into(),
+        value: "Acme CI".into(),
+    };
+    assert_eq!(
+        write(&mut app, r#"meta set federation.name "Acme CI""#),
+        AdminRequest::SubmitItem {
+            module: META,
+            data: codec::encode(&propose)
+        }
+    );
+    let attest = AttestItem::Attest {
+        subject: "artifact:sha256:9f2c".into(),
+        claim: "built from 4e1a".into(),
+        detail: None,
+    };
+    assert_eq!(
+        write(
+            &mut app,
+            r#"attest  artifact:sha256:9f2c "built from 4e1a" "#
+        ),
+        AdminRequest::SubmitItem {
+            module: ATTEST,
+            data: codec::encode(&attest)
+        }
+    );
+}
+
+#[test]
+fn the_answer_shows_in_the_status_line() {
+    let mut app = fixture::app(4, 30);
+    write(&mut app, "submit x");
+    assert!(app.update(Update::Written(Ok(7))));
+    assert!(
+        message(&app).starts_with("submitted, nonce 7"),
+        "{}",
+        message(&app)
+    );
+    write(&mut app, "submit x");
+    app.update(Update::Written(Err("the node refused: outbox full".into())));
+    assert_eq!(message(&app), "the node refused: outbox full");
+    press(&mut app, KeyCode::Char(':'));
+    assert_eq!(app.message, None, "a new command clears the last result");
+}
+
+#[test]
+fn wrong_commands_say_why_in_one_line() {
+    let mut app = fixture::app(4, 30);
+    for (line, expected) in [
+        ("frobnicate", "unknown command \"frobnicate\""),
+        ("", "commands: "),
+        ("submit", "usage: submit TEXT"),
+        ("submit two words", "usage: submit TEXT"),
+        ("meta get k", "usage: meta set KEY VALUE"),
+        ("meta set k", "usage: meta set KEY VALUE"),
+        ("attest subject", "usage: attest SUBJECT CLAIM"),
+        ("submit \"open", "unterminated quote"),
+        ("screen 4", "no screen 4"),
+        ("screen x", "no screen x"),
+    ] {
+        type_line(&mut app, line);
+        assert!(
+            message(&app).starts_with(expected),
+            "{line:?}: {}",
+            message(&app)
+        );
+        assert!(!message(&app).contains('\n'));
+        assert!(app.take_requests().is_empty(), "{line:?} sent something");
+    }
+}
+
+#[test]
+fn screen_and_quit_commands() {
+    let mut app = fixture::app(4, 30);
+    type_line(&mut app, "screen 6");
+    assert_eq!(app.screen, Screen::Modules);
+    assert_eq!(
+        app.take_requests(),
+        vec![Request::Modules],
+        "the tables are read"
+    );
+    type_line(&mut app, "quit");
+    assert!(app.should_quit());
+    let mut app = fixture::app(4, 30);
+    type_line(&mut app, "q");
+    assert!(app.should_quit());
+}
+
+#[test]
+fn a_read_only_console_refuses_writes_without_sending() {
+    let app = App::new(PathBuf::from("/data/peer0/admin-ro.sock"), Theme::plain());
+    assert!(app.read_only);
+    assert!(!App::new(PathBuf::from("/data/peer0/admin.sock"), Theme::plain()).read_only);
+    let mut app = fixture::app(4, 30);
+    app.read_only = true;
+    type_line(&mut app, "meta set k v");
+    assert!(app.take_requests().is_empty());
+    assert!(
+        message(&app).contains("writes are not possible"),
+        "{}",
+        message(&app)
+    );
+    type_line(&mut app, "screen 3");
+    assert_eq!(app.screen, Screen::Blocks, "reading still works");
+}
+
+#[test]
+fn n_and_shift_n_move_among_the_filtered_rows() {
+    let mut app = fixture::app(4, 30);
+    press(&mut app, KeyCode::Char('3'));
+    press(&mut app, KeyCode::Char('n'));
+    assert_eq!(app.blocks_cursor, 0, "without a filter n does nothing");
+    press(&mut app, KeyCode::Char('/'));
+    for c in "peer1".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Enter);
+    let shown = bfte_tui::screens::blocks::visible(&app).count();
+    assert!(
+        shown > 2 && shown < app.node.blocks.len(),
+        "{shown} blocks by peer1"
+    );
+    press(&mut app, KeyCode::Char('n'));
+    press(&mut app, KeyCode::Char('n'));
+    assert_eq!(app.blocks_cursor, 2);
+    press(&mut app, KeyCode::Char('N'));
+    assert_eq!(app.blocks_cursor, 1);
+    press(&mut app, KeyCode::Char('G'));
+    press(&mut app, KeyCode::Char('n'));
+    assert_eq!(app.blocks_cursor, shown - 1, "n stops at the last match");
+}
