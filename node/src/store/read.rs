@@ -52,71 +52,44 @@ impl Store {
 
         let finalized_nonces = self.nonces(&txn)?;
 
-        let votes_table = txn
-            .open_table(OWN_VOTES)
-            .map_err(self.failed("opening table `own_votes`"))?;
-        let mut votes = Vec::new();
-        for entry in votes_table
-            .range(above_tip)
-            .map_err(self.failed("reading table `own_votes`"))?
-        {
-            let (_, value) = entry.map_err(self.failed("reading table `own_votes`"))?;
-            votes.push(codec::decode::<Vote>(
-                &self.path,
-                name::OWN_VOTES,
-                value.value(),
-            )?);
-        }
+        let open = |table| StoreError::failed(&self.path, format!("opening table `{table}`"));
+        let read = |table| StoreError::failed(&self.path, format!("reading table `{table}`"));
+        let votes_table = txn.open_table(OWN_VOTES).map_err(open(name::OWN_VOTES))?;
+        let votes: Vec<Vote> = self.decode_all(
+            votes_table
+                .range(above_tip)
+                .map_err(read(name::OWN_VOTES))?,
+            name::OWN_VOTES,
+        )?;
 
-        let items_table = txn
-            .open_table(OWN_ITEMS)
-            .map_err(self.failed("opening table `own_items`"))?;
-        let mut own_items = Vec::new();
-        for entry in items_table
-            .iter()
-            .map_err(self.failed("reading table `own_items`"))?
-        {
-            let (_, value) = entry.map_err(self.failed("reading table `own_items`"))?;
-            let item: ConsensusItem = codec::decode(&self.path, name::OWN_ITEMS, value.value())?;
-            if finalized_nonces
+        let items_table = txn.open_table(OWN_ITEMS).map_err(open(name::OWN_ITEMS))?;
+        let mut own_items: Vec<ConsensusItem> = self.decode_all(
+            items_table.iter().map_err(read(name::OWN_ITEMS))?,
+            name::OWN_ITEMS,
+        )?;
+        own_items.retain(|item| {
+            finalized_nonces
                 .get(&item.author)
                 .is_none_or(|final_nonce| item.nonce > *final_nonce)
-            {
-                own_items.push(item);
-            }
-        }
+        });
 
         let certificates_table = txn
             .open_table(CERTIFICATES)
-            .map_err(self.failed("opening table `certificates`"))?;
-        let mut certificates = Vec::new();
-        for entry in certificates_table
-            .range(above_tip)
-            .map_err(self.failed("reading table `certificates`"))?
-        {
-            let (_, value) = entry.map_err(self.failed("reading table `certificates`"))?;
-            certificates.push(codec::decode::<Certificate>(
-                &self.path,
-                name::CERTIFICATES,
-                value.value(),
-            )?);
-        }
+            .map_err(open(name::CERTIFICATES))?;
+        let certificates: Vec<Certificate> = self.decode_all(
+            certificates_table
+                .range(above_tip)
+                .map_err(read(name::CERTIFICATES))?,
+            name::CERTIFICATES,
+        )?;
 
-        let blocks_table = txn
-            .open_table(BLOCKS)
-            .map_err(self.failed("opening table `blocks`"))?;
-        let mut blocks = Vec::new();
-        for entry in blocks_table
-            .iter()
-            .map_err(self.failed("reading table `blocks`"))?
-        {
-            let (key, value) = entry.map_err(self.failed("reading table `blocks`"))?;
-            let block: Block = codec::decode(&self.path, name::BLOCKS, value.value())?;
-            if block.header.round.0 > tip_round {
-                blocks.push((block.header.round, *key.value(), block));
-            }
-        }
-        blocks.sort_by_key(|(round, hash, _)| (*round, *hash));
+        let blocks_table = txn.open_table(BLOCKS).map_err(open(name::BLOCKS))?;
+        let mut blocks: Vec<Block> = self.decode_all(
+            blocks_table.iter().map_err(read(name::BLOCKS))?,
+            name::BLOCKS,
+        )?;
+        blocks.retain(|block| block.header.round.0 > tip_round);
+        blocks.sort_by_cached_key(|block| (block.header.round, block.hash()));
 
         Ok(Restored {
             finalized_tip: tip.block,
@@ -124,8 +97,25 @@ impl Store {
             votes,
             own_items,
             certificates,
-            blocks: blocks.into_iter().map(|(_, _, block)| block).collect(),
+            blocks,
         })
+    }
+
+    /// Decodes every value of `range`, read from `table`, in key order.
+    fn decode_all<K: redb::Key + 'static, T: serde::de::DeserializeOwned>(
+        &self,
+        range: redb::Range<'_, K, &'static [u8]>,
+        table: &'static str,
+    ) -> Result<Vec<T>, StoreError> {
+        range
+            .map(|entry| {
+                let (_, value) = entry.map_err(StoreError::failed(
+                    &self.path,
+                    format!("reading table `{table}`"),
+                ))?;
+                codec::decode(&self.path, table, value.value())
+            })
+            .collect()
     }
 
     /// The finalized blocks to answer a peer's pull from `from` with: from `from` up to the first
