@@ -14,6 +14,7 @@ pub enum Domain {
     DummyVote,
     FinalizeVote,
     Item,
+    JoinRequest,
 }
 
 impl Domain {
@@ -24,6 +25,7 @@ impl Domain {
             Domain::DummyVote => b"bfte/v1/vote/dummy\0",
             Domain::FinalizeVote => b"bfte/v1/vote/finalize\0",
             Domain::Item => b"bfte/v1/item\0",
+            Domain::JoinRequest => b"bfte/v1/join-request\0",
         }
     }
 

@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod federation;
 pub mod hash;
 pub mod item;
+pub mod join;
 pub mod ledger;
 pub mod message;
 pub mod modules;

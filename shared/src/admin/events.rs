@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::hash::Hash;
+use crate::modules::ctrl::ProposalId;
 use crate::peer::PeerId;
 use crate::round::{Height, Round};
 
@@ -57,6 +58,21 @@ pub enum AdminEvent {
     },
     PeerLost {
         peer: PeerId,
+    },
+    /// A node asked to join; it waits in `AdminRequest::Joins`.
+    JoinRequested {
+        peer: PeerId,
+        name: String,
+    },
+    /// A consensus_ctrl proposal was made, voted on, passed or rejected.
+    ProposalChanged {
+        id: ProposalId,
+    },
+    /// A new epoch started: the peer set or parameters changed from the block at `height` on.
+    EpochStarted {
+        number: u64,
+        height: Height,
+        peers: u32,
     },
     /// One formatted line of the node's log.
     Log {

@@ -20,14 +20,17 @@ use serde::{Deserialize, Serialize};
 use crate::codec::{self, DecodeError};
 use crate::hash::Hash;
 use crate::item::ModuleId;
+use crate::join::PendingJoin;
 use crate::ledger::BlockOutcome;
+use crate::modules::ctrl::{Change, EpochConfig, Proposal, ProposalId};
+use crate::peer::PeerId;
 use crate::round::Height;
 
 pub use events::{AdminEvent, EventFrame, LogLevel, VoteSort};
 pub use views::{BlockDetail, FinalizedBlock, PeerInfo, PeerPath, PeerStatus, Status};
 
 /// Bumped on any incompatible change; both ends say theirs first and refuse a mismatch.
-pub const ADMIN_PROTOCOL_VERSION: u32 = 3;
+pub const ADMIN_PROTOCOL_VERSION: u32 = 4;
 /// No admin frame may be larger.
 pub const MAX_ADMIN_FRAME: usize = 32 << 20;
 /// The socket that takes every request, in the data directory.
@@ -74,7 +77,36 @@ pub enum AdminRequest {
         module: ModuleId,
         table: String,
     },
+    /// Every consensus_ctrl proposal, newest first (at most `MAX_PROPOSALS`).
+    Proposals,
+    /// Propose a change (the node's own yes vote comes with it).
+    Propose {
+        change: Change,
+    },
+    /// Vote on an open proposal.
+    Vote {
+        proposal: ProposalId,
+        yes: bool,
+    },
+    /// The join requests this node holds as pending.
+    Joins,
+    /// Vote to add a pending joiner: proposes adding it, or votes yes on the open proposal that
+    /// does.
+    Approve {
+        peer: PeerId,
+    },
+    /// Drop a pending join request here (other peers keep theirs).
+    Reject {
+        peer: PeerId,
+    },
+    /// An invite code for a new node.
+    Invite,
+    /// The configuration consensus runs under now.
+    Epoch,
 }
+
+/// Most proposals one `Proposals` answer carries.
+pub const MAX_PROPOSALS: usize = 1_000;
 
 /// Most entries one `ModuleEntries` answer carries.
 pub const MAX_MODULE_ENTRIES: usize = 10_000;
@@ -83,7 +115,12 @@ impl AdminRequest {
     /// Whether the request changes anything; the read-only socket refuses these.
     pub fn is_write(&self) -> bool {
         match self {
-            AdminRequest::Submit { .. } | AdminRequest::SubmitItem { .. } => true,
+            AdminRequest::Submit { .. }
+            | AdminRequest::SubmitItem { .. }
+            | AdminRequest::Propose { .. }
+            | AdminRequest::Vote { .. }
+            | AdminRequest::Approve { .. }
+            | AdminRequest::Reject { .. } => true,
             AdminRequest::Hello { .. }
             | AdminRequest::Status
             | AdminRequest::Blocks { .. }
@@ -91,7 +128,11 @@ impl AdminRequest {
             | AdminRequest::Block { .. }
             | AdminRequest::Subscribe
             | AdminRequest::Outcome { .. }
-            | AdminRequest::ModuleEntries { .. } => false,
+            | AdminRequest::ModuleEntries { .. }
+            | AdminRequest::Proposals
+            | AdminRequest::Joins
+            | AdminRequest::Invite
+            | AdminRequest::Epoch => false,
         }
     }
 }
@@ -120,6 +161,12 @@ pub enum AdminResponse {
     Outcome(Option<BlockOutcome>),
     /// A module table's entries: CBOR keys and values as the module stores them.
     ModuleEntries(Vec<ModuleEntry>),
+    Proposals(Vec<Proposal>),
+    Joins(Vec<PendingJoin>),
+    /// A write that puts nothing into consensus is done (`Reject`).
+    Done,
+    Invite(String),
+    Epoch(EpochConfig),
     Error(String),
 }
 

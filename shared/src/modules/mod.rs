@@ -3,6 +3,7 @@
 //! them). Every item is canonical CBOR in a `ConsensusItem`'s `data`.
 
 pub mod attest;
+pub mod ctrl;
 pub mod evidence;
 pub mod meta;
 
@@ -12,6 +13,8 @@ use crate::item::ModuleId;
 
 /// Opaque payloads: ordered and finalized, with no module state.
 pub const DATA: ModuleId = ModuleId(0);
+/// The federation's own configuration: peers, parameters, modules.
+pub const CONSENSUS_CTRL: ModuleId = ModuleId(1);
 /// Key/value metadata agreed by vote.
 pub const META: ModuleId = ModuleId(2);
 /// Statements attested by peers.
