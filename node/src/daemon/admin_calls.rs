@@ -89,6 +89,14 @@ impl Driver {
                     .collect();
                 AdminResponse::Blocks(blocks)
             }
+            AdminRequest::Proposals
+            | AdminRequest::Propose { .. }
+            | AdminRequest::Vote { .. }
+            | AdminRequest::Joins
+            | AdminRequest::Approve { .. }
+            | AdminRequest::Reject { .. }
+            | AdminRequest::Invite
+            | AdminRequest::Epoch => AdminResponse::Error("governance calls are being built".into()),
         })
     }
 

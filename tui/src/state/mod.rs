@@ -134,6 +134,10 @@ impl NodeView {
                 text: line.clone(),
             }),
             AdminEvent::DroppedSlow { .. } => return false,
+            // Governance events: the Governance and Joins screens (in progress) read them.
+            AdminEvent::JoinRequested { .. }
+            | AdminEvent::ProposalChanged { .. }
+            | AdminEvent::EpochStarted { .. } => return false,
         }
         true
     }
