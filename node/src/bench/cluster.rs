@@ -131,11 +131,7 @@ impl Cluster {
         };
         let mut outputs = Vec::with_capacity(peers);
         for secret in secrets {
-            let config = CoreConfig {
-                genesis: genesis.clone(),
-                signer: Arc::new(secret),
-                verifier: verifier.clone(),
-            };
+            let config = CoreConfig::new(&genesis, Arc::new(secret), verifier.clone());
             let (core, output) = Core::start(config, restored.clone(), cluster.now)?;
             cluster.cores.push(core);
             outputs.push(output);

@@ -148,7 +148,7 @@ impl Core {
                 return;
             }
         }
-        match certificate.verify(&self.federation, &self.peers, self.verifier.as_ref()) {
+        match certificate.verify(&self.domain, &self.peers, self.verifier.as_ref()) {
             Ok(()) => self.record_certificate(certificate),
             Err(error) => tracing::debug!(%from, %error, "ignored invalid certificate"),
         }
@@ -195,7 +195,7 @@ impl Core {
             height = block.header.height;
         }
         if let Err(error) =
-            finalization.verify(&self.federation, &self.peers, self.verifier.as_ref())
+            finalization.verify(&self.domain, &self.peers, self.verifier.as_ref())
         {
             tracing::debug!(%from, %error, "ignored finalized chain with a bad certificate");
             return;

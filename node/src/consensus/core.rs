@@ -8,6 +8,7 @@ use bfte_shared::crypto::{Signer, Verifier};
 use bfte_shared::federation::{ConsensusParams, FederationId, Genesis, PeerSet};
 use bfte_shared::hash::Hash;
 use bfte_shared::item::{ConsensusItem, ModuleId};
+use bfte_shared::modules::ctrl::{EpochConfig, Member};
 use bfte_shared::message::{Message, Pull};
 use bfte_shared::peer::PeerId;
 use bfte_shared::round::{Height, Round};
@@ -23,12 +24,46 @@ use super::round_state::RoundState;
 /// spammer cannot make a peer hold state for arbitrarily many rounds.
 pub(super) const FUTURE_ROUNDS: u64 = 64;
 
-/// The local signing and verification the core is given; it never touches keys itself.
+/// What the core runs under: the federation, the epoch (peer set and parameters), and the
+/// local signing and verification (it never touches keys itself).
 #[derive(Debug, Clone)]
 pub struct CoreConfig {
-    pub genesis: Genesis,
+    pub federation: FederationId,
+    pub epoch: EpochConfig,
     pub signer: Arc<dyn Signer>,
     pub verifier: Arc<dyn Verifier>,
+}
+
+impl CoreConfig {
+    /// The genesis epoch of `genesis`.
+    pub fn new(genesis: &Genesis, signer: Arc<dyn Signer>, verifier: Arc<dyn Verifier>) -> Self {
+        CoreConfig {
+            federation: genesis.federation_id(),
+            epoch: genesis_epoch(genesis),
+            signer,
+            verifier,
+        }
+    }
+
+    /// The same federation and keys, in another epoch.
+    pub fn in_epoch(self, epoch: EpochConfig) -> Self {
+        CoreConfig { epoch, ..self }
+    }
+}
+
+/// The genesis epoch as the core needs it: the founding peers and parameters (names,
+/// addresses and modules are the ledger's business).
+pub fn genesis_epoch(genesis: &Genesis) -> EpochConfig {
+    let members = genesis
+        .peers
+        .iter()
+        .map(|id| Member {
+            id: *id,
+            name: String::new(),
+            addrs: Vec::new(),
+        })
+        .collect();
+    EpochConfig::genesis(genesis, members, Vec::new())
 }
 
 /// One input to the core. Time is always an input: the core never reads a clock.
@@ -61,8 +96,11 @@ pub enum Input {
 /// Why the core cannot start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("this peer ({0}) is not in the federation's peer set")]
-    NotAPeer(PeerId),
+    #[error("epoch {epoch} has no valid peer set: {source}")]
+    InvalidPeerSet {
+        epoch: u64,
+        source: bfte_shared::federation::InvalidPeerSet,
+    },
 }
 
 /// A deliberately broken rule, so tests can show the simulator catches each kind of bug.
@@ -85,12 +123,18 @@ pub enum Mutation {
 
 #[derive(Debug)]
 pub struct Core {
+    /// What items are signed over: the federation, in every epoch.
     pub(super) federation: FederationId,
+    /// What votes, proposals and certificates are signed over: this epoch only.
+    pub(super) domain: FederationId,
+    pub(super) epoch: u64,
     pub(super) config_hash: Hash,
     pub(super) peers: PeerSet,
     pub(super) params: ConsensusParams,
     pub(super) me: PeerId,
-    pub(super) my_index: usize,
+    /// `None` for a peer outside this epoch's set: it follows (certificates, finalized
+    /// history) but never votes or proposes.
+    pub(super) my_index: Option<usize>,
     pub(super) signer: Arc<dyn Signer>,
     pub(super) verifier: Arc<dyn Verifier>,
     pub(super) now: u64,
@@ -150,13 +194,21 @@ impl Core {
         #[cfg(test)] mutation: Option<Mutation>,
     ) -> Result<(Core, Output), StartError> {
         let me = config.signer.peer_id();
-        let peers = config.genesis.peers.clone();
-        let my_index = peers.index_of(&me).ok_or(StartError::NotAPeer(me))?;
+        let epoch = &config.epoch;
+        let invalid = |source| StartError::InvalidPeerSet {
+            epoch: epoch.number,
+            source,
+        };
+        let peers = epoch.peer_set().map_err(invalid)?;
+        let config_hash = epoch.config_hash().map_err(invalid)?;
+        let my_index = peers.index_of(&me);
         let tip = restored.finalized_tip.header.clone();
         let mut core = Core {
-            federation: config.genesis.federation_id(),
-            config_hash: config.genesis.config_hash(),
-            params: config.genesis.params.clone(),
+            federation: config.federation,
+            domain: epoch.signing_domain(&config.federation),
+            epoch: epoch.number,
+            config_hash,
+            params: epoch.params.clone(),
             peers,
             me,
             my_index,
@@ -238,7 +290,9 @@ impl Core {
                 VoteKind::Finalize(_) => &mut state.own_finalize,
             };
             *slot = Some(vote.clone());
-            self.count_vote(self.my_index, vote.round, vote.kind, vote.signature, true);
+            if let Some(index) = self.my_index {
+                self.count_vote(index, vote.round, vote.kind, vote.signature, true);
+            }
         }
     }
 
@@ -290,6 +344,10 @@ impl Core {
     }
 
     fn submit(&mut self, module: ModuleId, data: Vec<u8>) {
+        if self.my_index.is_none() {
+            tracing::warn!(epoch = self.epoch, "refused an item: this node is not a peer in force, nobody would include it");
+            return;
+        }
         let last_own = self.pool.items_by(&self.me).map(|item| item.nonce).max();
         let last_final = self.finalized_nonces.get(&self.me).copied();
         let nonce = last_own.max(last_final).map_or(1, |n| n.saturating_add(1));
@@ -517,7 +575,7 @@ impl Core {
 
     /// The leader of a round: a pseudo-random peer every peer computes alike.
     pub fn leader(&self, round: Round) -> PeerId {
-        let mut seed = self.federation.0.0.to_vec();
+        let mut seed = self.domain.0.0.to_vec();
         seed.extend_from_slice(&round.0.to_le_bytes());
         let hash = Hash::tagged(b"bfte/v1/leader\0", &seed);
         let mut word = [0u8; 8];
@@ -552,5 +610,15 @@ impl Core {
 
     pub fn federation(&self) -> FederationId {
         self.federation
+    }
+
+    /// The epoch this core runs in.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// Whether this node votes in this epoch (else it only follows).
+    pub fn is_voter(&self) -> bool {
+        self.my_index.is_some()
     }
 }

@@ -18,6 +18,6 @@ mod tests;
 
 #[cfg(test)]
 pub use self::core::Mutation;
-pub use self::core::{Core, CoreConfig, Input, StartError};
+pub use self::core::{Core, CoreConfig, Input, StartError, genesis_epoch};
 pub use self::gossip::coalesce_items;
 pub use self::io::{Destination, Durable, Evidence, Finalized, Output, Restored, Timer};

@@ -43,7 +43,7 @@ impl Core {
             return;
         }
         let hash = proposal.block.hash();
-        let bytes = proposal.signing_bytes(&self.federation, hash);
+        let bytes = proposal.signing_bytes(&self.domain, hash);
         let signed = SignedBytes {
             signer: &from,
             message: &bytes,
@@ -293,10 +293,12 @@ impl Core {
             payload,
         };
         let hash = block.hash();
-        let proposal = Proposal::new(&self.federation, self.signer.as_ref(), block.clone());
+        let proposal = Proposal::new(&self.domain, self.signer.as_ref(), block.clone());
         self.blocks.insert(hash, block);
         self.rounds.entry(round).or_default().proposal = Some(proposal.clone());
-        self.mark_active(round, self.my_index);
+        if let Some(index) = self.my_index {
+            self.mark_active(round, index);
+        }
         self.send(Destination::AllPeers, Message::Proposal(proposal));
         self.cast_vote(round, VoteKind::Notarize(hash));
     }

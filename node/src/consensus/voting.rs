@@ -17,8 +17,11 @@ impl Core {
     /// Signs a vote, asks for it to be persisted, sends it, and counts it. The driver writes
     /// `persist` before sending, so the vote is durable before anyone can see it.
     pub(super) fn cast_vote(&mut self, round: Round, kind: VoteKind) {
+        let Some(index) = self.my_index else {
+            return;
+        };
         tracing::trace!(peer = %self.me.short(), now = self.now, %round, ?kind, "vote");
-        let vote = Vote::new(&self.federation, self.signer.as_ref(), round, kind);
+        let vote = Vote::new(&self.domain, self.signer.as_ref(), round, kind);
         // A peer that vouched for a block must still hold it after a crash: the proposer may
         // be Byzantine and the only other copies may be with peers that crashed too.
         if let VoteKind::Notarize(hash) = kind
@@ -36,7 +39,7 @@ impl Core {
         *slot = Some(vote.clone());
         let signature = vote.signature;
         self.send(Destination::AllPeers, Message::Vote(vote));
-        self.count_vote(self.my_index, round, kind, signature, true);
+        self.count_vote(index, round, kind, signature, true);
         self.arm_resend();
     }
 
@@ -161,7 +164,7 @@ impl Core {
     /// fails, to drop the bad ones) and forms and broadcasts the certificate.
     fn check_quorum(&mut self, round: Round, kind: VoteKind) {
         let quorum = self.quorum();
-        let message = vote_signing_bytes(&self.federation, round, kind);
+        let message = vote_signing_bytes(&self.domain, round, kind);
         let Some(state) = self.rounds.get_mut(&round) else {
             return;
         };
@@ -242,7 +245,7 @@ impl Core {
         };
         let (first, second) = (vote(first), vote(second));
         let valid = |vote: &Vote| {
-            let bytes = vote.signing_bytes(&self.federation);
+            let bytes = vote.signing_bytes(&self.domain);
             self.verifier.verify(vote.signed(&bytes))
         };
         if valid(&first) && valid(&second) {

@@ -371,11 +371,7 @@ impl Simulation {
     }
 
     fn config(&self, peer: usize) -> CoreConfig {
-        CoreConfig {
-            genesis: self.genesis.clone(),
-            signer: self.crypto.signers[peer].clone(),
-            verifier: self.crypto.verifier.clone(),
-        }
+        CoreConfig::new(&self.genesis, self.crypto.signers[peer].clone(), self.crypto.verifier.clone())
     }
 
     fn start_peer(&mut self, peer: usize) {

@@ -88,7 +88,7 @@ impl Store {
         Ok(())
     }
 
-    fn cached_tip(&self) -> std::sync::MutexGuard<'_, Option<Tip>> {
+    pub(super) fn cached_tip(&self) -> std::sync::MutexGuard<'_, Option<Tip>> {
         // The cache is only ever replaced whole, so a panic elsewhere cannot leave it torn.
         self.tip
             .lock()

@@ -31,6 +31,7 @@
 
 mod codec;
 mod commit;
+mod epochs;
 mod error;
 #[cfg(test)]
 pub(crate) mod fixtures;

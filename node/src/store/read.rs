@@ -120,8 +120,11 @@ impl Store {
 
     /// The finalized blocks to answer a peer's pull from `from` with: from `from` up to the first
     /// block at or after `from + limit` (capped at the tip) that carries its own finalization,
-    /// and that finalization. `None` if there is nothing to serve: `from` is 0 (every peer has
-    /// the genesis block) or above the tip, or no block from the cap on has a certificate.
+    /// and that finalization. An answer never crosses an epoch boundary: one that reaches the
+    /// last block of an ended epoch ends there, with that epoch's end proof (the blocks it
+    /// finalized above and their certificate), since a peer still in that epoch can only check
+    /// that epoch's certificates. `None` if there is nothing to serve: `from` is 0 (every peer
+    /// has the genesis block) or above the tip, or no block from the cap on has a certificate.
     pub fn finalized_chain(
         &self,
         from: Height,
@@ -132,14 +135,16 @@ impl Store {
         if from.0 == 0 || from > tip {
             return Ok(None);
         }
+        let epoch_end = self.epoch_end_from(&txn, from)?;
+        let last = epoch_end.as_ref().map_or(tip.0, |(at, _)| at.0);
         let limit = u64::try_from(limit).unwrap_or(u64::MAX);
-        let want_end = from.0.saturating_add(limit).min(tip.0);
+        let want_end = from.0.saturating_add(limit).min(last);
         let table = txn
             .open_table(FINALIZED)
             .map_err(self.failed("opening table `finalized`"))?;
         let mut blocks = Vec::new();
         for entry in table
-            .range(from.0..=tip.0)
+            .range(from.0..=last)
             .map_err(self.failed("reading table `finalized`"))?
         {
             let (height, value) = entry.map_err(self.failed("reading table `finalized`"))?;
@@ -154,7 +159,13 @@ impl Store {
                 }));
             }
         }
-        Ok(None)
+        Ok(epoch_end.map(|(_, end)| {
+            blocks.extend(end.tail);
+            FinalizedChain {
+                blocks,
+                finalization: end.finalization,
+            }
+        }))
     }
 
     /// Height of the finalized tip (0 before anything was finalized).
