@@ -119,7 +119,8 @@ impl Driver {
         let applied = self
             .ledger
             .catch_up(&self.store)
-            .context("the ledger cannot apply the finalized chain; the node stops")?;
+            .context("the ledger cannot apply the finalized chain; the node stops")?
+            .applied;
         for (height, root) in applied {
             self.handle(Input::Applied { height, root });
         }

@@ -8,7 +8,8 @@ use bfte_shared::federation::{FederationId, Genesis, PeerSet};
 use bfte_shared::hash::Hash;
 use bfte_shared::item::{ConsensusItem, ModuleId};
 use bfte_shared::ledger::{BlockOutcome, ItemOutcome};
-use bfte_shared::modules::Effect;
+use bfte_shared::modules::ctrl::{EpochConfig, Member, ModuleVersion};
+use bfte_shared::modules::{CONSENSUS_CTRL, Effect};
 use bfte_shared::round::Height;
 use redb::{Database, Durability, ReadableTable, WriteTransaction};
 
@@ -17,7 +18,7 @@ use super::lthash::LtHash;
 use super::overlay::Overlay;
 use super::read;
 use super::tables::{APPLIED_HEIGHT_KEY, LEDGER_META, LTHASH_KEY, OUTCOMES, STATE_ROOTS};
-use crate::modules::{self, ApplyError, Context, Module, Rejected};
+use crate::modules::{self, ApplyError, Context, Module, Rejected, ctrl};
 use crate::store::Store;
 
 /// Most effects one item may cause, counting those caused by its effects: a cycle of modules
@@ -26,18 +27,72 @@ pub const MAX_EFFECTS_PER_ITEM: usize = 64;
 /// Finalized blocks read from the store at a time while catching up.
 const BLOCKS_PER_READ: usize = 64;
 
-/// The modules and the peer set they apply blocks under.
-pub struct Ledger {
-    modules: Vec<Box<dyn Module>>,
-    federation: FederationId,
+/// The configuration in force and what applying items under it needs.
+struct InForce {
+    config: EpochConfig,
     peers: PeerSet,
+    /// What the epoch's votes and proposals are signed over (evidence checks them).
+    signing: FederationId,
+    /// The enabled modules in id order, the order effects are routed in.
+    modules: Vec<(ModuleId, Box<dyn Module>)>,
+}
+
+impl InForce {
+    /// Applies one item and routes its effects; any refusal rejects the item as a whole.
+    fn apply_item(
+        &self,
+        context: &Context<'_>,
+        item: &ConsensusItem,
+        overlay: &mut Overlay<'_>,
+    ) -> Result<Vec<Effect>, ApplyError> {
+        let Some((id, module)) = self.modules.iter().find(|(id, _)| *id == item.module) else {
+            return Err(Rejected(format!("module {} is not enabled", item.module.0)).into());
+        };
+        let mut routed = Vec::new();
+        let mut queue: VecDeque<Effect> = module
+            .apply(context, &item.data, &mut overlay.module(*id))?
+            .into();
+        while let Some(effect) = queue.pop_front() {
+            for (id, module) in self.modules.iter().filter(|(id, _)| *id != effect.from) {
+                let caused = module.on_effect(context, &effect, &mut overlay.module(*id))?;
+                queue.extend(caused);
+            }
+            routed.push(effect);
+            if routed.len() + queue.len() > MAX_EFFECTS_PER_ITEM {
+                return Err(
+                    Rejected(format!("caused more than {MAX_EFFECTS_PER_ITEM} effects")).into(),
+                );
+            }
+        }
+        Ok(routed)
+    }
+}
+
+/// What one call of [`Ledger::catch_up`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatchUp {
+    /// The state root after each block applied, in height order.
+    pub applied: Vec<(Height, Hash)>,
+    /// The configuration of a new epoch that the last applied block started: applying stopped
+    /// there, so that the blocks above it, which the old epoch finalized, are never applied.
+    pub epoch: Option<EpochConfig>,
+}
+
+/// Applies finalized blocks under the configuration the federation put in force. A ledger
+/// applies to one database: it keeps that database's configuration in force in memory.
+pub struct Ledger {
+    federation: FederationId,
+    /// The genesis epoch's configuration; block 1 records it in the state.
+    pub(super) genesis: EpochConfig,
+    /// Read from the database on the first `catch_up`, then replaced as blocks change it.
+    in_force: Option<InForce>,
 }
 
 impl std::fmt::Debug for Ledger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kinds: Vec<_> = self.modules.iter().map(|m| m.info()).collect();
         f.debug_struct("Ledger")
-            .field("modules", &kinds)
+            .field("federation", &self.federation)
+            .field("epoch", &self.in_force.as_ref().map(|f| f.config.number))
             .finish_non_exhaustive()
     }
 }
@@ -48,50 +103,138 @@ pub(super) fn state_root(lthash: &LtHash) -> Hash {
 }
 
 impl Ledger {
-    /// The built-in modules (`modules::built_in`) of the federation of `genesis`.
+    /// The ledger of the federation of `genesis`, which starts with the founding peers and the
+    /// built-in modules (`modules::built_in`). Names and addresses are not part of the hashed
+    /// genesis, so the genesis configuration leaves them empty: every peer's state agrees.
     pub fn new(genesis: &Genesis) -> Ledger {
-        let mut modules = modules::built_in();
-        modules.sort_by_key(|module| module.id());
+        let members = genesis
+            .peers
+            .iter()
+            .map(|id| Member {
+                id: *id,
+                name: String::new(),
+                addrs: Vec::new(),
+            })
+            .collect();
+        let mut modules: Vec<ModuleVersion> = modules::built_in()
+            .iter()
+            .map(|module| {
+                let info = module.info();
+                ModuleVersion {
+                    id: info.id,
+                    kind: info.kind.into(),
+                    version: info.version,
+                }
+            })
+            .collect();
+        modules.sort_by_key(|module| module.id);
         Ledger {
-            modules,
             federation: genesis.federation_id(),
-            peers: genesis.peers.clone(),
+            genesis: EpochConfig::genesis(genesis, members, modules),
+            in_force: None,
         }
     }
 
-    /// Whether `module` is one this ledger applies items of.
+    /// Whether `module` is enabled in the configuration in force (as of the last `catch_up`;
+    /// the genesis one before it).
     pub fn runs(&self, module: ModuleId) -> bool {
-        self.modules.iter().any(|m| m.id() == module)
+        match &self.in_force {
+            Some(in_force) => in_force.modules.iter().any(|(id, _)| *id == module),
+            None => self.genesis.modules.iter().any(|m| m.id == module),
+        }
     }
 
-    /// Applies every finalized block the store holds above the applied height, in order, and
-    /// returns the state root after each. Stops at the first error; what was applied before it
-    /// stays applied.
-    pub fn catch_up(&self, store: &Store) -> Result<Vec<(Height, Hash)>, LedgerError> {
+    /// Applies the finalized blocks the store holds above the applied height, in order, and
+    /// returns the state root after each. Stops right after a block that starts a new epoch,
+    /// and at the first error; what was applied before either stays applied.
+    pub fn catch_up(&mut self, store: &Store) -> Result<CatchUp, LedgerError> {
         let db = store.database();
-        let mut applied = Vec::new();
+        let mut in_force = match self.in_force.take() {
+            Some(in_force) => in_force,
+            None => self.load(db)?,
+        };
+        // `in_force` changes only with a committed block, so it stays right on an error too.
+        let result = self.apply_all(store, &mut in_force);
+        self.in_force = Some(in_force);
+        result
+    }
+
+    /// The configuration in force in `db`, with the modules that run it.
+    fn load(&self, db: &Database) -> Result<InForce, LedgerError> {
+        match read::current_config(db)? {
+            Some(config) => self.resolve(config, read::applied_height(db)?.next()),
+            None => self.resolve(self.genesis.clone(), Height(0)),
+        }
+    }
+
+    /// Finds this binary's implementation of every module `config` enables, which the ledger
+    /// needs to apply `height`.
+    fn resolve(&self, config: EpochConfig, height: Height) -> Result<InForce, LedgerError> {
+        let peers = config.peer_set().map_err(|e| {
+            LedgerError::corrupt(format!("module/{}/{}", CONSENSUS_CTRL.0, ctrl::CONFIG), e)
+        })?;
+        let mut enabled = Vec::with_capacity(config.modules.len());
+        for module in &config.modules {
+            let Some(implementation) = modules::implementation(&module.kind, module.version) else {
+                return Err(LedgerError::UnknownModule {
+                    height,
+                    kind: module.kind.clone(),
+                    version: module.version,
+                });
+            };
+            enabled.push((module.id, implementation));
+        }
+        Ok(InForce {
+            signing: config.signing_domain(&self.federation),
+            config,
+            peers,
+            modules: enabled,
+        })
+    }
+
+    fn apply_all(&self, store: &Store, in_force: &mut InForce) -> Result<CatchUp, LedgerError> {
+        let db = store.database();
+        let mut done = CatchUp {
+            applied: Vec::new(),
+            epoch: None,
+        };
         loop {
             let next = self.applied_height(db)?.next();
             let blocks = store
                 .finalized_blocks(next, BLOCKS_PER_READ)
                 .map_err(|e| LedgerError::corrupt("finalized", e))?;
             if blocks.is_empty() {
-                return Ok(applied);
+                return Ok(done);
             }
-            for (block, _) in blocks {
-                if block.header.height != Height(next.0 + applied.len() as u64) {
-                    return Err(LedgerError::MissingBlock(Height(
-                        next.0 + applied.len() as u64,
-                    )));
+            for (offset, (block, _)) in blocks.into_iter().enumerate() {
+                let expected = Height(next.0 + offset as u64);
+                if block.header.height != expected {
+                    return Err(LedgerError::MissingBlock(expected));
                 }
-                let root = self.apply_block(db, &block)?;
-                applied.push((block.header.height, root));
+                let (root, changed) = self.apply_block(db, &block, in_force)?;
+                done.applied.push((expected, root));
+                if let Some(changed) = changed {
+                    let new_epoch = changed.config.number != in_force.config.number;
+                    *in_force = changed;
+                    if new_epoch {
+                        done.epoch = Some(in_force.config.clone());
+                        return Ok(done);
+                    }
+                }
             }
         }
     }
 
-    fn apply_block(&self, db: &Database, block: &Block) -> Result<Hash, LedgerError> {
+    /// Applies one block in one transaction; returns its state root and the configuration it
+    /// put in force, if it changed one.
+    fn apply_block(
+        &self,
+        db: &Database,
+        block: &Block,
+        in_force: &InForce,
+    ) -> Result<(Hash, Option<InForce>), LedgerError> {
         let height = block.header.height;
+        let hash = block.hash();
         let mut txn = db
             .begin_write()
             .map_err(LedgerError::failed("starting a ledger transaction"))?;
@@ -104,9 +247,26 @@ impl Ledger {
             changes: Vec::new(),
             state_root: Hash::ZERO,
         };
+        // The genesis configuration enters the state with the first block, so that it counts
+        // in the state root the same way on every peer.
+        let mut overlay = Overlay::new(&txn);
+        {
+            let mut state = overlay.module(CONSENSUS_CTRL);
+            if ctrl::current(&state)?.is_none() {
+                ctrl::install(&mut state, &self.genesis);
+            }
+        }
+        outcome.changes.extend(overlay.flush(&mut lthash)?);
         for item in &block.payload.items {
+            let context = Context {
+                height,
+                block: hash,
+                author: item.author,
+                peers: &in_force.peers,
+                federation: &in_force.signing,
+            };
             let mut overlay = Overlay::new(&txn);
-            match self.apply_item(height, item, &mut overlay) {
+            match in_force.apply_item(&context, item, &mut overlay) {
                 Ok(effects) => {
                     outcome.changes.extend(overlay.flush(&mut lthash)?);
                     outcome.items.push(ItemOutcome::Applied { effects });
@@ -117,6 +277,13 @@ impl Ledger {
                 Err(ApplyError::Ledger(error)) => return Err(error),
             }
         }
+        let mut overlay = Overlay::new(&txn);
+        let changed = ctrl::finish_block(&mut overlay.module(CONSENSUS_CTRL))?;
+        outcome.changes.extend(overlay.flush(&mut lthash)?);
+        // A module this binary lacks stops the ledger here, before the block commits.
+        let changed = changed
+            .map(|config| self.resolve(config, height))
+            .transpose()?;
         let root = state_root(&lthash);
         outcome.state_root = root;
         {
@@ -138,7 +305,7 @@ impl Ledger {
         }
         txn.commit()
             .map_err(LedgerError::failed("committing a ledger transaction"))?;
-        Ok(root)
+        Ok((root, changed))
     }
 
     /// The block's state commitment must match our root at its height, which we applied.
@@ -164,42 +331,6 @@ impl Ledger {
             }),
             _ => Ok(()),
         }
-    }
-
-    /// Applies one item and routes its effects; any refusal rejects the item as a whole.
-    fn apply_item(
-        &self,
-        height: Height,
-        item: &ConsensusItem,
-        overlay: &mut Overlay<'_>,
-    ) -> Result<Vec<Effect>, ApplyError> {
-        let context = Context {
-            height,
-            author: item.author,
-            peers: &self.peers,
-            federation: &self.federation,
-        };
-        let Some(module) = self.modules.iter().find(|m| m.id() == item.module) else {
-            return Err(Rejected(format!("no module with id {} is enabled", item.module.0)).into());
-        };
-        let mut routed = Vec::new();
-        let mut queue: VecDeque<Effect> = module
-            .apply(&context, &item.data, &mut overlay.module(module.id()))?
-            .into();
-        while let Some(effect) = queue.pop_front() {
-            for module in self.modules.iter().filter(|m| m.id() != effect.from) {
-                let caused =
-                    module.on_effect(&context, &effect, &mut overlay.module(module.id()))?;
-                queue.extend(caused);
-            }
-            routed.push(effect);
-            if routed.len() + queue.len() > MAX_EFFECTS_PER_ITEM {
-                return Err(
-                    Rejected(format!("caused more than {MAX_EFFECTS_PER_ITEM} effects")).into(),
-                );
-            }
-        }
-        Ok(routed)
     }
 
     /// The last applied height; 0 (the genesis block, which carries no items) before any.

@@ -33,6 +33,18 @@ pub enum LedgerError {
 
     #[error("the finalized chain is missing height {0}, which the ledger must apply next")]
     MissingBlock(Height),
+
+    #[error(
+        "the federation enabled module {kind}@{version}, which this node's binary does not have: \
+         upgrade bfte to a release with {kind}@{version} to continue. The ledger stopped \
+         before applying height {height}"
+    )]
+    UnknownModule {
+        /// The first height not applied.
+        height: Height,
+        kind: String,
+        version: u32,
+    },
 }
 
 impl LedgerError {

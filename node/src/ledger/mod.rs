@@ -14,6 +14,13 @@
 //! no trace in state. The state root after each block is checked against the commitments of
 //! later blocks: a finalized block committing to another root than ours at a height is a
 //! divergence, and the ledger stops.
+//!
+//! The peers in force and the enabled modules are the configuration the `consensus_ctrl`
+//! module keeps in its tables (the genesis one is written with block 1). A change passed while
+//! applying a block takes effect after that block; one that ends the epoch (peers, parameters)
+//! also ends `Ledger::catch_up`, so that the caller starts the next epoch's consensus before
+//! anything above that block is applied. A module the federation enabled that this binary does
+//! not have stops the ledger before the block that enabled it commits.
 
 mod apply;
 mod error;
@@ -25,6 +32,6 @@ mod tables;
 #[cfg(test)]
 mod tests;
 
-pub use self::apply::{Ledger, MAX_EFFECTS_PER_ITEM};
+pub use self::apply::{CatchUp, Ledger, MAX_EFFECTS_PER_ITEM};
 pub use self::error::LedgerError;
 pub use self::overlay::ModuleState;

@@ -1,19 +1,24 @@
-//! Reading the ledger: where it stands, recent state roots, and per-block outcomes.
+//! Reading the ledger: where it stands, recent state roots, per-block outcomes, and the
+//! federation's configuration and proposals.
 
 use bfte_shared::codec;
 use bfte_shared::hash::Hash;
 use bfte_shared::item::ModuleId;
 use bfte_shared::ledger::BlockOutcome;
+use bfte_shared::modules::CONSENSUS_CTRL;
+use bfte_shared::modules::ctrl::{EpochConfig, Proposal};
 use bfte_shared::round::Height;
 use redb::{
     Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, TableError,
 };
+use serde::de::DeserializeOwned;
 
 use super::Ledger;
 use super::apply::state_root;
 use super::error::LedgerError;
 use super::lthash::LtHash;
 use super::tables::{APPLIED_HEIGHT_KEY, LEDGER_META, OUTCOMES, STATE_ROOTS, module_table};
+use crate::modules::ctrl;
 use crate::store::MAX_VALUE_BYTES;
 
 /// One entry of a module table: its raw key and its CBOR value.
@@ -49,7 +54,78 @@ pub(super) fn applied_height(db: &Database) -> Result<Height, LedgerError> {
     }
 }
 
+/// Up to `limit` values of one module table, in key order or, if `newest_first`, reversed.
+fn module_values<T: DeserializeOwned>(
+    db: &Database,
+    module: ModuleId,
+    table: &str,
+    newest_first: bool,
+    limit: usize,
+) -> Result<Vec<T>, LedgerError> {
+    let name = module_table(module, table);
+    let txn = begin(db)?;
+    let definition = TableDefinition::<&[u8], &[u8]>::new(&name);
+    let Some(opened) = missing(txn.open_table(definition), &name)? else {
+        return Ok(Vec::new());
+    };
+    let range = opened
+        .iter()
+        .map_err(LedgerError::failed(format!("reading `{name}`")))?;
+    let entries: Box<dyn Iterator<Item = _>> = if newest_first {
+        Box::new(range.rev())
+    } else {
+        Box::new(range)
+    };
+    let mut values = Vec::new();
+    for entry in entries.take(limit) {
+        let (_, value) = entry.map_err(LedgerError::failed(format!("reading `{name}`")))?;
+        values.push(
+            codec::decode(value.value(), MAX_VALUE_BYTES)
+                .map_err(|e| LedgerError::corrupt(&name, e))?,
+        );
+    }
+    Ok(values)
+}
+
+/// The configuration the ledger put in force; none before the first block was applied.
+pub(super) fn current_config(db: &Database) -> Result<Option<EpochConfig>, LedgerError> {
+    let name = module_table(CONSENSUS_CTRL, ctrl::CONFIG);
+    let txn = begin(db)?;
+    let definition = TableDefinition::<&[u8], &[u8]>::new(&name);
+    let Some(table) = missing(txn.open_table(definition), &name)? else {
+        return Ok(None);
+    };
+    let stored = table
+        .get(ctrl::CURRENT)
+        .map_err(LedgerError::failed(format!("reading `{name}`")))?;
+    stored
+        .map(|bytes| {
+            codec::decode(bytes.value(), MAX_VALUE_BYTES)
+                .map_err(|e| LedgerError::corrupt(&name, e))
+        })
+        .transpose()
+}
+
 impl Ledger {
+    /// The configuration in force: the genesis one until the first block is applied.
+    pub fn epoch(&self, db: &Database) -> Result<EpochConfig, LedgerError> {
+        Ok(current_config(db)?.unwrap_or_else(|| self.genesis.clone()))
+    }
+
+    /// Every epoch's configuration as it started, oldest first.
+    pub fn epochs(&self, db: &Database) -> Result<Vec<EpochConfig>, LedgerError> {
+        let epochs = module_values(db, CONSENSUS_CTRL, ctrl::EPOCHS, false, usize::MAX)?;
+        if epochs.is_empty() {
+            return Ok(vec![self.genesis.clone()]);
+        }
+        Ok(epochs)
+    }
+
+    /// The last `limit` proposals, newest first.
+    pub fn proposals(&self, db: &Database, limit: usize) -> Result<Vec<Proposal>, LedgerError> {
+        module_values(db, CONSENSUS_CTRL, ctrl::PROPOSALS, true, limit)
+    }
+
     /// The state roots of the last `limit` applied heights, oldest first; height 0's is the
     /// root of the empty state every federation starts from. What a restarted core needs.
     pub fn recent_roots(

@@ -3,11 +3,13 @@
 //! modules that understand them. Modules never call each other.
 
 pub mod attest;
+pub mod ctrl;
 pub mod data;
 pub mod evidence;
 pub mod meta;
 
 use bfte_shared::federation::{FederationId, PeerSet};
+use bfte_shared::hash::Hash;
 use bfte_shared::item::ModuleId;
 use bfte_shared::modules::Effect;
 use bfte_shared::peer::PeerId;
@@ -15,6 +17,7 @@ use bfte_shared::round::Height;
 use serde::de::DeserializeOwned;
 
 pub use self::attest::Attest;
+pub use self::ctrl::Ctrl;
 pub use self::data::Data;
 pub use self::evidence::Evidence;
 pub use self::meta::Meta;
@@ -25,11 +28,15 @@ use crate::ledger::{LedgerError, ModuleState};
 pub struct Context<'a> {
     /// The finalized height being applied.
     pub height: Height,
+    /// The hash of that block: where an epoch that a change in it ends starts from.
+    pub block: Hash,
     /// The item's author (its signature and nonce were checked by consensus).
     pub author: PeerId,
-    /// The peers in force at this height.
+    /// The peers in force at this height (the epoch's, even after a change passed in this
+    /// block: it takes effect after the block).
     pub peers: &'a PeerSet,
-    /// What signatures in items are over.
+    /// What this epoch's votes and proposals are signed over: the federation id in the genesis
+    /// epoch (`EpochConfig::signing_domain`).
     pub federation: &'a FederationId,
 }
 
@@ -83,10 +90,6 @@ pub struct ModuleInfo {
 pub trait Module: Send {
     fn info(&self) -> ModuleInfo;
 
-    fn id(&self) -> ModuleId {
-        self.info().id
-    }
-
     /// Validates one item and applies it to `state`, returning the effects it causes. On a
     /// rejection nothing it wrote is kept.
     fn apply(
@@ -107,12 +110,22 @@ pub trait Module: Send {
     }
 }
 
-/// The modules every federation runs from genesis, in id order.
+/// The modules every federation runs from genesis, in id order; also every module kind and
+/// version this binary can run.
 pub fn built_in() -> Vec<Box<dyn Module>> {
     vec![
         Box::new(Data),
+        Box::new(Ctrl),
         Box::new(Meta),
         Box::new(Attest),
         Box::new(Evidence),
     ]
+}
+
+/// This binary's implementation of module `kind` at `version`, if it has one.
+pub fn implementation(kind: &str, version: u32) -> Option<Box<dyn Module>> {
+    built_in().into_iter().find(|module| {
+        let info = module.info();
+        info.kind == kind && info.version == version
+    })
 }

@@ -1,0 +1,337 @@
+//! Consensus control: the federation changes its own peers, parameters and modules by vote. A
+//! proposal passes once a quorum of the peers in force voted yes; its change goes into the
+//! `pending` configuration, which the ledger puts in force once the whole block is applied, so
+//! the items after it in that block still apply under the peers in force.
+
+use bfte_shared::codec;
+use bfte_shared::federation::{ConsensusParams, PeerSet};
+use bfte_shared::hash::Hash;
+use bfte_shared::modules::ctrl::{
+    Change, CtrlItem, EpochConfig, MAX_ADDR_BYTES, MAX_PEER_ADDRS, MAX_PEER_NAME_BYTES, Member,
+    PASSED, Proposal, ProposalId, ProposalStatus,
+};
+use bfte_shared::modules::{CONSENSUS_CTRL, Effect, MAX_NAME_BYTES};
+use bfte_shared::peer::PeerId;
+
+use super::{ApplyError, Context, Module, ModuleInfo, Rejected, decode_item, ensure};
+use crate::ledger::{LedgerError, ModuleState};
+
+/// Table: proposal id (8 bytes big-endian, so keys sort by id) -> [`Proposal`].
+pub const PROPOSALS: &str = "proposals";
+/// Table: [`CURRENT`] -> the [`EpochConfig`] in force; [`PENDING`] -> the next one while the
+/// block that passed it is applied; [`NEXT_ID`] -> `u64`, the id the next proposal gets.
+pub const CONFIG: &str = "config";
+pub const CURRENT: &[u8] = b"current";
+pub const PENDING: &[u8] = b"pending";
+pub const NEXT_ID: &[u8] = b"next_id";
+/// Table: epoch number (8 bytes big-endian) -> the [`EpochConfig`] it started with.
+pub const EPOCHS: &str = "epochs";
+/// Table: hash of an open proposal's change -> its [`ProposalId`]: a proposal of the same
+/// change joins it as a yes vote instead of splitting the votes.
+pub const OPEN: &str = "open";
+
+/// The key of a proposal in [`PROPOSALS`].
+pub fn proposal_key(id: ProposalId) -> [u8; 8] {
+    id.0.to_be_bytes()
+}
+
+/// The key of an epoch in [`EPOCHS`].
+pub fn epoch_key(number: u64) -> [u8; 8] {
+    number.to_be_bytes()
+}
+
+fn open_key(change: &Change) -> Hash {
+    Hash::of(b"bfte/v1/ctrl-change\0", change)
+}
+
+#[derive(Debug)]
+pub struct Ctrl;
+
+/// The configuration in force, as the ledger last wrote it.
+pub fn current(state: &ModuleState<'_, '_>) -> Result<Option<EpochConfig>, LedgerError> {
+    state.get(CONFIG, CURRENT)
+}
+
+/// Records `config` as the one in force and as the start of its epoch: the genesis
+/// configuration, written when the first block is applied.
+pub fn install(state: &mut ModuleState<'_, '_>, config: &EpochConfig) {
+    state.put(CONFIG, CURRENT, config);
+    state.put(EPOCHS, &epoch_key(config.number), config);
+}
+
+/// At the end of a block: puts the configuration its passed changes built in force, and
+/// returns it; `None` if nothing passed.
+pub fn finish_block(state: &mut ModuleState<'_, '_>) -> Result<Option<EpochConfig>, LedgerError> {
+    let Some(next) = state.get::<EpochConfig>(CONFIG, PENDING)? else {
+        return Ok(None);
+    };
+    let number = current(state)?.map(|c| c.number);
+    state.delete(CONFIG, PENDING);
+    state.put(CONFIG, CURRENT, &next);
+    if number != Some(next.number) {
+        state.put(EPOCHS, &epoch_key(next.number), &next);
+    }
+    Ok(Some(next))
+}
+
+/// The config table holds something no applied block could have written.
+fn damaged(detail: &str) -> ApplyError {
+    ApplyError::Ledger(LedgerError::Corrupt {
+        table: format!("module/{}/{CONFIG}", CONSENSUS_CTRL.0),
+        detail: detail.into(),
+    })
+}
+
+fn in_force(state: &ModuleState<'_, '_>) -> Result<EpochConfig, ApplyError> {
+    current(state)?.ok_or_else(|| damaged("no configuration in force"))
+}
+
+/// The configuration as this block's passed changes left it so far: what a change must still
+/// apply to.
+fn upcoming(state: &ModuleState<'_, '_>) -> Result<EpochConfig, ApplyError> {
+    match state.get(CONFIG, PENDING)? {
+        Some(pending) => Ok(pending),
+        None => in_force(state),
+    }
+}
+
+/// Whether `change` applies to `config`: the same answer on every peer.
+fn validate(change: &Change, config: &EpochConfig) -> Result<(), ApplyError> {
+    match change {
+        Change::AddPeer(member) => validate_member(member, config),
+        Change::RemovePeer { id } => {
+            ensure(config.member(id).is_some(), || {
+                format!("{} is not a member", id.short())
+            })?;
+            ensure(config.members.len() > 1, || {
+                "the last member cannot be removed".into()
+            })
+        }
+        Change::SetParams(params) => {
+            validate_params(params)?;
+            ensure(*params != config.params, || {
+                "these are the parameters in force".into()
+            })
+        }
+        Change::EnableModule(module) => {
+            ensure(
+                !module.kind.is_empty() && module.kind.len() <= MAX_NAME_BYTES,
+                || format!("a module kind is 1 to {MAX_NAME_BYTES} bytes"),
+            )?;
+            ensure(config.modules.iter().all(|m| m.id != module.id), || {
+                format!("module {} is already enabled", module.id.0)
+            })
+        }
+        Change::UpgradeModule { id, version } => {
+            let Some(enabled) = config.modules.iter().find(|m| m.id == *id) else {
+                return Err(Rejected(format!("module {} is not enabled", id.0)).into());
+            };
+            ensure(enabled.version != *version, || {
+                format!("module {} already runs version {version}", id.0)
+            })
+        }
+    }
+}
+
+fn validate_member(member: &Member, config: &EpochConfig) -> Result<(), ApplyError> {
+    ensure(member.id.verifying_key().is_ok(), || {
+        format!("{} is not a valid peer key", member.id.short())
+    })?;
+    ensure(config.member(&member.id).is_none(), || {
+        format!("{} is already a member", member.id.short())
+    })?;
+    ensure(config.members.len() < PeerSet::MAX, || {
+        format!("a federation has at most {} peers", PeerSet::MAX)
+    })?;
+    ensure(
+        !member.name.is_empty() && member.name.len() <= MAX_PEER_NAME_BYTES,
+        || format!("a peer name is 1 to {MAX_PEER_NAME_BYTES} bytes"),
+    )?;
+    ensure(
+        member.addrs.len() <= MAX_PEER_ADDRS
+            && member.addrs.iter().all(|a| a.len() <= MAX_ADDR_BYTES),
+        || format!("at most {MAX_PEER_ADDRS} addresses of at most {MAX_ADDR_BYTES} bytes each"),
+    )
+}
+
+/// Values the consensus core can run with: no busy loops, room for a block, bounded backoff.
+fn validate_params(params: &ConsensusParams) -> Result<(), ApplyError> {
+    ensure(
+        params.round_timeout_ms >= 10 && params.resend_interval_ms >= 10,
+        || "round timeout and resend interval are at least 10 ms".into(),
+    )?;
+    ensure(
+        params.max_block_bytes >= 4096 && params.max_block_items >= 1,
+        || "blocks must hold at least 4096 bytes and one item".into(),
+    )?;
+    ensure(params.max_backoff_doublings <= 16, || {
+        "the timeout doubles at most 16 times".into()
+    })
+}
+
+/// `next` with `change` applied; members and modules stay sorted by id.
+fn apply_change(next: &mut EpochConfig, change: &Change) {
+    match change {
+        Change::AddPeer(member) => {
+            next.members.push(member.clone());
+            next.members.sort_by_key(|m| m.id);
+        }
+        Change::RemovePeer { id } => next.members.retain(|m| m.id != *id),
+        Change::SetParams(params) => next.params = params.clone(),
+        Change::EnableModule(module) => {
+            next.modules.push(module.clone());
+            next.modules.sort_by_key(|m| m.id);
+        }
+        Change::UpgradeModule { id, version } => {
+            for module in next.modules.iter_mut().filter(|m| m.id == *id) {
+                module.version = *version;
+            }
+        }
+    }
+}
+
+/// Records `voter`'s vote, replacing an earlier one; the same vote again is refused.
+fn cast(proposal: &mut Proposal, voter: PeerId, yes: bool) -> Result<(), ApplyError> {
+    match proposal
+        .votes
+        .binary_search_by_key(&voter, |(peer, _)| *peer)
+    {
+        Ok(index) => {
+            ensure(proposal.votes[index].1 != yes, || {
+                format!(
+                    "{} already voted {} on proposal {}",
+                    voter.short(),
+                    if yes { "yes" } else { "no" },
+                    proposal.id
+                )
+            })?;
+            proposal.votes[index].1 = yes;
+        }
+        Err(index) => proposal.votes.insert(index, (voter, yes)),
+    }
+    Ok(())
+}
+
+/// Passes or rejects `proposal` if the votes of the peers in force decide it.
+fn decide(
+    context: &Context<'_>,
+    state: &mut ModuleState<'_, '_>,
+    proposal: &mut Proposal,
+) -> Result<Vec<Effect>, ApplyError> {
+    let count = |yes: bool| {
+        proposal
+            .votes
+            .iter()
+            .filter(|(peer, vote)| *vote == yes && context.peers.contains(peer))
+            .count()
+    };
+    let (n, q) = (context.peers.len(), context.peers.quorum());
+    let rejected = ProposalStatus::Rejected {
+        height: context.height,
+    };
+    if count(true) < q {
+        // More noes than n - q leave fewer possible yes votes than a quorum.
+        if count(false) > n - q {
+            proposal.status = rejected;
+            state.delete(OPEN, &open_key(&proposal.change).0);
+        }
+        return Ok(Vec::new());
+    }
+    state.delete(OPEN, &open_key(&proposal.change).0);
+    let mut next = upcoming(state)?;
+    // A change passed earlier may have made this one moot (the peer was added already).
+    match validate(&proposal.change, &next) {
+        Ok(()) => {}
+        Err(ApplyError::Rejected(_)) => {
+            proposal.status = rejected;
+            return Ok(Vec::new());
+        }
+        Err(error) => return Err(error),
+    }
+    apply_change(&mut next, &proposal.change);
+    if proposal.change.ends_epoch() {
+        let number = in_force(state)?.number.checked_add(1);
+        next.number = number.ok_or_else(|| damaged("the last epoch number"))?;
+        next.start_height = context.height;
+        next.start_block = context.block;
+    }
+    state.put(CONFIG, PENDING, &next);
+    proposal.status = ProposalStatus::Passed {
+        height: context.height,
+    };
+    Ok(vec![Effect {
+        from: CONSENSUS_CTRL,
+        kind: PASSED.into(),
+        data: codec::encode(proposal),
+    }])
+}
+
+/// A new proposal of `change` by the item's author, or the open proposal of the same change.
+fn propose(
+    context: &Context<'_>,
+    state: &mut ModuleState<'_, '_>,
+    change: Change,
+) -> Result<Proposal, ApplyError> {
+    let open = open_key(&change);
+    if let Some(id) = state.get::<ProposalId>(OPEN, &open.0)? {
+        let mut proposal = load(state, id)?;
+        cast(&mut proposal, context.author, true)?;
+        return Ok(proposal);
+    }
+    validate(&change, &upcoming(state)?)?;
+    let id = ProposalId(state.get(CONFIG, NEXT_ID)?.unwrap_or(1));
+    let next =
+        id.0.checked_add(1)
+            .ok_or_else(|| damaged("the last proposal id"))?;
+    state.put(CONFIG, NEXT_ID, &next);
+    state.put(OPEN, &open.0, &id);
+    Ok(Proposal {
+        id,
+        change,
+        proposer: context.author,
+        height: context.height,
+        votes: vec![(context.author, true)],
+        status: ProposalStatus::Open,
+    })
+}
+
+fn load(state: &ModuleState<'_, '_>, id: ProposalId) -> Result<Proposal, ApplyError> {
+    let proposal = state.get::<Proposal>(PROPOSALS, &proposal_key(id))?;
+    proposal.ok_or_else(|| Rejected(format!("there is no proposal {id}")).into())
+}
+
+impl Module for Ctrl {
+    fn info(&self) -> ModuleInfo {
+        ModuleInfo {
+            id: CONSENSUS_CTRL,
+            kind: "consensus_ctrl",
+            version: 1,
+        }
+    }
+
+    fn apply(
+        &self,
+        context: &Context<'_>,
+        data: &[u8],
+        state: &mut ModuleState<'_, '_>,
+    ) -> Result<Vec<Effect>, ApplyError> {
+        let item: CtrlItem = decode_item(data)?;
+        ensure(context.peers.contains(&context.author), || {
+            "only peers in force propose and vote on changes".into()
+        })?;
+        let mut proposal = match item {
+            CtrlItem::Propose(change) => propose(context, state, change)?,
+            CtrlItem::Vote { proposal, yes } => {
+                let mut proposal = load(state, proposal)?;
+                ensure(proposal.status == ProposalStatus::Open, || {
+                    format!("proposal {} is no longer open", proposal.id)
+                })?;
+                cast(&mut proposal, context.author, yes)?;
+                proposal
+            }
+        };
+        let effects = decide(context, state, &mut proposal)?;
+        state.put(PROPOSALS, &proposal_key(proposal.id), &proposal);
+        Ok(effects)
+    }
+}
