@@ -519,8 +519,11 @@ impl Core {
             })
     }
 
+    /// A follower (outside the epoch's peer set) keeps the timer running for good: nobody
+    /// sends it votes, so pulling is how it learns what was finalized.
     pub(super) fn arm_resend(&mut self) {
-        if self.resend_armed || !(self.has_work() || self.has_unanswered_votes()) {
+        let follower = self.my_index.is_none();
+        if self.resend_armed || !(self.has_work() || self.has_unanswered_votes() || follower) {
             return;
         }
         self.resend_armed = true;
@@ -537,7 +540,8 @@ impl Core {
             return;
         }
         let stalled = self.tip.height == self.height_at_last_resend;
-        if stalled && (self.has_work() || self.has_unanswered_votes()) {
+        let follower = self.my_index.is_none();
+        if stalled && (self.has_work() || self.has_unanswered_votes() || follower) {
             self.resend_own();
             self.pull(Destination::AllPeers);
         }
@@ -610,6 +614,11 @@ impl Core {
 
     pub fn federation(&self) -> FederationId {
         self.federation
+    }
+
+    /// What this epoch's votes, proposals and certificates are signed over.
+    pub fn domain(&self) -> FederationId {
+        self.domain
     }
 
     /// The epoch this core runs in.

@@ -71,6 +71,11 @@ impl Byzantine {
         }
     }
 
+    /// Signs over another epoch's domain from now on, as its own core does.
+    pub fn set_domain(&mut self, domain: FederationId) {
+        self.federation = domain;
+    }
+
     fn vote(&self, round: Round, kind: VoteKind) -> Message {
         Message::Vote(Vote::new(
             &self.federation,

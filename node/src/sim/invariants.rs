@@ -30,6 +30,8 @@ pub enum Violation {
     StateCommitment { peer: usize, height: u64 },
     /// Evidence was raised against a correct peer.
     FalseEvidence { peer: usize },
+    /// Two correct peers started an epoch from different blocks.
+    EpochBoundary { epoch: u64, peer: usize },
     /// After the network healed, a correct peer's item was not final everywhere in time.
     Liveness {
         pending_items: usize,
@@ -73,6 +75,12 @@ impl fmt::Display for Violation {
             Violation::FalseEvidence { peer } => {
                 write!(f, "evidence raised against correct peer {peer}")
             }
+            Violation::EpochBoundary { epoch, peer } => {
+                write!(
+                    f,
+                    "epochs: peer {peer} started epoch {epoch} from another block than other correct peers"
+                )
+            }
             Violation::Liveness {
                 pending_items,
                 detail,
@@ -93,17 +101,24 @@ struct SignedInRound {
     finalize: Option<Hash>,
 }
 
+/// Blocks and votes are compared per epoch: each epoch signs over its own domain, restarts
+/// from the block it starts at, and may reuse round numbers and heights its predecessor used
+/// past that block (those blocks leave every chain at the switch).
 #[derive(Debug)]
 pub struct Checker {
     correct: Vec<bool>,
-    /// The longest finalized chain any correct peer has: block hash by height.
-    canonical: Vec<Hash>,
-    /// The state root after each height of `canonical`.
-    roots: Vec<Hash>,
+    /// The epoch each peer is in.
+    epochs: Vec<u64>,
+    /// The block correct peers finalized at each (epoch, height).
+    canonical: HashMap<(u64, u64), Hash>,
+    /// Where correct peers started each epoch: (height, block).
+    boundaries: HashMap<u64, (u64, Hash)>,
+    /// The state root after each finalized block, by block hash.
+    roots: HashMap<Hash, Hash>,
     /// Each peer's finalized chain: the hash at each height.
     chains: Vec<Vec<Hash>>,
-    signed: HashMap<(usize, Round), SignedInRound>,
-    proposed: HashMap<(usize, Round), Hash>,
+    signed: HashMap<(usize, u64, Round), SignedInRound>,
+    proposed: HashMap<(usize, u64, Round), Hash>,
     pub violations: Vec<Violation>,
 }
 
@@ -113,8 +128,10 @@ impl Checker {
         let genesis_hash = genesis.hash();
         Checker {
             correct,
-            canonical: vec![genesis_hash],
-            roots: vec![genesis_root(genesis)],
+            epochs: vec![0; n],
+            canonical: HashMap::from([((0, 0), genesis_hash)]),
+            boundaries: HashMap::new(),
+            roots: HashMap::from([(genesis_hash, genesis_root(genesis))]),
             chains: vec![vec![genesis_hash]; n],
             signed: HashMap::new(),
             proposed: HashMap::new(),
@@ -131,7 +148,10 @@ impl Checker {
         if !self.correct[peer] {
             return;
         }
-        let entry = self.signed.entry((peer, vote.round)).or_default();
+        let entry = self
+            .signed
+            .entry((peer, self.epochs[peer], vote.round))
+            .or_default();
         let conflict = match vote.kind {
             VoteKind::Notarize(hash) => {
                 let clash = entry.notarize.is_some_and(|h| h != hash);
@@ -165,7 +185,7 @@ impl Checker {
         if !self.correct[peer] {
             return;
         }
-        if let Some(previous) = self.proposed.insert((peer, round), hash)
+        if let Some(previous) = self.proposed.insert((peer, self.epochs[peer], round), hash)
             && previous != hash
         {
             self.violations.push(Violation::ConflictingProposals {
@@ -186,6 +206,7 @@ impl Checker {
         if !self.correct[peer] {
             return;
         }
+        let epoch = self.epochs[peer];
         for block in blocks {
             let height = block.header.height.0 as usize;
             let hash = block.hash();
@@ -198,23 +219,28 @@ impl Checker {
                 return;
             }
             chain.push(hash);
-            match self.canonical.get(height) {
-                Some(known) if *known != hash => {
-                    self.violations.push(Violation::Agreement {
-                        height: height as u64,
-                        peer,
-                    });
-                    return;
-                }
-                Some(_) => {}
-                None => {
-                    let root = model_root(&self.roots[height - 1], block);
-                    self.canonical.push(hash);
-                    self.roots.push(root);
-                }
+            let known = *self
+                .canonical
+                .entry((epoch, height as u64))
+                .or_insert(hash);
+            if known != hash {
+                self.violations.push(Violation::Agreement {
+                    height: height as u64,
+                    peer,
+                });
+                return;
+            }
+            let parent_root = self.roots.get(&block.header.parent).copied();
+            if let Some(parent_root) = parent_root {
+                self.roots
+                    .entry(hash)
+                    .or_insert_with(|| model_root(&parent_root, block));
             }
             let committed = block.header.state_height.0 as usize;
-            if committed >= height || self.roots[committed] != block.header.state_root {
+            let committed_root = self.chains[peer]
+                .get(committed)
+                .and_then(|ancestor| self.roots.get(ancestor));
+            if committed >= height || committed_root != Some(&block.header.state_root) {
                 self.violations.push(Violation::StateCommitment {
                     peer,
                     height: height as u64,
@@ -224,14 +250,46 @@ impl Checker {
         }
     }
 
-    /// The prefix property, checked in full: every correct chain is a prefix of the longest.
+    /// A correct peer moved into `epoch`, which starts from its block `start` at `height`:
+    /// every correct peer must start it from the same block, and what it finalized above that
+    /// block leaves its chain.
+    pub fn on_epoch(&mut self, peer: usize, epoch: u64, height: u64, start: Hash) {
+        self.epochs[peer] = epoch;
+        if !self.correct[peer] {
+            return;
+        }
+        let agreed = *self.boundaries.entry(epoch).or_insert((height, start));
+        let chain = &mut self.chains[peer];
+        if agreed != (height, start) || chain.get(height as usize) != Some(&start) {
+            self.violations
+                .push(Violation::EpochBoundary { epoch, peer });
+            return;
+        }
+        chain.truncate(height as usize + 1);
+    }
+
+    /// The prefix property, checked in full: every correct chain is a prefix of the longest
+    /// (up to where its epoch ended, for a peer left behind in an ended epoch: its blocks past
+    /// that were checked against its epoch's peers as they were finalized).
     pub fn check_prefixes(&mut self) {
+        let longest = (0..self.chains.len())
+            .filter(|&p| self.correct[p])
+            .max_by_key(|&p| self.chains[p].len());
+        let Some(longest) = longest else {
+            return;
+        };
+        let reference = self.chains[longest].clone();
         for peer in 0..self.chains.len() {
             if !self.correct[peer] {
                 continue;
             }
             let chain = &self.chains[peer];
-            if chain.len() > self.canonical.len() || self.canonical[..chain.len()] != chain[..] {
+            let ended_at = self
+                .boundaries
+                .get(&(self.epochs[peer] + 1))
+                .map_or(usize::MAX, |(height, _)| *height as usize + 1);
+            let compared = chain.len().min(ended_at).min(reference.len());
+            if reference[..compared] != chain[..compared] {
                 self.violations.push(Violation::Agreement {
                     height: chain.len() as u64,
                     peer,
@@ -245,6 +303,11 @@ impl Checker {
     }
 
     pub fn longest_height(&self) -> u64 {
-        self.canonical.len() as u64 - 1
+        self.chains.iter().map(Vec::len).max().unwrap_or(1) as u64 - 1
+    }
+
+    /// The epoch `peer` is in.
+    pub fn epoch(&self, peer: usize) -> u64 {
+        self.epochs[peer]
     }
 }

@@ -6,6 +6,7 @@ pub mod byzantine;
 pub mod crypto;
 pub mod invariants;
 pub mod ledger;
+mod membership;
 pub mod network;
 pub mod runner;
 pub mod scenario;

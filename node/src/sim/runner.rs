@@ -9,7 +9,8 @@ use bfte_shared::certificate::Certificate;
 use bfte_shared::federation::{Genesis, PeerSet};
 use bfte_shared::hash::Hash;
 use bfte_shared::item::{ConsensusItem, ModuleId};
-use bfte_shared::message::{FinalizedChain, Message};
+use bfte_shared::message::Message;
+use bfte_shared::modules::ctrl::EpochConfig;
 use bfte_shared::peer::PeerId;
 use bfte_shared::round::Height;
 use bfte_shared::vote::Vote;
@@ -21,6 +22,7 @@ use super::crypto::SimCrypto;
 use super::invariants::{Checker, Violation};
 use super::ledger::{genesis_root, model_root};
 use super::network::Network;
+use super::membership::EpochEnds;
 use super::scenario::{PROGRESS_BOUND_MS, Scenario};
 use crate::consensus::{
     Core, CoreConfig, Destination, Durable, Evidence, Input, Output, Restored, Timer,
@@ -31,10 +33,10 @@ const MAX_APPLY_DELAY_MS: u64 = 30;
 /// Applied roots a restarted peer reports to its core, as the driver does.
 const RESTORED_ROOTS: usize = 1_024;
 /// Most finalized blocks one answer to a pull carries.
-const SERVE_LIMIT: usize = 64;
+pub(super) const SERVE_LIMIT: usize = 64;
 
 #[derive(Debug)]
-enum Event {
+pub(super) enum Event {
     Deliver {
         to: usize,
         from: usize,
@@ -64,6 +66,10 @@ enum Event {
     },
     EndPartition,
     Heal,
+    /// The change submitter puts the schedule's membership change `index` into consensus.
+    ProposeChange {
+        index: usize,
+    },
 }
 
 #[derive(Debug)]
@@ -91,26 +97,29 @@ impl Ord for Queued {
 }
 
 /// What survives a crash: exactly what the core asked to persist, and the finalized chain.
-#[derive(Debug, Default)]
-struct Disk {
-    votes: Vec<Vote>,
+#[derive(Debug)]
+pub(super) struct Disk {
+    pub(super) votes: Vec<Vote>,
     own_items: Vec<ConsensusItem>,
-    certificates: Vec<Certificate>,
-    blocks: Vec<Block>,
+    pub(super) certificates: Vec<Certificate>,
+    pub(super) blocks: Vec<Block>,
     /// Finalized blocks from genesis, each with its finalization if it had its own.
-    chain: Vec<(Block, Option<Certificate>)>,
-    nonces: std::collections::BTreeMap<PeerId, u64>,
+    pub(super) chain: Vec<(Block, Option<Certificate>)>,
+    pub(super) nonces: std::collections::BTreeMap<PeerId, u64>,
     /// The ledger's state root after each applied height, from the genesis block's.
-    roots: Vec<Hash>,
+    pub(super) roots: Vec<Hash>,
+    /// The epoch the peer is in, and where earlier epochs ended.
+    pub(super) epoch: EpochConfig,
+    pub(super) ends: EpochEnds,
 }
 
 #[derive(Debug)]
-struct SimPeer {
-    core: Option<Core>,
-    disk: Disk,
-    byzantine: Option<Byzantine>,
-    timers: HashMap<Timer, u64>,
-    generation: u64,
+pub(super) struct SimPeer {
+    pub(super) core: Option<Core>,
+    pub(super) disk: Disk,
+    pub(super) byzantine: Option<Byzantine>,
+    pub(super) timers: HashMap<Timer, u64>,
+    pub(super) generation: u64,
 }
 
 /// Totals of one run.
@@ -135,6 +144,10 @@ pub struct RunStats {
     pub last_correct_send_ms: u64,
     /// When the last item became final at every correct peer.
     pub last_item_final_ms: u64,
+    /// Epoch switches of correct peers (membership runs).
+    pub epoch_switches: u64,
+    /// Votes signed by peers that joined after genesis (membership runs).
+    pub votes_by_joiners: u64,
 }
 
 /// The outcome of one seed.
@@ -146,23 +159,29 @@ pub struct RunReport {
 }
 
 pub struct Simulation {
-    scenario: Scenario,
+    pub(super) scenario: Scenario,
     rng: ChaCha8Rng,
-    now: u64,
+    pub(super) now: u64,
     seq: u64,
     queue: BinaryHeap<Reverse<Queued>>,
-    peers: Vec<SimPeer>,
-    ids: Vec<PeerId>,
-    genesis: Genesis,
+    pub(super) peers: Vec<SimPeer>,
+    pub(super) ids: Vec<PeerId>,
+    pub(super) genesis: Genesis,
     crypto: SimCrypto,
     network: Network,
-    checker: Checker,
-    stats: RunStats,
+    pub(super) checker: Checker,
+    pub(super) stats: RunStats,
     healed: bool,
     submissions_open: bool,
     closed_at: Option<u64>,
-    /// Items of correct peers by id: (submitted at, correct peers that have it final).
-    items: HashMap<Hash, (u64, usize)>,
+    /// Items of correct peers by id: (submitted at, the peers that have it final as a bit
+    /// mask, whether it counted as final everywhere yet).
+    pub(super) items: HashMap<Hash, (u64, u64, bool)>,
+    /// Correct peers that are members in every epoch, as a bit mask: an item is final
+    /// everywhere once final at all of them (a removed peer stops following).
+    permanent: u64,
+    /// The correct founder that puts the schedule's membership changes into consensus.
+    pub(super) change_submitter: Option<usize>,
     /// Certificate kinds correct peers formed, per round: bit 0 notarization, bit 1 dummy.
     certified: HashMap<u64, u8>,
     #[cfg(test)]
@@ -182,9 +201,13 @@ impl Simulation {
     pub fn new(scenario: Scenario) -> Simulation {
         let crypto = SimCrypto::new(scenario.crypto, scenario.seed, scenario.peers);
         let ids: Vec<PeerId> = crypto.signers.iter().map(|s| s.peer_id()).collect();
+        let founders: Vec<PeerId> = match scenario.membership.first() {
+            Some(first) => first.iter().map(|&i| ids[i]).collect(),
+            None => ids.clone(),
+        };
         let genesis = Genesis {
             name: format!("sim-{}", scenario.seed),
-            peers: PeerSet::new(ids.clone()).unwrap_or_else(|e| panic!("simulated keys: {e}")),
+            peers: PeerSet::new(founders).unwrap_or_else(|e| panic!("simulated keys: {e}")),
             params: scenario.params.clone(),
             timestamp_ms: 0,
         };
@@ -192,16 +215,29 @@ impl Simulation {
         for (peer, _) in &scenario.byzantine {
             correct[*peer] = false;
         }
+        let always: Vec<usize> = (0..scenario.peers)
+            .filter(|i| correct[*i])
+            .filter(|i| scenario.membership.iter().all(|set| set.contains(i)))
+            .collect();
+        let permanent = always.iter().fold(0u64, |mask, i| mask | 1 << i);
+        let change_submitter = always.first().copied().filter(|_| !scenario.membership.is_empty());
         let genesis_block = Block::genesis(&genesis);
+        let genesis_epoch = crate::consensus::genesis_epoch(&genesis);
         let checker = Checker::new(correct, &genesis_block);
         let peers =
             (0..scenario.peers)
                 .map(|i| SimPeer {
                     core: None,
                     disk: Disk {
+                        votes: Vec::new(),
+                        own_items: Vec::new(),
+                        certificates: Vec::new(),
+                        blocks: Vec::new(),
                         chain: vec![(genesis_block.clone(), None)],
+                        nonces: Default::default(),
                         roots: vec![genesis_root(&genesis_block)],
-                        ..Disk::default()
+                        epoch: genesis_epoch.clone(),
+                        ends: EpochEnds::new(),
                     },
                     byzantine: scenario.byzantine.iter().find(|(peer, _)| *peer == i).map(
                         |(_, b)| {
@@ -231,6 +267,8 @@ impl Simulation {
             submissions_open: true,
             closed_at: None,
             items: HashMap::new(),
+            permanent,
+            change_submitter,
             certified: HashMap::new(),
             scenario,
             #[cfg(test)]
@@ -245,7 +283,11 @@ impl Simulation {
         self
     }
 
-    fn schedule(&mut self, at: u64, event: Event) {
+    pub(super) fn rng_range(&mut self, low: u64, high: u64) -> u64 {
+        self.rng.random_range(low..high)
+    }
+
+    pub(super) fn schedule(&mut self, at: u64, event: Event) {
         self.seq += 1;
         self.queue.push(Reverse(Queued {
             at,
@@ -276,6 +318,10 @@ impl Simulation {
             self.schedule(partition.end_ms, Event::EndPartition);
         }
         self.schedule(self.scenario.heal_ms, Event::Heal);
+        if self.change_submitter.is_some() {
+            let at = self.rng.random_range(200..=self.scenario.heal_ms.max(201));
+            self.schedule(at, Event::ProposeChange { index: 1 });
+        }
         // Without progress the run still ends: this is where a liveness failure shows.
         let deadline = self.scenario.heal_ms + self.scenario.rounds * 5_000 + PROGRESS_BOUND_MS;
         loop {
@@ -306,21 +352,26 @@ impl Simulation {
     }
 
     fn finished(&self) -> bool {
-        self.closed_at
-            .is_some_and(|closed| self.now > closed && self.pending_items() == 0)
+        self.closed_at.is_some_and(|closed| {
+            self.now > closed && self.pending_items() == 0 && self.membership_done()
+        })
     }
 
-    fn correct_count(&self) -> usize {
-        (0..self.peers.len())
-            .filter(|&p| self.checker.is_correct(p))
-            .count()
+    /// Every correct member of the schedule's last peer set is in the last epoch.
+    fn membership_done(&self) -> bool {
+        let Some(last) = self.scenario.membership.last() else {
+            return true;
+        };
+        let final_epoch = self.scenario.membership.len() as u64 - 1;
+        last.iter()
+            .filter(|&&p| self.checker.is_correct(p))
+            .all(|&p| self.checker.epoch(p) == final_epoch)
     }
 
     fn pending_items(&self) -> usize {
-        let correct = self.correct_count();
         self.items
             .values()
-            .filter(|(_, done)| *done < correct)
+            .filter(|(_, mask, _)| mask & self.permanent != self.permanent)
             .count()
     }
 
@@ -338,6 +389,18 @@ impl Simulation {
             self.checker.violations.push(Violation::Liveness {
                 pending_items: pending,
                 detail,
+            });
+        }
+        if self.checker.violations.is_empty() && !self.membership_done() {
+            let epochs: Vec<u64> = (0..self.peers.len())
+                .map(|p| self.checker.epoch(p))
+                .collect();
+            self.checker.violations.push(Violation::Liveness {
+                pending_items: 0,
+                detail: format!(
+                    "the membership schedule did not complete: epochs {epochs:?} of {} changes",
+                    self.scenario.membership.len() - 1
+                ),
             });
         }
         if self.checker.violations.is_empty()
@@ -371,10 +434,15 @@ impl Simulation {
     }
 
     fn config(&self, peer: usize) -> CoreConfig {
-        CoreConfig::new(&self.genesis, self.crypto.signers[peer].clone(), self.crypto.verifier.clone())
+        CoreConfig::new(
+            &self.genesis,
+            self.crypto.signers[peer].clone(),
+            self.crypto.verifier.clone(),
+        )
+        .in_epoch(self.peers[peer].disk.epoch.clone())
     }
 
-    fn start_peer(&mut self, peer: usize) {
+    pub(super) fn start_peer(&mut self, peer: usize) {
         let disk = &self.peers[peer].disk;
         let tip_round = disk
             .chain
@@ -457,7 +525,14 @@ impl Simulation {
                 return;
             };
             let root = model_root(&disk.roots[height - 1], block);
+            let block = block.clone();
             disk.roots.push(root);
+            // The epoch ends with the block that changes it, atomically, as the ledger
+            // records the next epoch in that block's transaction; the new core learns the
+            // roots when it starts.
+            if self.check_epoch_change(peer, &block) {
+                return;
+            }
             self.report_applied(peer, height, root);
             if self.peers[peer].core.is_none() {
                 return;
@@ -497,6 +572,7 @@ impl Simulation {
                 }
             }
             Event::Submit { peer } => self.submit(peer),
+            Event::ProposeChange { index } => self.propose_change(index),
             Event::Apply { peer, generation } => {
                 if self.peers[peer].generation == generation {
                     self.apply_ledger(peer);
@@ -586,7 +662,7 @@ impl Simulation {
     }
 
     /// Carries out one output in the order a real node must: persist, then everything else.
-    fn apply_output(&mut self, peer: usize, output: Output) {
+    pub(super) fn apply_output(&mut self, peer: usize, output: Output) {
         let Output {
             persist,
             send,
@@ -603,12 +679,22 @@ impl Simulation {
             match durable {
                 Durable::Vote(vote) => {
                     self.checker.on_signed_vote(peer, &vote);
+                    if self
+                        .scenario
+                        .membership
+                        .first()
+                        .is_some_and(|founders| !founders.contains(&peer))
+                    {
+                        self.stats.votes_by_joiners += 1;
+                    }
                     self.peers[peer].disk.votes.push(vote);
                 }
                 Durable::OwnItem(item) => {
-                    if self.checker.is_correct(peer) {
+                    // Items of a peer that is later removed may never be final: only those of
+                    // peers in force throughout are owed.
+                    if self.permanent & 1 << peer != 0 {
                         let id = item.id(&self.genesis.federation_id());
-                        self.items.insert(id, (self.now, 0));
+                        self.items.entry(id).or_insert((self.now, 0, false));
                     }
                     self.peers[peer].disk.own_items.push(item);
                 }
@@ -671,7 +757,7 @@ impl Simulation {
     fn record_finalized(&mut self, peer: usize, blocks: Vec<Block>, certificate: Certificate) {
         self.checker.on_finalized(peer, &blocks);
         let correct = self.checker.is_correct(peer);
-        let correct_count = self.correct_count();
+        let permanent = self.permanent;
         let federation = self.genesis.federation_id();
         let last = blocks.len().saturating_sub(1);
         for (i, block) in blocks.into_iter().enumerate() {
@@ -681,9 +767,11 @@ impl Simulation {
                 if !correct {
                     continue;
                 }
-                if let Some((submitted, done)) = self.items.get_mut(&item.id(&federation)) {
-                    *done += 1;
-                    if *done == correct_count {
+                if let Some((submitted, done, counted)) = self.items.get_mut(&item.id(&federation))
+                {
+                    *done |= 1 << peer;
+                    if *done & permanent == permanent && !*counted {
+                        *counted = true;
                         self.stats.items_finalized += 1;
                         self.stats.last_item_final_ms = self.now;
                         let since = (*submitted).max(self.scenario.heal_ms);
@@ -711,22 +799,6 @@ impl Simulation {
         }
     }
 
-    /// Finalized blocks from `from` on, up to the first block that carries its own
-    /// finalization at or after the serve limit.
-    fn serve(&self, peer: usize, from: Height) -> Option<FinalizedChain> {
-        let chain = &self.peers[peer].disk.chain;
-        let start = from.0 as usize;
-        if start == 0 || start >= chain.len() {
-            return None;
-        }
-        let want_end = (start + SERVE_LIMIT).min(chain.len() - 1);
-        let end = (want_end..chain.len()).find(|&i| chain[i].1.is_some())?;
-        Some(FinalizedChain {
-            blocks: chain[start..=end].iter().map(|(b, _)| b.clone()).collect(),
-            finalization: chain[end].1.clone()?,
-        })
-    }
-
     fn send_message(&mut self, from: usize, to: Destination, message: Message) {
         if self.checker.is_correct(from) {
             self.stats.last_correct_send_ms = self.now;
@@ -744,7 +816,15 @@ impl Simulation {
             }
         }
         let targets: Vec<usize> = match to {
-            Destination::AllPeers => (0..self.peers.len()).filter(|&p| p != from).collect(),
+            // As the driver does: to the peers of the sender's epoch.
+            Destination::AllPeers => self.peers[from]
+                .disk
+                .epoch
+                .members
+                .iter()
+                .filter_map(|m| self.ids.iter().position(|id| *id == m.id))
+                .filter(|&p| p != from)
+                .collect(),
             Destination::Peer(id) => self.ids.iter().position(|p| *p == id).into_iter().collect(),
         };
         let outgoing = match self.peers[from].byzantine.as_mut() {

@@ -54,6 +54,8 @@ pub struct Scenario {
     /// Before the heal, the chance that a correct peer crashes right after writing what it
     /// must persist and before sending anything: the worst moment for durability.
     pub crash_after_persist: f64,
+    /// The peer sets of successive epochs, the first the founders; empty: every peer, fixed.
+    pub membership: Vec<Vec<usize>>,
 }
 
 /// What the command line or a test may fix; anything left open is drawn from the seed.
@@ -63,6 +65,9 @@ pub struct SimOptions {
     pub byzantine: Option<usize>,
     pub rounds: u64,
     pub crypto: CryptoMode,
+    /// Grow the federation 4 -> 5 -> 7 peers and shrink it back to 4 during the run (seven
+    /// peers, at most one Byzantine founder; `peers` and `byzantine` are ignored).
+    pub membership: bool,
 }
 
 impl Default for SimOptions {
@@ -72,12 +77,47 @@ impl Default for SimOptions {
             byzantine: None,
             rounds: 30,
             crypto: CryptoMode::Fast,
+            membership: false,
         }
     }
 }
 
 impl Scenario {
     pub fn random(seed: u64, options: SimOptions) -> Scenario {
+        if options.membership {
+            return Scenario::membership(seed, options);
+        }
+        Scenario::fixed_peers(seed, options)
+    }
+
+    /// Seven peers, of which four found the federation; one founder may be Byzantine. The
+    /// schedule adds one peer, then two, then removes the three, under the faults a random
+    /// scenario draws (crashes of any correct peer, partitions, lossy links before the heal).
+    fn membership(seed: u64, options: SimOptions) -> Scenario {
+        let fixed = SimOptions {
+            peers: Some(7),
+            byzantine: Some(0),
+            membership: false,
+            ..options
+        };
+        let mut scenario = Scenario::fixed_peers(seed, fixed);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6d65_6d62);
+        if rng.random_bool(0.7) {
+            let behavior = Behavior::ALL[rng.random_range(0..Behavior::ALL.len())];
+            let peer = rng.random_range(0..4);
+            scenario.byzantine = vec![(peer, behavior)];
+            scenario.crashes.retain(|crash| crash.peer != peer);
+        }
+        scenario.membership = vec![
+            vec![0, 1, 2, 3],
+            vec![0, 1, 2, 3, 4],
+            (0..7).collect(),
+            vec![0, 1, 2, 3],
+        ];
+        scenario
+    }
+
+    fn fixed_peers(seed: u64, options: SimOptions) -> Scenario {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         // Every draw happens whatever the options say, so that a seed replayed with the
         // values it printed (`--peers`, `--byzantine`) yields the very same scenario.
@@ -155,6 +195,7 @@ impl Scenario {
             submitters: None,
             stop_when_done: true,
             crash_after_persist,
+            membership: Vec::new(),
         }
     }
 }

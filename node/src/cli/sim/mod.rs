@@ -51,6 +51,11 @@ pub struct SimArgs {
     /// Sign and verify with real ed25519 instead of a keyed-hash stand-in.
     #[arg(long)]
     real_crypto: bool,
+    /// Change the peer set during each run: 4 founders grow to 5 and 7 peers by consensus
+    /// and shrink back to 4 (seven peers, at most one Byzantine founder; ignores --peers and
+    /// --byzantine).
+    #[arg(long)]
+    membership: bool,
     /// Worker threads [default: available parallelism].
     #[arg(long, value_name = "T")]
     threads: Option<NonZeroUsize>,
@@ -80,6 +85,7 @@ impl SimArgs {
             } else {
                 CryptoMode::Fast
             },
+            membership: self.membership,
         })
     }
 

@@ -1,6 +1,7 @@
 //! Simulator runs as tests: broad seed sweeps, one named scenario per known pitfall, and
 //! mutated cores that the checker must catch.
 
+mod membership;
 mod mutations;
 mod pitfalls;
 mod sweep;
@@ -23,6 +24,9 @@ fn replay(seed: u64, options: SimOptions) -> String {
     }
     if options.crypto == CryptoMode::Real {
         command += " --real-crypto";
+    }
+    if options.membership {
+        command += " --membership";
     }
     command
 }
