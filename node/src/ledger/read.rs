@@ -54,14 +54,14 @@ pub(super) fn applied_height(db: &Database) -> Result<Height, LedgerError> {
     }
 }
 
-/// Up to `limit` values of one module table, in key order or, if `newest_first`, reversed.
-fn module_values<T: DeserializeOwned>(
+/// Up to `limit` entries of one module table, in key order or, if `newest_first`, reversed.
+fn raw_entries(
     db: &Database,
     module: ModuleId,
     table: &str,
     newest_first: bool,
     limit: usize,
-) -> Result<Vec<T>, LedgerError> {
+) -> Result<Vec<Entry>, LedgerError> {
     let name = module_table(module, table);
     let txn = begin(db)?;
     let definition = TableDefinition::<&[u8], &[u8]>::new(&name);
@@ -71,20 +71,34 @@ fn module_values<T: DeserializeOwned>(
     let range = opened
         .iter()
         .map_err(LedgerError::failed(format!("reading `{name}`")))?;
-    let entries: Box<dyn Iterator<Item = _>> = if newest_first {
+    let ordered: Box<dyn Iterator<Item = _>> = if newest_first {
         Box::new(range.rev())
     } else {
         Box::new(range)
     };
-    let mut values = Vec::new();
-    for entry in entries.take(limit) {
-        let (_, value) = entry.map_err(LedgerError::failed(format!("reading `{name}`")))?;
-        values.push(
-            codec::decode(value.value(), MAX_VALUE_BYTES)
-                .map_err(|e| LedgerError::corrupt(&name, e))?,
-        );
+    let mut entries = Vec::new();
+    for entry in ordered.take(limit) {
+        let (key, value) = entry.map_err(LedgerError::failed(format!("reading `{name}`")))?;
+        entries.push((key.value().to_vec(), value.value().to_vec()));
     }
-    Ok(values)
+    Ok(entries)
+}
+
+/// Up to `limit` values of one module table, decoded, ordered as [`raw_entries`] orders them.
+fn module_values<T: DeserializeOwned>(
+    db: &Database,
+    module: ModuleId,
+    table: &str,
+    newest_first: bool,
+    limit: usize,
+) -> Result<Vec<T>, LedgerError> {
+    raw_entries(db, module, table, newest_first, limit)?
+        .into_iter()
+        .map(|(_, value)| {
+            codec::decode(&value, MAX_VALUE_BYTES)
+                .map_err(|e| LedgerError::corrupt(module_table(module, table), e))
+        })
+        .collect()
 }
 
 /// The configuration the ledger put in force; none before the first block was applied.
@@ -161,22 +175,7 @@ impl Ledger {
         table: &str,
         limit: usize,
     ) -> Result<Vec<Entry>, LedgerError> {
-        let name = module_table(module, table);
-        let txn = begin(db)?;
-        let definition = TableDefinition::<&[u8], &[u8]>::new(&name);
-        let Some(opened) = missing(txn.open_table(definition), &name)? else {
-            return Ok(Vec::new());
-        };
-        let mut entries = Vec::new();
-        for entry in opened
-            .iter()
-            .map_err(LedgerError::failed(format!("reading `{name}`")))?
-            .take(limit)
-        {
-            let (key, value) = entry.map_err(LedgerError::failed(format!("reading `{name}`")))?;
-            entries.push((key.value().to_vec(), value.value().to_vec()));
-        }
-        Ok(entries)
+        raw_entries(db, module, table, false, limit)
     }
 
     /// What applying the block at `height` did, if it was applied.
