@@ -18,7 +18,7 @@ use tokio::net::UnixStream;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::state::{ModuleTables, RawTables, Snapshot, TABLES};
+use crate::state::{GovernanceData, ModuleTables, RawTables, Snapshot, TABLES};
 
 /// Finalized blocks loaded at connect.
 pub const LOADED_BLOCKS: u64 = 1_000;
@@ -45,8 +45,14 @@ pub enum Update {
     NoBlock(Height),
     /// The module tables, or why the node would not give them.
     Modules(Result<Box<ModuleTables>, String>),
-    /// A write's nonce, or the node's refusal.
-    Written(Result<u64, String>),
+    /// Proposals, join requests and the epoch, or why the node would not give them.
+    Governance(Result<Box<GovernanceData>, String>),
+    /// The answer to a write: the nonce of the item it put into consensus, `None` for a write
+    /// done at once (`Reject`), or the node's refusal.
+    Written {
+        request: Box<AdminRequest>,
+        answer: Result<Option<u64>, String>,
+    },
 }
 
 /// What the app asks of the node.
@@ -56,7 +62,10 @@ pub enum Request {
     Block(Height),
     /// Every table of [`TABLES`], at most once per [`MODULES_EVERY`].
     Modules,
-    /// A request that changes the node (`Submit`, `SubmitItem`) from the command line.
+    /// Proposals, join requests and the epoch in force.
+    Governance,
+    /// A request that changes the node: the command line's, a confirmed vote, approval or
+    /// rejection.
     Write(AdminRequest),
 }
 
@@ -189,7 +198,11 @@ async fn session(
                 let answers = match request {
                     Request::Peers => vec![Update::Peers(calls.peers().await.map_err(lost)?)],
                     Request::Block(height) => calls.block(height).await.map_err(lost)?,
-                    Request::Write(request) => vec![Update::Written(calls.write(&request).await.map_err(lost)?)],
+                    Request::Governance => vec![Update::Governance(calls.governance().await.map_err(lost)?)],
+                    Request::Write(request) => {
+                        let answer = calls.write(&request).await.map_err(lost)?;
+                        vec![Update::Written { request: Box::new(request), answer }]
+                    }
                     Request::Modules => {
                         let earliest = modules_read.map(|at| at + MODULES_EVERY);
                         modules_due = Some(earliest.map_or(Instant::now(), |at| at.max(Instant::now())));
@@ -291,10 +304,40 @@ impl Connection {
         Ok(Ok(Box::new(ModuleTables::decode(&raw))))
     }
 
-    /// A write: its nonce, or the node's refusal (a read-only socket refuses every write).
-    async fn write(&mut self, request: &AdminRequest) -> anyhow::Result<Result<u64, String>> {
+    /// Proposals, join requests and the epoch in force. A refusal is the screens' to show; only
+    /// a broken connection is an error here.
+    async fn governance(&mut self) -> anyhow::Result<Result<Box<GovernanceData>, String>> {
+        let proposals = match self.exchange(&AdminRequest::Proposals).await? {
+            AdminResponse::Proposals(proposals) => proposals,
+            AdminResponse::Error(message) => return Ok(Err(message)),
+            other => bail!("unexpected answer {other:?}"),
+        };
+        let joins = match self.exchange(&AdminRequest::Joins).await? {
+            AdminResponse::Joins(joins) => joins,
+            AdminResponse::Error(message) => return Ok(Err(message)),
+            other => bail!("unexpected answer {other:?}"),
+        };
+        let epoch = match self.exchange(&AdminRequest::Epoch).await? {
+            AdminResponse::Epoch(epoch) => epoch,
+            AdminResponse::Error(message) => return Ok(Err(message)),
+            other => bail!("unexpected answer {other:?}"),
+        };
+        Ok(Ok(Box::new(GovernanceData {
+            proposals,
+            joins,
+            epoch,
+        })))
+    }
+
+    /// A write: its nonce (`None` for one done at once), or the node's refusal (a read-only
+    /// socket refuses every write).
+    async fn write(
+        &mut self,
+        request: &AdminRequest,
+    ) -> anyhow::Result<Result<Option<u64>, String>> {
         match self.exchange(request).await? {
-            AdminResponse::Submitted { nonce, .. } => Ok(Ok(nonce)),
+            AdminResponse::Submitted { nonce, .. } => Ok(Ok(Some(nonce))),
+            AdminResponse::Done => Ok(Ok(None)),
             AdminResponse::Error(message) => Ok(Err(format!("the node refused: {message}"))),
             other => bail!("unexpected answer {other:?}"),
         }

@@ -1,5 +1,6 @@
 //! The keymap: one table that both decides what a key does and renders the help screen, so the
-//! help can never disagree with the keys.
+//! help can never disagree with the keys. A binding may hold on one screen only; there it
+//! comes before the bindings that hold everywhere (`n` votes no on Governance).
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -26,6 +27,11 @@ pub enum Action {
     PreviousMatch,
     Command,
     Pause,
+    /// Vote on the selected proposal (yes when true), through a confirmation dialog.
+    Vote(bool),
+    /// Approve or reject the selected join request, through a confirmation dialog.
+    Approve,
+    Reject,
 }
 
 /// One line of the keymap.
@@ -36,6 +42,8 @@ pub struct Binding {
     pub label: &'static str,
     pub action: Action,
     pub help: &'static str,
+    /// The one screen the binding holds on; `None` for every screen.
+    pub screen: Option<Screen>,
 }
 
 const fn bind(
@@ -49,6 +57,20 @@ const fn bind(
         label,
         action,
         help,
+        screen: None,
+    }
+}
+
+const fn on(
+    screen: Screen,
+    key: &'static [KeyCode],
+    label: &'static str,
+    action: Action,
+    help: &'static str,
+) -> Binding {
+    Binding {
+        screen: Some(screen),
+        ..bind(key, label, action, help)
     }
 }
 
@@ -115,7 +137,7 @@ pub const BINDINGS: &[Binding] = &[
         &[KeyCode::Char('/')],
         "/",
         Action::Filter,
-        "filter the table (blocks, modules, log)",
+        "filter the table (blocks, governance, joins, modules, log)",
     ),
     bind(
         &[KeyCode::Char('n')],
@@ -133,7 +155,7 @@ pub const BINDINGS: &[Binding] = &[
         &[KeyCode::Char(':')],
         ":",
         Action::Command,
-        "command line: submit, meta, attest, screen, q",
+        "command line (Enter on an empty one lists the commands)",
     ),
     bind(
         &[KeyCode::Char('p')],
@@ -141,10 +163,38 @@ pub const BINDINGS: &[Binding] = &[
         Action::Pause,
         "pause or resume live updates",
     ),
+    on(
+        Screen::Governance,
+        &[KeyCode::Char('y')],
+        "y",
+        Action::Vote(true),
+        "vote yes on the selected proposal",
+    ),
+    on(
+        Screen::Governance,
+        &[KeyCode::Char('n')],
+        "n",
+        Action::Vote(false),
+        "vote no on the selected proposal",
+    ),
+    on(
+        Screen::Joins,
+        &[KeyCode::Char('a')],
+        "a",
+        Action::Approve,
+        "approve the selected join request",
+    ),
+    on(
+        Screen::Joins,
+        &[KeyCode::Char('r')],
+        "r",
+        Action::Reject,
+        "reject the selected join request",
+    ),
 ];
 
-/// What `key` asks for in normal mode (not while typing a filter or a command).
-pub fn action(key: &KeyEvent) -> Option<Action> {
+/// What `key` asks for on `screen` in normal mode (not while typing a filter or a command).
+pub fn action(key: &KeyEvent, screen: Screen) -> Option<Action> {
     if key.modifiers.contains(KeyModifiers::CONTROL) {
         return (key.code == KeyCode::Char('c')).then_some(Action::Quit);
     }
@@ -153,23 +203,35 @@ pub fn action(key: &KeyEvent) -> Option<Action> {
     {
         return Some(Action::Show(*screen));
     }
-    BINDINGS
-        .iter()
-        .find(|binding| binding.keys.contains(&key.code))
-        .map(|binding| binding.action)
+    let bound = |scope: Option<Screen>| {
+        BINDINGS
+            .iter()
+            .find(|binding| binding.screen == scope && binding.keys.contains(&key.code))
+            .map(|binding| binding.action)
+    };
+    bound(Some(screen)).or_else(|| bound(None))
 }
 
 /// The help text: (keys, what they do), in keymap order with the screens after.
 pub fn help_lines() -> Vec<(String, String)> {
     let mut lines: Vec<(String, String)> = BINDINGS
         .iter()
-        .map(|b| (b.label.to_string(), b.help.to_string()))
+        .map(|b| {
+            let help = match b.screen {
+                Some(screen) => format!("{}: {}", screen.title(), b.help),
+                None => b.help.to_string(),
+            };
+            (b.label.to_string(), help)
+        })
         .collect();
-    lines.extend(
-        Screen::ALL
-            .iter()
-            .map(|s| (s.key().to_string(), format!("{} screen", s.title()))),
-    );
+    // One line for the digits: the title bar names the screens beside them.
+    let keys: Vec<char> = Screen::ALL.iter().map(|s| s.key()).collect();
+    if let (Some(first), Some(last)) = (keys.first(), keys.last()) {
+        lines.push((
+            format!("{first}-{last}"),
+            "show a screen (numbered in the title bar)".into(),
+        ));
+    }
     lines.push(("Ctrl-C".into(), "quit".into()));
     lines
 }

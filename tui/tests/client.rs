@@ -1,5 +1,6 @@
 //! The connection task against a fake node on a Unix socket: module tables are read at most
-//! once per `MODULES_EVERY`, however often the app asks; writes come back with their nonce or
+//! once per `MODULES_EVERY`, however often the app asks; proposals, joins and the epoch come
+//! back together, or the node's refusal; writes come back with their nonce, as done, or with
 //! the node's refusal.
 
 use std::time::Duration;
@@ -13,9 +14,15 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-/// Answers every request of one connection the way a node with one meta value would.
-async fn serve(mut stream: UnixStream, module_reads: mpsc::UnboundedSender<Instant>) {
+/// Answers every request of one connection the way a node with one meta value would; the
+/// governance calls as the fixture's, or refused as while they were being built.
+async fn serve(
+    mut stream: UnixStream,
+    module_reads: mpsc::UnboundedSender<Instant>,
+    governance_built: bool,
+) {
     let status = fixture::app(4, 10).node.status.expect("status");
+    let governance = fixture::governance(fixture::START_MS);
     loop {
         let Ok(len) = stream.read_u32().await else {
             return;
@@ -46,6 +53,15 @@ async fn serve(mut stream: UnixStream, module_reads: mpsc::UnboundedSender<Insta
                 nonce: 5,
             },
             AdminRequest::SubmitItem { .. } => AdminResponse::Error("read-only socket".into()),
+            AdminRequest::Reject { .. } => AdminResponse::Done,
+            AdminRequest::Proposals | AdminRequest::Joins | AdminRequest::Epoch
+                if !governance_built =>
+            {
+                AdminResponse::Error("governance calls are being built".into())
+            }
+            AdminRequest::Proposals => AdminResponse::Proposals(governance.proposals.clone()),
+            AdminRequest::Joins => AdminResponse::Joins(governance.joins.clone()),
+            AdminRequest::Epoch => AdminResponse::Epoch(governance.epoch.clone()),
             other => AdminResponse::Error(format!("not in this fake: {other:?}")),
         };
         let bytes = codec::encode(&answer);
@@ -67,12 +83,12 @@ type Connected = (
 );
 
 /// A fake node on `socket` and the connection task attached to it, once connected.
-async fn connect(socket: &std::path::Path) -> Connected {
+async fn connect(socket: &std::path::Path, governance_built: bool) -> Connected {
     let listener = UnixListener::bind(socket).expect("bind");
     let (reads_tx, reads) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(serve(stream, reads_tx.clone()));
+            tokio::spawn(serve(stream, reads_tx.clone(), governance_built));
         }
     });
     let (updates_tx, mut updates) = mpsc::channel(64);
@@ -97,7 +113,7 @@ fn socket(name: &str) -> std::path::PathBuf {
 #[tokio::test]
 async fn module_tables_are_read_at_most_once_a_second() {
     let socket = socket("client");
-    let (mut updates, requests, mut reads, connection) = connect(&socket).await;
+    let (mut updates, requests, mut reads, connection) = connect(&socket, true).await;
     let asked = Instant::now();
     requests.send(Request::Modules).await.expect("send");
     let first = reads.recv().await.expect("a read");
@@ -126,23 +142,83 @@ async fn module_tables_are_read_at_most_once_a_second() {
 #[tokio::test]
 async fn writes_answer_with_the_nonce_or_the_refusal() {
     let socket = socket("writes");
-    let (mut updates, requests, _reads, connection) = connect(&socket).await;
+    let (mut updates, requests, _reads, connection) = connect(&socket, true).await;
     let submit = AdminRequest::Submit {
         data: b"x".to_vec(),
     };
-    requests.send(Request::Write(submit)).await.expect("send");
-    assert_eq!(updates.recv().await, Some(Update::Written(Ok(5))));
+    requests
+        .send(Request::Write(submit.clone()))
+        .await
+        .expect("send");
+    assert_eq!(
+        updates.recv().await,
+        Some(Update::Written {
+            request: Box::new(submit),
+            answer: Ok(Some(5))
+        })
+    );
     let item = AdminRequest::SubmitItem {
         module: bfte_shared::modules::META,
         data: Vec::new(),
     };
-    requests.send(Request::Write(item)).await.expect("send");
+    requests
+        .send(Request::Write(item.clone()))
+        .await
+        .expect("send");
     assert_eq!(
         updates.recv().await,
-        Some(Update::Written(Err(
-            "the node refused: read-only socket".into()
+        Some(Update::Written {
+            request: Box::new(item),
+            answer: Err("the node refused: read-only socket".into())
+        })
+    );
+    let reject = AdminRequest::Reject {
+        peer: fixture::erin(),
+    };
+    requests
+        .send(Request::Write(reject.clone()))
+        .await
+        .expect("send");
+    assert_eq!(
+        updates.recv().await,
+        Some(Update::Written {
+            request: Box::new(reject),
+            answer: Ok(None)
+        }),
+        "a reject is done at once, without a nonce"
+    );
+    connection.abort();
+    let _ = std::fs::remove_file(&socket);
+}
+
+#[tokio::test]
+async fn governance_is_read_in_one_go() {
+    let socket = socket("governance");
+    let (mut updates, requests, _reads, connection) = connect(&socket, true).await;
+    requests.send(Request::Governance).await.expect("send");
+    assert_eq!(
+        updates.recv().await,
+        Some(Update::Governance(Ok(Box::new(fixture::governance(
+            fixture::START_MS
+        )))))
+    );
+    connection.abort();
+    let _ = std::fs::remove_file(&socket);
+}
+
+#[tokio::test]
+async fn a_refused_governance_read_is_the_screens_to_show_and_the_connection_stays() {
+    let socket = socket("governance-refused");
+    let (mut updates, requests, _reads, connection) = connect(&socket, false).await;
+    requests.send(Request::Governance).await.expect("send");
+    assert_eq!(
+        updates.recv().await,
+        Some(Update::Governance(Err(
+            "governance calls are being built".into()
         )))
     );
+    requests.send(Request::Peers).await.expect("send");
+    assert!(matches!(updates.recv().await, Some(Update::Peers(_))));
     connection.abort();
     let _ = std::fs::remove_file(&socket);
 }

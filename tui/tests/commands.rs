@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use bfte_shared::admin::AdminRequest;
 use bfte_shared::codec;
 use bfte_shared::modules::attest::AttestItem;
+use bfte_shared::modules::ctrl::ProposalId;
 use bfte_shared::modules::meta::MetaItem;
 use bfte_shared::modules::{ATTEST, META};
 use bfte_tui::app::App;
@@ -97,15 +98,21 @@ fn submit_meta_and_attest_send_what_the_cli_sends() {
 #[test]
 fn the_answer_shows_in_the_status_line() {
     let mut app = fixture::app(4, 30);
-    write(&mut app, "submit x");
-    assert!(app.update(Update::Written(Ok(7))));
+    let request = Box::new(write(&mut app, "submit x"));
+    assert!(app.update(Update::Written {
+        request: request.clone(),
+        answer: Ok(Some(7))
+    }));
     assert!(
         message(&app).starts_with("submitted, nonce 7"),
         "{}",
         message(&app)
     );
     write(&mut app, "submit x");
-    app.update(Update::Written(Err("the node refused: outbox full".into())));
+    app.update(Update::Written {
+        request,
+        answer: Err("the node refused: outbox full".into()),
+    });
     assert_eq!(message(&app), "the node refused: outbox full");
     press(&mut app, KeyCode::Char(':'));
     assert_eq!(app.message, None, "a new command clears the last result");
@@ -123,7 +130,7 @@ fn wrong_commands_say_why_in_one_line() {
         ("meta set k", "usage: meta set KEY VALUE"),
         ("attest subject", "usage: attest SUBJECT CLAIM"),
         ("submit \"open", "unterminated quote"),
-        ("screen 4", "no screen 4"),
+        ("screen 8", "no screen 8"),
         ("screen x", "no screen x"),
     ] {
         type_line(&mut app, line);
@@ -196,4 +203,86 @@ fn n_and_shift_n_move_among_the_filtered_rows() {
     press(&mut app, KeyCode::Char('G'));
     press(&mut app, KeyCode::Char('n'));
     assert_eq!(app.blocks_cursor, shown - 1, "n stops at the last match");
+}
+
+#[test]
+fn vote_approve_and_reject_send_what_the_cli_sends_without_a_dialog() {
+    let mut app = fixture::app(5, 60);
+    assert_eq!(
+        write(&mut app, "vote 3 yes"),
+        AdminRequest::Vote {
+            proposal: ProposalId(3),
+            yes: true
+        }
+    );
+    assert_eq!(app.dialog, None);
+    assert_eq!(
+        write(&mut app, "vote #6 no"),
+        AdminRequest::Vote {
+            proposal: ProposalId(6),
+            yes: false
+        }
+    );
+    let dana = fixture::dana();
+    let erin = fixture::erin();
+    assert_eq!(
+        write(&mut app, "approve dana"),
+        AdminRequest::Approve { peer: dana }
+    );
+    assert_eq!(
+        write(&mut app, &format!("approve {}", &dana.to_string()[..5])),
+        AdminRequest::Approve { peer: dana },
+        "a prefix of the id"
+    );
+    assert_eq!(
+        write(&mut app, &format!("reject {erin}")),
+        AdminRequest::Reject { peer: erin },
+        "the full id"
+    );
+    assert_eq!(
+        write(&mut app, "reject E"),
+        AdminRequest::Reject { peer: erin }
+    );
+}
+
+#[test]
+fn a_joiner_must_be_named_unambiguously() {
+    let mut app = fixture::app(5, 60);
+    let mut data = app.node.governance.data.clone().expect("governance");
+    data.joins[1].member.name = "dan".into();
+    app.update(Update::Governance(Ok(Box::new(data))));
+    for (line, expected) in [
+        ("approve da", "\"da\" matches 2 join requests (dana "),
+        ("reject zed", "no pending join request matches \"zed\""),
+        ("approve", "usage: approve PEER"),
+        ("vote 3", "usage: vote ID yes|no"),
+        ("vote three yes", "usage: vote ID yes|no"),
+        ("vote 3 maybe", "usage: vote ID yes|no"),
+    ] {
+        type_line(&mut app, line);
+        assert!(
+            message(&app).starts_with(expected),
+            "{line:?}: {}",
+            message(&app)
+        );
+        assert!(app.take_requests().is_empty(), "{line:?} sent something");
+    }
+    app.node.governance.data = None;
+    type_line(&mut app, "approve dana");
+    assert!(message(&app).starts_with("join requests are not loaded yet"));
+}
+
+#[test]
+fn a_read_only_console_refuses_command_line_votes() {
+    let mut app = fixture::app(5, 60);
+    app.read_only = true;
+    for line in ["vote 3 yes", "approve dana", "reject erin"] {
+        type_line(&mut app, line);
+        assert!(app.take_requests().is_empty(), "{line}");
+        assert!(
+            message(&app).contains("writes are not possible"),
+            "{line}: {}",
+            message(&app)
+        );
+    }
 }

@@ -200,3 +200,131 @@ fn sixteen_peers_fit_at_200_columns() {
     app.screen = Screen::Rounds;
     assert_snapshot!(render(&app, 200, 60));
 }
+
+#[test]
+fn governance() {
+    let mut app = on(Screen::Governance);
+    app.on_key(key(KeyCode::Down));
+    let screen = render(&app, WIDTH, HEIGHT);
+    for text in ["○ open", "✔ passed at height 30", "✗ rejected at height 36"] {
+        assert!(screen.contains(text), "{text}:\n{screen}");
+    }
+    assert_snapshot!(screen);
+}
+
+#[test]
+fn governance_vote_dialog() {
+    let mut app = on(Screen::Governance);
+    app.on_key(key(KeyCode::Char('y')));
+    let screen = render(&app, WIDTH, HEIGHT);
+    assert!(
+        screen.contains("makes 4 of 4 needed: the change passes"),
+        "{screen}"
+    );
+    assert!(screen.contains("▶ Cancel ◀"), "Cancel is the default");
+    assert_snapshot!(screen);
+}
+
+#[test]
+fn governance_vote_no_dialog_says_the_proposal_is_rejected() {
+    let mut app = on(Screen::Governance);
+    app.on_key(key(KeyCode::Char('n')));
+    app.on_key(key(KeyCode::Tab));
+    let screen = render(&app, WIDTH, HEIGHT);
+    assert!(
+        screen.contains("2 no of 5 peers: 4 yes votes are no longer possible"),
+        "{screen}"
+    );
+    assert!(screen.contains("▶ Vote no ◀"), "{screen}");
+}
+
+#[test]
+fn governance_while_the_node_refuses_the_calls() {
+    let mut app = on(Screen::Overview);
+    app.node.governance = Default::default();
+    app.screen = Screen::Governance;
+    assert!(render(&app, WIDTH, HEIGHT).contains("loading proposals"));
+    app.update(Update::Governance(Err(
+        "governance calls are being built".into()
+    )));
+    let screen = render(&app, WIDTH, HEIGHT);
+    assert!(
+        screen.contains("could not read proposals and join requests: governance calls"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn joins() {
+    assert_snapshot!(render(&on(Screen::Joins), WIDTH, HEIGHT));
+}
+
+#[test]
+fn joins_approve_dialog() {
+    let mut app = on(Screen::Joins);
+    app.on_key(key(KeyCode::Char('a')));
+    let screen = render(&app, WIDTH, HEIGHT);
+    assert!(
+        screen.contains("Approving votes yes on proposal 5"),
+        "{screen}"
+    );
+    assert_snapshot!(screen);
+}
+
+#[test]
+fn joins_reject_dialog() {
+    let mut app = on(Screen::Joins);
+    app.on_key(key(KeyCode::Down));
+    app.on_key(key(KeyCode::Char('r')));
+    assert_snapshot!(render(&app, WIDTH, HEIGHT));
+}
+
+/// With NO_COLOR nothing is coloured, so every state must read from glyphs and words.
+#[test]
+fn governance_and_joins_read_without_colour() {
+    for (screen, texts) in [
+        (
+            Screen::Governance,
+            &[
+                "○ open",
+                "✔ passed",
+                "✗ rejected",
+                "✔ yes",
+                "✗ no",
+                "· not yet",
+            ][..],
+        ),
+        (
+            Screen::Joins,
+            &["no proposal yet", "proposal 5: 1 of 4 yes"][..],
+        ),
+    ] {
+        let mut app = on(screen);
+        app.on_key(key(KeyCode::Char(if screen == Screen::Joins {
+            'a'
+        } else {
+            'y'
+        })));
+        let mut terminal =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(WIDTH, HEIGHT))
+                .expect("terminal");
+        terminal
+            .draw(|frame| bfte_tui::screens::draw(frame, &app))
+            .expect("draw");
+        let buffer = terminal.backend().buffer();
+        assert!(
+            buffer.content.iter().all(|cell| {
+                cell.fg == ratatui::style::Color::Reset && cell.bg == ratatui::style::Color::Reset
+            }),
+            "{screen:?} uses colour"
+        );
+        app.dialog = None;
+        let text = render(&app, WIDTH, HEIGHT);
+        for expected in texts {
+            assert!(
+                text.contains(expected),
+                "{screen:?} lacks {expected}:\n{text}"
+            );
+        }
+    }
+}

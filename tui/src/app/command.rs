@@ -1,28 +1,37 @@
 //! The `:` command line: parsing a line into a [`Command`], and running it on the app. Writes
-//! go to the connection task as [`Request::Write`]; their answer comes back as
+//! go to the connection task as [`Request::Write`](crate::client::Request::Write) without a
+//! dialog, as the CLI sends them; their answer comes back as
 //! [`Update::Written`](crate::client::Update::Written).
 
 use bfte_shared::admin::AdminRequest;
 use bfte_shared::codec;
 use bfte_shared::modules::attest::AttestItem;
+use bfte_shared::modules::ctrl::ProposalId;
 use bfte_shared::modules::meta::MetaItem;
 use bfte_shared::modules::{ATTEST, META};
+use bfte_shared::peer::PeerId;
 
 use super::App;
-use crate::client::Request;
+use super::governance::read_only_refusal;
 use crate::keys::Action;
 use crate::screens::Screen;
 
 /// What a command line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    /// A request that changes the node (submit, meta set, attest).
+    /// A request that changes the node (submit, meta set, attest, vote).
     Write(AdminRequest),
+    /// Approve or reject the pending joiner the text names (its id, or a unique prefix of its
+    /// id or name): resolved against the join requests the console holds.
+    Approve(String),
+    Reject(String),
     Show(Screen),
     Quit,
 }
 
-const USAGE: &str = "commands: submit TEXT, meta set KEY VALUE, attest SUBJECT CLAIM, screen N, q (quote values with spaces)";
+const USAGE: &str = "commands: submit TEXT, meta set KEY VALUE, attest SUBJECT CLAIM, vote ID yes|no, approve PEER, reject PEER, screen N, q (quote values with spaces)";
+const VOTE_USAGE: &str = "usage: vote ID yes|no (ID as screen 4 lists it)";
+const PEER_USAGE: &str = "PEER (its id, or a unique prefix of a pending joiner's id or name)";
 
 /// Parses a command line (without the `:`); the error is one line for the status bar.
 pub fn parse(line: &str) -> Result<Command, String> {
@@ -50,6 +59,23 @@ pub fn parse(line: &str) -> Result<Command, String> {
             }),
         )),
         ["attest", ..] => Err("usage: attest SUBJECT CLAIM (quote values with spaces)".into()),
+        ["vote", id, choice] => {
+            let id = id.trim_start_matches('#').parse().map_err(|_| VOTE_USAGE)?;
+            let yes = match *choice {
+                "yes" | "y" => true,
+                "no" | "n" => false,
+                _ => return Err(VOTE_USAGE.into()),
+            };
+            Ok(Command::Write(AdminRequest::Vote {
+                proposal: ProposalId(id),
+                yes,
+            }))
+        }
+        ["vote", ..] => Err(VOTE_USAGE.into()),
+        ["approve", peer] => Ok(Command::Approve(peer.to_string())),
+        ["approve", ..] => Err(format!("usage: approve {PEER_USAGE}")),
+        ["reject", peer] => Ok(Command::Reject(peer.to_string())),
+        ["reject", ..] => Err(format!("usage: reject {PEER_USAGE}")),
         ["screen", n] => {
             let mut digits = n.chars();
             let screen = match (digits.next(), digits.next()) {
@@ -101,27 +127,69 @@ fn split(line: &str) -> Result<Vec<String>, String> {
 impl App {
     /// Runs a command line typed after `:`.
     pub(super) fn run_command(&mut self, line: &str) {
-        match parse(line) {
+        let request = match parse(line) {
+            Err(error) => Err(error),
+            Ok(Command::Quit) => return self.act(Action::Quit),
+            Ok(Command::Show(screen)) => return self.act(Action::Show(screen)),
+            Ok(_) if self.read_only => Err(read_only_refusal("writes are")),
+            Ok(Command::Write(request)) => Ok(request),
+            Ok(Command::Approve(peer)) => self
+                .joiner(&peer)
+                .map(|peer| AdminRequest::Approve { peer }),
+            Ok(Command::Reject(peer)) => {
+                self.joiner(&peer).map(|peer| AdminRequest::Reject { peer })
+            }
+        };
+        match request {
+            Ok(request) => self.send(request),
             Err(error) => self.message = Some(error),
-            Ok(Command::Quit) => self.act(Action::Quit),
-            Ok(Command::Show(screen)) => self.act(Action::Show(screen)),
-            Ok(Command::Write(_)) if self.read_only => {
-                self.message = Some(
-                    "read-only console (admin-ro.sock): writes are not possible; open bfte tui without --read-only".into(),
-                );
-            }
-            Ok(Command::Write(request)) => {
-                self.message = Some("sending…".into());
-                self.outbox.push(Request::Write(request));
-            }
         }
     }
 
-    /// The node's answer to a write.
-    pub(super) fn written(&mut self, answer: Result<u64, String>) {
-        self.message = Some(match answer {
-            Ok(nonce) => format!("submitted, nonce {nonce}; it counts once finalized"),
-            Err(refusal) => refusal,
+    /// The node's answer to a write, for the status line.
+    pub(super) fn written(&mut self, request: &AdminRequest, answer: Result<Option<u64>, String>) {
+        let what = match request {
+            AdminRequest::Vote { proposal, yes } => Some(format!(
+                "vote {} on proposal {proposal}",
+                if *yes { "yes" } else { "no" }
+            )),
+            AdminRequest::Approve { peer } => {
+                Some(format!("approval of {}", self.joiner_name(peer)))
+            }
+            AdminRequest::Reject { peer } => {
+                Some(format!("rejection of {}", self.joiner_name(peer)))
+            }
+            _ => None,
+        };
+        self.message = Some(match (what, answer) {
+            (None, Ok(nonce)) => format!(
+                "submitted, nonce {}; it counts once finalized",
+                nonce.unwrap_or_default()
+            ),
+            (Some(what), Ok(Some(nonce))) => {
+                format!("{what} submitted, nonce {nonce}; it counts once finalized")
+            }
+            (Some(what), Ok(None)) => {
+                format!("{what} done: the request is dropped here, other peers keep theirs")
+            }
+            (None, Err(refusal)) => refusal,
+            (Some(what), Err(refusal)) => format!("{what}: {refusal}"),
         });
+        if matches!(request, AdminRequest::Reject { .. }) {
+            // No event says a join request was dropped here: read the list again.
+            self.node.governance.stale = true;
+            self.refresh_governance_if_stale();
+        }
+    }
+
+    /// A joiner's name as its request gives it, else as the node knows it.
+    pub fn joiner_name(&self, peer: &PeerId) -> String {
+        self.node
+            .governance
+            .data
+            .as_ref()
+            .and_then(|data| data.join(peer))
+            .filter(|join| !join.member.name.is_empty())
+            .map_or_else(|| self.node.name_of(peer), |join| join.member.name.clone())
     }
 }

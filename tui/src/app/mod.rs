@@ -3,6 +3,7 @@
 //! requests for the node are queued for the connection task.
 
 pub mod command;
+mod governance;
 mod modules;
 
 use std::path::PathBuf;
@@ -17,6 +18,8 @@ use crate::keys::{self, Action};
 use crate::screens::Screen;
 use crate::state::{ModuleTab, NodeView};
 use crate::theme::Theme;
+
+pub use governance::{Decision, Dialog};
 
 /// Rows a page key moves.
 const PAGE: usize = 20;
@@ -63,13 +66,20 @@ pub struct App {
     pub module: usize,
     pub module_cursor: usize,
     pub module_in_table: bool,
+    /// Governance and Joins: the selected proposal and join request.
+    pub governance_cursor: usize,
+    pub joins_cursor: usize,
     pub blocks_filter: String,
+    pub governance_filter: String,
+    pub joins_filter: String,
     pub log_filter: String,
     pub modules_filter: String,
     /// `Some` while the user types a filter.
     pub filter_input: Option<FilterInput>,
     /// `Some` while the user types a command after `:`.
     pub command_input: Option<String>,
+    /// `Some` while a vote, approval or rejection waits for confirmation.
+    pub dialog: Option<Dialog>,
     /// The last command's result or error, for the status bar.
     pub message: Option<String>,
     /// Attached to the read-only socket: commands that write are refused here.
@@ -102,11 +112,16 @@ impl App {
             module: 0,
             module_cursor: 0,
             module_in_table: false,
+            governance_cursor: 0,
+            joins_cursor: 0,
             blocks_filter: String::new(),
+            governance_filter: String::new(),
+            joins_filter: String::new(),
             log_filter: String::new(),
             modules_filter: String::new(),
             filter_input: None,
             command_input: None,
+            dialog: None,
             message: None,
             read_only,
             outbox: Vec::new(),
@@ -134,8 +149,9 @@ impl App {
         match update {
             Update::Connecting { attempt, error } => {
                 self.link = Link::Connecting { attempt, error };
-                // The session that held the request is gone; the next one is asked afresh.
+                // The session that held the requests is gone; the next one is asked afresh.
                 self.node.modules.pending = false;
+                self.node.governance.pending = false;
             }
             Update::Connected(snapshot) => {
                 self.connections += 1;
@@ -148,6 +164,7 @@ impl App {
                 if self.screen == Screen::Modules {
                     self.refresh_modules();
                 }
+                self.refresh_governance_if_stale();
             }
             Update::Event(frame) => {
                 if self.paused {
@@ -185,7 +202,8 @@ impl App {
                 }
             }
             Update::Modules(answer) => self.modules_answered(answer),
-            Update::Written(answer) => self.written(answer),
+            Update::Governance(answer) => self.governance_answered(answer),
+            Update::Written { request, answer } => self.written(&request, answer),
         }
         true
     }
@@ -206,7 +224,7 @@ impl App {
             }
             _ => {}
         }
-        changed
+        changed | self.governance_event(&frame.event)
     }
 
     fn resume(&mut self) {
@@ -220,6 +238,9 @@ impl App {
     pub fn on_key(&mut self, key: KeyEvent) -> bool {
         if self.command_input.is_some() {
             return self.command_key(key);
+        }
+        if self.dialog.is_some() {
+            return self.dialog_key(key);
         }
         if let Some(input) = &mut self.filter_input {
             match key.code {
@@ -237,7 +258,7 @@ impl App {
             }
             return true;
         }
-        let Some(action) = keys::action(&key) else {
+        let Some(action) = keys::action(&key, self.screen) else {
             return false;
         };
         if self.help && !matches!(action, Action::Quit) {
@@ -279,6 +300,10 @@ impl App {
         if self.screen == Screen::Modules && screen != Screen::Modules {
             self.refresh_modules();
         }
+        // Read on entering (the CLI may have rejected a join request, which no event tells).
+        if self.screen.shows_governance() && !screen.shows_governance() {
+            self.refresh_governance();
+        }
     }
 
     fn act_on(&mut self, action: Action) {
@@ -316,6 +341,9 @@ impl App {
                     self.paused = true;
                 }
             }
+            Action::Vote(yes) => self.ask_vote(yes),
+            Action::Approve => self.ask_join(true),
+            Action::Reject => self.ask_join(false),
         }
     }
 
@@ -323,6 +351,8 @@ impl App {
     pub fn filter(&self) -> &str {
         match self.screen {
             Screen::Blocks => &self.blocks_filter,
+            Screen::Governance => &self.governance_filter,
+            Screen::Joins => &self.joins_filter,
             Screen::Log => &self.log_filter,
             Screen::Modules => &self.modules_filter,
             Screen::Overview | Screen::Rounds => "",
@@ -334,6 +364,14 @@ impl App {
             Screen::Blocks => {
                 self.blocks_filter = text;
                 self.blocks_cursor = 0;
+            }
+            Screen::Governance => {
+                self.governance_filter = text;
+                self.governance_cursor = 0;
+            }
+            Screen::Joins => {
+                self.joins_filter = text;
+                self.joins_cursor = 0;
             }
             Screen::Log => {
                 self.log_filter = text;
@@ -360,6 +398,8 @@ impl App {
             Screen::Overview => 0,
             Screen::Rounds => self.node.rounds.len(),
             Screen::Blocks => crate::screens::blocks::visible(self).count(),
+            Screen::Governance => crate::screens::governance::visible(self).len(),
+            Screen::Joins => crate::screens::joins::visible(self).len(),
             Screen::Log => self.node.log.filtered(&self.log_filter).count(),
             Screen::Modules if self.module_in_table => crate::screens::modules::rows(self).len(),
             Screen::Modules => ModuleTab::ALL.len(),
@@ -379,6 +419,8 @@ impl App {
                 self.blocks_cursor = step(self.blocks_cursor);
             }
             Screen::Blocks => {}
+            Screen::Governance => self.governance_cursor = step(self.governance_cursor),
+            Screen::Joins => self.joins_cursor = step(self.joins_cursor),
             Screen::Log => {
                 let moved = step(self.log_cursor.unwrap_or(last));
                 self.log_cursor = (moved < last).then_some(moved);
@@ -397,6 +439,8 @@ impl App {
             Screen::Overview => {}
             Screen::Rounds => self.rounds_cursor = target,
             Screen::Blocks => self.blocks_cursor = target,
+            Screen::Governance => self.governance_cursor = target,
+            Screen::Joins => self.joins_cursor = target,
             Screen::Log => self.log_cursor = (!bottom).then_some(0),
             Screen::Modules if self.module_in_table => self.module_cursor = target,
             Screen::Modules => self.select_module(target),

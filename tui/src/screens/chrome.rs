@@ -21,17 +21,6 @@ pub fn too_small(frame: &mut Frame, area: Rect) {
 
 pub fn title_bar(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme;
-    let mut spans = vec![Span::styled(" BFTE ", theme.title())];
-    if let Some(status) = &app.node.status {
-        spans.push(Span::raw(format!(
-            "{} ({}) · {} {} ({}) ",
-            status.federation_name,
-            status.federation_id.0.short(),
-            app.node.name_of(&status.peer_id),
-            status.peer_id.short(),
-            status.role
-        )));
-    }
     let mut tabs = Vec::new();
     for screen in Screen::ALL {
         let label = format!(" {} {} ", screen.key(), screen.title());
@@ -44,8 +33,29 @@ pub fn title_bar(frame: &mut Frame, area: Rect, app: &App) {
             tabs.push(Span::raw(label));
         }
     }
-    let left_width: usize = spans.iter().map(|s| s.width()).sum();
     let tabs_width: usize = tabs.iter().map(|s| s.width()).sum();
+    let mut about = String::new();
+    if let Some(status) = &app.node.status {
+        about = format!(
+            "{} ({}) · {} {} ({}) ",
+            status.federation_name,
+            status.federation_id.0.short(),
+            app.node.name_of(&status.peer_id),
+            status.peer_id.short(),
+            status.role
+        );
+    }
+    // The tabs always show whole; a long federation or peer name gives way.
+    let room = usize::from(area.width).saturating_sub(tabs_width + 6);
+    if about.chars().count() > room {
+        about = about
+            .chars()
+            .take(room.saturating_sub(2))
+            .collect::<String>()
+            + "… ";
+    }
+    let mut spans = vec![Span::styled(" BFTE ", theme.title()), Span::raw(about)];
+    let left_width: usize = spans.iter().map(|s| s.width()).sum();
     let gap = usize::from(area.width).saturating_sub(left_width + tabs_width);
     spans.push(Span::raw(" ".repeat(gap)));
     spans.extend(tabs);

@@ -3,7 +3,10 @@
 
 pub mod blocks;
 mod chrome;
+mod dialog;
+pub mod governance;
 mod help;
+pub mod joins;
 mod log;
 pub mod modules;
 mod overview;
@@ -24,17 +27,20 @@ pub enum Screen {
     Overview,
     Rounds,
     Blocks,
+    Governance,
+    Joins,
     Modules,
     Log,
 }
 
 impl Screen {
-    /// Tab order. Each screen keeps the number TUI.md gives it: Governance (4) and Joins (5)
-    /// go between Blocks and Modules once the admin API has proposals and join requests.
-    pub const ALL: [Screen; 5] = [
+    /// Tab order; each screen keeps the number TUI.md gives it.
+    pub const ALL: [Screen; 7] = [
         Screen::Overview,
         Screen::Rounds,
         Screen::Blocks,
+        Screen::Governance,
+        Screen::Joins,
         Screen::Modules,
         Screen::Log,
     ];
@@ -45,6 +51,8 @@ impl Screen {
             Screen::Overview => '1',
             Screen::Rounds => '2',
             Screen::Blocks => '3',
+            Screen::Governance => '4',
+            Screen::Joins => '5',
             Screen::Modules => '6',
             Screen::Log => '7',
         }
@@ -55,6 +63,8 @@ impl Screen {
             Screen::Overview => "Overview",
             Screen::Rounds => "Rounds",
             Screen::Blocks => "Blocks",
+            Screen::Governance => "Governance",
+            Screen::Joins => "Joins",
             Screen::Modules => "Modules",
             Screen::Log => "Log",
         }
@@ -62,7 +72,12 @@ impl Screen {
 
     /// Whether `/` filters this screen's table.
     pub fn filterable(self) -> bool {
-        matches!(self, Screen::Blocks | Screen::Modules | Screen::Log)
+        !matches!(self, Screen::Overview | Screen::Rounds)
+    }
+
+    /// Whether the screen shows proposals, join requests or the epoch.
+    pub fn shows_governance(self) -> bool {
+        matches!(self, Screen::Governance | Screen::Joins)
     }
 
     fn index(self) -> usize {
@@ -96,10 +111,15 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Screen::Overview => overview::draw(frame, body, app),
         Screen::Rounds => rounds::draw(frame, body, app),
         Screen::Blocks => blocks::draw(frame, body, app),
+        Screen::Governance => governance::draw(frame, body, app),
+        Screen::Joins => joins::draw(frame, body, app),
         Screen::Modules => modules::draw(frame, body, app),
         Screen::Log => log::draw(frame, body, app),
     }
     chrome::status_bar(frame, status, app);
+    if let Some(dialog) = &app.dialog {
+        dialog::draw(frame, body, app, dialog);
+    }
     if app.help {
         help::draw(frame, body, app);
     }
@@ -116,7 +136,81 @@ pub(crate) fn clock(ms: u64) -> String {
     )
 }
 
+/// How long ago `then_ms` was at node time `now_ms`, in its two largest units: "1m 35s".
+pub(crate) fn age(now_ms: u64, then_ms: u64) -> String {
+    let secs = now_ms.saturating_sub(then_ms) / 1000;
+    let (days, hours, minutes) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60);
+    if days > 0 {
+        format!("{days}d {hours}h")
+    } else if hours > 0 {
+        format!("{hours}h {minutes}m")
+    } else if minutes > 0 {
+        format!("{minutes}m {}s", secs % 60)
+    } else {
+        format!("{secs}s")
+    }
+}
+
+/// Greedy word wrap into lines of at most `width` characters; runs of spaces inside a line
+/// stay (they align labels), longer words are cut.
+pub(crate) fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if word.is_empty() {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            continue;
+        }
+        let mut word: Vec<char> = word.chars().collect();
+        let used = line.chars().count();
+        if used > 0 && used + 1 + word.len() > width {
+            lines.push(std::mem::take(&mut line).trim_end().to_string());
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        while line.chars().count() + word.len() > width {
+            let room = width.saturating_sub(line.chars().count());
+            line.extend(word.drain(..room));
+            lines.push(std::mem::take(&mut line));
+        }
+        line.extend(word);
+    }
+    lines.push(line);
+    lines
+}
+
 /// The first row to show so that `cursor` stays inside `height` rows.
 pub(crate) fn scroll_offset(cursor: usize, height: usize) -> usize {
     cursor.saturating_sub(height.saturating_sub(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{age, wrap};
+
+    #[test]
+    fn wrap_breaks_at_spaces_keeps_aligning_runs_and_cuts_long_words() {
+        assert_eq!(wrap("id        abc", 40), vec!["id        abc"]);
+        assert_eq!(
+            wrap("one two three four", 9),
+            vec!["one two", "three", "four"]
+        );
+        assert_eq!(wrap("a 0123456789", 4), vec!["a", "0123", "4567", "89"]);
+        assert_eq!(wrap("", 4), vec![""]);
+        // Spaces past the width do not break a line of their own, nor panic.
+        assert_eq!(wrap("x      y", 3)[0].trim_end(), "x");
+    }
+
+    #[test]
+    fn age_shows_the_two_largest_units() {
+        assert_eq!(age(95_000, 0), "1m 35s");
+        assert_eq!(age(12_000, 0), "12s");
+        assert_eq!(age(3 * 3_600_000 + 60_000, 0), "3h 1m");
+        assert_eq!(age(2 * 86_400_000 + 3_600_000, 0), "2d 1h");
+        assert_eq!(age(0, 5_000), "0s", "a clock behind the request");
+    }
 }

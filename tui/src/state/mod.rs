@@ -3,6 +3,7 @@
 //! visible changed.
 
 mod blocks;
+mod governance;
 mod log;
 mod modules;
 mod rates;
@@ -13,6 +14,9 @@ use bfte_shared::peer::PeerId;
 use bfte_shared::round::Height;
 
 pub use blocks::{BlockSummary, Blocks, KEPT_BLOCKS};
+pub use governance::{
+    Governance, GovernanceData, Tally, consequence, quorum, status_text, vote_of,
+};
 pub use log::{KEPT_LINES, Log, LogLine};
 pub use modules::{
     MetaRow, ModuleTab, ModuleTables, Modules, ProofRow, RawTables, StatementRow, TABLES,
@@ -45,6 +49,10 @@ pub struct NodeView {
     pub log: Log,
     pub rates: Rates,
     pub modules: Modules,
+    pub governance: Governance,
+    /// Node time of the latest event: what the ages of join requests are measured against,
+    /// so drawing needs no clock.
+    pub last_event_ms: Option<u64>,
     /// Node time of the last finalized block, or of the first activity since connecting.
     quiet_since_ms: Option<u64>,
     /// Node time of the last vote, proposal, certificate or round seen.
@@ -72,11 +80,14 @@ impl NodeView {
         self.peers = snapshot.peers;
         self.quiet_since_ms = None;
         self.last_activity_ms = None;
+        // Events may have been missed while disconnected.
+        self.governance.stale = true;
     }
 
     /// Applies one event; `false` when it changed nothing the screens show.
     pub fn apply(&mut self, frame: &EventFrame) -> bool {
         let at = frame.at_ms;
+        self.last_event_ms = self.last_event_ms.max(Some(at));
         if is_activity(&frame.event) {
             self.last_activity_ms = Some(at);
             self.quiet_since_ms.get_or_insert(at);
@@ -134,10 +145,14 @@ impl NodeView {
                 text: line.clone(),
             }),
             AdminEvent::DroppedSlow { .. } => return false,
-            // Governance events: the Governance and Joins screens (in progress) read them.
+            // The events only say that something changed; the app reads it all again while
+            // the Governance or Joins screen is shown, and that answer redraws.
             AdminEvent::JoinRequested { .. }
             | AdminEvent::ProposalChanged { .. }
-            | AdminEvent::EpochStarted { .. } => return false,
+            | AdminEvent::EpochStarted { .. } => {
+                self.governance.stale = true;
+                return false;
+            }
         }
         true
     }
@@ -152,12 +167,23 @@ impl NodeView {
         }
     }
 
-    /// A peer's name, or its short id when the node did not say.
+    /// A peer's name: the one consensus records for a peer in force, else the one the node
+    /// reports (founding peers may have no recorded name), else its short id.
     pub fn name_of(&self, id: &PeerId) -> String {
-        self.peers
-            .iter()
-            .find(|p| p.id == *id && !p.name.is_empty())
-            .map_or_else(|| id.short(), |p| p.name.clone())
+        let member = self.governance.data.as_ref().and_then(|data| {
+            data.epoch
+                .member(id)
+                .filter(|m| !m.name.is_empty())
+                .map(|m| m.name.clone())
+        });
+        member
+            .or_else(|| {
+                self.peers
+                    .iter()
+                    .find(|p| p.id == *id && !p.name.is_empty())
+                    .map(|p| p.name.clone())
+            })
+            .unwrap_or_else(|| id.short())
     }
 
     pub fn finalized_height(&self) -> Height {

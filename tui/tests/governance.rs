@@ -1,0 +1,342 @@
+//! The Governance and Joins screens' keys and reads on the app state alone: no terminal, no
+//! node. Votes, approvals and rejections go through a dialog with Cancel the default.
+
+use bfte_shared::admin::{AdminEvent, AdminRequest, EventFrame};
+use bfte_shared::modules::ctrl::{ProposalId, ProposalStatus};
+use bfte_shared::round::Height;
+use bfte_tui::app::{App, Decision, Dialog};
+use bfte_tui::client::{Request, Update};
+use bfte_tui::fixture;
+use bfte_tui::screens::Screen;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+fn press(app: &mut App, code: KeyCode) -> bool {
+    app.on_key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+/// The fixture on `screen`, with the read that opening it asked for answered.
+fn on(screen: Screen) -> App {
+    let mut app = fixture::app(5, 60);
+    press(&mut app, KeyCode::Char(screen.key()));
+    assert_eq!(app.take_requests(), vec![Request::Governance]);
+    app.update(answer());
+    app
+}
+
+fn answer() -> Update {
+    let now = fixture::START_MS + 60 * 400;
+    Update::Governance(Ok(Box::new(fixture::governance(now))))
+}
+
+fn event(event: AdminEvent) -> Update {
+    Update::Event(EventFrame {
+        at_ms: fixture::START_MS + 100_000,
+        event,
+    })
+}
+
+fn message(app: &App) -> &str {
+    app.message.as_deref().unwrap_or_default()
+}
+
+fn vote(proposal: u64, yes: bool) -> Vec<Request> {
+    vec![Request::Write(AdminRequest::Vote {
+        proposal: ProposalId(proposal),
+        yes,
+    })]
+}
+
+#[test]
+fn y_asks_with_cancel_selected_and_enter_on_cancel_sends_nothing() {
+    let mut app = on(Screen::Governance);
+    assert_eq!(app.selected_proposal().map(|p| p.id), Some(ProposalId(6)));
+    assert!(press(&mut app, KeyCode::Char('y')));
+    assert_eq!(
+        app.dialog,
+        Some(Dialog {
+            decision: Decision::Vote {
+                proposal: ProposalId(6),
+                yes: true
+            },
+            confirm: false
+        })
+    );
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.dialog, None);
+    assert!(app.take_requests().is_empty(), "Cancel is the default");
+    assert_eq!(message(&app), "cancelled");
+}
+
+#[test]
+fn tab_then_enter_confirms_and_sends_the_vote() {
+    let mut app = on(Screen::Governance);
+    press(&mut app, KeyCode::Char('y'));
+    press(&mut app, KeyCode::Tab);
+    assert!(app.dialog.is_some_and(|d| d.confirm));
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.dialog, None);
+    assert_eq!(app.take_requests(), vote(6, true));
+    assert_eq!(message(&app), "sending…");
+
+    // n votes no here (not "next match"); the arrows move between the buttons too.
+    press(&mut app, KeyCode::Char('n'));
+    press(&mut app, KeyCode::Right);
+    press(&mut app, KeyCode::Left);
+    press(&mut app, KeyCode::BackTab);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.take_requests(), vote(6, false));
+}
+
+#[test]
+fn esc_cancels_and_other_keys_do_not_reach_the_screen() {
+    let mut app = on(Screen::Governance);
+    press(&mut app, KeyCode::Char('y'));
+    assert!(!press(&mut app, KeyCode::Char('q')), "q is not quit here");
+    assert!(!app.should_quit());
+    assert!(!press(&mut app, KeyCode::Char('3')));
+    assert_eq!(app.screen, Screen::Governance);
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.dialog, None);
+    assert!(app.take_requests().is_empty());
+    press(&mut app, KeyCode::Char('y'));
+    app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert!(app.should_quit(), "Ctrl-C still quits");
+}
+
+#[test]
+fn closed_proposals_take_no_vote() {
+    let mut app = on(Screen::Governance);
+    press(&mut app, KeyCode::Char('G'));
+    let last = app.selected_proposal().expect("a proposal");
+    assert_ne!(last.status, ProposalStatus::Open);
+    press(&mut app, KeyCode::Char('y'));
+    assert_eq!(app.dialog, None);
+    assert!(
+        message(&app).contains("proposal 1 is closed"),
+        "{}",
+        message(&app)
+    );
+}
+
+#[test]
+fn a_read_only_console_refuses_votes_approvals_and_rejections() {
+    let mut app = on(Screen::Governance);
+    app.read_only = true;
+    press(&mut app, KeyCode::Char('y'));
+    assert_eq!(app.dialog, None);
+    assert!(
+        message(&app).starts_with("read-only console (admin-ro.sock): votes are not possible"),
+        "{}",
+        message(&app)
+    );
+    press(&mut app, KeyCode::Char('5'));
+    for (key, what) in [('a', "approvals"), ('r', "rejections")] {
+        press(&mut app, KeyCode::Char(key));
+        assert_eq!(app.dialog, None);
+        assert!(message(&app).contains(what), "{}", message(&app));
+    }
+    assert!(app.take_requests().is_empty());
+}
+
+#[test]
+fn a_approves_and_r_rejects_the_selected_join_request() {
+    let mut app = on(Screen::Joins);
+    assert_eq!(
+        app.selected_join().map(|j| j.member.id),
+        Some(fixture::dana())
+    );
+    press(&mut app, KeyCode::Char('a'));
+    assert_eq!(
+        app.dialog.map(|d| (d.decision, d.confirm)),
+        Some((Decision::Approve(fixture::dana()), false))
+    );
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        app.take_requests(),
+        vec![Request::Write(AdminRequest::Approve {
+            peer: fixture::dana()
+        })]
+    );
+
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char('r'));
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Enter);
+    let reject = AdminRequest::Reject {
+        peer: fixture::erin(),
+    };
+    assert_eq!(app.take_requests(), vec![Request::Write(reject.clone())]);
+    // Done at once; no event follows, so the list is read again.
+    app.update(Update::Written {
+        request: Box::new(reject),
+        answer: Ok(None),
+    });
+    assert!(
+        message(&app).starts_with("rejection of erin done"),
+        "{}",
+        message(&app)
+    );
+    assert_eq!(app.take_requests(), vec![Request::Governance]);
+}
+
+#[test]
+fn keys_of_one_screen_do_nothing_on_another() {
+    let mut app = on(Screen::Joins);
+    assert!(!press(&mut app, KeyCode::Char('y')));
+    press(&mut app, KeyCode::Char('1'));
+    for key in ['y', 'a', 'r'] {
+        assert!(!press(&mut app, KeyCode::Char(key)), "{key}");
+    }
+    assert_eq!(app.dialog, None);
+}
+
+#[test]
+fn the_vote_result_shows_in_the_status_line() {
+    let mut app = on(Screen::Governance);
+    let request = Box::new(AdminRequest::Vote {
+        proposal: ProposalId(6),
+        yes: true,
+    });
+    app.update(Update::Written {
+        request: request.clone(),
+        answer: Ok(Some(12)),
+    });
+    assert_eq!(
+        message(&app),
+        "vote yes on proposal 6 submitted, nonce 12; it counts once finalized"
+    );
+    app.update(Update::Written {
+        request,
+        answer: Err("the node refused: proposal 6 is not open".into()),
+    });
+    assert_eq!(
+        message(&app),
+        "vote yes on proposal 6: the node refused: proposal 6 is not open"
+    );
+}
+
+#[test]
+fn governance_events_read_again_while_shown_one_read_at_a_time() {
+    let mut app = fixture::app(5, 60);
+    app.take_requests();
+    let changed = AdminEvent::ProposalChanged { id: ProposalId(6) };
+    app.update(event(changed.clone()));
+    assert!(app.take_requests().is_empty(), "not shown: not read");
+
+    press(&mut app, KeyCode::Char('4'));
+    assert_eq!(
+        app.take_requests(),
+        vec![Request::Governance],
+        "opening reads"
+    );
+    for _ in 0..5 {
+        app.update(event(changed.clone()));
+    }
+    assert!(app.take_requests().is_empty(), "one read out at a time");
+    assert!(app.update(answer()), "the answer redraws");
+    assert_eq!(
+        app.take_requests(),
+        vec![Request::Governance],
+        "changed meanwhile: once more"
+    );
+    app.update(answer());
+    assert!(app.take_requests().is_empty(), "nothing new: no more");
+
+    // Moving to Joins shows the same data: no read.
+    press(&mut app, KeyCode::Char('5'));
+    assert!(app.take_requests().is_empty());
+    let epoch = AdminEvent::EpochStarted {
+        number: 2,
+        height: Height(45),
+        peers: 6,
+    };
+    assert!(app.update(event(epoch)));
+    assert_eq!(app.take_requests(), vec![Request::Governance]);
+    assert_eq!(message(&app), "epoch 2 started at height 45 with 6 peers");
+
+    // The connection drops with the read out; the next connection reads again.
+    app.update(Update::Connecting {
+        attempt: 1,
+        error: None,
+    });
+    let snapshot = bfte_tui::state::Snapshot {
+        status: app.node.status.clone().expect("status"),
+        peers: app.node.peers.clone(),
+        blocks: fixture::stored_blocks(5, 5),
+    };
+    app.update(Update::Connected(Box::new(snapshot)));
+    assert_eq!(app.take_requests(), vec![Request::Governance]);
+}
+
+#[test]
+fn a_join_request_is_announced_on_any_screen() {
+    let mut app = fixture::app(5, 60);
+    let requested = AdminEvent::JoinRequested {
+        peer: fixture::erin(),
+        name: "erin".into(),
+    };
+    assert!(app.update(event(requested)));
+    assert!(
+        message(&app).starts_with("join request from erin (5jfgyy7c): screen 5"),
+        "{}",
+        message(&app)
+    );
+}
+
+#[test]
+fn a_refused_read_keeps_what_was_shown() {
+    let mut app = on(Screen::Governance);
+    app.update(event(AdminEvent::ProposalChanged { id: ProposalId(6) }));
+    app.update(Update::Governance(
+        Err("cannot read proposals: disk".into()),
+    ));
+    assert!(app.node.governance.data.is_some());
+    assert!(app.node.governance.error.is_some());
+    app.update(answer());
+    assert!(app.node.governance.error.is_none());
+}
+
+#[test]
+fn the_selection_stays_on_its_proposal_as_new_ones_arrive() {
+    let mut app = on(Screen::Governance);
+    press(&mut app, KeyCode::Down);
+    assert_eq!(app.selected_proposal().map(|p| p.id), Some(ProposalId(5)));
+    let mut data = fixture::governance(fixture::START_MS);
+    let mut newer = data.proposals[0].clone();
+    newer.id = ProposalId(7);
+    data.proposals.insert(0, newer);
+    app.update(Update::Governance(Ok(Box::new(data))));
+    assert_eq!(app.selected_proposal().map(|p| p.id), Some(ProposalId(5)));
+    assert_eq!(app.governance_cursor, 2);
+}
+
+#[test]
+fn filters_keep_matching_proposals_and_join_requests() {
+    let mut app = on(Screen::Governance);
+    press(&mut app, KeyCode::Char('/'));
+    for c in "add peer".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Enter);
+    let shown: Vec<u64> = bfte_tui::screens::governance::visible(&app)
+        .iter()
+        .map(|p| p.id.0)
+        .collect();
+    assert_eq!(shown, vec![5, 2]);
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(bfte_tui::screens::governance::visible(&app).len(), 6);
+
+    press(&mut app, KeyCode::Char('5'));
+    press(&mut app, KeyCode::Char('/'));
+    for c in "2001:db8".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        app.selected_join().map(|j| j.member.id),
+        Some(fixture::erin())
+    );
+    assert_eq!(bfte_tui::screens::joins::visible(&app).len(), 1);
+}
