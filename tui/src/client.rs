@@ -292,14 +292,22 @@ impl Connection {
                 other => bail!("unexpected answer {other:?}"),
             }
         }
-        let [meta_values, meta_proposals, statements, proofs] =
-            <[Vec<ModuleEntry>; 4]>::try_from(tables)
-                .map_err(|_| anyhow::anyhow!("one answer per module table"))?;
+        let [
+            meta_values,
+            meta_proposals,
+            statements,
+            proofs,
+            epochs,
+            ctrl_proposals,
+        ] = <[Vec<ModuleEntry>; TABLES.len()]>::try_from(tables)
+            .map_err(|_| anyhow::anyhow!("one answer per module table"))?;
         let raw = RawTables {
             meta_values,
             meta_proposals,
             statements,
             proofs,
+            epochs,
+            ctrl_proposals,
         };
         Ok(Ok(Box::new(ModuleTables::decode(&raw))))
     }

@@ -261,13 +261,10 @@ fn modules_list_moves_and_enter_moves_into_the_table() {
     press(&mut app, KeyCode::Char('j'));
     assert_eq!(app.selected_module(), ModuleTab::Meta);
     press(&mut app, KeyCode::Char('G'));
-    assert_eq!(app.selected_module(), ModuleTab::Evidence);
+    assert_eq!(app.selected_module(), ModuleTab::Ctrl);
     press(&mut app, KeyCode::Down);
-    assert_eq!(
-        app.selected_module(),
-        ModuleTab::Evidence,
-        "stops at the end"
-    );
+    assert_eq!(app.selected_module(), ModuleTab::Ctrl, "stops at the end");
+    press(&mut app, KeyCode::Char('k'));
     press(&mut app, KeyCode::Char('k'));
     assert_eq!(app.selected_module(), ModuleTab::Attest);
 

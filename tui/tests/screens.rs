@@ -127,6 +127,7 @@ fn modules_attest_in_the_table() {
 fn modules_evidence() {
     let mut app = on(Screen::Modules);
     app.on_key(key(KeyCode::Char('G')));
+    app.on_key(key(KeyCode::Up));
     let screen = render(&app, WIDTH, HEIGHT);
     assert!(screen.contains("suggested: vote to remove"), "{screen}");
     assert_snapshot!(screen);
@@ -277,6 +278,15 @@ fn joins_reject_dialog() {
     app.on_key(key(KeyCode::Down));
     app.on_key(key(KeyCode::Char('r')));
     assert_snapshot!(render(&app, WIDTH, HEIGHT));
+}
+
+#[test]
+fn modules_ctrl() {
+    let mut app = on(Screen::Modules);
+    app.on_key(key(KeyCode::Char('G')));
+    let screen = render(&app, WIDTH, HEIGHT);
+    assert!(screen.contains("peer set history (2 epochs)"), "{screen}");
+    assert_snapshot!(screen);
 }
 
 /// With NO_COLOR nothing is coloured, so every state must read from glyphs and words.

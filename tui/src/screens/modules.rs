@@ -1,6 +1,7 @@
 //! Modules: the built-in modules on the left with their entry counts, the selected module's
 //! state on the right (metadata with pending proposals, attested statements, proven
-//! misbehaviour). Enter moves the keys into the table, Esc back to the list.
+//! misbehaviour, the peer set history and proposals of consensus_ctrl). Enter moves the keys
+//! into the table, Esc back to the list.
 
 use std::collections::BTreeMap;
 
@@ -10,7 +11,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, Wrap};
 
 use crate::app::App;
-use crate::state::{MetaRow, ModuleTab, ModuleTables, StatementRow};
+use crate::state::{MetaRow, ModuleTab, ModuleTables, StatementRow, status_text};
 
 const LIST_WIDTH: u16 = 22;
 
@@ -43,10 +44,41 @@ pub fn rows(app: &App) -> Vec<Vec<String>> {
                 ]
             })
             .collect(),
+        ModuleTab::Ctrl => ctrl_cells(app, tables),
     }
     .into_iter()
     .filter(keep)
     .collect()
+}
+
+/// Each epoch with the peers it started with (until the next one started), then each proposal.
+fn ctrl_cells(app: &App, tables: &ModuleTables) -> Vec<Vec<String>> {
+    let epochs = tables.epochs.iter().enumerate().map(|(index, epoch)| {
+        let names: Vec<String> = epoch
+            .members
+            .iter()
+            .map(|m| app.node.name_of(&m.id))
+            .collect();
+        let until = tables.epochs.get(index + 1).map_or_else(
+            || "✔ in force".to_string(),
+            |next| format!("until height {}", next.start_height),
+        );
+        vec![
+            format!("epoch {}", epoch.number),
+            epoch.start_height.to_string(),
+            format!("{} peers: {}", names.len(), names.join(", ")),
+            until,
+        ]
+    });
+    let proposals = tables.ctrl_proposals.iter().map(|proposal| {
+        vec![
+            format!("proposal {}", proposal.id),
+            proposal.height.to_string(),
+            super::governance::summary(app, &proposal.change),
+            status_text(&proposal.status),
+        ]
+    });
+    epochs.chain(proposals).collect()
 }
 
 fn meta_cells(app: &App, row: &MetaRow) -> Vec<String> {
@@ -190,6 +222,15 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) {
                 Constraint::Min(18),
             ],
         ),
+        ModuleTab::Ctrl => (
+            &["WHAT", "HEIGHT", "PEERS OR CHANGE", "STATUS"],
+            &[
+                Constraint::Length(12),
+                Constraint::Length(7),
+                Constraint::Min(30),
+                Constraint::Length(24),
+            ],
+        ),
         ModuleTab::Evidence => (
             &["OFFENDER", "ROUND", "PROOF", "SUGGESTED"],
             &[
@@ -245,6 +286,11 @@ fn title(module: ModuleTab, tables: &ModuleTables) -> String {
         ModuleTab::Evidence => format!(
             " evidence: proven misbehaviour, suggested: vote to remove ({}) ",
             tables.proofs.len()
+        ),
+        ModuleTab::Ctrl => format!(
+            " consensus_ctrl: peer set history ({} epochs) and proposals ({}; screen 4 votes) ",
+            tables.epochs.len(),
+            tables.ctrl_proposals.len()
         ),
     }
 }

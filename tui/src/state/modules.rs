@@ -8,8 +8,9 @@ use bfte_shared::admin::ModuleEntry;
 use bfte_shared::codec;
 use bfte_shared::item::ModuleId;
 use bfte_shared::modules::attest::Statement;
+use bfte_shared::modules::ctrl::{EpochConfig, Proposal};
 use bfte_shared::modules::evidence::Proof;
-use bfte_shared::modules::{ATTEST, DATA, EVIDENCE, META};
+use bfte_shared::modules::{ATTEST, CONSENSUS_CTRL, DATA, EVIDENCE, META};
 use bfte_shared::peer::PeerId;
 use bfte_shared::round::{Height, Round};
 use bfte_shared::vote::VoteKind;
@@ -18,21 +19,24 @@ use serde::de::DeserializeOwned;
 /// A statement lists at most every peer's detail; this bounds a malformed one.
 const LIMIT: usize = 1 << 20;
 
-/// The modules the screen lists, in module id order.
+/// The modules the screen lists: in module id order, except consensus_ctrl, which came later
+/// and goes last so the rows above keep their places (the end-to-end console test walks them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModuleTab {
     Data,
     Meta,
     Attest,
     Evidence,
+    Ctrl,
 }
 
 impl ModuleTab {
-    pub const ALL: [ModuleTab; 4] = [
+    pub const ALL: [ModuleTab; 5] = [
         ModuleTab::Data,
         ModuleTab::Meta,
         ModuleTab::Attest,
         ModuleTab::Evidence,
+        ModuleTab::Ctrl,
     ];
 
     pub fn name(self) -> &'static str {
@@ -41,6 +45,7 @@ impl ModuleTab {
             ModuleTab::Meta => "meta",
             ModuleTab::Attest => "attest",
             ModuleTab::Evidence => "evidence",
+            ModuleTab::Ctrl => "ctrl",
         }
     }
 
@@ -50,6 +55,7 @@ impl ModuleTab {
             ModuleTab::Meta => META,
             ModuleTab::Attest => ATTEST,
             ModuleTab::Evidence => EVIDENCE,
+            ModuleTab::Ctrl => CONSENSUS_CTRL,
         }
     }
 }
@@ -60,11 +66,15 @@ pub const META_VALUES: (ModuleId, &str) = (META, "values");
 pub const META_PROPOSALS: (ModuleId, &str) = (META, "proposals");
 pub const ATTEST_STATEMENTS: (ModuleId, &str) = (ATTEST, "statements");
 pub const EVIDENCE_PROOFS: (ModuleId, &str) = (EVIDENCE, "proofs");
-pub const TABLES: [(ModuleId, &str); 4] = [
+pub const CTRL_EPOCHS: (ModuleId, &str) = (CONSENSUS_CTRL, "epochs");
+pub const CTRL_PROPOSALS: (ModuleId, &str) = (CONSENSUS_CTRL, "proposals");
+pub const TABLES: [(ModuleId, &str); 6] = [
     META_VALUES,
     META_PROPOSALS,
     ATTEST_STATEMENTS,
     EVIDENCE_PROOFS,
+    CTRL_EPOCHS,
+    CTRL_PROPOSALS,
 ];
 
 /// The entries of every table in [`TABLES`], as the node sent them.
@@ -74,6 +84,8 @@ pub struct RawTables {
     pub meta_proposals: Vec<ModuleEntry>,
     pub statements: Vec<ModuleEntry>,
     pub proofs: Vec<ModuleEntry>,
+    pub epochs: Vec<ModuleEntry>,
+    pub ctrl_proposals: Vec<ModuleEntry>,
 }
 
 /// One metadata key: its agreed value, if any, and the proposals still pending for it.
@@ -106,6 +118,10 @@ pub struct ModuleTables {
     pub meta: Vec<MetaRow>,
     pub statements: Vec<StatementRow>,
     pub proofs: Vec<ProofRow>,
+    /// The peer set history: every epoch's configuration, oldest first.
+    pub epochs: Vec<EpochConfig>,
+    /// consensus_ctrl proposals, oldest first.
+    pub ctrl_proposals: Vec<Proposal>,
     /// Entries that did not decode (a node of another version); counted, not hidden.
     pub undecoded: usize,
 }
@@ -155,6 +171,18 @@ impl ModuleTables {
                 None => undecoded += 1,
             }
         }
+        for entry in &raw.epochs {
+            match value::<EpochConfig>(&entry.value) {
+                Some(epoch) => tables.epochs.push(epoch),
+                None => undecoded += 1,
+            }
+        }
+        for entry in &raw.ctrl_proposals {
+            match value::<Proposal>(&entry.value) {
+                Some(proposal) => tables.ctrl_proposals.push(proposal),
+                None => undecoded += 1,
+            }
+        }
         tables.undecoded = undecoded;
         tables
     }
@@ -166,6 +194,7 @@ impl ModuleTables {
             ModuleTab::Meta => self.meta.len(),
             ModuleTab::Attest => self.statements.len(),
             ModuleTab::Evidence => self.proofs.len(),
+            ModuleTab::Ctrl => self.epochs.len() + self.ctrl_proposals.len(),
         }
     }
 }
