@@ -315,26 +315,26 @@ impl Connection {
     /// Proposals, join requests and the epoch in force. A refusal is the screens' to show; only
     /// a broken connection is an error here.
     async fn governance(&mut self) -> anyhow::Result<Result<Box<GovernanceData>, String>> {
-        let proposals = match self.exchange(&AdminRequest::Proposals).await? {
-            AdminResponse::Proposals(proposals) => proposals,
-            AdminResponse::Error(message) => return Ok(Err(message)),
-            other => bail!("unexpected answer {other:?}"),
-        };
-        let joins = match self.exchange(&AdminRequest::Joins).await? {
-            AdminResponse::Joins(joins) => joins,
-            AdminResponse::Error(message) => return Ok(Err(message)),
-            other => bail!("unexpected answer {other:?}"),
-        };
-        let epoch = match self.exchange(&AdminRequest::Epoch).await? {
-            AdminResponse::Epoch(epoch) => epoch,
-            AdminResponse::Error(message) => return Ok(Err(message)),
-            other => bail!("unexpected answer {other:?}"),
-        };
-        Ok(Ok(Box::new(GovernanceData {
-            proposals,
-            joins,
-            epoch,
-        })))
+        let answers = (
+            self.exchange(&AdminRequest::Proposals).await?,
+            self.exchange(&AdminRequest::Joins).await?,
+            self.exchange(&AdminRequest::Epoch).await?,
+        );
+        match answers {
+            (
+                AdminResponse::Proposals(proposals),
+                AdminResponse::Joins(joins),
+                AdminResponse::Epoch(epoch),
+            ) => Ok(Ok(Box::new(GovernanceData {
+                proposals,
+                joins,
+                epoch,
+            }))),
+            (AdminResponse::Error(message), _, _)
+            | (_, AdminResponse::Error(message), _)
+            | (_, _, AdminResponse::Error(message)) => Ok(Err(message)),
+            other => bail!("unexpected answers {other:?}"),
+        }
     }
 
     /// A write: its nonce (`None` for one done at once), or the node's refusal (a read-only

@@ -4,9 +4,8 @@
 use bfte_shared::modules::ctrl::{Change, ProposalId, ProposalStatus};
 use bfte_shared::peer::PeerId;
 use ratatui::Frame;
-use ratatui::layout::{Alignment, Constraint, Flex, Layout, Rect};
+use ratatui::layout::{Alignment, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use crate::app::{App, Decision, Dialog};
 use crate::state::{GovernanceData, consequence, status_text};
@@ -48,18 +47,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, dialog: &Dialog) {
         )
         .alignment(Alignment::Center),
     );
-    let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
-    let [column] = Layout::horizontal([Constraint::Length(width)])
-        .flex(Flex::Center)
-        .areas(area);
-    let [popup] = Layout::vertical([Constraint::Length(height)])
-        .flex(Flex::Center)
-        .areas(column);
-    frame.render_widget(Clear, popup);
-    frame.render_widget(
-        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(title)),
-        popup,
-    );
+    super::popup(frame, area, width, &title, lines);
 }
 
 /// The title, the paragraphs and the Confirm button's label for a decision.

@@ -13,7 +13,9 @@ mod overview;
 mod rounds;
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout};
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use crate::app::App;
 
@@ -123,6 +125,23 @@ pub fn draw(frame: &mut Frame, app: &App) {
     if app.help {
         help::draw(frame, body, app);
     }
+}
+
+/// Draws `lines` in a bordered box of `width` columns centred over `area`, clearing what is
+/// under it: the help and the confirmation dialog.
+pub(crate) fn popup(frame: &mut Frame, area: Rect, width: u16, title: &str, lines: Vec<Line>) {
+    let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
+    let [column] = Layout::horizontal([Constraint::Length(width)])
+        .flex(Flex::Center)
+        .areas(area);
+    let [popup] = Layout::vertical([Constraint::Length(height)])
+        .flex(Flex::Center)
+        .areas(column);
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(title)),
+        popup,
+    );
 }
 
 /// UTC wall-clock time of day for a node timestamp.
