@@ -1,13 +1,17 @@
-//! The admin calls the driver answers: status, peers, blocks, ledger state, and submissions.
+//! The admin calls the driver answers: status, peers, blocks, ledger state, submissions, and
+//! governance (proposals, votes, the epoch; invites and joins are in `joins.rs`).
 
 use std::collections::HashMap;
 
+use anyhow::Context;
 use bfte_shared::admin::{
-    AdminRequest, AdminResponse, BlockDetail, FinalizedBlock, MAX_MODULE_ENTRIES, ModuleEntry,
-    PeerInfo, PeerPath, PeerStatus, Status,
+    AdminRequest, AdminResponse, BlockDetail, FinalizedBlock, MAX_MODULE_ENTRIES, MAX_PROPOSALS,
+    ModuleEntry, PeerInfo, PeerPath, PeerStatus, Status,
 };
+use bfte_shared::codec;
 use bfte_shared::item::ModuleId;
-use bfte_shared::modules::DATA;
+use bfte_shared::modules::ctrl::CtrlItem;
+use bfte_shared::modules::{CONSENSUS_CTRL, DATA};
 use bfte_shared::peer::PeerId;
 use tokio::sync::oneshot;
 
@@ -89,20 +93,36 @@ impl Driver {
                     .collect();
                 AdminResponse::Blocks(blocks)
             }
-            AdminRequest::Proposals
-            | AdminRequest::Propose { .. }
-            | AdminRequest::Vote { .. }
-            | AdminRequest::Joins
-            | AdminRequest::Approve { .. }
-            | AdminRequest::Reject { .. }
-            | AdminRequest::Invite
-            | AdminRequest::Epoch => AdminResponse::Error("governance calls are being built".into()),
+            AdminRequest::Proposals => self
+                .ledger
+                .proposals(self.store.database(), MAX_PROPOSALS)
+                .map(AdminResponse::Proposals)
+                .context("cannot read the proposals")
+                .unwrap_or_else(refused),
+            AdminRequest::Propose { change } => {
+                self.submit(CONSENSUS_CTRL, codec::encode(&CtrlItem::Propose(change)))
+            }
+            AdminRequest::Vote { proposal, yes } => self.submit(
+                CONSENSUS_CTRL,
+                codec::encode(&CtrlItem::Vote { proposal, yes }),
+            ),
+            AdminRequest::Epoch => match self.current_epoch() {
+                Ok(mut epoch) => {
+                    epoch.members = self.addressed(std::mem::take(&mut epoch.members));
+                    AdminResponse::Epoch(epoch)
+                }
+                Err(error) => refused(error),
+            },
+            AdminRequest::Joins => self.joins().unwrap_or_else(refused),
+            AdminRequest::Approve { peer } => self.approve(peer).unwrap_or_else(refused),
+            AdminRequest::Reject { peer } => self.reject(peer).unwrap_or_else(refused),
+            AdminRequest::Invite => self.invite().unwrap_or_else(refused),
         })
     }
 
     /// Puts an item into the core's outbox; refused (with why) if it could never fit a block
     /// or names a module this node does not run.
-    fn submit(&mut self, module: ModuleId, data: Vec<u8>) -> AdminResponse {
+    pub(super) fn submit(&mut self, module: ModuleId, data: Vec<u8>) -> AdminResponse {
         if !self.ledger.runs(module) {
             return AdminResponse::Error(format!("no module with id {} is enabled", module.0));
         }
@@ -184,4 +204,11 @@ impl Driver {
                 .collect(),
         }
     }
+}
+
+/// An admin call that failed for a reason the node survives (a table it cannot read, say):
+/// the client hears why.
+fn refused(error: anyhow::Error) -> AdminResponse {
+    tracing::warn!(error = %format!("{error:#}"), "admin call failed");
+    AdminResponse::Error(format!("{error:#}"))
 }

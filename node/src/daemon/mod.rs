@@ -6,6 +6,7 @@ mod admin_calls;
 mod driver;
 pub mod events;
 pub mod files;
+mod joins;
 mod log_tap;
 pub mod node;
 

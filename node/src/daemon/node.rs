@@ -58,7 +58,7 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
         bind: settings.listen,
         relay,
     };
-    let (net, mut inbound) = Net::bind(&secret, config)
+    let (net, mut inbound, mut joins) = Net::bind(&secret, config)
         .await
         .with_context(|| format!("cannot start networking on {}", settings.listen))?;
     let me = secret.peer_id();
@@ -120,6 +120,7 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
         tokio::select! {
             Some(Inbound { from, bytes }) = inbound.recv() => driver.on_frame(from, &bytes),
             Some((request, reply)) = calls.recv() => driver.on_admin(request, reply)?,
+            Some(call) = joins.recv() => driver.on_join(call),
             () = tokio::time::sleep_until(sleep) => driver.fire_timers(),
             _ = connection_check.tick() => {
                 driver.check_connections();

@@ -21,6 +21,8 @@
 //! - Inbound connections are accepted on ALPN [`ALPN`] only from peers in the set (closed
 //!   otherwise, also when a connected peer is later removed). Their streams are read frame by
 //!   frame into one bounded channel of [`Inbound`] that the node's driver consumes.
+//! - Join requests from nodes that are not peers yet come in on a second ALPN,
+//!   [`JOIN_ALPN`], from anyone ([`join`]); the driver answers them.
 //! - A peer that refuses us (during a membership change it may not know us yet) closes the
 //!   connection before reading anything, with its own close code; the frames written on that
 //!   connection are then written again on the next one, so they are not lost and never
@@ -55,6 +57,7 @@
 
 mod frame;
 mod inbound;
+pub mod join;
 mod link;
 #[cfg(test)]
 mod tests;
@@ -64,6 +67,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
+use bfte_shared::join::JOIN_ALPN;
 use bfte_shared::message::MAX_MESSAGE_BYTES;
 use bfte_shared::peer::{PeerId, PeerSecret};
 use iroh::endpoint::{IdleTimeout, QuicTransportConfig, VarInt, presets};
@@ -74,6 +78,7 @@ use tokio::sync::mpsc;
 pub use iroh::RelayUrl;
 
 use self::inbound::InboundHandler;
+use self::join::{JOIN_QUEUE, JoinCall, JoinHandler};
 use self::link::Link;
 pub use self::link::PathInfo;
 
@@ -214,51 +219,15 @@ pub struct Net {
 
 impl Net {
     /// Binds the endpoint and starts accepting; no peer is allowed until [`Net::set_peers`].
-    /// Returns the channel of inbound frames, which the driver must keep draining.
+    /// Returns the channel of inbound frames, which the driver must keep draining, and the
+    /// channel of join requests ([`join`]), which it must answer.
     pub async fn bind(
         secret: &PeerSecret,
         config: NetConfig,
-    ) -> Result<(Net, mpsc::Receiver<Inbound>), NetError> {
+    ) -> Result<(Net, mpsc::Receiver<Inbound>, mpsc::Receiver<JoinCall>), NetError> {
         let me = secret.peer_id();
-        let addr = config.bind;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| NetError::NoRuntime)?;
-        let transport = QuicTransportConfig::builder()
-            .keep_alive_interval(KEEP_ALIVE)
-            .max_idle_timeout(Some(IdleTimeout::from(VarInt::from_u32(IDLE_TIMEOUT_MS))))
-            .build();
-        let builder = match &config.relay {
-            RelayChoice::Disabled => Endpoint::builder(presets::Minimal)
-                .relay_mode(RelayMode::Disabled)
-                .net_report_config(NetReportConfig::minimal()),
-            RelayChoice::Default => Endpoint::builder(presets::N0),
-            RelayChoice::Custom(url) => {
-                Endpoint::builder(presets::Minimal).relay_mode(RelayMode::custom([url.clone()]))
-            }
-        };
-        let endpoint = builder
-            .secret_key(SecretKey::from_bytes(&secret.seed()))
-            .transport_config(transport)
-            .clear_ip_transports()
-            .bind_addr(addr)
-            .map_err(|error| NetError::Config {
-                addr,
-                reason: error_chain(&error),
-            })?
-            .bind()
-            .await
-            .map_err(|error| NetError::Bind {
-                addr,
-                reason: error_chain(&error),
-            })?;
-        if endpoint.id().as_bytes() != me.as_bytes() {
-            let endpoint_id = endpoint.id();
-            endpoint.close().await;
-            return Err(NetError::IdMismatch {
-                peer: me,
-                endpoint: endpoint_id,
-            });
-        }
-
+        let endpoint = bind_endpoint(secret, &config).await?;
         let peers = Arc::new(Peers {
             links: RwLock::new(HashMap::new()),
         });
@@ -267,8 +236,10 @@ impl Net {
             peers: peers.clone(),
             inbound,
         };
+        let (joins, joins_rx) = mpsc::channel(JOIN_QUEUE);
         let router = Router::builder(endpoint.clone())
             .accept(ALPN, handler)
+            .accept(JOIN_ALPN, JoinHandler { calls: joins })
             .spawn();
         tracing::info!(peer = %me.short(), addrs = ?endpoint.bound_sockets(), "consensus endpoint bound");
         let net = Net {
@@ -278,7 +249,7 @@ impl Net {
             peers,
             runtime,
         };
-        Ok((net, inbound_rx))
+        Ok((net, inbound_rx, joins_rx))
     }
 
     pub fn peer_id(&self) -> PeerId {
@@ -375,6 +346,50 @@ impl Drop for Net {
         // Links hold endpoint clones; without them the socket is freed once the router stops.
         self.peers.links_mut().clear();
     }
+}
+
+/// Binds an endpoint whose key is the peer's seed, as `config` says: the node's, or the
+/// temporary one of a joining node ([`join::Joiner`]).
+async fn bind_endpoint(secret: &PeerSecret, config: &NetConfig) -> Result<Endpoint, NetError> {
+    let me = secret.peer_id();
+    let addr = config.bind;
+    let transport = QuicTransportConfig::builder()
+        .keep_alive_interval(KEEP_ALIVE)
+        .max_idle_timeout(Some(IdleTimeout::from(VarInt::from_u32(IDLE_TIMEOUT_MS))))
+        .build();
+    let builder = match &config.relay {
+        RelayChoice::Disabled => Endpoint::builder(presets::Minimal)
+            .relay_mode(RelayMode::Disabled)
+            .net_report_config(NetReportConfig::minimal()),
+        RelayChoice::Default => Endpoint::builder(presets::N0),
+        RelayChoice::Custom(url) => {
+            Endpoint::builder(presets::Minimal).relay_mode(RelayMode::custom([url.clone()]))
+        }
+    };
+    let endpoint = builder
+        .secret_key(SecretKey::from_bytes(&secret.seed()))
+        .transport_config(transport)
+        .clear_ip_transports()
+        .bind_addr(addr)
+        .map_err(|error| NetError::Config {
+            addr,
+            reason: error_chain(&error),
+        })?
+        .bind()
+        .await
+        .map_err(|error| NetError::Bind {
+            addr,
+            reason: error_chain(&error),
+        })?;
+    if endpoint.id().as_bytes() != me.as_bytes() {
+        let endpoint_id = endpoint.id();
+        endpoint.close().await;
+        return Err(NetError::IdMismatch {
+            peer: me,
+            endpoint: endpoint_id,
+        });
+    }
+    Ok(endpoint)
 }
 
 /// An error and its sources on one line: iroh's top-level messages alone say little ("Failed to

@@ -29,7 +29,8 @@ fn secret(n: u8) -> PeerSecret {
 
 async fn bind(n: u8) -> (Net, Receiver<Inbound>) {
     init_logs();
-    Net::bind(&secret(n), NetConfig::loopback(0)).await.unwrap()
+    let (net, inbound, _joins) = Net::bind(&secret(n), NetConfig::loopback(0)).await.unwrap();
+    (net, inbound)
 }
 
 fn entry(net: &Net) -> (PeerId, Vec<SocketAddr>) {
@@ -353,7 +354,7 @@ async fn rebind(n: u8, port: u16) -> (Net, Receiver<Inbound>) {
     let deadline = Instant::now() + WAIT;
     loop {
         match Net::bind(&secret(n), NetConfig::loopback(port)).await {
-            Ok(bound) => return bound,
+            Ok((net, inbound, _joins)) => return (net, inbound),
             Err(error) if Instant::now() < deadline => {
                 eprintln!("rebind: {error}");
                 tokio::time::sleep(Duration::from_millis(20)).await;

@@ -33,6 +33,7 @@ mod codec;
 mod commit;
 mod epochs;
 mod error;
+mod joins;
 #[cfg(test)]
 pub(crate) mod fixtures;
 mod migrations;
@@ -54,6 +55,7 @@ use redb::{Database, Durability, ReadableDatabase, TableError};
 
 pub(crate) use self::codec::MAX_VALUE_BYTES;
 pub use self::error::StoreError;
+pub use self::joins::PendingRequest;
 use self::migrations::SCHEMA_VERSION;
 pub use self::seen_votes::{SEEN_VOTE_ROUNDS, SeenVoteAudit};
 use self::tables::{
