@@ -5,7 +5,9 @@ mod admin_cmds;
 mod bench;
 mod demo;
 mod evidence_cmds;
+mod governance_cmds;
 mod inspect_cmds;
+mod join_cmds;
 mod module_cmds;
 mod node_cmds;
 mod sim;
@@ -20,6 +22,9 @@ pub const EXIT_VIOLATION: u8 = 1;
 /// Exit code when a command could not do its job; distinct from a violation so scripts can
 /// tell "the simulator found a bug" from "the simulator did not run".
 pub const EXIT_ERROR: u8 = 2;
+/// Exit code of the governance and join commands when the node refused or the command failed
+/// (2 stays clap's usage errors there).
+pub const EXIT_REFUSED: u8 = 1;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -31,6 +36,7 @@ pub const EXIT_ERROR: u8 = 2;
         bfte tui --data-dir D              the console on a running node\n  \
         bfte status --data-dir D --json    a running node's view of consensus\n  \
         bfte meta --data-dir D get         the federation's agreed metadata\n  \
+        bfte invite --data-dir D           an invite code for a new node (`bfte join CODE`)\n  \
         bfte sim --seeds 2000              check 2000 simulated runs for safety and liveness\n  \
         bfte bench core --peers 4,7,16     measure the consensus core alone\n\n\
         Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=bfte_node=debug) to see more."
@@ -56,6 +62,15 @@ enum Command {
     Attest(module_cmds::AttestArgs),
     Attestations(module_cmds::AttestationsArgs),
     Evidence(evidence_cmds::EvidenceArgs),
+    Proposals(governance_cmds::ProposalsArgs),
+    Propose(governance_cmds::ProposeArgs),
+    Vote(governance_cmds::VoteArgs),
+    Epoch(governance_cmds::EpochArgs),
+    Invite(join_cmds::InviteArgs),
+    Join(join_cmds::JoinArgs),
+    Joins(join_cmds::JoinsArgs),
+    Approve(join_cmds::ApproveArgs),
+    Reject(join_cmds::RejectArgs),
     Tui(tui::TuiArgs),
     Sim(sim::SimArgs),
     Bench(bench::BenchArgs),
@@ -88,6 +103,13 @@ impl Cli {
 
     pub fn run(self) -> anyhow::Result<ExitCode> {
         let done = |result: anyhow::Result<()>| result.map(|()| ExitCode::SUCCESS);
+        let refusable = |result: anyhow::Result<()>| match result {
+            Ok(()) => Ok(ExitCode::SUCCESS),
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                Ok(ExitCode::from(EXIT_REFUSED))
+            }
+        };
         match self.command {
             Command::Demo(args) => done(demo::demo(args)),
             Command::Init(args) => done(node_cmds::init(args)),
@@ -103,6 +125,15 @@ impl Cli {
             Command::Attest(args) => done(module_cmds::attest(args)),
             Command::Attestations(args) => done(module_cmds::attestations(args)),
             Command::Evidence(args) => done(evidence_cmds::evidence(args)),
+            Command::Proposals(args) => refusable(governance_cmds::proposals(args)),
+            Command::Propose(args) => refusable(governance_cmds::propose(args)),
+            Command::Vote(args) => refusable(governance_cmds::vote(args)),
+            Command::Epoch(args) => refusable(governance_cmds::epoch(args)),
+            Command::Invite(args) => refusable(join_cmds::invite(args)),
+            Command::Join(args) => refusable(join_cmds::join(args)),
+            Command::Joins(args) => refusable(join_cmds::joins(args)),
+            Command::Approve(args) => refusable(join_cmds::approve(args)),
+            Command::Reject(args) => refusable(join_cmds::reject(args)),
             Command::Tui(args) => done(tui::tui(args)),
             Command::Sim(args) => sim::run(args),
             Command::Bench(args) => bench::run(args),

@@ -140,7 +140,7 @@ pub struct RunArgs {
     pub stop_on_stdin_close: bool,
 }
 
-fn parse_relay(value: &str) -> Result<RelayChoice, String> {
+pub(super) fn parse_relay(value: &str) -> Result<RelayChoice, String> {
     match value {
         "default" => Ok(RelayChoice::Default),
         "off" => Ok(RelayChoice::Disabled),

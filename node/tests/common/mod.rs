@@ -43,11 +43,7 @@ impl Federation {
             .map(|i| temp.path().join(format!("peer{i}")))
             .collect();
         for (i, dir) in dirs.iter().enumerate() {
-            let port = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
-                .and_then(|s| s.local_addr())
-                .expect("free port")
-                .port();
-            let listen = format!("127.0.0.1:{port}");
+            let listen = free_listen_addr();
             let name = format!("peer{i}");
             ok(&[
                 "init",
@@ -100,6 +96,19 @@ impl Federation {
             .spawn()
             .expect("spawn node");
         self.nodes[i] = Some(child);
+    }
+
+    /// A path for another data directory beside the federation's (removed with it).
+    pub fn spare_dir(&self, name: &str) -> PathBuf {
+        self._temp.path().join(name)
+    }
+
+    /// Takes a data directory made outside `new` (a node that joined) as node `self.dirs.len()`,
+    /// not started: `start` runs it, and it is stopped and logged like the others.
+    pub fn adopt(&mut self, dir: PathBuf) -> usize {
+        self.dirs.push(dir);
+        self.nodes.push(None);
+        self.dirs.len() - 1
     }
 
     /// Process ids of the running nodes.
@@ -210,6 +219,15 @@ impl Drop for Federation {
             self.kill(i);
         }
     }
+}
+
+/// `127.0.0.1:PORT` with a UDP port that was free a moment ago.
+pub fn free_listen_addr() -> String {
+    let port = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|s| s.local_addr())
+        .expect("free port")
+        .port();
+    format!("127.0.0.1:{port}")
 }
 
 pub fn p(path: &Path) -> &str {
