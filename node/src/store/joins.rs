@@ -4,7 +4,9 @@
 
 use bfte_shared::join::JoinRequest;
 use bfte_shared::peer::PeerId;
-use redb::{Durability, ReadableTable, ReadableTableMetadata, TableDefinition, TableError};
+use redb::{
+    Durability, ReadOnlyTable, ReadableTable, ReadableTableMetadata, TableDefinition, TableError,
+};
 use serde::{Deserialize, Serialize};
 
 use super::Store;
@@ -51,51 +53,54 @@ impl Store {
 
     /// Every pending request, ordered by peer id.
     pub fn pending_joins(&self) -> Result<Vec<PendingRequest>, StoreError> {
-        let txn = self.begin_read()?;
-        let table = match txn.open_table(PENDING_JOINS) {
-            Ok(table) => table,
-            Err(TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-            Err(error) => return Err(self.failed("opening table `pending_joins`")(error)),
-        };
-        let mut pending = Vec::new();
-        for entry in table
-            .iter()
-            .map_err(self.failed("reading table `pending_joins`"))?
-        {
-            let (_, value) = entry.map_err(self.failed("reading table `pending_joins`"))?;
-            pending.push(codec::decode(
-                &self.path,
-                PENDING_JOINS_NAME,
-                value.value(),
-            )?);
-        }
-        Ok(pending)
+        self.read_pending_joins(Vec::new(), |table| {
+            let mut pending = Vec::new();
+            for entry in table
+                .iter()
+                .map_err(self.failed("reading table `pending_joins`"))?
+            {
+                let (_, value) = entry.map_err(self.failed("reading table `pending_joins`"))?;
+                pending.push(codec::decode(
+                    &self.path,
+                    PENDING_JOINS_NAME,
+                    value.value(),
+                )?);
+            }
+            Ok(pending)
+        })
     }
 
     /// The pending request of one peer.
     pub fn pending_join(&self, peer: &PeerId) -> Result<Option<PendingRequest>, StoreError> {
-        let txn = self.begin_read()?;
-        let table = match txn.open_table(PENDING_JOINS) {
-            Ok(table) => table,
-            Err(TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(error) => return Err(self.failed("opening table `pending_joins`")(error)),
-        };
-        let value = table
-            .get(peer.as_bytes())
-            .map_err(self.failed("reading table `pending_joins`"))?;
-        value
-            .map(|v| codec::decode(&self.path, PENDING_JOINS_NAME, v.value()))
-            .transpose()
+        self.read_pending_joins(None, |table| {
+            let value = table
+                .get(peer.as_bytes())
+                .map_err(self.failed("reading table `pending_joins`"))?;
+            value
+                .map(|v| codec::decode(&self.path, PENDING_JOINS_NAME, v.value()))
+                .transpose()
+        })
     }
 
     /// How many requests are pending.
     pub fn pending_join_count(&self) -> Result<u64, StoreError> {
+        self.read_pending_joins(0, |table| {
+            table
+                .len()
+                .map_err(self.failed("reading table `pending_joins`"))
+        })
+    }
+
+    /// `read` on the table in a read transaction, or `empty` if no request was ever stored.
+    fn read_pending_joins<T>(
+        &self,
+        empty: T,
+        read: impl FnOnce(&ReadOnlyTable<&'static [u8; 32], &'static [u8]>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let txn = self.begin_read()?;
         match txn.open_table(PENDING_JOINS) {
-            Ok(table) => table
-                .len()
-                .map_err(self.failed("reading table `pending_joins`")),
-            Err(TableError::TableDoesNotExist(_)) => Ok(0),
+            Ok(table) => read(&table),
+            Err(TableError::TableDoesNotExist(_)) => Ok(empty),
             Err(error) => Err(self.failed("opening table `pending_joins`")(error)),
         }
     }
