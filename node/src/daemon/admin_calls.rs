@@ -187,7 +187,12 @@ impl Driver {
             federation_id: self.core.federation(),
             federation_name: self.federation_name.clone(),
             peer_id: me,
-            role: "voter".into(),
+            role: if self.core.is_voter() {
+                "voter"
+            } else {
+                "follower"
+            }
+            .into(),
             round: self.core.round(),
             leader: self.core.leader(self.core.round()),
             finalized_height: self.core.finalized_height(),

@@ -4,6 +4,7 @@
 //! then does anything of the batch leave the process (the core's durability contract).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -11,6 +12,7 @@ use anyhow::Context;
 use bfte_shared::admin::AdminResponse;
 use bfte_shared::message::Message;
 use bfte_shared::modules::EVIDENCE;
+use bfte_shared::modules::ctrl::EpochConfig;
 use bfte_shared::peer::PeerId;
 use bfte_shared::round::Round;
 use bfte_shared::vote::Vote;
@@ -18,7 +20,9 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::events::Observer;
-use crate::consensus::{Core, Destination, Evidence, Input, Output, Timer, coalesce_items};
+use crate::consensus::{
+    Core, CoreConfig, Destination, Evidence, Input, Output, Timer, coalesce_items,
+};
 use crate::ledger::Ledger;
 use crate::modules::evidence::proof_of;
 use crate::net::Net;
@@ -30,7 +34,7 @@ const SERVE_LIMIT: usize = 256;
 /// rejected as known when applied).
 const MAX_REPORTED: usize = 10_000;
 /// State roots a started core is told about: the window it checks commitments against.
-const RESTORED_ROOTS: u64 = 1_024;
+pub(super) const RESTORED_ROOTS: u64 = 1_024;
 
 pub(super) fn now_ms() -> u64 {
     SystemTime::now()
@@ -40,6 +44,11 @@ pub(super) fn now_ms() -> u64 {
 
 pub(super) struct Driver {
     pub(super) core: Core,
+    /// What a core of this node starts from, in the genesis epoch; a new epoch's core takes
+    /// the epoch's configuration instead.
+    pub(super) config: CoreConfig,
+    /// The founding peers' addresses from the genesis file.
+    pub(super) founder_addrs: HashMap<PeerId, Vec<SocketAddr>>,
     pub(super) store: Store,
     pub(super) ledger: Ledger,
     pub(super) net: Net,
@@ -70,7 +79,9 @@ impl Driver {
         for (height, root) in roots {
             self.handle(Input::Applied { height, root });
         }
-        self.apply_ledger()?;
+        if let Some(epoch) = self.apply_ledger()? {
+            self.switch_epoch(epoch)?;
+        }
         self.flush()
     }
 
@@ -91,12 +102,14 @@ impl Driver {
                 .context(
                     "cannot write the database; stopping rather than sending what is not durable",
                 )?;
-            if outputs
+            let new_epoch = if outputs
                 .iter()
                 .any(|(output, _)| !output.finalized.is_empty())
             {
-                self.apply_ledger()?;
-            }
+                self.apply_ledger()?
+            } else {
+                None
+            };
             let mut sends = Vec::new();
             for (output, round) in outputs {
                 sends.extend(self.carry_out(output, round)?);
@@ -105,6 +118,9 @@ impl Driver {
             for (to, message) in coalesce_items(sends) {
                 self.send(to, &message);
             }
+            if let Some(epoch) = new_epoch {
+                self.switch_epoch(epoch)?;
+            }
         }
         for (reply, response) in self.replies.drain(..) {
             let _ = reply.send(response);
@@ -112,19 +128,19 @@ impl Driver {
         Ok(())
     }
 
-    /// Applies every finalized block not applied yet and reports each state root to the core.
-    /// A ledger that cannot go on (a divergence, a damaged table) stops the node: continuing
-    /// would vote on a state this node cannot vouch for.
-    fn apply_ledger(&mut self) -> anyhow::Result<()> {
-        let applied = self
+    /// Applies every finalized block not applied yet and reports each state root to the core;
+    /// returns the new epoch if applying started one (then it stopped at that block). A ledger
+    /// that cannot go on (a divergence, a damaged table, a module this binary lacks) stops the
+    /// node: continuing would vote on a state this node cannot vouch for.
+    fn apply_ledger(&mut self) -> anyhow::Result<Option<EpochConfig>> {
+        let caught_up = self
             .ledger
             .catch_up(&self.store)
-            .context("the ledger cannot apply the finalized chain; the node stops")?
-            .applied;
-        for (height, root) in applied {
+            .context("the ledger cannot apply the finalized chain; the node stops")?;
+        for (height, root) in caught_up.applied {
             self.handle(Input::Applied { height, root });
         }
-        Ok(())
+        Ok(caught_up.epoch)
     }
 
     /// Everything but the durable writes and the messages, which it returns: events (as of

@@ -4,6 +4,7 @@
 pub mod admin;
 mod admin_calls;
 mod driver;
+mod epochs;
 pub mod events;
 pub mod files;
 mod joins;

@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 
 use super::admin::{self, Access, AdminCall};
 use super::driver::{Driver, now_ms};
+use super::epochs::dial_list;
 use super::events::{EventHub, Observer};
 use super::files::{DataDir, GenesisFile};
 use crate::consensus::{Core, CoreConfig};
@@ -53,6 +54,15 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
             dir.genesis_path().display()
         );
     }
+    let me = secret.peer_id();
+    let ledger = Ledger::new(&genesis);
+    // A crash may have come between the ledger starting an epoch and the store following.
+    let epoch = ledger
+        .epoch(store.database())
+        .context("cannot read the epoch from the ledger")?;
+    store
+        .switch_epoch(&epoch, &me)
+        .context("cannot move the database into the ledger's epoch")?;
     let restored = store.restored()?;
     let config = NetConfig {
         bind: settings.listen,
@@ -61,25 +71,20 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
     let (net, mut inbound, mut joins) = Net::bind(&secret, config)
         .await
         .with_context(|| format!("cannot start networking on {}", settings.listen))?;
-    let me = secret.peer_id();
-    net.set_peers(
-        genesis_file
-            .peers
-            .iter()
-            .filter(|p| p.id != me)
-            .map(|p| (p.id, p.addrs.clone()))
-            .collect(),
-    );
-    let core_config = CoreConfig {
-        genesis: genesis.clone(),
-        signer: Arc::new(secret),
-        verifier: Arc::new(Ed25519Verifier),
-    };
-    let (core, output) = Core::start(core_config, restored, now_ms())?;
+    let founder_addrs: HashMap<_, _> = genesis_file
+        .peers
+        .iter()
+        .map(|p| (p.id, p.addrs.clone()))
+        .collect();
+    net.set_peers(dial_list(&epoch, &founder_addrs, &me));
+    let genesis_config = CoreConfig::new(&genesis, Arc::new(secret), Arc::new(Ed25519Verifier));
+    let (core, output) = Core::start(genesis_config.clone().in_epoch(epoch), restored, now_ms())?;
     let mut driver = Driver {
         core,
+        config: genesis_config,
+        founder_addrs,
         store,
-        ledger: Ledger::new(&genesis),
+        ledger,
         net,
         timers: BTreeMap::new(),
         names: genesis_file

@@ -700,7 +700,11 @@ impl Cluster {
     }
 
     fn start_core(&self, peer: usize, store: &Store) -> (Core, Output) {
-        let config = CoreConfig::new(&store.genesis(), Arc::new(self.fed.secrets[peer].clone()), Arc::new(Ed25519Verifier));
+        let config = CoreConfig::new(
+            store.genesis(),
+            Arc::new(self.fed.secrets[peer].clone()),
+            Arc::new(Ed25519Verifier),
+        );
         let restored = store.restored().expect("restored");
         Core::start(config, restored, self.now).expect("a member starts")
     }
