@@ -194,9 +194,7 @@ impl Core {
             parent = block.hash();
             height = block.header.height;
         }
-        if let Err(error) =
-            finalization.verify(&self.domain, &self.peers, self.verifier.as_ref())
-        {
+        if let Err(error) = finalization.verify(&self.domain, &self.peers, self.verifier.as_ref()) {
             tracing::debug!(%from, %error, "ignored finalized chain with a bad certificate");
             return;
         }

@@ -8,8 +8,8 @@ use bfte_shared::crypto::{Signer, Verifier};
 use bfte_shared::federation::{ConsensusParams, FederationId, Genesis, PeerSet};
 use bfte_shared::hash::Hash;
 use bfte_shared::item::{ConsensusItem, ModuleId};
-use bfte_shared::modules::ctrl::{EpochConfig, Member};
 use bfte_shared::message::{Message, Pull};
+use bfte_shared::modules::ctrl::{EpochConfig, Member};
 use bfte_shared::peer::PeerId;
 use bfte_shared::round::{Height, Round};
 use bfte_shared::vote::{Vote, VoteKind};
@@ -345,7 +345,10 @@ impl Core {
 
     fn submit(&mut self, module: ModuleId, data: Vec<u8>) {
         if self.my_index.is_none() {
-            tracing::warn!(epoch = self.epoch, "refused an item: this node is not a peer in force, nobody would include it");
+            tracing::warn!(
+                epoch = self.epoch,
+                "refused an item: this node is not a peer in force, nobody would include it"
+            );
             return;
         }
         let last_own = self.pool.items_by(&self.me).map(|item| item.nonce).max();

@@ -32,7 +32,11 @@ fn federation(n: u8) -> Federation {
 
 impl Federation {
     fn start(&self, peer: usize, restored: Restored) -> (Core, Output) {
-        let config = CoreConfig::new(&self.genesis, Arc::new(self.secrets[peer].clone()), Arc::new(Ed25519Verifier));
+        let config = CoreConfig::new(
+            &self.genesis,
+            Arc::new(self.secrets[peer].clone()),
+            Arc::new(Ed25519Verifier),
+        );
         Core::start(config, restored, 0).expect("a member starts")
     }
 
@@ -268,7 +272,11 @@ fn restart_after_proposing(mutation: Option<Mutation>) -> (Vote, Vec<Vote>) {
             .collect(),
         ..Restored::genesis(&fed.genesis)
     };
-    let config = CoreConfig::new(&fed.genesis, Arc::new(fed.secrets[leader].clone()), Arc::new(Ed25519Verifier));
+    let config = CoreConfig::new(
+        &fed.genesis,
+        Arc::new(fed.secrets[leader].clone()),
+        Arc::new(Ed25519Verifier),
+    );
     let (_, restarted) = Core::start_mutated(config, restored, 10, mutation).expect("restart");
     (votes(&output)[0].clone(), votes(&restarted))
 }

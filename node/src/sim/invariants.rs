@@ -219,10 +219,7 @@ impl Checker {
                 return;
             }
             chain.push(hash);
-            let known = *self
-                .canonical
-                .entry((epoch, height as u64))
-                .or_insert(hash);
+            let known = *self.canonical.entry((epoch, height as u64)).or_insert(hash);
             if known != hash {
                 self.violations.push(Violation::Agreement {
                     height: height as u64,

@@ -25,7 +25,9 @@ pub(super) type EpochEnds = BTreeMap<u64, (Vec<Block>, Certificate)>;
 
 pub(super) fn change_item(members: &[usize]) -> Vec<u8> {
     let mut data = CHANGE_TAG.to_vec();
-    data.extend(codec::encode(&members.iter().map(|&m| m as u64).collect::<Vec<_>>()));
+    data.extend(codec::encode(
+        &members.iter().map(|&m| m as u64).collect::<Vec<_>>(),
+    ));
     data
 }
 
@@ -81,10 +83,9 @@ impl Simulation {
         let tail: Vec<_> = disk.chain.split_off(start + 1);
         let end = match (&disk.chain[start].1, tail.last()) {
             (Some(own), _) => Some((Vec::new(), own.clone())),
-            (None, Some((_, Some(last)))) => Some((
-                tail.iter().map(|(b, _)| b.clone()).collect(),
-                last.clone(),
-            )),
+            (None, Some((_, Some(last)))) => {
+                Some((tail.iter().map(|(b, _)| b.clone()).collect(), last.clone()))
+            }
             _ => None,
         };
         if let Some(end) = end {

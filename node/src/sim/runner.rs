@@ -21,8 +21,8 @@ use super::byzantine::Byzantine;
 use super::crypto::SimCrypto;
 use super::invariants::{Checker, Violation};
 use super::ledger::{genesis_root, model_root};
-use super::network::Network;
 use super::membership::EpochEnds;
+use super::network::Network;
 use super::scenario::{PROGRESS_BOUND_MS, Scenario};
 use crate::consensus::{
     Core, CoreConfig, Destination, Durable, Evidence, Input, Output, Restored, Timer,
@@ -220,7 +220,10 @@ impl Simulation {
             .filter(|i| scenario.membership.iter().all(|set| set.contains(i)))
             .collect();
         let permanent = always.iter().fold(0u64, |mask, i| mask | 1 << i);
-        let change_submitter = always.first().copied().filter(|_| !scenario.membership.is_empty());
+        let change_submitter = always
+            .first()
+            .copied()
+            .filter(|_| !scenario.membership.is_empty());
         let genesis_block = Block::genesis(&genesis);
         let genesis_epoch = crate::consensus::genesis_epoch(&genesis);
         let checker = Checker::new(correct, &genesis_block);

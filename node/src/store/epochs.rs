@@ -19,8 +19,8 @@ use super::Store;
 use super::codec;
 use super::error::StoreError;
 use super::tables::{
-    BLOCKS, CERTIFICATES, FINALIZED, FINALIZED_NONCES, FinalizedEntry, META, OWN_ITEMS,
-    OWN_VOTES, name,
+    BLOCKS, CERTIFICATES, FINALIZED, FINALIZED_NONCES, FinalizedEntry, META, OWN_ITEMS, OWN_VOTES,
+    name,
 };
 
 /// Where epochs ended. Key: the height of the last block of the ended epoch (the block the
@@ -132,8 +132,7 @@ impl Store {
                     ));
                 }
             };
-            let finalization =
-                codec::encode(&self.path, EPOCH_ENDS_NAME, &end.finalization)?;
+            let finalization = codec::encode(&self.path, EPOCH_ENDS_NAME, &end.finalization)?;
             txn.open_table(EPOCH_ENDS)
                 .map_err(self.failed("opening table `epoch_ends`"))?
                 .insert(start, finalization.as_slice())
@@ -230,7 +229,13 @@ impl Store {
         let table = match txn.open_table(EPOCH_ENDS) {
             Ok(table) => table,
             Err(TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(e) => return Err(StoreError::database(&self.path, "opening table `epoch_ends`", e)),
+            Err(e) => {
+                return Err(StoreError::database(
+                    &self.path,
+                    "opening table `epoch_ends`",
+                    e,
+                ));
+            }
         };
         let mut range = table
             .range(height.0..)

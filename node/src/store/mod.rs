@@ -33,9 +33,9 @@ mod codec;
 mod commit;
 mod epochs;
 mod error;
-mod joins;
 #[cfg(test)]
 pub(crate) mod fixtures;
+mod joins;
 mod migrations;
 mod read;
 mod seen_votes;

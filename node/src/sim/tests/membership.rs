@@ -22,13 +22,19 @@ fn sweep_membership(seeds: std::ops::Range<u64>, options: SimOptions) {
         let stats = &report.stats;
         // Every correct peer that stays to the end went through all three changes.
         assert!(stats.epoch_switches >= 3 * 3, "seed {seed}: {stats:?}");
-        assert!(stats.votes_by_joiners > 0, "seed {seed}: joiners never voted");
+        assert!(
+            stats.votes_by_joiners > 0,
+            "seed {seed}: joiners never voted"
+        );
         switches += stats.epoch_switches;
         joiner_votes += stats.votes_by_joiners;
         byzantine += u64::from(!report.scenario.byzantine.is_empty());
         crashes += stats.crashes;
     }
-    assert!(byzantine > count / 2 && crashes > 0, "faults were not mixed in");
+    assert!(
+        byzantine > count / 2 && crashes > 0,
+        "faults were not mixed in"
+    );
     assert!(switches > 0 && joiner_votes > 0);
 }
 
