@@ -1,9 +1,14 @@
 //! Growing a federation of real nodes through the CLI: an invite, a join request that the
-//! admins see, reject and approve, and the proposal that adds the peer passing.
+//! admins see, reject and approve while load runs, the proposal that adds the peer passing, the
+//! new node catching up and voting, and a vote that removes it again; at the end every chain
+//! and state root agrees.
 
 mod common;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
 use std::time::Duration;
 
 use common::{Federation, bfte, free_listen_addr, json, ok, p};
@@ -84,9 +89,55 @@ fn yes_votes(proposal: &Value) -> usize {
     })
 }
 
+/// Submits items to node 0 and 3 in turn until stopped; returns how many were accepted.
+fn load(dirs: [PathBuf; 2], stop: Arc<AtomicBool>) -> thread::JoinHandle<usize> {
+    thread::spawn(move || {
+        let mut accepted = 0;
+        for n in 0usize.. {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let dir = &dirs[n % 2];
+            let payload = format!("load-{n}");
+            if bfte(&["submit", "--data-dir", p(dir), &payload])
+                .status
+                .success()
+            {
+                accepted += 1;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        accepted
+    })
+}
+
+fn role(fed: &Federation, i: usize) -> Option<String> {
+    Some(fed.status(i)?["role"].as_str()?.to_string())
+}
+
+/// The highest round in which node `i` saw a vote signed by `peer`.
+fn last_vote_seen(fed: &Federation, i: usize, peer: &str) -> Option<u64> {
+    let peers = json(&["peers", "--data-dir", p(&fed.dirs[i]), "--json"]);
+    peers.as_array()?.iter().find(|entry| entry["id"] == peer)?["last_vote_round"].as_u64()
+}
+
+fn state_root(fed: &Federation, i: usize, height: u64) -> String {
+    let outcome = json(&[
+        "outcome",
+        "--data-dir",
+        p(&fed.dirs[i]),
+        &height.to_string(),
+        "--json",
+    ]);
+    outcome["state_root"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
 #[test]
-fn a_new_node_joins_with_an_invite_and_is_approved_by_a_quorum() {
-    let fed = Federation::new(4);
+fn a_node_joins_by_invite_votes_once_approved_and_stops_counting_once_removed() {
+    let mut fed = Federation::new(4);
     fed.wait_for("every node answering", WAIT, |f| {
         (0..4).all(|i| f.status(i).is_some())
     });
@@ -143,6 +194,15 @@ fn a_new_node_joins_with_an_invite_and_is_approved_by_a_quorum() {
     let erin = join(&invite(&fed, 0), &erin_dir, "erin", &listen);
     assert_eq!(joins(&fed, 0).len(), 1);
 
+    // Erin runs from now on, following from genesis without a vote; load runs throughout.
+    let erin_node = fed.adopt(erin.dir.clone());
+    fed.start(erin_node);
+    fed.wait_for("erin answering as a follower", WAIT, |f| {
+        role(f, erin_node).as_deref() == Some("follower")
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let loader = load([fed.dirs[0].clone(), fed.dirs[3].clone()], stop.clone());
+
     // Node 0 proposes adding erin; node 1 votes yes once it has the proposal. Two of four
     // are not a quorum (q = 3): the proposal stays open.
     approve(&fed, 0, &erin.id);
@@ -172,6 +232,85 @@ fn a_new_node_joins_with_an_invite_and_is_approved_by_a_quorum() {
     assert_eq!(member["name"], "erin");
     assert_eq!(member["addrs"][0], listen.as_str());
     assert!(members.iter().all(|m| m["name"] != ""), "{epoch}");
+
+    // Erin fetches what it missed, moves into epoch 1 and votes: node 0 sees its votes.
+    fed.wait_for("erin voting", WAIT, |f| {
+        role(f, erin_node).as_deref() == Some("voter") && last_vote_seen(f, 0, &erin.id).is_some()
+    });
+    let voted = last_vote_seen(&fed, 0, &erin.id).expect("a vote");
+    fed.wait_for("erin voting in later rounds", WAIT, |f| {
+        last_vote_seen(f, 0, &erin.id).is_some_and(|round| round > voted)
+    });
+
+    // Removed by a quorum of the five (q = 4): node 0 proposes, nodes 1 to 3 vote yes.
+    let out = ok(&[
+        "propose",
+        "--data-dir",
+        p(&fed.dirs[0]),
+        "remove-peer",
+        &erin.id,
+    ]);
+    assert!(!out.is_empty());
+    let removal = |f: &Federation, i: usize| {
+        proposals(f, i).into_iter().find(|proposal| {
+            proposal["change"]["kind"] == "remove_peer"
+                && proposal["change"]["peer"] == erin.id.as_str()
+        })
+    };
+    fed.wait_for("the removal proposal everywhere", WAIT, |f| {
+        (1..4).all(|i| removal(f, i).is_some())
+    });
+    let id = removal(&fed, 1).expect("removal")["id"].to_string();
+    for i in 1..4 {
+        ok(&["vote", "--data-dir", p(&fed.dirs[i]), &id, "yes"]);
+    }
+    fed.wait_for("epoch 2 with the four founders", WAIT, |f| {
+        let epoch = json(&["epoch", "--data-dir", p(&f.dirs[0]), "--json"]);
+        epoch["number"] == 2 && epoch["members"].as_array().is_some_and(|m| m.len() == 4)
+    });
+    fed.wait_for("erin following again", WAIT, |f| {
+        role(f, erin_node).as_deref() == Some("follower")
+    });
+    // The four go on finalizing without erin.
+    let removed_at = fed.height(0).expect("height");
+    fed.wait_for("progress without erin", WAIT, |f| {
+        (0..4).all(|i| f.height(i).is_some_and(|h| h >= removed_at + 3))
+    });
+    stop.store(true, Ordering::Relaxed);
+    let accepted = loader.join().expect("load thread");
+    assert!(accepted > 10, "the load ran: {accepted} items");
+
+    // Every chain agrees up to the lowest height, and so does every state root; erin's chain,
+    // which ends where it was removed, agrees as far as it goes.
+    let common = (0..4).filter_map(|i| fed.height(i)).min().expect("heights");
+    let reference = fed.chain(0, common);
+    for i in 1..4 {
+        assert_eq!(fed.chain(i, common), reference, "node {i}");
+    }
+    let erin_height = fed.height(erin_node).expect("erin's height").min(common);
+    assert!(erin_height > 0);
+    assert_eq!(
+        fed.chain(erin_node, erin_height),
+        reference[..=erin_height as usize].to_vec()
+    );
+    for height in [erin_height, common] {
+        let root = state_root(&fed, 0, height);
+        assert!(!root.is_empty(), "no outcome at {height}");
+        for i in 1..4 {
+            assert_eq!(
+                state_root(&fed, i, height),
+                root,
+                "node {i} at height {height}"
+            );
+        }
+        if height <= erin_height {
+            assert_eq!(
+                state_root(&fed, erin_node, height),
+                root,
+                "erin at {height}"
+            );
+        }
+    }
 }
 
 fn read_json(path: &Path) -> Value {
