@@ -370,6 +370,22 @@ fn evidence_is_recorded_once_when_both_signatures_hold_and_the_messages_conflict
         "a forged signature proves nothing"
     );
     assert_eq!(effect_kinds(&outcomes[4]), [MISBEHAVIOUR]);
+    // Each proven offender gets one suggested removal, open with no votes, for admins to
+    // decide; the second proof against peer 3 adds none.
+    let suggested: Vec<(Change, usize, ProposalStatus)> = proposals(&ledger, &store)
+        .into_iter()
+        .map(|p| (p.change, p.votes.len(), p.status))
+        .collect();
+    let remove = |peer: usize| Change::RemovePeer {
+        id: chain.fed.secrets[peer].peer_id(),
+    };
+    assert_eq!(
+        suggested,
+        [
+            (remove(3), 0, ProposalStatus::Open),
+            (remove(0), 0, ProposalStatus::Open)
+        ]
+    );
 }
 
 #[test]

@@ -10,6 +10,7 @@ use bfte_shared::modules::ctrl::{
     Change, CtrlItem, EpochConfig, MAX_ADDR_BYTES, MAX_PEER_ADDRS, MAX_PEER_NAME_BYTES, Member,
     PASSED, Proposal, ProposalId, ProposalStatus,
 };
+use bfte_shared::modules::evidence::{MISBEHAVIOUR, Misbehaviour};
 use bfte_shared::modules::{CONSENSUS_CTRL, Effect, MAX_NAME_BYTES};
 use bfte_shared::peer::PeerId;
 
@@ -279,20 +280,53 @@ fn propose(
         return Ok(proposal);
     }
     validate(&change, &upcoming(state)?)?;
+    open_proposal(context, state, change, vec![(context.author, true)])
+}
+
+/// Numbers a new open proposal of `change` by the item's author, with `votes`.
+fn open_proposal(
+    context: &Context<'_>,
+    state: &mut ModuleState<'_, '_>,
+    change: Change,
+    votes: Vec<(PeerId, bool)>,
+) -> Result<Proposal, ApplyError> {
     let id = ProposalId(state.get(CONFIG, NEXT_ID)?.unwrap_or(1));
     let next =
         id.0.checked_add(1)
             .ok_or_else(|| damaged("the last proposal id"))?;
     state.put(CONFIG, NEXT_ID, &next);
-    state.put(OPEN, &open.0, &id);
+    state.put(OPEN, &open_key(&change).0, &id);
     Ok(Proposal {
         id,
         change,
         proposer: context.author,
         height: context.height,
-        votes: vec![(context.author, true)],
+        votes,
         status: ProposalStatus::Open,
     })
+}
+
+/// Proven misbehaviour (the evidence module's effect) opens a proposal to remove the offender,
+/// with no votes yet: admins see it among the proposals and decide. Nothing happens if the
+/// offender is no longer a member or such a proposal is already open.
+fn suggest_removal(
+    context: &Context<'_>,
+    state: &mut ModuleState<'_, '_>,
+    misbehaviour: &Misbehaviour,
+) -> Result<(), ApplyError> {
+    let change = Change::RemovePeer {
+        id: misbehaviour.offender,
+    };
+    if state
+        .get::<ProposalId>(OPEN, &open_key(&change).0)?
+        .is_some()
+        || validate(&change, &upcoming(state)?).is_err()
+    {
+        return Ok(());
+    }
+    let proposal = open_proposal(context, state, change, Vec::new())?;
+    state.put(PROPOSALS, &proposal_key(proposal.id), &proposal);
+    Ok(())
 }
 
 fn load(state: &ModuleState<'_, '_>, id: ProposalId) -> Result<Proposal, ApplyError> {
@@ -333,5 +367,19 @@ impl Module for Ctrl {
         let effects = decide(context, state, &mut proposal)?;
         state.put(PROPOSALS, &proposal_key(proposal.id), &proposal);
         Ok(effects)
+    }
+
+    fn on_effect(
+        &self,
+        context: &Context<'_>,
+        effect: &Effect,
+        state: &mut ModuleState<'_, '_>,
+    ) -> Result<Vec<Effect>, ApplyError> {
+        if effect.kind == MISBEHAVIOUR
+            && let Ok(misbehaviour) = codec::decode::<Misbehaviour>(&effect.data, 1024)
+        {
+            suggest_removal(context, state, &misbehaviour)?;
+        }
+        Ok(Vec::new())
     }
 }
