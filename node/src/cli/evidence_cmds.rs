@@ -17,8 +17,9 @@ use super::module_cmds::{connect, decoded, entries};
     about = "List peers proven to have signed conflicting messages",
     after_help = "Example:\n  bfte evidence --data-dir ./alice --json\n\n\
         Each proof (two validly signed conflicting votes or proposals) was committed to the\n\
-        federation's history, so every peer holds it. A proven peer is Byzantine: the suggested\n\
-        action is a vote to remove it."
+        federation's history, so every peer holds it. A proven peer is Byzantine: consensus\n\
+        opened a proposal to remove it, with no votes yet; `bfte proposals` lists it and\n\
+        `bfte vote ID yes` supports it."
 )]
 pub struct EvidenceArgs {
     #[arg(long)]
@@ -55,7 +56,10 @@ pub fn evidence(args: EvidenceArgs) -> anyhow::Result<()> {
         println!("no misbehaviour proven");
     }
     for (offender, round, what) in &proofs {
-        println!("{offender} signed {what} in round {round}: suggested action, vote to remove it");
+        println!(
+            "{offender} signed {what} in round {round}: suggested action, vote to remove it \
+             (`bfte proposals` has the removal proposal)"
+        );
     }
     Ok(())
 }
