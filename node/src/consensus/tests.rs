@@ -351,3 +351,60 @@ fn items_gossiped_together_are_pooled_except_a_forged_one() {
     );
     assert_eq!(receiver.pending_items(), 3);
 }
+
+/// A vote signed in the previous epoch may arrive after the switch, in a round number the new
+/// epoch reuses: it fails the new domain's check, and must not keep the signer's real vote of a
+/// conflicting kind out of the tally.
+#[test]
+fn a_vote_from_the_previous_epoch_does_not_block_the_signers_vote_in_this_one() {
+    let fed = federation(4);
+    let mut epoch = super::genesis_epoch(&fed.genesis);
+    epoch.number = 1;
+    let domain = epoch.signing_domain(&fed.genesis.federation_id());
+    let config = CoreConfig::new(
+        &fed.genesis,
+        Arc::new(fed.secrets[0].clone()),
+        Arc::new(Ed25519Verifier),
+    )
+    .in_epoch(epoch);
+    let (mut core, _) =
+        Core::start(config, Restored::genesis(&fed.genesis), 0).expect("a member starts");
+    let round = Round(1);
+    let stale = Vote::new(
+        &fed.genesis.federation_id(),
+        &fed.secrets[1],
+        round,
+        VoteKind::Finalize(bfte_shared::hash::Hash::tagged(b"test", b"old block")),
+    );
+    let deliver = |core: &mut Core, signer: usize, vote: Vote| {
+        core.handle(
+            1,
+            Input::Message {
+                from: fed.id(signer),
+                message: Message::Vote(vote),
+            },
+        )
+    };
+    deliver(&mut core, 1, stale);
+    let mut certificates = Vec::new();
+    for signer in 1..4 {
+        let dummy = Vote::new(&domain, &fed.secrets[signer], round, VoteKind::Dummy);
+        let output = deliver(&mut core, signer, dummy);
+        assert!(output.evidence.is_empty(), "no evidence from a stale vote");
+        certificates.extend(output.send.into_iter().filter_map(|(_, m)| match m {
+            Message::Certificate(c) if c.kind == VoteKind::Dummy => Some(c),
+            _ => None,
+        }));
+    }
+    assert_eq!(
+        certificates.len(),
+        1,
+        "peers 1 to 3 form the dummy certificate"
+    );
+    let peers = core.peers().clone();
+    assert!(
+        certificates[0]
+            .verify(&domain, &peers, &Ed25519Verifier)
+            .is_ok()
+    );
+}

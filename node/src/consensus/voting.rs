@@ -127,14 +127,20 @@ impl Core {
                 .map(|(other, set)| (VoteKind::Finalize(*other), set.signature(signer))),
         };
         if let Some((earlier_kind, Some(earlier_signature))) = earlier {
-            self.check_evidence(
+            let earlier_holds = self.check_evidence(
                 signer,
                 round,
                 (earlier_kind, earlier_signature),
                 (kind, signature),
             );
-            return;
+            if earlier_holds {
+                return;
+            }
+            // The earlier vote was never valid here (forged, or signed in the previous epoch
+            // and delivered after the switch): it must not keep the signer's vote out.
+            self.forget_unverified(signer, round, earlier_kind);
         }
+        let state = self.rounds.entry(round).or_default();
         let set = match kind {
             VoteKind::Notarize(hash) => state.notarize.entry(hash).or_default(),
             VoteKind::Dummy => &mut state.dummy,
@@ -226,16 +232,32 @@ impl Core {
         self.record_certificate(certificate);
     }
 
+    /// Drops a signer's not yet verified vote of `kind` in `round`.
+    fn forget_unverified(&mut self, signer: usize, round: Round, kind: VoteKind) {
+        let Some(state) = self.rounds.get_mut(&round) else {
+            return;
+        };
+        let set = match kind {
+            VoteKind::Notarize(hash) => state.notarize.get_mut(&hash),
+            VoteKind::Dummy => Some(&mut state.dummy),
+            VoteKind::Finalize(hash) => state.finalize.get_mut(&hash),
+        };
+        if let Some(set) = set {
+            set.unverified.remove(&signer);
+        }
+    }
+
     /// Two votes by one signer that must never coexist: report them if both signatures hold.
+    /// Returns whether the first one's signature holds.
     fn check_evidence(
         &mut self,
         signer: usize,
         round: Round,
         first: (VoteKind, Signature),
         second: (VoteKind, Signature),
-    ) {
+    ) -> bool {
         let Some(peer) = self.peers.get(signer).copied() else {
-            return;
+            return true;
         };
         let vote = |(kind, signature): (VoteKind, Signature)| Vote {
             round,
@@ -248,11 +270,13 @@ impl Core {
             let bytes = vote.signing_bytes(&self.domain);
             self.verifier.verify(vote.signed(&bytes))
         };
-        if valid(&first) && valid(&second) {
+        let first_holds = valid(&first);
+        if first_holds && valid(&second) {
             self.out
                 .evidence
                 .push(Evidence::ConflictingVotes(Box::new((first, second))));
         }
+        first_holds
     }
 
     /// Stores a verified certificate and acts on it: a notarization may let this peer send
