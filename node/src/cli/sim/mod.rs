@@ -29,6 +29,7 @@ use super::EXIT_VIOLATION;
 #[command(after_help = "Examples:\n  \
     bfte sim                                  seeds 0..1000, peers and faults drawn per seed\n  \
     bfte sim --seeds 2000 --real-crypto       real ed25519 signatures (slower)\n  \
+    bfte sim --seeds 2000 --membership        grow 4 -> 5 -> 7 peers and back to 4 by consensus\n  \
     bfte sim --peers 7 --byzantine 2          fix the federation size and fault count\n  \
     bfte sim --seed 1234 --seeds 1            replay one seed\n\n\
     Exit code: 0 when every seed is clean, 1 when any seed broke an invariant, 2 on error.")]
@@ -111,6 +112,9 @@ impl SimArgs {
         }
         if self.real_crypto {
             command.push_str(" --real-crypto");
+        }
+        if self.membership {
+            command.push_str(" --membership");
         }
         command
     }
