@@ -3,18 +3,19 @@
 //! transaction (one disk sync), then the finalized blocks are applied to the ledger, and only
 //! then does anything of the batch leave the process (the core's durability contract).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use bfte_shared::admin::AdminResponse;
+use bfte_shared::admin::{AdminEvent, AdminResponse};
 use bfte_shared::message::Message;
-use bfte_shared::modules::EVIDENCE;
 use bfte_shared::modules::ctrl::EpochConfig;
+use bfte_shared::modules::ctrl::ProposalId;
+use bfte_shared::modules::{CONSENSUS_CTRL, EVIDENCE};
 use bfte_shared::peer::PeerId;
-use bfte_shared::round::Round;
+use bfte_shared::round::{Height, Round};
 use bfte_shared::vote::Vote;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
@@ -24,6 +25,7 @@ use crate::consensus::{
     Core, CoreConfig, Destination, Evidence, Input, Output, Timer, coalesce_items,
 };
 use crate::ledger::Ledger;
+use crate::modules::ctrl;
 use crate::modules::evidence::proof_of;
 use crate::net::Net;
 use crate::store::Store;
@@ -137,10 +139,39 @@ impl Driver {
             .ledger
             .catch_up(&self.store)
             .context("the ledger cannot apply the finalized chain; the node stops")?;
-        for (height, root) in caught_up.applied {
+        for &(height, root) in &caught_up.applied {
             self.handle(Input::Applied { height, root });
         }
+        if self.observer.hub().is_watched() {
+            for &(height, _) in &caught_up.applied {
+                self.announce_proposals(height);
+            }
+        }
         Ok(caught_up.epoch)
+    }
+
+    /// Tells subscribers which consensus_ctrl proposals the block at `height` touched (made,
+    /// voted on, passed or rejected), so consoles refetch them.
+    fn announce_proposals(&self, height: Height) {
+        let outcome = match self.ledger.outcome(self.store.database(), height) {
+            Ok(Some(outcome)) => outcome,
+            Ok(None) => return,
+            Err(error) => {
+                tracing::warn!(%height, %error, "cannot read a block's outcome");
+                return;
+            }
+        };
+        let touched: BTreeSet<u64> = outcome
+            .changes
+            .iter()
+            .filter(|c| c.module == CONSENSUS_CTRL && c.table == ctrl::PROPOSALS)
+            .filter_map(|c| Some(u64::from_be_bytes(c.key.as_slice().try_into().ok()?)))
+            .collect();
+        for id in touched {
+            self.observer
+                .hub()
+                .publish(AdminEvent::ProposalChanged { id: ProposalId(id) });
+        }
     }
 
     /// Everything but the durable writes and the messages, which it returns: events (as of
