@@ -178,11 +178,7 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App, detail: &BlockDetail) {
             Some(ItemOutcome::Applied { effects }) => {
                 for effect in effects {
                     lines.push(Line::styled(
-                        format!(
-                            "       effect {} ({} bytes)",
-                            effect.kind,
-                            effect.data.len()
-                        ),
+                        format!("       {}", decode::describe_effect(effect)),
                         app.theme.accent(),
                     ));
                 }
