@@ -37,7 +37,7 @@ fn write(app: &mut App, line: &str) -> AdminRequest {
 }
 
 fn message(app: &App) -> &str {
-    app.message.as_deref().unwrap_or_default()
+    app.message().unwrap_or_default()
 }
 
 #[test]
@@ -115,7 +115,7 @@ fn the_answer_shows_in_the_status_line() {
     });
     assert_eq!(message(&app), "the node refused: outbox full");
     press(&mut app, KeyCode::Char(':'));
-    assert_eq!(app.message, None, "a new command clears the last result");
+    assert_eq!(app.message(), None, "a new command clears the last result");
 }
 
 #[test]

@@ -1,10 +1,10 @@
 //! The Governance and Joins screens' keys and reads on the app state alone: no terminal, no
 //! node. Votes, approvals and rejections go through a dialog with Cancel the default.
 
-use bfte_shared::admin::{AdminEvent, AdminRequest, EventFrame};
+use bfte_shared::admin::{AdminEvent, AdminRequest, EventFrame, LogLevel};
 use bfte_shared::modules::ctrl::{ProposalId, ProposalStatus};
 use bfte_shared::round::Height;
-use bfte_tui::app::{App, Decision, Dialog};
+use bfte_tui::app::{App, Decision, Dialog, MESSAGE_MS};
 use bfte_tui::client::{Request, Update};
 use bfte_tui::fixture;
 use bfte_tui::screens::Screen;
@@ -36,7 +36,7 @@ fn event(event: AdminEvent) -> Update {
 }
 
 fn message(app: &App) -> &str {
-    app.message.as_deref().unwrap_or_default()
+    app.message().unwrap_or_default()
 }
 
 fn vote(proposal: u64, yes: bool) -> Vec<Request> {
@@ -283,6 +283,68 @@ fn a_join_request_is_announced_on_any_screen() {
         "{}",
         message(&app)
     );
+}
+
+#[test]
+fn status_messages_go_after_five_seconds_of_node_time_or_on_another_screen() {
+    let mut app = fixture::app(5, 60);
+    let t0 = fixture::START_MS + 100_000;
+    let at = |ms: u64, event: AdminEvent| Update::Event(EventFrame { at_ms: ms, event });
+    let log = |ms| {
+        at(
+            ms,
+            AdminEvent::Log {
+                level: LogLevel::Info,
+                line: "tick".into(),
+            },
+        )
+    };
+    let requested = AdminEvent::JoinRequested {
+        peer: fixture::erin(),
+        name: "erin".into(),
+    };
+    app.update(at(t0, requested));
+    assert!(message(&app).starts_with("join request from erin"));
+    app.update(log(t0 + MESSAGE_MS - 1));
+    assert!(message(&app).starts_with("join request from erin"));
+    assert!(
+        app.update(log(t0 + MESSAGE_MS)),
+        "the message going is a redraw"
+    );
+    assert_eq!(app.message(), None);
+
+    // A message a key gave starts its clock at the next event; a new one starts it again.
+    press(&mut app, KeyCode::Char('4'));
+    app.update(answer());
+    press(&mut app, KeyCode::Char('y'));
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(message(&app), "cancelled");
+    let t1 = t0 + 60_000;
+    app.update(log(t1));
+    app.update(log(t1 + MESSAGE_MS - 1_000));
+    press(&mut app, KeyCode::Char('n'));
+    press(&mut app, KeyCode::Esc);
+    app.update(log(t1 + MESSAGE_MS));
+    assert_eq!(message(&app), "cancelled", "the second cancel shows anew");
+    // Held events while paused count as node time too.
+    press(&mut app, KeyCode::Char('p'));
+    assert!(app.update(log(t1 + 2 * MESSAGE_MS)));
+    assert_eq!(app.message(), None);
+    press(&mut app, KeyCode::Char('p'));
+
+    // Keys that stay on the screen keep the message; one that changes the screen drops it.
+    press(&mut app, KeyCode::Char('y'));
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('j'));
+    assert_eq!(message(&app), "cancelled");
+    assert!(press(&mut app, KeyCode::Char('1')));
+    assert_eq!(app.message(), None);
+    press(&mut app, KeyCode::Char('4'));
+    press(&mut app, KeyCode::Char('y'));
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.screen, Screen::Joins);
+    assert_eq!(app.message(), None, "Tab changes the screen too");
 }
 
 #[test]

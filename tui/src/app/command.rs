@@ -142,7 +142,7 @@ impl App {
         };
         match request {
             Ok(request) => self.send(request),
-            Err(error) => self.message = Some(error),
+            Err(error) => self.say(error),
         }
     }
 
@@ -161,7 +161,7 @@ impl App {
             }
             _ => None,
         };
-        self.message = Some(match (what, answer) {
+        self.say(match (what, answer) {
             (None, Ok(nonce)) => format!(
                 "submitted, nonce {}; it counts once finalized",
                 nonce.unwrap_or_default()

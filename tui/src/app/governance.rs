@@ -70,7 +70,7 @@ impl App {
     pub(super) fn governance_event(&mut self, event: &AdminEvent) -> bool {
         let announced = match event {
             AdminEvent::JoinRequested { peer, name } => {
-                self.message = Some(format!(
+                self.say(format!(
                     "join request from {} ({}): screen 5 approves or rejects it",
                     if name.is_empty() { "a new node" } else { name },
                     peer.short()
@@ -82,7 +82,7 @@ impl App {
                 height,
                 peers,
             } => {
-                self.message = Some(format!(
+                self.say(format!(
                     "epoch {number} started at height {height} with {peers} peers"
                 ));
                 true
@@ -164,7 +164,7 @@ impl App {
 
     fn ask(&mut self, decision: Result<Decision, String>, what: &str) {
         if self.read_only {
-            self.message = Some(read_only_refusal(what));
+            self.say(read_only_refusal(what));
             return;
         }
         match decision {
@@ -175,7 +175,7 @@ impl App {
                     confirm: false,
                 });
             }
-            Err(why) => self.message = Some(why),
+            Err(why) => self.say(why),
         }
     }
 
@@ -196,7 +196,7 @@ impl App {
             KeyCode::Char('l') => dialog.confirm = true,
             KeyCode::Esc => {
                 self.dialog = None;
-                self.message = Some("cancelled".into());
+                self.say("cancelled");
             }
             KeyCode::Enter => {
                 let Some(dialog) = self.dialog.take() else {
@@ -205,7 +205,7 @@ impl App {
                 if dialog.confirm {
                     self.send(dialog.decision.request());
                 } else {
-                    self.message = Some("cancelled".into());
+                    self.say("cancelled");
                 }
             }
             _ => return false,
@@ -216,10 +216,10 @@ impl App {
     /// Queues a write, unless this console may not write.
     pub(super) fn send(&mut self, request: AdminRequest) {
         if self.read_only {
-            self.message = Some(read_only_refusal("writes are"));
+            self.say(read_only_refusal("writes are"));
             return;
         }
-        self.message = Some("sending…".into());
+        self.say("sending…");
         self.outbox.push(Request::Write(request));
     }
 

@@ -25,6 +25,8 @@ pub use governance::{Decision, Dialog};
 const PAGE: usize = 20;
 /// Events held while paused; beyond that the pause ends so the view cannot drift from the node.
 const MAX_HELD: usize = 100_000;
+/// Node time a status-line message stays.
+pub const MESSAGE_MS: u64 = 5_000;
 
 /// The link to the node as the status bar shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,8 +82,12 @@ pub struct App {
     pub command_input: Option<String>,
     /// `Some` while a vote, approval or rejection waits for confirmation.
     pub dialog: Option<Dialog>,
-    /// The last command's result or error, for the status bar.
-    pub message: Option<String>,
+    /// The status line's message: a command's result or error, an announcement. It goes after
+    /// [`MESSAGE_MS`] of node time or when a key changes the screen.
+    message: Option<String>,
+    /// Node time of the first event seen while the message showed: its clock runs on events,
+    /// so an expiry needs no timer and the console stays idle when the node is.
+    message_since: Option<u64>,
     /// Attached to the read-only socket: commands that write are refused here.
     pub read_only: bool,
     outbox: Vec<Request>,
@@ -123,6 +129,7 @@ impl App {
             command_input: None,
             dialog: None,
             message: None,
+            message_since: None,
             read_only,
             outbox: Vec::new(),
             quit: false,
@@ -142,6 +149,31 @@ impl App {
     /// Events held back by the pause.
     pub fn held(&self) -> usize {
         self.held.len()
+    }
+
+    /// What the status line says besides the link.
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+
+    /// Shows `text` in the status line for [`MESSAGE_MS`] of node time from the next event
+    /// (from this one when an event says it).
+    fn say(&mut self, text: impl Into<String>) {
+        self.message = Some(text.into());
+        self.message_since = None;
+    }
+
+    /// Node time reached `now_ms`: drops a message shown for [`MESSAGE_MS`]; `true` if it did.
+    fn age_message(&mut self, now_ms: u64) -> bool {
+        if self.message.is_none() {
+            return false;
+        }
+        let since = *self.message_since.get_or_insert(now_ms);
+        if now_ms.saturating_sub(since) < MESSAGE_MS {
+            return false;
+        }
+        self.message = None;
+        true
     }
 
     /// Applies what the connection task reports; `true` when the screen changed.
@@ -167,15 +199,19 @@ impl App {
                 self.refresh_governance_if_stale();
             }
             Update::Event(frame) => {
-                if self.paused {
+                let at = frame.at_ms;
+                let changed = if !self.paused {
+                    self.apply(&frame)
+                } else {
                     self.held.push(frame);
-                    if self.held.len() < MAX_HELD {
-                        return false;
+                    let full = self.held.len() >= MAX_HELD;
+                    if full {
+                        self.resume();
                     }
-                    self.resume();
-                    return true;
-                }
-                return self.apply(&frame);
+                    full
+                };
+                // Held events are node time passing too.
+                return changed | self.age_message(at);
             }
             Update::Peers(peers) => {
                 if self.node.peers == peers {
@@ -297,6 +333,10 @@ impl App {
     fn act(&mut self, action: Action) {
         let screen = self.screen;
         self.act_on(action);
+        if self.screen != screen {
+            // What the last screen said does not belong on the next one.
+            self.message = None;
+        }
         if self.screen == Screen::Modules && screen != Screen::Modules {
             self.refresh_modules();
         }

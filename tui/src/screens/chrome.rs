@@ -109,7 +109,7 @@ pub fn status_bar(frame: &mut Frame, area: Rect, app: &App) {
             theme.warn(),
         ));
     }
-    if let Some(message) = &app.message {
+    if let Some(message) = app.message() {
         spans.push(Span::styled(format!("  {message}"), theme.accent()));
     }
     let hint = " ? help  q quit ";
