@@ -155,6 +155,14 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App, detail: &BlockDetail) {
         format!(" Items ({}{applied})", detail.block.payload.items.len()),
         app.theme.title(),
     ));
+    // Long items, effects and reasons wrap under their own start: an item's text starts after
+    // "   ✔ ", an effect or a reason 2 columns further in.
+    let width = usize::from(area.width.saturating_sub(2));
+    let indented = |text: &str, indent: usize| {
+        super::wrap(text, width.saturating_sub(indent))
+            .into_iter()
+            .map(move |line| format!("{:indent$}{line}", ""))
+    };
     for (index, item) in detail.block.payload.items.iter().enumerate() {
         let result = outcome.and_then(|o| o.items.get(index));
         let (mark, style) = match result {
@@ -162,25 +170,34 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App, detail: &BlockDetail) {
             Some(ItemOutcome::Rejected { .. }) => ("✗", app.theme.bad()),
             None => ("·", app.theme.dim()),
         };
-        lines.push(Line::from(vec![
-            Span::styled(format!("   {mark} "), style),
-            Span::raw(format!(
-                "{} · {} nonce {}",
-                decode::describe(item),
-                node.name_of(&item.author),
-                item.nonce
-            )),
-        ]));
+        let text = format!(
+            "{} · {} nonce {}",
+            decode::describe(item),
+            node.name_of(&item.author),
+            item.nonce
+        );
+        for (n, line) in super::wrap(&text, width.saturating_sub(5))
+            .into_iter()
+            .enumerate()
+        {
+            let lead = if n == 0 {
+                format!("   {mark} ")
+            } else {
+                " ".repeat(5)
+            };
+            lines.push(Line::from(vec![Span::styled(lead, style), Span::raw(line)]));
+        }
         match result {
             Some(ItemOutcome::Rejected { reason }) => {
-                lines.push(Line::styled(format!("       rejected: {reason}"), style));
+                let reason = format!("rejected: {reason}");
+                lines.extend(indented(&reason, 7).map(|line| Line::styled(line, style)));
             }
             Some(ItemOutcome::Applied { effects }) => {
                 for effect in effects {
-                    lines.push(Line::styled(
-                        format!("       {}", decode::describe_effect(effect)),
-                        app.theme.accent(),
-                    ));
+                    let text = decode::describe_effect(effect);
+                    lines.extend(
+                        indented(&text, 7).map(|line| Line::styled(line, app.theme.accent())),
+                    );
                 }
             }
             None => {}
