@@ -9,7 +9,7 @@ use bfte_shared::federation::{ConsensusParams, FederationId, Genesis, PeerSet};
 use bfte_shared::hash::Hash;
 use bfte_shared::item::{ConsensusItem, ModuleId};
 use bfte_shared::message::{Message, Pull};
-use bfte_shared::modules::ctrl::{EpochConfig, Member};
+use bfte_shared::modules::ctrl::EpochConfig;
 use bfte_shared::peer::PeerId;
 use bfte_shared::round::{Height, Round};
 use bfte_shared::vote::{Vote, VoteKind};
@@ -51,19 +51,10 @@ impl CoreConfig {
     }
 }
 
-/// The genesis epoch as the core needs it: the founding peers and parameters (names,
-/// addresses and modules are the ledger's business).
+/// The genesis epoch as the core needs it: the founding peers and parameters (modules are the
+/// ledger's business).
 pub fn genesis_epoch(genesis: &Genesis) -> EpochConfig {
-    let members = genesis
-        .peers
-        .iter()
-        .map(|id| Member {
-            id: *id,
-            name: String::new(),
-            addrs: Vec::new(),
-        })
-        .collect();
-    EpochConfig::genesis(genesis, members, Vec::new())
+    EpochConfig::genesis(genesis, Vec::new())
 }
 
 /// One input to the core. Time is always an input: the core never reads a clock.

@@ -36,7 +36,7 @@ const SERVE_LIMIT: usize = 256;
 /// rejected as known when applied).
 const MAX_REPORTED: usize = 10_000;
 /// State roots a started core is told about: the window it checks commitments against.
-pub(super) const RESTORED_ROOTS: u64 = 1_024;
+const RESTORED_ROOTS: u64 = 1_024;
 
 pub(super) fn now_ms() -> u64 {
     SystemTime::now()
@@ -74,6 +74,16 @@ impl Driver {
     /// applied yet, and carries out the core's first output.
     pub(super) fn start(&mut self, output: Output) -> anyhow::Result<()> {
         self.pending.push((output, self.core.round()));
+        self.tell_recent_roots()?;
+        if let Some(epoch) = self.apply_ledger()? {
+            self.switch_epoch(epoch)?;
+        }
+        self.flush()
+    }
+
+    /// Tells a started core the ledger's recent state roots: the window it checks the state
+    /// commitments of proposals against.
+    pub(super) fn tell_recent_roots(&mut self) -> anyhow::Result<()> {
         let roots = self
             .ledger
             .recent_roots(self.store.database(), RESTORED_ROOTS)
@@ -81,10 +91,7 @@ impl Driver {
         for (height, root) in roots {
             self.handle(Input::Applied { height, root });
         }
-        if let Some(epoch) = self.apply_ledger()? {
-            self.switch_epoch(epoch)?;
-        }
-        self.flush()
+        Ok(())
     }
 
     /// Hands one input to the core; its output waits for the batch's commit.

@@ -11,8 +11,8 @@ use bfte_shared::admin::AdminEvent;
 use bfte_shared::modules::ctrl::EpochConfig;
 use bfte_shared::peer::PeerId;
 
-use super::driver::{Driver, RESTORED_ROOTS, now_ms};
-use crate::consensus::{Core, Input};
+use super::driver::{Driver, now_ms};
+use crate::consensus::Core;
 
 impl Driver {
     /// Switches the store and the core to `epoch`; the new core's first output joins the
@@ -33,13 +33,7 @@ impl Driver {
         // The old core's timers mean nothing to the new one.
         self.timers.clear();
         self.pending.push((output, self.core.round()));
-        let roots = self
-            .ledger
-            .recent_roots(self.store.database(), RESTORED_ROOTS)
-            .context("cannot read the ledger's state roots")?;
-        for (height, root) in roots {
-            self.handle(Input::Applied { height, root });
-        }
+        self.tell_recent_roots()?;
         for member in &epoch.members {
             if !member.name.is_empty() {
                 self.names.insert(member.id, member.name.clone());

@@ -8,7 +8,7 @@ use bfte_shared::federation::{FederationId, Genesis, PeerSet};
 use bfte_shared::hash::Hash;
 use bfte_shared::item::{ConsensusItem, ModuleId};
 use bfte_shared::ledger::{BlockOutcome, ItemOutcome};
-use bfte_shared::modules::ctrl::{EpochConfig, Member, ModuleVersion};
+use bfte_shared::modules::ctrl::{EpochConfig, ModuleVersion};
 use bfte_shared::modules::{CONSENSUS_CTRL, Effect};
 use bfte_shared::round::Height;
 use redb::{Database, Durability, ReadableTable, WriteTransaction};
@@ -107,15 +107,6 @@ impl Ledger {
     /// built-in modules (`modules::built_in`). Names and addresses are not part of the hashed
     /// genesis, so the genesis configuration leaves them empty: every peer's state agrees.
     pub fn new(genesis: &Genesis) -> Ledger {
-        let members = genesis
-            .peers
-            .iter()
-            .map(|id| Member {
-                id: *id,
-                name: String::new(),
-                addrs: Vec::new(),
-            })
-            .collect();
         let mut modules: Vec<ModuleVersion> = modules::built_in()
             .iter()
             .map(|module| {
@@ -130,7 +121,7 @@ impl Ledger {
         modules.sort_by_key(|module| module.id);
         Ledger {
             federation: genesis.federation_id(),
-            genesis: EpochConfig::genesis(genesis, members, modules),
+            genesis: EpochConfig::genesis(genesis, modules),
             in_force: None,
         }
     }

@@ -161,14 +161,20 @@ pub struct EpochConfig {
 }
 
 impl EpochConfig {
-    /// The genesis epoch: the founding peers (named and addressed by `members`, matched by id)
-    /// and the built-in modules.
-    pub fn genesis(
-        genesis: &Genesis,
-        members: Vec<Member>,
-        modules: Vec<ModuleVersion>,
-    ) -> EpochConfig {
+    /// The genesis epoch: the founding peers and the `modules` every federation starts with.
+    /// Names and addresses are not part of the hashed genesis, so the founders have none here:
+    /// every peer's state agrees.
+    pub fn genesis(genesis: &Genesis, modules: Vec<ModuleVersion>) -> EpochConfig {
         let block = crate::block::Block::genesis(genesis);
+        let members = genesis
+            .peers
+            .iter()
+            .map(|id| Member {
+                id: *id,
+                name: String::new(),
+                addrs: Vec::new(),
+            })
+            .collect();
         EpochConfig {
             number: 0,
             start_height: Height(0),
