@@ -42,6 +42,8 @@ mod seen_votes;
 mod tables;
 
 #[cfg(test)]
+mod epoch_tests;
+#[cfg(test)]
 mod tests;
 
 use std::fs::OpenOptions;
