@@ -276,6 +276,15 @@ fn a_node_joins_by_invite_votes_once_approved_and_stops_counting_once_removed() 
     fed.wait_for("progress without erin", WAIT, |f| {
         (0..4).all(|i| f.height(i).is_some_and(|h| h >= removed_at + 3))
     });
+    // A founder killed in epoch 2 comes back in it: its database and ledger agree on the
+    // epoch, and it catches up and goes on with the others.
+    fed.kill(2);
+    fed.start(2);
+    fed.wait_for("node 2 back in epoch 2", WAIT, |f| {
+        role(f, 2).as_deref() == Some("voter")
+            && f.height(2).is_some_and(|h| h >= removed_at + 6)
+            && f.height(0).is_some_and(|h| h >= removed_at + 6)
+    });
     stop.store(true, Ordering::Relaxed);
     let accepted = loader.join().expect("load thread");
     assert!(accepted > 10, "the load ran: {accepted} items");
