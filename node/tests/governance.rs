@@ -200,6 +200,11 @@ fn a_node_joins_by_invite_votes_once_approved_and_stops_counting_once_removed() 
     fed.wait_for("erin answering as a follower", WAIT, |f| {
         role(f, erin_node).as_deref() == Some("follower")
     });
+    // A follower cannot put items into consensus: nobody would include them.
+    let refused = bfte(&["submit", "--data-dir", p(&erin.dir), "too early"]);
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("not a peer in epoch 0"), "{stderr}");
     let stop = Arc::new(AtomicBool::new(false));
     let loader = load([fed.dirs[0].clone(), fed.dirs[3].clone()], stop.clone());
 

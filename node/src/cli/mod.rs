@@ -22,8 +22,9 @@ pub const EXIT_VIOLATION: u8 = 1;
 /// Exit code when a command could not do its job; distinct from a violation so scripts can
 /// tell "the simulator found a bug" from "the simulator did not run".
 pub const EXIT_ERROR: u8 = 2;
-/// Exit code of the governance and join commands when the node refused or the command failed
-/// (2 stays clap's usage errors there).
+/// Exit code of the commands that ask a node to change something (submit, meta, attest,
+/// governance and joins) when the node refused or the command failed (2 stays clap's usage
+/// errors there).
 pub const EXIT_REFUSED: u8 = 1;
 
 #[derive(Debug, Parser)]
@@ -116,13 +117,13 @@ impl Cli {
             Command::Genesis(args) => done(node_cmds::genesis(args)),
             Command::Run(args) => done(node_cmds::run(args)),
             Command::Status(args) => done(admin_cmds::status(args)),
-            Command::Submit(args) => done(admin_cmds::submit(args)),
+            Command::Submit(args) => refusable(admin_cmds::submit(args)),
             Command::Blocks(args) => done(admin_cmds::blocks(args)),
             Command::Block(args) => done(inspect_cmds::block(args)),
             Command::Peers(args) => done(inspect_cmds::peers(args)),
             Command::Outcome(args) => done(module_cmds::outcome(args)),
-            Command::Meta(args) => done(module_cmds::meta(args)),
-            Command::Attest(args) => done(module_cmds::attest(args)),
+            Command::Meta(args) => refusable(module_cmds::meta(args)),
+            Command::Attest(args) => refusable(module_cmds::attest(args)),
             Command::Attestations(args) => done(module_cmds::attestations(args)),
             Command::Evidence(args) => done(evidence_cmds::evidence(args)),
             Command::Proposals(args) => refusable(governance_cmds::proposals(args)),

@@ -126,6 +126,13 @@ impl Driver {
         if !self.ledger.runs(module) {
             return AdminResponse::Error(format!("no module with id {} is enabled", module.0));
         }
+        if !self.core.is_voter() {
+            return AdminResponse::Error(format!(
+                "this node is not a peer in epoch {} (it follows the federation): only peers \
+                 in force put items into consensus",
+                self.core.epoch()
+            ));
+        }
         let output = self.core.handle(now_ms(), Input::Submit { module, data });
         let federation = self.core.federation();
         let accepted = output.persist.iter().find_map(|d| match d {
