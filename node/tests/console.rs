@@ -131,6 +131,13 @@ fn demo_opens_the_console_walks_every_screen_and_quits_cleanly() {
     tmux.keys(&["Escape"]);
     tmux.wait_text("Finalized blocks");
 
+    tmux.keys(&["4"]);
+    tmux.wait_text("[4 Governance]");
+    tmux.wait_text("Epoch in force");
+    tmux.keys(&["5"]);
+    tmux.wait_text("[5 Joins]");
+    tmux.wait_text("Join requests (0 pending on this node)");
+
     tmux.keys(&["6"]);
     tmux.wait_text("[6 Modules]");
     tmux.wait_text("evidence");
