@@ -1,7 +1,6 @@
 #![doc = include_str!("../README.md")]
 
 pub mod bench;
-pub mod consensus;
 pub mod daemon;
 pub mod ledger;
 pub mod modules;

@@ -14,7 +14,7 @@ use bfte_shared::message::Message;
 use bfte_shared::peer::{PeerId, PeerSecret};
 
 use super::core::{CoreBenchError, Workload};
-use crate::consensus::{Core, CoreConfig, Destination, Input, Output, Restored, Timer};
+use bfte_consensus::{Core, CoreConfig, Destination, Input, Output, Restored, Timer};
 
 /// Blocks' worth of items the saturation workload keeps pending. With two, some blocks came
 /// out a quarter or half full; with four, all are full.

@@ -15,7 +15,7 @@ use bfte_shared::codec::DecodeError;
 use bfte_shared::federation::InvalidPeerSet;
 
 use super::cluster::Cluster;
-use crate::consensus::StartError;
+use bfte_consensus::StartError;
 
 /// What the peers are asked to agree on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

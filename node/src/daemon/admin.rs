@@ -165,7 +165,7 @@ async fn stream_events(mut stream: UnixStream, server: &Server) -> anyhow::Resul
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     tracing::info!(missed, "dropped an admin subscriber that read too slowly");
                     let last = AdminResponse::Event(EventFrame {
-                        at_ms: super::driver::now_ms(),
+                        at_ms: super::clock::wall_ms(),
                         event: AdminEvent::DroppedSlow { missed },
                     });
                     let _ = tokio::time::timeout(LAST_FRAME_TIMEOUT, write(&mut output, &last)).await;

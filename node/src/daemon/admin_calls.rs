@@ -15,27 +15,27 @@ use bfte_shared::modules::{CONSENSUS_CTRL, DATA};
 use bfte_shared::peer::PeerId;
 use tokio::sync::oneshot;
 
-use super::driver::{Driver, now_ms};
-use crate::consensus::{Durable, Input};
+use super::driver::Driver;
+use bfte_consensus::{Durable, Input};
 
 /// Most blocks one admin `Blocks` answer carries.
 const ADMIN_BLOCKS_LIMIT: u32 = 1_000;
 
 impl Driver {
     /// Answers one admin call. The answer waits for the batch's commit, so a submitted item
-    /// is durable when the client hears it was accepted.
+    /// is durable when the client hears it was accepted. A call that fails is answered with
+    /// why; it never stops the node.
     pub(super) fn on_admin(
         &mut self,
         request: AdminRequest,
         reply: oneshot::Sender<AdminResponse>,
-    ) -> anyhow::Result<()> {
-        let response = self.answer(request)?;
+    ) {
+        let response = self.answer(request);
         self.replies.push((reply, response));
-        Ok(())
     }
 
-    fn answer(&mut self, request: AdminRequest) -> anyhow::Result<AdminResponse> {
-        Ok(match request {
+    fn answer(&mut self, request: AdminRequest) -> AdminResponse {
+        match request {
             AdminRequest::Hello { version } => AdminResponse::Hello { version },
             AdminRequest::Status => AdminResponse::Status(self.status()),
             AdminRequest::Submit { data } => self.submit(DATA, data),
@@ -61,38 +61,43 @@ impl Driver {
                 }
             }
             AdminRequest::Peers => AdminResponse::Peers(self.peers()),
-            AdminRequest::Block { height } => {
-                AdminResponse::Block(self.store.finalized_block(height)?.map(
-                    |(block, certificate)| {
-                        let peers = self.core.peers();
-                        let signers = certificate
-                            .as_ref()
-                            .and_then(|c| c.signer_indices(peers.len()).ok())
-                            .unwrap_or_default()
-                            .into_iter()
-                            .filter_map(|index| peers.get(index).copied())
-                            .collect();
-                        BlockDetail {
-                            block,
-                            certificate,
-                            signers,
-                        }
-                    },
-                ))
-            }
+            AdminRequest::Block { height } => match self.store.finalized_block(height) {
+                Ok(found) => AdminResponse::Block(found.map(|(block, certificate)| {
+                    let peers = self.core.peers();
+                    let signers = certificate
+                        .as_ref()
+                        .and_then(|c| c.signer_indices(peers.len()).ok())
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter_map(|index| peers.get(index).copied())
+                        .collect();
+                    BlockDetail {
+                        block,
+                        certificate,
+                        signers,
+                    }
+                })),
+                Err(error) => refused(
+                    anyhow::Error::new(error).context(format!("cannot read block {height}")),
+                ),
+            },
             // The admin task serves subscriptions itself; a Subscribe never reaches the driver.
             AdminRequest::Subscribe => {
                 AdminResponse::Error("subscribe on a connection of its own".into())
             }
-            AdminRequest::Blocks { from, limit } => {
-                let blocks = self
-                    .store
-                    .finalized_blocks(from, limit.min(ADMIN_BLOCKS_LIMIT) as usize)?
-                    .into_iter()
-                    .map(|(block, certificate)| FinalizedBlock { block, certificate })
-                    .collect();
-                AdminResponse::Blocks(blocks)
-            }
+            AdminRequest::Blocks { from, limit } => self
+                .store
+                .finalized_blocks(from, limit.min(ADMIN_BLOCKS_LIMIT) as usize)
+                .map(|blocks| {
+                    AdminResponse::Blocks(
+                        blocks
+                            .into_iter()
+                            .map(|(block, certificate)| FinalizedBlock { block, certificate })
+                            .collect(),
+                    )
+                })
+                .with_context(|| format!("cannot read the blocks from {from}"))
+                .unwrap_or_else(refused),
             AdminRequest::Proposals => self
                 .ledger
                 .proposals(self.store.database(), MAX_PROPOSALS)
@@ -117,7 +122,7 @@ impl Driver {
             AdminRequest::Approve { peer } => self.approve(peer).unwrap_or_else(refused),
             AdminRequest::Reject { peer } => self.reject(peer).unwrap_or_else(refused),
             AdminRequest::Invite => self.invite().unwrap_or_else(refused),
-        })
+        }
     }
 
     /// Puts an item into the core's outbox; refused (with why) if it could never fit a block
@@ -133,7 +138,9 @@ impl Driver {
                 self.core.epoch()
             ));
         }
-        let output = self.core.handle(now_ms(), Input::Submit { module, data });
+        let output = self
+            .core
+            .handle(self.clock.now(), Input::Submit { module, data });
         let federation = self.core.federation();
         let accepted = output.persist.iter().find_map(|d| match d {
             Durable::OwnItem(item) => Some((item.id(&federation), item.nonce)),

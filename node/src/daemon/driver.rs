@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::Context;
 use bfte_shared::admin::{AdminEvent, AdminResponse};
@@ -20,15 +20,16 @@ use bfte_shared::vote::Vote;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
+use super::clock::NodeClock;
 use super::events::Observer;
-use crate::consensus::{
-    Core, CoreConfig, Destination, Evidence, Input, Output, Timer, coalesce_items,
-};
 use crate::ledger::Ledger;
 use crate::modules::ctrl;
 use crate::modules::evidence::proof_of;
 use crate::net::Net;
 use crate::store::Store;
+use bfte_consensus::{
+    Core, CoreConfig, Destination, Evidence, Input, Output, Timer, coalesce_items,
+};
 
 /// Most finalized blocks one answer to a peer's pull carries.
 const SERVE_LIMIT: usize = 256;
@@ -37,12 +38,6 @@ const SERVE_LIMIT: usize = 256;
 const MAX_REPORTED: usize = 10_000;
 /// State roots a started core is told about: the window it checks commitments against.
 const RESTORED_ROOTS: u64 = 1_024;
-
-pub(super) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
 
 pub(super) struct Driver {
     pub(super) core: Core,
@@ -54,6 +49,8 @@ pub(super) struct Driver {
     pub(super) store: Store,
     pub(super) ledger: Ledger,
     pub(super) net: Net,
+    pub(super) clock: NodeClock,
+    /// The core's timers, at monotonic times.
     pub(super) timers: BTreeMap<Timer, u64>,
     pub(super) names: HashMap<PeerId, String>,
     pub(super) connected: HashMap<PeerId, bool>,
@@ -96,7 +93,7 @@ impl Driver {
 
     /// Hands one input to the core; its output waits for the batch's commit.
     pub(super) fn handle(&mut self, input: Input) {
-        let output = self.core.handle(now_ms(), input);
+        let output = self.core.handle(self.clock.now(), input);
         self.pending.push((output, self.core.round()));
     }
 
@@ -267,19 +264,14 @@ impl Driver {
     }
 
     pub(super) fn next_timer(&self) -> Instant {
-        let now = now_ms();
-        let wait = self
-            .timers
-            .values()
-            .min()
-            .map_or(Duration::from_secs(3600), |at| {
-                Duration::from_millis(at.saturating_sub(now))
-            });
-        Instant::now() + wait
+        match self.timers.values().min() {
+            Some(&at) => self.clock.deadline(at),
+            None => Instant::now() + Duration::from_secs(3600),
+        }
     }
 
     pub(super) fn fire_timers(&mut self) {
-        let now = now_ms();
+        let now = self.clock.now().monotonic_ms;
         let due: Vec<Timer> = self
             .timers
             .iter()

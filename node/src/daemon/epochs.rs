@@ -11,8 +11,8 @@ use bfte_shared::admin::AdminEvent;
 use bfte_shared::modules::ctrl::EpochConfig;
 use bfte_shared::peer::PeerId;
 
-use super::driver::{Driver, now_ms};
-use crate::consensus::Core;
+use super::driver::Driver;
+use bfte_consensus::Core;
 
 impl Driver {
     /// Switches the store and the core to `epoch`; the new core's first output joins the
@@ -27,7 +27,7 @@ impl Driver {
             .restored()
             .context("cannot reload the consensus state for the new epoch")?;
         let config = self.config.clone().in_epoch(epoch.clone());
-        let (core, output) = Core::start(config, restored, now_ms())
+        let (core, output) = Core::start(config, restored, self.clock.now())
             .context("cannot start consensus in the new epoch")?;
         self.core = core;
         // The old core's timers mean nothing to the new one.

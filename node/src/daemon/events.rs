@@ -15,7 +15,7 @@ use bfte_shared::round::Round;
 use bfte_shared::vote::VoteKind;
 use tokio::sync::broadcast;
 
-use crate::consensus::Output;
+use bfte_consensus::Output;
 
 #[cfg(test)]
 #[path = "events_tests.rs"]
@@ -52,7 +52,7 @@ impl EventHub {
         if self.is_watched() {
             // An error only means the last subscriber left in between.
             let _ = self.0.send(EventFrame {
-                at_ms: super::driver::now_ms(),
+                at_ms: super::clock::wall_ms(),
                 event,
             });
         }

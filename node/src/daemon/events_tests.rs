@@ -70,7 +70,7 @@ fn rounds_and_certificates_are_reported_once() {
     let block = Hash::tagged(b"test", b"block");
     let output = Output {
         send: vec![(
-            crate::consensus::Destination::AllPeers,
+            bfte_consensus::Destination::AllPeers,
             certificate(3, VoteKind::Notarize(block)),
         )],
         ..Output::default()

@@ -20,7 +20,8 @@ use bfte_shared::modules::ctrl::{
 };
 use bfte_shared::peer::PeerId;
 
-use super::driver::{Driver, now_ms};
+use super::clock::wall_ms;
+use super::driver::Driver;
 use crate::net::join::JoinCall;
 use crate::store::PendingRequest;
 
@@ -53,7 +54,7 @@ impl Driver {
         self.store
             .put_pending_join(&PendingRequest {
                 request,
-                received_ms: now_ms(),
+                received_ms: wall_ms(),
             })
             .context("cannot keep the request as pending")?;
         tracing::info!(
@@ -105,7 +106,7 @@ impl Driver {
                 ));
             }
         };
-        let age = now_ms().saturating_sub(block.header.timestamp_ms);
+        let age = wall_ms().saturating_sub(block.header.timestamp_ms);
         if age > INVITE_TTL_MS {
             return Ok(Some(format!(
                 "the invite expired: its pinned block is {} days old and invites last {} days; \

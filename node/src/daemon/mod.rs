@@ -3,6 +3,7 @@
 
 pub mod admin;
 mod admin_calls;
+mod clock;
 mod driver;
 mod epochs;
 pub mod events;

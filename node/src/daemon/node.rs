@@ -10,14 +10,15 @@ use bfte_shared::crypto::Ed25519Verifier;
 use tokio::sync::mpsc;
 
 use super::admin::{self, Access, AdminCall};
-use super::driver::{Driver, now_ms};
+use super::clock::NodeClock;
+use super::driver::Driver;
 use super::epochs::dial_list;
 use super::events::{EventHub, Observer};
 use super::files::{DataDir, GenesisFile};
-use crate::consensus::{Core, CoreConfig};
 use crate::ledger::Ledger;
 use crate::net::{Inbound, Net, NetConfig, RelayChoice};
 use crate::store::Store;
+use bfte_consensus::{Core, CoreConfig};
 
 /// Most inputs joined to one batch after the one that woke the loop: bounds the time before
 /// a batch's messages leave.
@@ -77,8 +78,13 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
         .map(|p| (p.id, p.addrs.clone()))
         .collect();
     net.set_peers(dial_list(&epoch, &founder_addrs, &me));
+    let clock = NodeClock::start();
     let genesis_config = CoreConfig::new(&genesis, Arc::new(secret), Arc::new(Ed25519Verifier));
-    let (core, output) = Core::start(genesis_config.clone().in_epoch(epoch), restored, now_ms())?;
+    let (core, output) = Core::start(
+        genesis_config.clone().in_epoch(epoch),
+        restored,
+        clock.now(),
+    )?;
     let mut driver = Driver {
         core,
         config: genesis_config,
@@ -86,6 +92,7 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
         store,
         ledger,
         net,
+        clock,
         timers: BTreeMap::new(),
         names: genesis_file
             .peers
@@ -124,7 +131,7 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
         let sleep = driver.next_timer();
         tokio::select! {
             Some(Inbound { from, bytes }) = inbound.recv() => driver.on_frame(from, &bytes),
-            Some((request, reply)) = calls.recv() => driver.on_admin(request, reply)?,
+            Some((request, reply)) = calls.recv() => driver.on_admin(request, reply),
             Some(call) = joins.recv() => driver.on_join(call),
             () = tokio::time::sleep_until(sleep) => driver.fire_timers(),
             _ = connection_check.tick() => {
@@ -142,7 +149,7 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
             if let Ok(Inbound { from, bytes }) = inbound.try_recv() {
                 driver.on_frame(from, &bytes);
             } else if let Ok((request, reply)) = calls.try_recv() {
-                driver.on_admin(request, reply)?;
+                driver.on_admin(request, reply);
             } else {
                 break;
             }

@@ -18,13 +18,13 @@ pub const PROOFS: &str = "proofs";
 pub struct Evidence;
 
 /// The proof of what the core caught.
-pub fn proof_of(evidence: &crate::consensus::Evidence) -> Proof {
+pub fn proof_of(evidence: &bfte_consensus::Evidence) -> Proof {
     match evidence {
-        crate::consensus::Evidence::ConflictingVotes(pair) => Proof::Votes {
+        bfte_consensus::Evidence::ConflictingVotes(pair) => Proof::Votes {
             first: pair.0.clone(),
             second: pair.1.clone(),
         },
-        crate::consensus::Evidence::ConflictingProposals(pair) => {
+        bfte_consensus::Evidence::ConflictingProposals(pair) => {
             let (first, second) = &**pair;
             Proof::Proposals {
                 proposer: first.block.header.proposer,

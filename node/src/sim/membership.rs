@@ -14,7 +14,7 @@ use bfte_shared::modules::ctrl::{EpochConfig, Member};
 use bfte_shared::round::Height;
 
 use super::runner::{Event, SERVE_LIMIT, Simulation};
-use crate::consensus::Input;
+use bfte_consensus::Input;
 
 /// What an epoch-change item's data starts with; the member indices follow as CBOR.
 const CHANGE_TAG: &[u8] = b"bfte/sim/epoch\0";

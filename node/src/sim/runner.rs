@@ -24,7 +24,7 @@ use super::ledger::{genesis_root, model_root};
 use super::membership::EpochEnds;
 use super::network::Network;
 use super::scenario::{PROGRESS_BOUND_MS, Scenario};
-use crate::consensus::{
+use bfte_consensus::{
     Core, CoreConfig, Destination, Durable, Evidence, Input, Output, Restored, Timer,
 };
 
@@ -185,7 +185,7 @@ pub struct Simulation {
     /// Certificate kinds correct peers formed, per round: bit 0 notarization, bit 1 dummy.
     certified: HashMap<u64, u8>,
     #[cfg(test)]
-    mutation: Option<crate::consensus::Mutation>,
+    mutation: Option<bfte_consensus::Mutation>,
 }
 
 impl std::fmt::Debug for Simulation {
@@ -225,7 +225,7 @@ impl Simulation {
             .copied()
             .filter(|_| !scenario.membership.is_empty());
         let genesis_block = Block::genesis(&genesis);
-        let genesis_epoch = crate::consensus::genesis_epoch(&genesis);
+        let genesis_epoch = bfte_consensus::genesis_epoch(&genesis);
         let checker = Checker::new(correct, &genesis_block);
         let peers =
             (0..scenario.peers)
@@ -281,7 +281,7 @@ impl Simulation {
 
     /// Breaks one rule in every correct peer's core, to show the checker notices.
     #[cfg(test)]
-    pub fn with_mutation(mut self, mutation: crate::consensus::Mutation) -> Self {
+    pub fn with_mutation(mut self, mutation: bfte_consensus::Mutation) -> Self {
         self.mutation = Some(mutation);
         self
     }

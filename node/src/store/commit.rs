@@ -19,7 +19,7 @@ use super::tables::{
     BLOCKS, CERTIFICATES, FINALIZED, FINALIZED_NONCES, FinalizedEntryRef, FinalizedHeader,
     OWN_ITEMS, OWN_VOTES, StoredHeader, kind_code, name,
 };
-use crate::consensus::{Durable, Finalized, Output};
+use bfte_consensus::{Durable, Finalized, Output};
 
 type RoundKindTable<'txn> = Table<'txn, (u64, u8), &'static [u8]>;
 type HashTable<'txn> = Table<'txn, &'static [u8; 32], &'static [u8]>;

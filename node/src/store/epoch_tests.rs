@@ -9,7 +9,7 @@ use bfte_shared::vote::VoteKind;
 
 use super::fixtures::{Federation, child, federation, finalization, new_store};
 use super::{Store, StoreError};
-use crate::consensus::{Durable, Finalized};
+use bfte_consensus::{Durable, Finalized};
 
 /// Genesis, then blocks 1..=5 in rounds 1..=5, finalized in two batches (certificates on 2 and
 /// 5); peer 0 authored the items in blocks 3 and 4 (nonces 1, 2), peer 1 one in block 4.

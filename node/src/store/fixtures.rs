@@ -12,7 +12,7 @@ use bfte_shared::round::{Height, Round};
 use bfte_shared::vote::{Vote, VoteKind};
 
 use super::Store;
-use crate::consensus::Finalized;
+use bfte_consensus::Finalized;
 
 pub(crate) struct Federation {
     pub(crate) genesis: Genesis,

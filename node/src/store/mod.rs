@@ -15,7 +15,7 @@
 //!
 //! # Durability contract
 //!
-//! [`Store::commit`] takes one core [`Output`](crate::consensus::Output)'s `persist` and
+//! [`Store::commit`] takes one core [`Output`](bfte_consensus::Output)'s `persist` and
 //! `finalized` and writes them in **one** write transaction committed with
 //! [`redb::Durability::Immediate`]: when it returns `Ok`, all of it is on disk, and on a crash
 //! before that, none of it is. The driver calls it before sending any message of that output
@@ -65,7 +65,7 @@ use self::tables::{
     OWN_VOTES, SEEN_VOTES, name,
 };
 #[cfg(doc)]
-use crate::consensus::{Finalized, Restored};
+use bfte_consensus::{Finalized, Restored};
 
 /// The node's database, open. Cheap to share by reference: reads run in their own snapshot
 /// and commits are serialized by redb.

@@ -21,7 +21,7 @@ use super::tables::{
     BLOCKS, CERTIFICATES, FINALIZED, FINALIZED_NONCES, FinalizedEntry, GENESIS_KEY, META,
     OWN_ITEMS, OWN_VOTES, name,
 };
-use crate::consensus::Restored;
+use bfte_consensus::Restored;
 
 /// Reads the genesis from `meta`.
 pub(super) fn genesis(db: &Database, path: &Path) -> Result<Genesis, StoreError> {

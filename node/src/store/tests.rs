@@ -18,7 +18,7 @@ use super::fixtures::{Federation, child, db_path, federation, finalization, fina
 use super::migrations::{MIGRATIONS, SCHEMA_VERSION};
 use super::tables::{self, kind_code};
 use super::{Store, StoreError};
-use crate::consensus::{Core, CoreConfig, Destination, Durable, Finalized, Input, Output, Timer};
+use bfte_consensus::{Core, CoreConfig, Destination, Durable, Finalized, Input, Output, Timer};
 
 fn sorted_votes(mut votes: Vec<Vote>) -> Vec<Vote> {
     votes.sort_by_key(|v| (v.round, kind_code(v.kind)));

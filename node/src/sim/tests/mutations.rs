@@ -6,8 +6,8 @@ use super::pitfalls::{
     notarized_and_dummy_scenarios,
 };
 use super::{Scenario, fast};
-use crate::consensus::Mutation;
 use crate::sim::Simulation;
+use bfte_consensus::Mutation;
 
 /// `bfte sim`'s default number of seeds.
 const DEFAULT_SEEDS: u64 = 1_000;

@@ -1,5 +1,4 @@
-//! The Simplex consensus core: a pure, deterministic state machine.
-//!
+#![doc = include_str!("../README.md")]
 #![doc = include_str!("SPEC.md")]
 
 mod applied;
@@ -8,6 +7,8 @@ mod core;
 mod finality;
 mod gossip;
 mod io;
+#[cfg(feature = "mutants")]
+mod mutants;
 mod pool;
 mod proposal;
 mod round_state;
@@ -16,8 +17,8 @@ mod voting;
 #[cfg(test)]
 mod tests;
 
-#[cfg(test)]
-pub use self::core::Mutation;
 pub use self::core::{Core, CoreConfig, Input, StartError, genesis_epoch};
 pub use self::gossip::coalesce_items;
-pub use self::io::{Destination, Durable, Evidence, Finalized, Output, Restored, Timer};
+pub use self::io::{Destination, Durable, Evidence, Finalized, Now, Output, Restored, Timer};
+#[cfg(feature = "mutants")]
+pub use self::mutants::Mutation;

@@ -11,6 +11,27 @@ use bfte_shared::peer::PeerId;
 use bfte_shared::round::{Height, Round};
 use bfte_shared::vote::{Proposal, Vote};
 
+/// The time a driver hands the core with every call. Timers and rate limits run on the
+/// monotonic clock, so a wall clock stepping back cannot delay a round; the wall clock only
+/// stamps proposed blocks and bounds the timestamps of others' proposals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Now {
+    /// Milliseconds on a clock that never goes back (any origin, fixed for the core's life).
+    pub monotonic_ms: u64,
+    /// Milliseconds since the Unix epoch, as the machine's clock says.
+    pub wall_ms: u64,
+}
+
+/// One clock for both, as the simulator and unit tests keep time.
+impl From<u64> for Now {
+    fn from(ms: u64) -> Now {
+        Now {
+            monotonic_ms: ms,
+            wall_ms: ms,
+        }
+    }
+}
+
 /// The core's timers, one per round and the resend timer; setting one again replaces it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Timer {

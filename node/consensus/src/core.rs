@@ -16,7 +16,9 @@ use bfte_shared::vote::{Vote, VoteKind};
 
 use super::applied::AppliedRoots;
 use super::gossip::coalesce_items;
-use super::io::{Destination, Durable, Output, Restored, Timer};
+use super::io::{Destination, Durable, Now, Output, Restored, Timer};
+#[cfg(feature = "mutants")]
+use super::mutants::Mutation;
 use super::pool::Pool;
 use super::round_state::RoundState;
 
@@ -94,24 +96,6 @@ pub enum StartError {
     },
 }
 
-/// A deliberately broken rule, so tests can show the simulator catches each kind of bug.
-#[cfg(test)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mutation {
-    /// Vote for every proposal of a round, not just the first.
-    VoteForEveryProposal,
-    /// Send finalize for a round even after voting dummy in it.
-    FinalizeAfterDummy,
-    /// Forget own votes across a restart.
-    ForgetVotesOnRestart,
-    /// Count one vote short of a quorum as a quorum.
-    QuorumMinusOne,
-    /// Never re-send votes or items, nor pull on the resend timer.
-    NoResend,
-    /// Vote for proposals without checking their state commitment.
-    SkipStateCheck,
-}
-
 #[derive(Debug)]
 pub struct Core {
     /// What items are signed over: the federation, in every epoch.
@@ -128,7 +112,10 @@ pub struct Core {
     pub(super) my_index: Option<usize>,
     pub(super) signer: Arc<dyn Signer>,
     pub(super) verifier: Arc<dyn Verifier>,
+    /// The monotonic clock, for timers and rate limits.
     pub(super) now: u64,
+    /// The wall clock, for block timestamps only.
+    pub(super) wall_ms: u64,
     pub(super) round: Round,
     /// Rounds above the finalized round, plus the current one.
     pub(super) rounds: BTreeMap<Round, RoundState>,
@@ -146,7 +133,7 @@ pub struct Core {
     pub(super) last_pull_ms: Option<u64>,
     /// When each peer's last pull was answered, and what it asked.
     pub(super) last_served: HashMap<PeerId, (u64, Pull)>,
-    #[cfg(test)]
+    #[cfg(feature = "mutants")]
     pub(super) mutation: Option<Mutation>,
 }
 
@@ -156,33 +143,33 @@ impl Core {
     pub fn start(
         config: CoreConfig,
         restored: Restored,
-        now: u64,
+        now: impl Into<Now>,
     ) -> Result<(Core, Output), StartError> {
         Self::start_inner(
             config,
             restored,
-            now,
-            #[cfg(test)]
+            now.into(),
+            #[cfg(feature = "mutants")]
             None,
         )
     }
 
     /// Starts a core with a rule broken from the first step (restoring included).
-    #[cfg(test)]
+    #[cfg(feature = "mutants")]
     pub fn start_mutated(
         config: CoreConfig,
         restored: Restored,
-        now: u64,
+        now: impl Into<Now>,
         mutation: Option<Mutation>,
     ) -> Result<(Core, Output), StartError> {
-        Self::start_inner(config, restored, now, mutation)
+        Self::start_inner(config, restored, now.into(), mutation)
     }
 
     fn start_inner(
         config: CoreConfig,
         restored: Restored,
-        now: u64,
-        #[cfg(test)] mutation: Option<Mutation>,
+        now: Now,
+        #[cfg(feature = "mutants")] mutation: Option<Mutation>,
     ) -> Result<(Core, Output), StartError> {
         let me = config.signer.peer_id();
         let epoch = &config.epoch;
@@ -205,7 +192,8 @@ impl Core {
             my_index,
             signer: config.signer,
             verifier: config.verifier,
-            now,
+            now: now.monotonic_ms,
+            wall_ms: now.wall_ms,
             round: tip.round.next(),
             rounds: BTreeMap::new(),
             blocks: HashMap::new(),
@@ -220,7 +208,7 @@ impl Core {
             round_timer_armed: None,
             last_pull_ms: None,
             last_served: HashMap::new(),
-            #[cfg(test)]
+            #[cfg(feature = "mutants")]
             mutation,
         };
         core.restore_votes(restored.votes);
@@ -253,7 +241,7 @@ impl Core {
         Ok((core, output))
     }
 
-    #[cfg(test)]
+    #[cfg(feature = "mutants")]
     pub(super) fn mutated(&self, mutation: Mutation) -> bool {
         self.mutation == Some(mutation)
     }
@@ -261,7 +249,7 @@ impl Core {
     /// Reloads own votes: the round resumes after the last one this peer acted in, and no rule
     /// that depends on an earlier vote can be broken by forgetting it.
     fn restore_votes(&mut self, votes: Vec<Vote>) {
-        #[cfg(test)]
+        #[cfg(feature = "mutants")]
         if self.mutated(Mutation::ForgetVotesOnRestart) {
             return;
         }
@@ -287,8 +275,10 @@ impl Core {
         }
     }
 
-    pub fn handle(&mut self, now: u64, input: Input) -> Output {
-        self.now = self.now.max(now);
+    pub fn handle(&mut self, now: impl Into<Now>, input: Input) -> Output {
+        let now = now.into();
+        self.now = self.now.max(now.monotonic_ms);
+        self.wall_ms = now.wall_ms;
         match input {
             Input::Message { from, message } => self.on_message(from, message),
             Input::Timer(Timer::Round(round)) => self.on_round_timeout(round),
@@ -529,7 +519,7 @@ impl Core {
     /// votes and items, and pull what others may have.
     fn on_resend(&mut self) {
         self.resend_armed = false;
-        #[cfg(test)]
+        #[cfg(feature = "mutants")]
         if self.mutated(Mutation::NoResend) {
             return;
         }

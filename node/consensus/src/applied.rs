@@ -63,8 +63,8 @@ impl Core {
         header: &BlockHeader,
         parent: &BlockHeader,
     ) -> Result<(), Verdict> {
-        #[cfg(test)]
-        if self.mutated(super::core::Mutation::SkipStateCheck) {
+        #[cfg(feature = "mutants")]
+        if self.mutated(super::mutants::Mutation::SkipStateCheck) {
             return Ok(());
         }
         let height = header.state_height;

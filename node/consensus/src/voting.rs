@@ -7,10 +7,10 @@ use bfte_shared::peer::{PeerId, Signature};
 use bfte_shared::round::Round;
 use bfte_shared::vote::{Vote, VoteKind, vote_signing_bytes};
 
-#[cfg(test)]
-use super::core::Mutation;
 use super::core::{Core, FUTURE_ROUNDS};
 use super::io::{Destination, Durable, Evidence};
+#[cfg(feature = "mutants")]
+use super::mutants::Mutation;
 use super::round_state::VoteSet;
 
 impl Core {
@@ -57,7 +57,7 @@ impl Core {
             return;
         };
         let voted_dummy = state.own_dummy.is_some();
-        #[cfg(test)]
+        #[cfg(feature = "mutants")]
         let voted_dummy = voted_dummy && !self.mutated(Mutation::FinalizeAfterDummy);
         if voted_dummy || state.own_finalize.is_some() {
             return;
@@ -159,7 +159,7 @@ impl Core {
 
     fn quorum(&self) -> usize {
         let quorum = self.peers.quorum();
-        #[cfg(test)]
+        #[cfg(feature = "mutants")]
         if self.mutated(Mutation::QuorumMinusOne) {
             return quorum.saturating_sub(1).max(1);
         }

@@ -11,7 +11,9 @@ use bfte_shared::peer::{PeerId, PeerSecret};
 use bfte_shared::round::Round;
 use bfte_shared::vote::{Proposal, Vote, VoteKind, vote_signing_bytes};
 
-use super::{Core, CoreConfig, Durable, Evidence, Input, Mutation, Output, Restored};
+#[cfg(feature = "mutants")]
+use super::Mutation;
+use super::{Core, CoreConfig, Durable, Evidence, Input, Now, Output, Restored, StartError, Timer};
 
 struct Federation {
     genesis: Genesis,
@@ -255,9 +257,77 @@ fn an_idle_peer_sets_no_timers() {
     assert!(output.persist.is_empty());
 }
 
+/// A peer whose wall clock steps back an hour arms the same timers, at the same monotonic
+/// times, as one whose clock is right: the step delays no round.
+#[test]
+fn a_wall_clock_stepping_back_delays_no_timer() {
+    let fed = federation(4);
+    let leader = fed.index_of(fed.fresh(0).leader(Round(1)));
+    let follower = (leader + 1) % 4;
+    let hour = 3_600_000;
+    let armed = |wall_ms: u64| {
+        let mut core = fed.fresh(follower);
+        let submit = Input::Submit {
+            module: ModuleId(0),
+            data: b"hello".to_vec(),
+        };
+        let now = Now {
+            monotonic_ms: 1_000,
+            wall_ms,
+        };
+        core.handle(now, submit).timers
+    };
+    let right = armed(10 * hour);
+    let stepped_back = armed(9 * hour);
+    assert!(
+        right.iter().any(|(t, _)| *t == Timer::Round(Round(1))),
+        "{right:?}"
+    );
+    assert!(
+        right
+            .iter()
+            .all(|(_, at)| *at > 1_000 && *at < 1_000 + hour)
+    );
+    assert_eq!(stepped_back, right);
+}
+
+/// A leader whose wall clock is behind its parent's timestamp still proposes a block no
+/// older than its parent, and a peer with the right clock votes for it.
+#[test]
+fn a_leader_with_a_clock_behind_proposes_a_block_others_accept() {
+    let fed = federation(4);
+    let leader = fed.index_of(fed.fresh(0).leader(Round(1)));
+    let voter = (leader + 1) % 4;
+    let mut core = fed.fresh(leader);
+    let behind = Now {
+        monotonic_ms: 5,
+        wall_ms: 0,
+    };
+    let submit = Input::Submit {
+        module: ModuleId(0),
+        data: b"hello".to_vec(),
+    };
+    let proposal = proposals(&core.handle(behind, submit))
+        .pop()
+        .expect("the leader proposes");
+    assert!(proposal.block.header.timestamp_ms >= fed.genesis.timestamp_ms);
+    let mut other = fed.fresh(voter);
+    let right = Now {
+        monotonic_ms: 5,
+        wall_ms: 1_000_000,
+    };
+    let input = Input::Message {
+        from: fed.id(leader),
+        message: Message::Proposal(proposal),
+    };
+    assert_eq!(votes(&other.handle(right, input)).len(), 1);
+}
+
 /// The leader of round 1 proposes, crashes, and restarts from what it persisted; returns
-/// its first vote and the votes it signs while starting again.
-fn restart_after_proposing(mutation: Option<Mutation>) -> (Vote, Vec<Vote>) {
+/// its first vote and the votes it signs while starting again (through `start`).
+fn restart_after_proposing(
+    start: fn(CoreConfig, Restored, u64) -> Result<(Core, Output), StartError>,
+) -> (Vote, Vec<Vote>) {
     let fed = federation(4);
     let (leader, _, _, output) = first_proposal(&fed);
     let restored = Restored {
@@ -277,18 +347,25 @@ fn restart_after_proposing(mutation: Option<Mutation>) -> (Vote, Vec<Vote>) {
         Arc::new(fed.secrets[leader].clone()),
         Arc::new(Ed25519Verifier),
     );
-    let (_, restarted) = Core::start_mutated(config, restored, 10, mutation).expect("restart");
+    let (_, restarted) = start(config, restored, 10).expect("restart");
     (votes(&output)[0].clone(), votes(&restarted))
 }
 
 #[test]
 fn a_restarted_leader_does_not_propose_or_vote_again() {
-    let (before, after) = restart_after_proposing(None);
+    let (before, after) = restart_after_proposing(Core::start);
     assert!(
         after.iter().all(|v| v == &before),
         "signed something new: {after:?}"
     );
-    let (before, after) = restart_after_proposing(Some(Mutation::ForgetVotesOnRestart));
+}
+
+#[cfg(feature = "mutants")]
+#[test]
+fn a_restarted_leader_that_forgets_its_votes_votes_again() {
+    let (before, after) = restart_after_proposing(|config, restored, now| {
+        Core::start_mutated(config, restored, now, Some(Mutation::ForgetVotesOnRestart))
+    });
     assert!(
         after
             .iter()

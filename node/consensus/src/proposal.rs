@@ -10,10 +10,10 @@ use bfte_shared::peer::PeerId;
 use bfte_shared::round::Round;
 use bfte_shared::vote::{Proposal, VoteKind};
 
-#[cfg(test)]
-use super::core::Mutation;
 use super::core::{Core, FUTURE_ROUNDS};
 use super::io::{Destination, Evidence};
+#[cfg(feature = "mutants")]
+use super::mutants::Mutation;
 
 /// Why this peer does not vote for a proposal (yet).
 #[derive(Debug, PartialEq, Eq)]
@@ -60,7 +60,7 @@ impl Core {
             if first.block.hash() != hash {
                 let pair = Box::new((first.clone(), proposal.clone()));
                 self.out.evidence.push(Evidence::ConflictingProposals(pair));
-                #[cfg(test)]
+                #[cfg(feature = "mutants")]
                 if self.mutated(Mutation::VoteForEveryProposal) {
                     let state = self.rounds.entry(round).or_default();
                     state.proposal = Some(proposal);
@@ -178,7 +178,7 @@ impl Core {
             return Err(Verdict::Invalid("height is not parent height + 1"));
         }
         if header.timestamp_ms < parent.timestamp_ms
-            || header.timestamp_ms > self.now.saturating_add(self.params.max_clock_drift_ms)
+            || header.timestamp_ms > self.wall_ms.saturating_add(self.params.max_clock_drift_ms)
         {
             return Err(Verdict::Invalid("timestamp out of range"));
         }
@@ -284,7 +284,7 @@ impl Core {
                 height: parent.height.next(),
                 parent: parent_hash,
                 payload_hash: payload.hash(),
-                timestamp_ms: self.now.max(parent.timestamp_ms),
+                timestamp_ms: self.wall_ms.max(parent.timestamp_ms),
                 config_hash: self.config_hash,
                 state_root,
                 state_height,
