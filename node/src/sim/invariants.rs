@@ -32,6 +32,8 @@ pub enum Violation {
     FalseEvidence { peer: usize },
     /// Two correct peers started an epoch from different blocks.
     EpochBoundary { epoch: u64, peer: usize },
+    /// A block a correct peer finalized is stamped earlier than its parent.
+    TimestampBackwards { peer: usize, height: u64 },
     /// After the network healed, a correct peer's item was not final everywhere in time.
     Liveness {
         pending_items: usize,
@@ -75,6 +77,10 @@ impl fmt::Display for Violation {
             Violation::FalseEvidence { peer } => {
                 write!(f, "evidence raised against correct peer {peer}")
             }
+            Violation::TimestampBackwards { peer, height } => write!(
+                f,
+                "timestamps: peer {peer} finalized a block at height {height} stamped before its parent"
+            ),
             Violation::EpochBoundary { epoch, peer } => {
                 write!(
                     f,
@@ -115,6 +121,8 @@ pub struct Checker {
     boundaries: HashMap<u64, (u64, Hash)>,
     /// The state root after each finalized block, by block hash.
     roots: HashMap<Hash, Hash>,
+    /// The timestamp of each finalized block, by block hash.
+    timestamps: HashMap<Hash, u64>,
     /// Each peer's finalized chain: the hash at each height.
     chains: Vec<Vec<Hash>>,
     signed: HashMap<(usize, u64, Round), SignedInRound>,
@@ -132,6 +140,7 @@ impl Checker {
             canonical: HashMap::from([((0, 0), genesis_hash)]),
             boundaries: HashMap::new(),
             roots: HashMap::from([(genesis_hash, genesis_root(genesis))]),
+            timestamps: HashMap::from([(genesis_hash, genesis.header.timestamp_ms)]),
             chains: vec![vec![genesis_hash]; n],
             signed: HashMap::new(),
             proposed: HashMap::new(),
@@ -227,6 +236,19 @@ impl Checker {
                 });
                 return;
             }
+            let stamp = block.header.timestamp_ms;
+            if self
+                .timestamps
+                .get(&block.header.parent)
+                .is_some_and(|parent| stamp < *parent)
+            {
+                self.violations.push(Violation::TimestampBackwards {
+                    peer,
+                    height: height as u64,
+                });
+                return;
+            }
+            self.timestamps.entry(hash).or_insert(stamp);
             let parent_root = self.roots.get(&block.header.parent).copied();
             if let Some(parent_root) = parent_root {
                 self.roots

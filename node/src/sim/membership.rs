@@ -139,12 +139,14 @@ impl Simulation {
             if other == peer {
                 continue;
             }
+            let now = self.clock(other);
             if let Some(core) = self.peers[other].core.as_mut() {
-                let output = core.handle(self.now, Input::PeerConnected(self.ids[peer]));
+                let output = core.handle(now, Input::PeerConnected(self.ids[peer]));
                 self.apply_output(other, output);
             }
+            let now = self.clock(peer);
             if let Some(core) = self.peers[peer].core.as_mut() {
-                let output = core.handle(self.now, Input::PeerConnected(self.ids[other]));
+                let output = core.handle(now, Input::PeerConnected(self.ids[other]));
                 self.apply_output(peer, output);
             }
         }
@@ -168,12 +170,13 @@ impl Simulation {
         let Some(submitter) = self.change_submitter else {
             return;
         };
+        let now = self.clock(submitter);
         let Some(core) = self.peers[submitter].core.as_mut() else {
             self.schedule(self.now + 100, Event::ProposeChange { index });
             return;
         };
         let output = core.handle(
-            self.now,
+            now,
             Input::Submit {
                 module: bfte_shared::modules::DATA,
                 data: change_item(&members),

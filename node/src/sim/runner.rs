@@ -25,7 +25,7 @@ use super::membership::EpochEnds;
 use super::network::Network;
 use super::scenario::{PROGRESS_BOUND_MS, Scenario};
 use bfte_consensus::{
-    Core, CoreConfig, Destination, Durable, Evidence, Input, Output, Restored, Timer,
+    Core, CoreConfig, Destination, Durable, Evidence, Input, Now, Output, Restored, Timer,
 };
 
 /// Longest a simulated ledger takes to apply newly finalized blocks.
@@ -286,6 +286,21 @@ impl Simulation {
         self
     }
 
+    /// What `peer`'s clocks read now: virtual time, the wall clock less any step back.
+    pub(super) fn clock(&self, peer: usize) -> Now {
+        let back: u64 = self
+            .scenario
+            .clock_steps
+            .iter()
+            .filter(|step| step.peer == peer && step.at_ms <= self.now)
+            .map(|step| step.back_ms)
+            .sum();
+        Now {
+            monotonic_ms: self.now,
+            wall_ms: self.now.saturating_sub(back),
+        }
+    }
+
     pub(super) fn rng_range(&mut self, low: u64, high: u64) -> u64 {
         self.rng.random_range(low..high)
     }
@@ -487,10 +502,10 @@ impl Simulation {
         #[cfg(test)]
         let started = {
             let mutation = self.mutation.filter(|_| self.checker.is_correct(peer));
-            Core::start_mutated(self.config(peer), restored, self.now, mutation)
+            Core::start_mutated(self.config(peer), restored, self.clock(peer), mutation)
         };
         #[cfg(not(test))]
-        let started = Core::start(self.config(peer), restored, self.now);
+        let started = Core::start(self.config(peer), restored, self.clock(peer));
         let (core, output) = match started {
             Ok(started) => started,
             Err(e) => panic!("simulated peer {peer} cannot start: {e}"),
@@ -513,8 +528,9 @@ impl Simulation {
 
     fn report_applied(&mut self, peer: usize, height: usize, root: Hash) {
         let height = Height(height as u64);
+        let now = self.clock(peer);
         if let Some(core) = self.peers[peer].core.as_mut() {
-            let output = core.handle(self.now, Input::Applied { height, root });
+            let output = core.handle(now, Input::Applied { height, root });
             self.apply_output(peer, output);
         }
     }
@@ -546,6 +562,7 @@ impl Simulation {
     fn dispatch(&mut self, event: Event) {
         match event {
             Event::Deliver { to, from, bytes } => {
+                let now = self.clock(to);
                 let Some(core) = self.peers[to].core.as_mut() else {
                     return;
                 };
@@ -553,7 +570,7 @@ impl Simulation {
                 match Message::decode(&bytes) {
                     Ok(message) => {
                         let from = self.ids[from];
-                        let output = core.handle(self.now, Input::Message { from, message });
+                        let output = core.handle(now, Input::Message { from, message });
                         self.apply_output(to, output);
                     }
                     Err(_) => self.stats.undecodable += 1,
@@ -564,13 +581,14 @@ impl Simulation {
                 timer,
                 generation,
             } => {
+                let now = self.clock(peer);
                 let state = &mut self.peers[peer];
                 if state.generation != generation || state.timers.get(&timer) != Some(&self.now) {
                     return;
                 }
                 state.timers.remove(&timer);
                 if let Some(core) = state.core.as_mut() {
-                    let output = core.handle(self.now, Input::Timer(timer));
+                    let output = core.handle(now, Input::Timer(timer));
                     self.apply_output(peer, output);
                 }
             }
@@ -622,8 +640,9 @@ impl Simulation {
                 if groups[a] == groups[b] {
                     continue;
                 }
+                let now = self.clock(a);
                 if let Some(core) = self.peers[a].core.as_mut() {
-                    let output = core.handle(self.now, Input::PeerConnected(self.ids[b]));
+                    let output = core.handle(now, Input::PeerConnected(self.ids[b]));
                     self.apply_output(a, output);
                 }
             }
@@ -648,11 +667,12 @@ impl Simulation {
         if !self.submissions_open {
             return;
         }
+        let now = self.clock(peer);
         if let Some(core) = self.peers[peer].core.as_mut() {
             let len = self.rng.random_range(1..64usize);
             let data: Vec<u8> = (0..len).map(|_| self.rng.random()).collect();
             let output = core.handle(
-                self.now,
+                now,
                 Input::Submit {
                     module: ModuleId(0),
                     data,

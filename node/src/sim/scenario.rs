@@ -56,6 +56,16 @@ pub struct Scenario {
     pub crash_after_persist: f64,
     /// The peer sets of successive epochs, the first the founders; empty: every peer, fixed.
     pub membership: Vec<Vec<usize>>,
+    /// Wall clocks that step back during the run (monotonic time never does).
+    pub clock_steps: Vec<ClockStep>,
+}
+
+/// From `at_ms` of virtual time on, `peer`'s wall clock reads `back_ms` behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClockStep {
+    pub peer: usize,
+    pub at_ms: u64,
+    pub back_ms: u64,
 }
 
 /// What the command line or a test may fix; anything left open is drawn from the seed.
@@ -196,6 +206,7 @@ impl Scenario {
             stop_when_done: true,
             crash_after_persist,
             membership: Vec::new(),
+            clock_steps: Vec::new(),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! exercised as well as that every invariant held.
 
 use super::super::network::LinkModel;
-use super::super::scenario::{Crash, PROGRESS_BOUND_MS, Partition};
+use super::super::scenario::{ClockStep, Crash, PROGRESS_BOUND_MS, Partition};
 use super::{Behavior, Scenario, SimOptions, fast, run_clean};
 
 /// A calm n-peer federation: no faults unless a test adds them.
@@ -186,5 +186,38 @@ fn an_idle_federation_goes_quiet() {
             stats.last_correct_send_ms <= stats.last_item_final_ms + 1_000,
             "{stats:?}"
         );
+    }
+}
+
+/// Wall clocks stepping back mid-run: every peer's by 3 s (within the allowed drift), and f
+/// peers' by a further minute (beyond it, so they stop voting for blocks). Timers run on the
+/// monotonic clock, so no round waits for the wall clock; blocks stay stamped no earlier than
+/// their parents (the checker asserts it) and finality goes on.
+#[test]
+fn wall_clocks_stepping_back_delay_no_round_and_stamp_no_block_before_its_parent() {
+    for seed in 0..20u64 {
+        let peers = [4, 7][seed as usize % 2];
+        let mut scenario = calm(700 + seed, peers);
+        scenario.rounds = 300;
+        let at_ms = 400 + seed * 10;
+        scenario.clock_steps = (0..peers)
+            .map(|peer| ClockStep {
+                peer,
+                at_ms,
+                back_ms: 3_000,
+            })
+            .chain((0..(peers - 1) / 3).map(|peer| ClockStep {
+                peer,
+                at_ms,
+                back_ms: 60_000,
+            }))
+            .collect();
+        let report = run_clean(scenario);
+        assert!(
+            report.stats.simulated_ms > at_ms + 3_000,
+            "{:?}",
+            report.stats
+        );
+        assert!(report.stats.items_finalized > 50, "{:?}", report.stats);
     }
 }
