@@ -7,7 +7,7 @@ use bfte_shared::block::{Block, BlockHeader};
 use bfte_shared::crypto::{Signer, Verifier};
 use bfte_shared::federation::{ConsensusParams, FederationId, Genesis, PeerSet};
 use bfte_shared::hash::Hash;
-use bfte_shared::item::{ConsensusItem, ModuleId};
+use bfte_shared::item::ModuleId;
 use bfte_shared::message::{Message, Pull};
 use bfte_shared::modules::ctrl::EpochConfig;
 use bfte_shared::peer::PeerId;
@@ -313,86 +313,6 @@ impl Core {
         }
     }
 
-    /// Items that could never fit in a block are refused at the door: kept, they would be
-    /// work that no round can ever finish.
-    fn fits_in_a_block(&self, item: &ConsensusItem) -> bool {
-        let fits =
-            bfte_shared::codec::encode(item).len() + 16 <= self.params.max_block_bytes as usize;
-        if !fits {
-            tracing::warn!(author = %item.author.short(), nonce = item.nonce, "refused an item larger than a block");
-        }
-        fits
-    }
-
-    fn submit(&mut self, module: ModuleId, data: Vec<u8>) {
-        if self.my_index.is_none() {
-            tracing::warn!(
-                epoch = self.epoch,
-                "refused an item: this node is not a peer in force, nobody would include it"
-            );
-            return;
-        }
-        let last_own = self.pool.items_by(&self.me).map(|item| item.nonce).max();
-        let last_final = self.finalized_nonces.get(&self.me).copied();
-        let nonce = last_own.max(last_final).map_or(1, |n| n.saturating_add(1));
-        let item = ConsensusItem::new(&self.federation, self.signer.as_ref(), nonce, module, data);
-        if !self.fits_in_a_block(&item) {
-            return;
-        }
-        if !self
-            .pool
-            .has_room(&self.me, bfte_shared::codec::encode(&item).len())
-        {
-            tracing::warn!(
-                pending = self.pool.len(),
-                "refused an item: this peer's outbox is full until some of its items are final"
-            );
-            return;
-        }
-        self.out.persist.push(Durable::OwnItem(item.clone()));
-        self.send(Destination::AllPeers, Message::Item(item.clone()));
-        self.add_item(item);
-    }
-
-    /// Pending items from a peer: new ones from federation peers that fit in a block and in
-    /// the author's share of the pool are verified in one batch (one by one only if the batch
-    /// fails, to keep the good ones) and pooled.
-    fn on_items(&mut self, items: Vec<ConsensusItem>) {
-        let fresh: Vec<(ConsensusItem, Vec<u8>)> = items
-            .into_iter()
-            .filter(|item| {
-                self.peers.contains(&item.author)
-                    && !self.pool.contains(&item.author, item.nonce)
-                    && self.fits_in_a_block(item)
-            })
-            .map(|item| {
-                let bytes = item.signing_bytes(&self.federation);
-                (item, bytes)
-            })
-            .collect();
-        let batch: Vec<_> = fresh
-            .iter()
-            .map(|(item, bytes)| item.signed(bytes))
-            .collect();
-        let all_valid = self.verifier.verify_batch(&batch);
-        for (item, bytes) in &fresh {
-            if all_valid || self.verifier.verify(item.signed(bytes)) {
-                self.add_item(item.clone());
-            }
-        }
-    }
-
-    fn add_item(&mut self, item: ConsensusItem) {
-        let final_nonce = self
-            .finalized_nonces
-            .get(&item.author)
-            .copied()
-            .unwrap_or(0);
-        if item.nonce > final_nonce && self.pool.insert(item) {
-            self.on_work();
-        }
-    }
-
     /// New work arrived: an idle round starts its timer, an idle leader proposes.
     pub(super) fn on_work(&mut self) {
         self.arm_round_timer();
@@ -442,119 +362,6 @@ impl Core {
         self.arm_round_timer();
         self.try_propose();
         self.try_vote();
-    }
-
-    pub(super) fn arm_round_timer(&mut self) {
-        if !self.has_work() {
-            return;
-        }
-        let state = self.rounds.entry(self.round).or_default();
-        if state.is_certified() || state.own_dummy.is_some() {
-            return;
-        }
-        if self.round_timer_armed == Some(self.round) {
-            return;
-        }
-        self.round_timer_armed = Some(self.round);
-        tracing::trace!(peer = %self.me.short(), now = self.now, round = %self.round, "arm round timer");
-        let at = self.now.saturating_add(self.round_timeout());
-        self.out.timers.push((Timer::Round(self.round), at));
-    }
-
-    /// Δ, doubled for every round finality lags beyond the normal one-round pipeline, capped.
-    pub fn round_timeout(&self) -> u64 {
-        let lag = self
-            .round
-            .0
-            .saturating_sub(self.tip.round.0)
-            .saturating_sub(2);
-        let doublings = lag.min(u64::from(self.params.max_backoff_doublings)) as u32;
-        self.params
-            .round_timeout_ms
-            .saturating_mul(1u64 << doublings)
-    }
-
-    fn on_round_timeout(&mut self, round: Round) {
-        tracing::trace!(peer = %self.me.short(), now = self.now, %round, current = %self.round, "round timeout");
-        if round != self.round {
-            return;
-        }
-        let state = self.rounds.entry(round).or_default();
-        if state.is_certified() || state.own_dummy.is_some() || state.own_finalize.is_some() {
-            return;
-        }
-        // The work that armed the timer got done meanwhile: stay idle rather than open a
-        // round, and let the next work arm the timer again.
-        if !self.has_work() {
-            self.round_timer_armed = None;
-            return;
-        }
-        self.cast_vote(round, VoteKind::Dummy);
-    }
-
-    /// Own votes still waiting for their outcome: a dummy vote in the current round, or a
-    /// finalize vote whose block is not final here. They are re-sent until then (rule 7).
-    fn has_unanswered_votes(&self) -> bool {
-        self.rounds
-            .range(self.tip.round.next()..)
-            .any(|(&round, state)| {
-                state.own_finalize.is_some()
-                    || (round == self.round && state.own_dummy.is_some() && !state.is_certified())
-            })
-    }
-
-    /// A follower (outside the epoch's peer set) keeps the timer running for good: nobody
-    /// sends it votes, so pulling is how it learns what was finalized.
-    pub(super) fn arm_resend(&mut self) {
-        let follower = self.my_index.is_none();
-        if self.resend_armed || !(self.has_work() || self.has_unanswered_votes() || follower) {
-            return;
-        }
-        self.resend_armed = true;
-        let at = self.now.saturating_add(self.params.resend_interval_ms);
-        self.out.timers.push((Timer::Resend, at));
-    }
-
-    /// Lost votes must never stall a round: while finality makes no progress, re-send own
-    /// votes and items, and pull what others may have.
-    fn on_resend(&mut self) {
-        self.resend_armed = false;
-        #[cfg(feature = "mutants")]
-        if self.mutated(Mutation::NoResend) {
-            return;
-        }
-        let stalled = self.tip.height == self.height_at_last_resend;
-        let follower = self.my_index.is_none();
-        if stalled && (self.has_work() || self.has_unanswered_votes() || follower) {
-            self.resend_own();
-            self.pull(Destination::AllPeers);
-        }
-        self.height_at_last_resend = self.tip.height;
-        self.arm_resend();
-    }
-
-    fn resend_own(&mut self) {
-        let round = self.round;
-        let votes: Vec<Vote> = self
-            .rounds
-            .range(self.tip.round.next()..)
-            .flat_map(|(&r, state)| {
-                let current = (r >= round).then_some(());
-                [
-                    current.and(state.own_notarize.clone()),
-                    current.and(state.own_dummy.clone()),
-                    state.own_finalize.clone(),
-                ]
-            })
-            .flatten()
-            .collect();
-        for vote in votes {
-            self.send(Destination::AllPeers, Message::Vote(vote));
-        }
-        let items: Vec<_> = self.pool.items_by(&self.me).cloned().collect();
-        for item in items {
-            self.send(Destination::AllPeers, Message::Item(item));
-        }
     }
 
     pub(super) fn send(&mut self, to: Destination, message: Message) {

@@ -7,11 +7,13 @@ mod core;
 mod finality;
 mod gossip;
 mod io;
+mod items;
 #[cfg(feature = "mutants")]
 mod mutants;
 mod pool;
 mod proposal;
 mod round_state;
+mod timers;
 mod voting;
 
 #[cfg(test)]
