@@ -13,7 +13,8 @@ use bfte_shared::message::FinalizedChain;
 use bfte_shared::modules::ctrl::{EpochConfig, Member};
 use bfte_shared::round::Height;
 
-use super::runner::{Event, SERVE_LIMIT, Simulation};
+use super::events::Event;
+use super::runner::{SERVE_LIMIT, Simulation};
 use bfte_consensus::Input;
 
 /// What an epoch-change item's data starts with; the member indices follow as CBOR.

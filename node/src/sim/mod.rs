@@ -4,17 +4,22 @@
 
 pub mod byzantine;
 pub mod crypto;
+mod disk;
+mod events;
 pub mod invariants;
 pub mod ledger;
 mod membership;
 pub mod network;
+mod outputs;
+mod report;
 pub mod runner;
 pub mod scenario;
 
 pub use byzantine::Behavior;
 pub use crypto::CryptoMode;
 pub use invariants::Violation;
-pub use runner::{RunReport, RunStats, Simulation};
+pub use report::{RunReport, RunStats};
+pub use runner::Simulation;
 pub use scenario::{PROGRESS_BOUND_MS, Scenario, SimOptions};
 
 /// Runs one seed.

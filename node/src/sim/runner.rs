@@ -2,116 +2,34 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::sync::Arc;
 
 use bfte_shared::block::Block;
-use bfte_shared::certificate::Certificate;
 use bfte_shared::federation::{Genesis, PeerSet};
 use bfte_shared::hash::Hash;
-use bfte_shared::item::{ConsensusItem, ModuleId};
+use bfte_shared::item::ModuleId;
 use bfte_shared::message::Message;
-use bfte_shared::modules::ctrl::EpochConfig;
 use bfte_shared::peer::PeerId;
 use bfte_shared::round::Height;
-use bfte_shared::vote::Vote;
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 
 use super::byzantine::Byzantine;
 use super::crypto::SimCrypto;
+use super::disk::Disk;
+use super::events::{Event, Queued};
 use super::invariants::{Checker, Violation};
-use super::ledger::{genesis_root, model_root};
-use super::membership::EpochEnds;
+use super::ledger::model_root;
 use super::network::Network;
+use super::report::{RunReport, RunStats};
 use super::scenario::{PROGRESS_BOUND_MS, Scenario};
-use bfte_consensus::{
-    Core, CoreConfig, Destination, Durable, Evidence, Input, Now, Output, Restored, Timer,
-};
+use bfte_consensus::{Core, CoreConfig, Input, Now, Timer};
 
 /// Longest a simulated ledger takes to apply newly finalized blocks.
-const MAX_APPLY_DELAY_MS: u64 = 30;
+pub(super) const MAX_APPLY_DELAY_MS: u64 = 30;
 /// Applied roots a restarted peer reports to its core, as the driver does.
 const RESTORED_ROOTS: usize = 1_024;
 /// Most finalized blocks one answer to a pull carries.
 pub(super) const SERVE_LIMIT: usize = 64;
-
-#[derive(Debug)]
-pub(super) enum Event {
-    Deliver {
-        to: usize,
-        from: usize,
-        bytes: Arc<Vec<u8>>,
-    },
-    Timer {
-        peer: usize,
-        timer: Timer,
-        generation: u64,
-    },
-    Submit {
-        peer: usize,
-    },
-    Crash {
-        peer: usize,
-    },
-    Restart {
-        peer: usize,
-    },
-    /// The peer's ledger applies the finalized blocks it has not applied yet.
-    Apply {
-        peer: usize,
-        generation: u64,
-    },
-    Partition {
-        groups: Vec<u8>,
-    },
-    EndPartition,
-    Heal,
-    /// The change submitter puts the schedule's membership change `index` into consensus.
-    ProposeChange {
-        index: usize,
-    },
-}
-
-#[derive(Debug)]
-struct Queued {
-    at: u64,
-    seq: u64,
-    event: Event,
-}
-
-impl PartialEq for Queued {
-    fn eq(&self, other: &Self) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
-    }
-}
-impl Eq for Queued {}
-impl PartialOrd for Queued {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Queued {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.at, self.seq).cmp(&(other.at, other.seq))
-    }
-}
-
-/// What survives a crash: exactly what the core asked to persist, and the finalized chain.
-#[derive(Debug)]
-pub(super) struct Disk {
-    pub(super) votes: Vec<Vote>,
-    own_items: Vec<ConsensusItem>,
-    pub(super) certificates: Vec<Certificate>,
-    pub(super) blocks: Vec<Block>,
-    /// Finalized blocks from genesis, each with its finalization if it had its own.
-    pub(super) chain: Vec<(Block, Option<Certificate>)>,
-    pub(super) nonces: std::collections::BTreeMap<PeerId, u64>,
-    /// The ledger's state root after each applied height, from the genesis block's.
-    pub(super) roots: Vec<Hash>,
-    /// The epoch the peer is in, and where earlier epochs ended.
-    pub(super) epoch: EpochConfig,
-    pub(super) ends: EpochEnds,
-}
 
 #[derive(Debug)]
 pub(super) struct SimPeer {
@@ -122,70 +40,34 @@ pub(super) struct SimPeer {
     pub(super) generation: u64,
 }
 
-/// Totals of one run.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RunStats {
-    pub rounds: u64,
-    pub blocks_finalized: u64,
-    pub items_finalized: u64,
-    pub messages: u64,
-    pub undecodable: u64,
-    pub simulated_ms: u64,
-    /// Longest time, after the heal, from an item's submission (or the heal) until it was
-    /// final at every correct peer.
-    pub worst_item_latency_ms: u64,
-    /// Rounds for which correct peers formed both a notarization and a dummy certificate: the
-    /// situation in which a wrong finalize rule reverts finality.
-    pub rounds_notarized_and_dummy: u64,
-    pub crashes: u64,
-    /// The run ended because no event was left: every timer had stopped.
-    pub went_idle: bool,
-    /// When the last message was sent by a correct peer.
-    pub last_correct_send_ms: u64,
-    /// When the last item became final at every correct peer.
-    pub last_item_final_ms: u64,
-    /// Epoch switches of correct peers (membership runs).
-    pub epoch_switches: u64,
-    /// Votes signed by peers that joined after genesis (membership runs).
-    pub votes_by_joiners: u64,
-}
-
-/// The outcome of one seed.
-#[derive(Debug)]
-pub struct RunReport {
-    pub scenario: Scenario,
-    pub stats: RunStats,
-    pub violations: Vec<Violation>,
-}
-
 pub struct Simulation {
     pub(super) scenario: Scenario,
-    rng: ChaCha8Rng,
+    pub(super) rng: ChaCha8Rng,
     pub(super) now: u64,
-    seq: u64,
-    queue: BinaryHeap<Reverse<Queued>>,
+    pub(super) seq: u64,
+    pub(super) queue: BinaryHeap<Reverse<Queued>>,
     pub(super) peers: Vec<SimPeer>,
     pub(super) ids: Vec<PeerId>,
     pub(super) genesis: Genesis,
-    crypto: SimCrypto,
-    network: Network,
+    pub(super) crypto: SimCrypto,
+    pub(super) network: Network,
     pub(super) checker: Checker,
     pub(super) stats: RunStats,
-    healed: bool,
-    submissions_open: bool,
-    closed_at: Option<u64>,
+    pub(super) healed: bool,
+    pub(super) submissions_open: bool,
+    pub(super) closed_at: Option<u64>,
     /// Items of correct peers by id: (submitted at, the peers that have it final as a bit
     /// mask, whether it counted as final everywhere yet).
     pub(super) items: HashMap<Hash, (u64, u64, bool)>,
     /// Correct peers that are members in every epoch, as a bit mask: an item is final
     /// everywhere once final at all of them (a removed peer stops following).
-    permanent: u64,
+    pub(super) permanent: u64,
     /// The correct founder that puts the schedule's membership changes into consensus.
     pub(super) change_submitter: Option<usize>,
     /// Certificate kinds correct peers formed, per round: bit 0 notarization, bit 1 dummy.
-    certified: HashMap<u64, u8>,
+    pub(super) certified: HashMap<u64, u8>,
     #[cfg(test)]
-    mutation: Option<bfte_consensus::Mutation>,
+    pub(super) mutation: Option<bfte_consensus::Mutation>,
 }
 
 impl std::fmt::Debug for Simulation {
@@ -231,17 +113,7 @@ impl Simulation {
             (0..scenario.peers)
                 .map(|i| SimPeer {
                     core: None,
-                    disk: Disk {
-                        votes: Vec::new(),
-                        own_items: Vec::new(),
-                        certificates: Vec::new(),
-                        blocks: Vec::new(),
-                        chain: vec![(genesis_block.clone(), None)],
-                        nonces: Default::default(),
-                        roots: vec![genesis_root(&genesis_block)],
-                        epoch: genesis_epoch.clone(),
-                        ends: EpochEnds::new(),
-                    },
+                    disk: Disk::new(&genesis_block, genesis_epoch.clone()),
                     byzantine: scenario.byzantine.iter().find(|(peer, _)| *peer == i).map(
                         |(_, b)| {
                             Byzantine::new(*b, crypto.signers[i].clone(), genesis.federation_id())
@@ -461,44 +333,7 @@ impl Simulation {
     }
 
     pub(super) fn start_peer(&mut self, peer: usize) {
-        let disk = &self.peers[peer].disk;
-        let tip_round = disk
-            .chain
-            .last()
-            .map(|(b, _)| b.header.round)
-            .unwrap_or_default();
-        let restored = Restored {
-            finalized_tip: disk
-                .chain
-                .last()
-                .map(|(b, _)| b.clone())
-                .unwrap_or_else(|| Block::genesis(&self.genesis)),
-            finalized_nonces: disk.nonces.clone(),
-            votes: disk
-                .votes
-                .iter()
-                .filter(|v| v.round > tip_round)
-                .cloned()
-                .collect(),
-            own_items: disk
-                .own_items
-                .iter()
-                .filter(|i| disk.nonces.get(&i.author).is_none_or(|n| i.nonce > *n))
-                .cloned()
-                .collect(),
-            certificates: disk
-                .certificates
-                .iter()
-                .filter(|c| c.round > tip_round)
-                .cloned()
-                .collect(),
-            blocks: disk
-                .blocks
-                .iter()
-                .filter(|b| b.header.round > tip_round)
-                .cloned()
-                .collect(),
-        };
+        let restored = self.peers[peer].disk.restored();
         #[cfg(test)]
         let started = {
             let mutation = self.mutation.filter(|_| self.checker.is_correct(peer));
@@ -650,7 +485,7 @@ impl Simulation {
     }
 
     /// The process dies: memory, timers and in-flight output are gone; the disk stays.
-    fn crash(&mut self, peer: usize) {
+    pub(super) fn crash(&mut self, peer: usize) {
         let state = &mut self.peers[peer];
         if state.core.take().is_some() {
             self.stats.crashes += 1;
@@ -682,192 +517,5 @@ impl Simulation {
         }
         let gap = self.rng.random_range(0..=self.scenario.submit_gap_ms * 2);
         self.schedule(self.now + gap, Event::Submit { peer });
-    }
-
-    /// Carries out one output in the order a real node must: persist, then everything else.
-    pub(super) fn apply_output(&mut self, peer: usize, output: Output) {
-        let Output {
-            persist,
-            send,
-            timers,
-            finalized,
-            serve_finalized,
-            evidence,
-        } = output;
-        let crash_now = !persist.is_empty()
-            && !self.healed
-            && self.checker.is_correct(peer)
-            && self.rng.random_bool(self.scenario.crash_after_persist);
-        for durable in persist {
-            match durable {
-                Durable::Vote(vote) => {
-                    self.checker.on_signed_vote(peer, &vote);
-                    if self
-                        .scenario
-                        .membership
-                        .first()
-                        .is_some_and(|founders| !founders.contains(&peer))
-                    {
-                        self.stats.votes_by_joiners += 1;
-                    }
-                    self.peers[peer].disk.votes.push(vote);
-                }
-                Durable::OwnItem(item) => {
-                    // Items of a peer that is later removed may never be final: only those of
-                    // peers in force throughout are owed.
-                    if self.permanent & 1 << peer != 0 {
-                        let id = item.id(&self.genesis.federation_id());
-                        self.items.entry(id).or_insert((self.now, 0, false));
-                    }
-                    self.peers[peer].disk.own_items.push(item);
-                }
-                Durable::Certificate(certificate) => {
-                    self.peers[peer].disk.certificates.push(certificate);
-                }
-                Durable::Block(block) => self.peers[peer].disk.blocks.push(block),
-            }
-        }
-        if crash_now {
-            self.crash(peer);
-            let restart = self.now + self.rng.random_range(10..1_000);
-            self.schedule(restart, Event::Restart { peer });
-            return;
-        }
-        let finalized_any = !finalized.is_empty();
-        for batch in finalized {
-            self.record_finalized(peer, batch.blocks, batch.certificate);
-        }
-        if finalized_any {
-            let generation = self.peers[peer].generation;
-            let at = self.now + self.rng.random_range(0..=MAX_APPLY_DELAY_MS);
-            self.schedule(at, Event::Apply { peer, generation });
-        }
-        for item in evidence {
-            let accused = match &item {
-                Evidence::ConflictingVotes(pair) => pair.0.signer,
-                Evidence::ConflictingProposals(pair) => pair.0.block.header.proposer,
-            };
-            if let Some(index) = self.ids.iter().position(|id| *id == accused) {
-                self.checker.on_evidence_against(index);
-            }
-        }
-        let generation = self.peers[peer].generation;
-        for (timer, at) in timers {
-            self.peers[peer].timers.insert(timer, at);
-            self.schedule(
-                at,
-                Event::Timer {
-                    peer,
-                    timer,
-                    generation,
-                },
-            );
-        }
-        for (to, from_height) in serve_finalized {
-            if let Some(chain) = self.serve(peer, from_height) {
-                self.send_message(peer, Destination::Peer(to), Message::Finalized(chain));
-            }
-        }
-        for (to, message) in send {
-            if let Message::Proposal(proposal) = &message {
-                self.checker
-                    .on_proposal(peer, proposal.block.header.round, proposal.block.hash());
-            }
-            self.send_message(peer, to, message);
-        }
-    }
-
-    fn record_finalized(&mut self, peer: usize, blocks: Vec<Block>, certificate: Certificate) {
-        self.checker.on_finalized(peer, &blocks);
-        let correct = self.checker.is_correct(peer);
-        let permanent = self.permanent;
-        let federation = self.genesis.federation_id();
-        let last = blocks.len().saturating_sub(1);
-        for (i, block) in blocks.into_iter().enumerate() {
-            for item in &block.payload.items {
-                let nonce = self.peers[peer].disk.nonces.entry(item.author).or_insert(0);
-                *nonce = (*nonce).max(item.nonce);
-                if !correct {
-                    continue;
-                }
-                if let Some((submitted, done, counted)) = self.items.get_mut(&item.id(&federation))
-                {
-                    *done |= 1 << peer;
-                    if *done & permanent == permanent && !*counted {
-                        *counted = true;
-                        self.stats.items_finalized += 1;
-                        self.stats.last_item_final_ms = self.now;
-                        let since = (*submitted).max(self.scenario.heal_ms);
-                        let latency = self.now.saturating_sub(since);
-                        if self.now >= self.scenario.heal_ms {
-                            self.stats.worst_item_latency_ms =
-                                self.stats.worst_item_latency_ms.max(latency);
-                        }
-                    }
-                }
-            }
-            let certificate = (i == last).then(|| certificate.clone());
-            self.peers[peer].disk.chain.push((block, certificate));
-        }
-        let tip_round = self.peers[peer]
-            .disk
-            .chain
-            .last()
-            .map(|(b, _)| b.header.round);
-        if let Some(tip_round) = tip_round {
-            let disk = &mut self.peers[peer].disk;
-            disk.votes.retain(|v| v.round > tip_round);
-            disk.certificates.retain(|c| c.round > tip_round);
-            disk.blocks.retain(|b| b.header.round > tip_round);
-        }
-    }
-
-    fn send_message(&mut self, from: usize, to: Destination, message: Message) {
-        if self.checker.is_correct(from) {
-            self.stats.last_correct_send_ms = self.now;
-            if let Message::Certificate(certificate) = &message {
-                let bit = match certificate.kind {
-                    bfte_shared::vote::VoteKind::Notarize(_) => 1,
-                    bfte_shared::vote::VoteKind::Dummy => 2,
-                    bfte_shared::vote::VoteKind::Finalize(_) => 0,
-                };
-                let seen = self.certified.entry(certificate.round.0).or_default();
-                if *seen | bit == 3 && *seen != 3 {
-                    self.stats.rounds_notarized_and_dummy += 1;
-                }
-                *seen |= bit;
-            }
-        }
-        let targets: Vec<usize> = match to {
-            // As the driver does: to the peers of the sender's epoch.
-            Destination::AllPeers => self.peers[from]
-                .disk
-                .epoch
-                .members
-                .iter()
-                .filter_map(|m| self.ids.iter().position(|id| *id == m.id))
-                .filter(|&p| p != from)
-                .collect(),
-            Destination::Peer(id) => self.ids.iter().position(|p| *p == id).into_iter().collect(),
-        };
-        let outgoing = match self.peers[from].byzantine.as_mut() {
-            Some(byzantine) => byzantine.rewrite(&mut self.rng, targets, message),
-            None => vec![(targets, message.encode())],
-        };
-        for (targets, bytes) in outgoing {
-            let bytes = Arc::new(bytes);
-            for to in targets {
-                for at in self.network.transmit(&mut self.rng, self.now, from, to) {
-                    self.schedule(
-                        at,
-                        Event::Deliver {
-                            to,
-                            from,
-                            bytes: bytes.clone(),
-                        },
-                    );
-                }
-            }
-        }
     }
 }
