@@ -17,9 +17,9 @@ use super::error::LedgerError;
 use super::lthash::LtHash;
 use super::overlay::Overlay;
 use super::read;
-use super::tables::{APPLIED_HEIGHT_KEY, LEDGER_META, LTHASH_KEY, OUTCOMES, STATE_ROOTS};
 use crate::modules::{self, ApplyError, Context, Module, Rejected, ctrl};
 use crate::store::Store;
+use crate::store::tables::{APPLIED_HEIGHT_KEY, LEDGER_META, LTHASH_KEY, OUTCOMES, STATE_ROOTS};
 
 /// Most effects one item may cause, counting those caused by its effects: a cycle of modules
 /// reacting to each other is cut off here, the same way on every peer, and the item rejected.

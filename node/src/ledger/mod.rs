@@ -27,7 +27,6 @@ mod error;
 mod lthash;
 mod overlay;
 mod read;
-mod tables;
 
 #[cfg(test)]
 mod tests;

@@ -14,8 +14,8 @@ use serde::de::DeserializeOwned;
 
 use super::error::LedgerError;
 use super::lthash::LtHash;
-use super::tables::module_table;
 use crate::store::MAX_VALUE_BYTES;
+use crate::store::tables::module_table;
 
 type Key = (ModuleId, String, Vec<u8>);
 

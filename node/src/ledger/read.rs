@@ -17,9 +17,9 @@ use super::Ledger;
 use super::apply::state_root;
 use super::error::LedgerError;
 use super::lthash::LtHash;
-use super::tables::{APPLIED_HEIGHT_KEY, LEDGER_META, OUTCOMES, STATE_ROOTS, module_table};
 use crate::modules::ctrl;
 use crate::store::MAX_VALUE_BYTES;
+use crate::store::tables::{APPLIED_HEIGHT_KEY, LEDGER_META, OUTCOMES, STATE_ROOTS, module_table};
 
 /// One entry of a module table: its raw key and its CBOR value.
 pub type Entry = (Vec<u8>, Vec<u8>);

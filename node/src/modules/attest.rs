@@ -12,12 +12,7 @@ use bfte_shared::modules::{ATTEST, Effect, MAX_NAME_BYTES, MAX_VALUE_BYTES};
 use super::{ApplyError, Context, Module, ModuleInfo, decode_item, ensure};
 use crate::ledger::ModuleState;
 
-/// Table: CBOR `(subject, claim)` -> [`Statement`].
-pub const STATEMENTS: &str = "statements";
-/// Table: `threshold` -> `u32`, the agreed threshold, if one was set.
-pub const CONFIG: &str = "config";
-/// The meta key that sets the threshold: a number of peers, at least 1.
-pub const THRESHOLD_KEY: &str = "attest.threshold";
+pub use bfte_shared::modules::attest::{CONFIG, STATEMENTS, THRESHOLD_KEY};
 
 #[derive(Debug)]
 pub struct Attest;

@@ -17,29 +17,9 @@ use bfte_shared::peer::PeerId;
 use super::{ApplyError, Context, Module, ModuleInfo, Rejected, decode_item, ensure};
 use crate::ledger::{LedgerError, ModuleState};
 
-/// Table: proposal id (8 bytes big-endian, so keys sort by id) -> [`Proposal`].
-pub const PROPOSALS: &str = "proposals";
-/// Table: [`CURRENT`] -> the [`EpochConfig`] in force; [`PENDING`] -> the next one while the
-/// block that passed it is applied; [`NEXT_ID`] -> `u64`, the id the next proposal gets.
-pub const CONFIG: &str = "config";
-pub const CURRENT: &[u8] = b"current";
-pub const PENDING: &[u8] = b"pending";
-pub const NEXT_ID: &[u8] = b"next_id";
-/// Table: epoch number (8 bytes big-endian) -> the [`EpochConfig`] it started with.
-pub const EPOCHS: &str = "epochs";
-/// Table: hash of an open proposal's change -> its [`ProposalId`]: a proposal of the same
-/// change joins it as a yes vote instead of splitting the votes.
-pub const OPEN: &str = "open";
-
-/// The key of a proposal in [`PROPOSALS`].
-pub fn proposal_key(id: ProposalId) -> [u8; 8] {
-    id.0.to_be_bytes()
-}
-
-/// The key of an epoch in [`EPOCHS`].
-pub fn epoch_key(number: u64) -> [u8; 8] {
-    number.to_be_bytes()
-}
+pub use bfte_shared::modules::ctrl::{
+    CONFIG, CURRENT, EPOCHS, NEXT_ID, OPEN, PENDING, PROPOSALS, epoch_key, proposal_key,
+};
 
 fn open_key(change: &Change) -> Hash {
     Hash::of(b"bfte/v1/ctrl-change\0", change)

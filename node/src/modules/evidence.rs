@@ -11,8 +11,7 @@ use bfte_shared::vote::proposal_signing_bytes;
 use super::{ApplyError, Context, Module, ModuleInfo, decode_item, ensure};
 use crate::ledger::ModuleState;
 
-/// Table: CBOR `(offender, round)` -> the first [`Proof`] recorded for it.
-pub const PROOFS: &str = "proofs";
+pub use bfte_shared::modules::evidence::PROOFS;
 
 #[derive(Debug)]
 pub struct Evidence;

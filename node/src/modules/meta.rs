@@ -12,10 +12,7 @@ use bfte_shared::peer::PeerId;
 use super::{ApplyError, Context, Module, ModuleInfo, decode_item, ensure};
 use crate::ledger::ModuleState;
 
-/// Table: key -> the value each peer proposed for it (`BTreeMap<PeerId, String>`).
-pub const PROPOSALS: &str = "proposals";
-/// Table: key -> its agreed value (`String`).
-pub const VALUES: &str = "values";
+pub use bfte_shared::modules::meta::{PROPOSALS, VALUES};
 
 #[derive(Debug)]
 pub struct Meta;

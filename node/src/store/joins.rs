@@ -4,20 +4,13 @@
 
 use bfte_shared::join::JoinRequest;
 use bfte_shared::peer::PeerId;
-use redb::{
-    Durability, ReadOnlyTable, ReadableTable, ReadableTableMetadata, TableDefinition, TableError,
-};
+use redb::{Durability, ReadOnlyTable, ReadableTable, ReadableTableMetadata, TableError};
 use serde::{Deserialize, Serialize};
 
 use super::Store;
 use super::codec;
 use super::error::StoreError;
-
-const PENDING_JOINS_NAME: &str = "pending_joins";
-/// Pending join requests. Key: the joiner's `PeerId` bytes. Value: [`PendingRequest`]. A new
-/// request from the same peer replaces its earlier one. Databases made before this table
-/// existed get it on the first write; readers treat a missing table as empty.
-const PENDING_JOINS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new(PENDING_JOINS_NAME);
+use super::tables::{PENDING_JOINS, name};
 
 /// A join request as received, with when (this node's clock, ms since the epoch).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,7 +22,7 @@ pub struct PendingRequest {
 impl Store {
     /// Keeps a join request as pending, replacing the peer's earlier one.
     pub fn put_pending_join(&self, pending: &PendingRequest) -> Result<(), StoreError> {
-        let bytes = codec::encode(&self.path, PENDING_JOINS_NAME, pending)?;
+        let bytes = codec::encode(&self.path, name::PENDING_JOINS, pending)?;
         self.write_pending_joins(|table| {
             table
                 .insert(pending.request.member.id.as_bytes(), bytes.as_slice())
@@ -62,7 +55,7 @@ impl Store {
                 let (_, value) = entry.map_err(self.failed("reading table `pending_joins`"))?;
                 pending.push(codec::decode(
                     &self.path,
-                    PENDING_JOINS_NAME,
+                    name::PENDING_JOINS,
                     value.value(),
                 )?);
             }
@@ -77,7 +70,7 @@ impl Store {
                 .get(peer.as_bytes())
                 .map_err(self.failed("reading table `pending_joins`"))?;
             value
-                .map(|v| codec::decode(&self.path, PENDING_JOINS_NAME, v.value()))
+                .map(|v| codec::decode(&self.path, name::PENDING_JOINS, v.value()))
                 .transpose()
         })
     }

@@ -39,7 +39,7 @@ mod joins;
 mod migrations;
 mod read;
 mod seen_votes;
-mod tables;
+pub(crate) mod tables;
 
 #[cfg(test)]
 mod epoch_tests;

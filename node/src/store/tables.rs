@@ -9,9 +9,12 @@
 //! than the tip block's round. Entries at or below it are pruned in the same transaction that
 //! moves the tip past them, which is what the core's contract allows (SPEC, driver contract 5).
 //!
-//! **Module state** (not built yet): each module will keep its own tables, named
-//! `module/<module id>/<name>`; no core table starts with `module/`. A finalized block is applied
-//! to them in the same write transaction that appends it to [`FINALIZED`] (DESIGN section 5).
+//! The ledger's tables (`ledger/...`, written by `crate::ledger`) and the join requests are
+//! here too. **Module state**: each module keeps its own tables, named `module/<module id>/<name>`
+//! ([`module_table`]), maps of byte keys to CBOR values; their names, keys and values are declared
+//! beside the module's item types in `bfte_shared::modules`, where the console reads them too.
+//! No other table starts with `module/`. A finalized block is applied to them in one write
+//! transaction with the ledger's tables (DESIGN section 5).
 
 use bfte_shared::block::{Block, BlockHeader};
 use bfte_shared::certificate::Certificate;
@@ -29,6 +32,7 @@ pub(super) mod name {
     pub(in crate::store) const FINALIZED: &str = "finalized";
     pub(in crate::store) const FINALIZED_NONCES: &str = "finalized_nonces";
     pub(in crate::store) const SEEN_VOTES: &str = "seen_votes";
+    pub(in crate::store) const PENDING_JOINS: &str = "pending_joins";
 }
 
 /// Facts about the database itself; a redb file without this table is not a BFTE database.
@@ -81,6 +85,33 @@ pub(super) const FINALIZED_NONCES: TableDefinition<&[u8; 32], &[u8]> =
 /// signatures hold). Written without fsync; pruned to the last `SEEN_VOTE_ROUNDS` rounds.
 pub(super) const SEEN_VOTES: TableDefinition<(u64, &[u8; 32], u8), &[u8]> =
     TableDefinition::new(name::SEEN_VOTES);
+
+/// Pending join requests. Key: the joiner's `PeerId` bytes. Value: `PendingRequest`
+/// (`joins.rs`). A new request from the same peer replaces its earlier one. Databases made
+/// before this table existed get it on the first write; readers treat a missing table as empty.
+pub(super) const PENDING_JOINS: TableDefinition<&[u8; 32], &[u8]> =
+    TableDefinition::new(name::PENDING_JOINS);
+
+/// The ledger's facts. Key: a name. [`APPLIED_HEIGHT_KEY`] -> `u64` (CBOR), the last finalized
+/// height applied; [`LTHASH_KEY`] -> the lattice hash of all module state after it
+/// (`ledger/lthash.rs`). Both change only in the transaction that applies a block, together
+/// with the module tables.
+pub(crate) const LEDGER_META: TableDefinition<&str, &[u8]> = TableDefinition::new("ledger/meta");
+pub(crate) const APPLIED_HEIGHT_KEY: &str = "applied_height";
+pub(crate) const LTHASH_KEY: &str = "lthash";
+
+/// Key: height. Value: the 32-byte state root after applying that height. Never pruned (32
+/// bytes a block): a divergence can be located at any height.
+pub(crate) const STATE_ROOTS: TableDefinition<u64, &[u8; 32]> =
+    TableDefinition::new("ledger/state_roots");
+
+/// Key: height. Value: `BlockOutcome` (CBOR): what applying the block did, for clients.
+pub(crate) const OUTCOMES: TableDefinition<u64, &[u8]> = TableDefinition::new("ledger/outcomes");
+
+/// The name of a module's table.
+pub(crate) fn module_table(module: bfte_shared::item::ModuleId, name: &str) -> String {
+    format!("module/{}/{name}", module.0)
+}
 
 /// One block of the finalized chain, as stored in [`FINALIZED`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -39,3 +39,13 @@ pub struct Statement {
     pub attesters: BTreeMap<PeerId, Option<String>>,
     pub final_at: Option<Height>,
 }
+
+// The module's tables in the node's database (`module/<id>/<table>`), with their keys and
+// values: the node's module and the console decode them from these definitions.
+
+/// Table: CBOR `(subject, claim)` -> [`Statement`].
+pub const STATEMENTS: &str = "statements";
+/// Table: `threshold` -> `u32`, the agreed threshold, if one was set.
+pub const CONFIG: &str = "config";
+/// The meta key that sets the threshold: a number of peers, at least 1.
+pub const THRESHOLD_KEY: &str = "attest.threshold";

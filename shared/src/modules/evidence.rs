@@ -44,3 +44,9 @@ pub struct Misbehaviour {
     pub offender: PeerId,
     pub round: Round,
 }
+
+// The module's tables in the node's database (`module/<id>/<table>`), with their keys and
+// values: the node's module and the console decode them from these definitions.
+
+/// Table: CBOR `(offender, round)` -> the first [`Proof`] recorded for it.
+pub const PROOFS: &str = "proofs";

@@ -22,3 +22,11 @@ pub struct ValueSet {
     pub key: String,
     pub value: String,
 }
+
+// The module's tables in the node's database (`module/<id>/<table>`), with their keys and
+// values: the node's module and the console decode them from these definitions.
+
+/// Table: key -> the value each peer proposed for it (`BTreeMap<PeerId, String>`).
+pub const PROPOSALS: &str = "proposals";
+/// Table: key -> its agreed value (`String`).
+pub const VALUES: &str = "values";

@@ -10,7 +10,9 @@ use bfte_shared::item::ModuleId;
 use bfte_shared::modules::attest::Statement;
 use bfte_shared::modules::ctrl::{EpochConfig, Proposal};
 use bfte_shared::modules::evidence::Proof;
-use bfte_shared::modules::{ATTEST, CONSENSUS_CTRL, DATA, EVIDENCE, META};
+use bfte_shared::modules::{
+    ATTEST, CONSENSUS_CTRL, DATA, EVIDENCE, META, attest, ctrl, evidence, meta,
+};
 use bfte_shared::peer::PeerId;
 use bfte_shared::round::{Height, Round};
 use bfte_shared::vote::VoteKind;
@@ -60,14 +62,14 @@ impl ModuleTab {
     }
 }
 
-/// The tables the console fetches, as `(module, table)`; the names are the node's
-/// (`node/src/modules/*.rs`), and the end-to-end console test fails if they drift.
-pub const META_VALUES: (ModuleId, &str) = (META, "values");
-pub const META_PROPOSALS: (ModuleId, &str) = (META, "proposals");
-pub const ATTEST_STATEMENTS: (ModuleId, &str) = (ATTEST, "statements");
-pub const EVIDENCE_PROOFS: (ModuleId, &str) = (EVIDENCE, "proofs");
-pub const CTRL_EPOCHS: (ModuleId, &str) = (CONSENSUS_CTRL, "epochs");
-pub const CTRL_PROPOSALS: (ModuleId, &str) = (CONSENSUS_CTRL, "proposals");
+/// The tables the console fetches, as `(module, table)`, named by the definitions in
+/// `bfte_shared::modules` that the node's modules use too.
+pub const META_VALUES: (ModuleId, &str) = (META, meta::VALUES);
+pub const META_PROPOSALS: (ModuleId, &str) = (META, meta::PROPOSALS);
+pub const ATTEST_STATEMENTS: (ModuleId, &str) = (ATTEST, attest::STATEMENTS);
+pub const EVIDENCE_PROOFS: (ModuleId, &str) = (EVIDENCE, evidence::PROOFS);
+pub const CTRL_EPOCHS: (ModuleId, &str) = (CONSENSUS_CTRL, ctrl::EPOCHS);
+pub const CTRL_PROPOSALS: (ModuleId, &str) = (CONSENSUS_CTRL, ctrl::PROPOSALS);
 pub const TABLES: [(ModuleId, &str); 6] = [
     META_VALUES,
     META_PROPOSALS,
