@@ -323,11 +323,12 @@ fn a_leader_with_a_clock_behind_proposes_a_block_others_accept() {
     assert_eq!(votes(&other.handle(right, input)).len(), 1);
 }
 
+/// How a test starts a core: `Core::start`, or a mutated start.
+type StartCore = fn(CoreConfig, Restored, u64) -> Result<(Core, Output), StartError>;
+
 /// The leader of round 1 proposes, crashes, and restarts from what it persisted; returns
 /// its first vote and the votes it signs while starting again (through `start`).
-fn restart_after_proposing(
-    start: fn(CoreConfig, Restored, u64) -> Result<(Core, Output), StartError>,
-) -> (Vote, Vec<Vote>) {
+fn restart_after_proposing(start: StartCore) -> (Vote, Vec<Vote>) {
     let fed = federation(4);
     let (leader, _, _, output) = first_proposal(&fed);
     let restored = Restored {
