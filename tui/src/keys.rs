@@ -212,6 +212,17 @@ pub fn action(key: &KeyEvent, screen: Screen) -> Option<Action> {
     bound(Some(screen)).or_else(|| bound(None))
 }
 
+/// The screens on which a binding of their own takes one of `binding`'s keys, so the help
+/// says where the key means something else.
+fn shadowed_on(binding: &Binding) -> Vec<&'static str> {
+    BINDINGS
+        .iter()
+        .filter(|other| other.screen.is_some() && binding.screen.is_none())
+        .filter(|other| other.keys.iter().any(|k| binding.keys.contains(k)))
+        .filter_map(|other| other.screen.map(|screen| screen.title()))
+        .collect()
+}
+
 /// The help text: (keys, what they do), in keymap order with the screens after.
 pub fn help_lines() -> Vec<(String, String)> {
     let mut lines: Vec<(String, String)> = BINDINGS
@@ -219,7 +230,10 @@ pub fn help_lines() -> Vec<(String, String)> {
         .map(|b| {
             let help = match b.screen {
                 Some(screen) => format!("{}: {}", screen.title(), b.help),
-                None => b.help.to_string(),
+                None => match shadowed_on(b).as_slice() {
+                    [] => b.help.to_string(),
+                    screens => format!("{} (not on {})", b.help, screens.join(", ")),
+                },
             };
             (b.label.to_string(), help)
         })

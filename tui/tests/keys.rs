@@ -366,3 +366,25 @@ fn a_refused_refresh_keeps_the_last_tables() {
     app.update(modules_answer());
     assert!(app.node.modules.error.is_none());
 }
+
+/// `n` means one thing on each screen, and the help says which: next match everywhere but
+/// Governance, where it votes no.
+#[test]
+fn the_help_says_where_n_votes_no_instead_of_finding_the_next_match() {
+    use bfte_tui::keys::{Action, action, help_lines};
+    let n = KeyEvent::new(KeyCode::Char('n'), KeyModifiers::NONE);
+    assert_eq!(action(&n, Screen::Governance), Some(Action::Vote(false)));
+    assert_eq!(action(&n, Screen::Blocks), Some(Action::NextMatch));
+    let lines: Vec<String> = help_lines()
+        .into_iter()
+        .filter(|(keys, _)| keys == "n")
+        .map(|(_, help)| help)
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "next match of the filter (not on Governance)",
+            "Governance: vote no on the selected proposal",
+        ]
+    );
+}
