@@ -73,9 +73,9 @@ fn main() {
     app.update(Update::Outcome(height, Some(Box::new(outcome))));
     slowest = slowest.max(measure("Block detail", &app));
     app.screen = Screen::Log;
-    app.log_filter = "height=9".into();
+    app.views.log.filter = "height=9".into();
     slowest = slowest.max(measure("Log filtered", &app));
-    app.log_filter.clear();
+    app.views.log.filter.clear();
     app.help = true;
     slowest = slowest.max(measure("Help", &app));
     println!("slowest screen: {slowest:.1?} per frame (target < 2 ms)");

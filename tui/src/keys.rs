@@ -1,10 +1,23 @@
-//! The keymap: one table that both decides what a key does and renders the help screen, so the
-//! help can never disagree with the keys. A binding may hold on one screen only; there it
-//! comes before the bindings that hold everywhere (`n` votes no on Governance).
+//! The keymap: one table that decides what a key does in each input mode and renders the help
+//! screen and the on-screen hints, so neither can disagree with the keys. A binding may hold on
+//! one screen only; there it comes before the bindings that hold everywhere (`n` votes no on
+//! Governance). Ctrl-C quits in every mode, so a half-typed line never traps the user.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::screens::Screen;
+
+/// Where keys go: the screen, a line being typed, or a confirmation dialog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Normal,
+    /// Typing a filter after `/`.
+    Filter,
+    /// Typing a command after `:`.
+    Command,
+    /// A vote, approval or rejection waits for confirmation.
+    Dialog,
+}
 
 /// Something the user asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,19 +45,41 @@ pub enum Action {
     /// Approve or reject the selected join request, through a confirmation dialog.
     Approve,
     Reject,
+    /// A character typed into the filter or the command line.
+    Type(char),
+    /// Backspace in the filter or the command line.
+    Erase,
+    /// Enter while typing or in a dialog: apply the filter, run the command, do what the
+    /// dialog has selected.
+    Accept,
+    /// Esc while typing or in a dialog.
+    Cancel,
+    /// Dialog: switch between Cancel and Confirm.
+    Toggle,
+    /// Dialog: select Confirm (true) or Cancel.
+    Choose(bool),
 }
 
 /// One line of the keymap.
 #[derive(Debug, Clone, Copy)]
 pub struct Binding {
     pub keys: &'static [KeyCode],
-    /// How the help shows the keys.
+    /// How the help and the hints show the keys.
     pub label: &'static str,
     pub action: Action,
+    /// What the help says; only normal mode's bindings are in the help.
     pub help: &'static str,
     /// The one screen the binding holds on; `None` for every screen.
     pub screen: Option<Screen>,
+    /// The modes the binding holds in.
+    pub modes: &'static [Mode],
+    /// What the mode's hint line says after the label; `None` keeps the binding out of it.
+    pub hint: Option<&'static str>,
 }
+
+const NORMAL: &[Mode] = &[Mode::Normal];
+const TYPING: &[Mode] = &[Mode::Filter, Mode::Command];
+const DIALOG: &[Mode] = &[Mode::Dialog];
 
 const fn bind(
     keys: &'static [KeyCode],
@@ -58,6 +93,8 @@ const fn bind(
         action,
         help,
         screen: None,
+        modes: NORMAL,
+        hint: None,
     }
 }
 
@@ -74,15 +111,39 @@ const fn on(
     }
 }
 
-/// Every binding except the screen digits, which come from [`Screen::ALL`].
+/// A binding of the filter, the command line or the dialog; the hints show these, not the help.
+const fn input(
+    modes: &'static [Mode],
+    keys: &'static [KeyCode],
+    label: &'static str,
+    action: Action,
+) -> Binding {
+    Binding {
+        modes,
+        ..bind(keys, label, action, "")
+    }
+}
+
+impl Binding {
+    const fn hint(self, hint: &'static str) -> Binding {
+        Binding {
+            hint: Some(hint),
+            ..self
+        }
+    }
+}
+
+/// Every binding except the screen digits, which come from [`Screen::ALL`], and the characters
+/// typed into a line.
 pub const BINDINGS: &[Binding] = &[
     bind(
         &[KeyCode::Char('?')],
         "?",
         Action::Help,
         "show or hide this help",
-    ),
-    bind(&[KeyCode::Char('q')], "q", Action::Quit, "quit"),
+    )
+    .hint("help"),
+    bind(&[KeyCode::Char('q')], "q", Action::Quit, "quit").hint("quit"),
     bind(&[KeyCode::Tab], "Tab", Action::NextScreen, "next screen"),
     bind(
         &[KeyCode::BackTab],
@@ -191,32 +252,91 @@ pub const BINDINGS: &[Binding] = &[
         Action::Reject,
         "reject the selected join request",
     ),
+    input(&[Mode::Filter], &[KeyCode::Enter], "Enter", Action::Accept).hint("applies"),
+    input(&[Mode::Command], &[KeyCode::Enter], "Enter", Action::Accept).hint("runs"),
+    input(TYPING, &[KeyCode::Backspace], "Backspace", Action::Erase),
+    input(
+        DIALOG,
+        &[
+            KeyCode::Tab,
+            KeyCode::BackTab,
+            KeyCode::Left,
+            KeyCode::Right,
+        ],
+        "Tab or ←/→",
+        Action::Toggle,
+    )
+    .hint("choose"),
+    input(
+        DIALOG,
+        &[KeyCode::Char('h'), KeyCode::Char('n')],
+        "h n",
+        Action::Choose(false),
+    ),
+    input(
+        DIALOG,
+        &[KeyCode::Char('l'), KeyCode::Char('y')],
+        "l y",
+        Action::Choose(true),
+    ),
+    input(DIALOG, &[KeyCode::Enter], "Enter", Action::Accept).hint("does it"),
+    input(
+        &[Mode::Filter, Mode::Command, Mode::Dialog],
+        &[KeyCode::Esc],
+        "Esc",
+        Action::Cancel,
+    )
+    .hint("cancels"),
 ];
 
-/// What `key` asks for on `screen` in normal mode (not while typing a filter or a command).
-pub fn action(key: &KeyEvent, screen: Screen) -> Option<Action> {
-    if key.modifiers.contains(KeyModifiers::CONTROL) {
-        return (key.code == KeyCode::Char('c')).then_some(Action::Quit);
+/// What `key` asks for in `mode` on `screen`; `None` for a key that does nothing there.
+pub fn action(key: &KeyEvent, mode: Mode, screen: Screen) -> Option<Action> {
+    let control = key.modifiers.contains(KeyModifiers::CONTROL);
+    if control && key.code == KeyCode::Char('c') {
+        return Some(Action::Quit);
     }
-    if let KeyCode::Char(digit) = key.code
-        && let Some(screen) = Screen::ALL.iter().find(|s| s.key() == digit)
-    {
-        return Some(Action::Show(*screen));
+    if mode == Mode::Normal {
+        if control {
+            return None;
+        }
+        if let KeyCode::Char(digit) = key.code
+            && let Some(screen) = Screen::ALL.iter().find(|s| s.key() == digit)
+        {
+            return Some(Action::Show(*screen));
+        }
     }
     let bound = |scope: Option<Screen>| {
         BINDINGS
             .iter()
-            .find(|binding| binding.screen == scope && binding.keys.contains(&key.code))
+            .find(|b| b.modes.contains(&mode) && b.screen == scope && b.keys.contains(&key.code))
             .map(|binding| binding.action)
     };
-    bound(Some(screen)).or_else(|| bound(None))
+    bound(Some(screen))
+        .or_else(|| bound(None))
+        .or(match key.code {
+            KeyCode::Char(c) if TYPING.contains(&mode) => Some(Action::Type(c)),
+            _ => None,
+        })
+}
+
+/// The hints of `mode` for a status line or a dialog: "Enter applies", "Esc cancels".
+pub fn hints(mode: Mode) -> Vec<String> {
+    BINDINGS
+        .iter()
+        .filter(|b| b.modes.contains(&mode))
+        .filter_map(|b| b.hint.map(|hint| format!("{} {hint}", b.label)))
+        .collect()
+}
+
+/// Normal mode's bindings: the ones the help lists.
+fn normal() -> impl Iterator<Item = &'static Binding> {
+    BINDINGS.iter().filter(|b| b.modes.contains(&Mode::Normal))
 }
 
 /// The screens on which a binding of their own takes one of `binding`'s keys, so the help
 /// says where the key means something else.
 fn shadowed_on(binding: &Binding) -> Vec<&'static str> {
-    BINDINGS
-        .iter()
+    normal()
         .filter(|other| other.screen.is_some() && binding.screen.is_none())
         .filter(|other| other.keys.iter().any(|k| binding.keys.contains(k)))
         .filter_map(|other| other.screen.map(|screen| screen.title()))
@@ -225,8 +345,7 @@ fn shadowed_on(binding: &Binding) -> Vec<&'static str> {
 
 /// The help text: (keys, what they do), in keymap order with the screens after.
 pub fn help_lines() -> Vec<(String, String)> {
-    let mut lines: Vec<(String, String)> = BINDINGS
-        .iter()
+    let mut lines: Vec<(String, String)> = normal()
         .map(|b| {
             let help = match b.screen {
                 Some(screen) => format!("{}: {}", screen.title(), b.help),

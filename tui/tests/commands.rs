@@ -8,7 +8,7 @@ use bfte_shared::modules::attest::AttestItem;
 use bfte_shared::modules::ctrl::ProposalId;
 use bfte_shared::modules::meta::MetaItem;
 use bfte_shared::modules::{ATTEST, META};
-use bfte_tui::app::App;
+use bfte_tui::app::{App, Input, LineInput};
 use bfte_tui::client::{Request, Update};
 use bfte_tui::fixture;
 use bfte_tui::screens::Screen;
@@ -44,15 +44,15 @@ fn message(app: &App) -> &str {
 fn the_prompt_is_typed_edited_and_cancelled() {
     let mut app = fixture::app(4, 30);
     press(&mut app, KeyCode::Char(':'));
-    assert_eq!(app.command_input.as_deref(), Some(""));
+    assert_eq!(app.input, Input::Command(LineInput::default()));
     for c in "qx".chars() {
         press(&mut app, KeyCode::Char(c));
     }
     press(&mut app, KeyCode::Backspace);
-    assert_eq!(app.command_input.as_deref(), Some("q"));
+    assert_eq!(app.input, Input::Command(LineInput::new("q")));
     assert!(!app.should_quit(), "q while typing is a letter");
     press(&mut app, KeyCode::Esc);
-    assert_eq!(app.command_input, None);
+    assert_eq!(app.input, Input::Normal);
     assert!(app.take_requests().is_empty(), "Esc cancels");
     assert!(!app.should_quit());
 }
@@ -184,7 +184,10 @@ fn n_and_shift_n_move_among_the_filtered_rows() {
     let mut app = fixture::app(4, 30);
     press(&mut app, KeyCode::Char('3'));
     press(&mut app, KeyCode::Char('n'));
-    assert_eq!(app.blocks_cursor, 0, "without a filter n does nothing");
+    assert_eq!(
+        app.views.blocks.cursor, 0,
+        "without a filter n does nothing"
+    );
     press(&mut app, KeyCode::Char('/'));
     for c in "peer1".chars() {
         press(&mut app, KeyCode::Char(c));
@@ -197,12 +200,16 @@ fn n_and_shift_n_move_among_the_filtered_rows() {
     );
     press(&mut app, KeyCode::Char('n'));
     press(&mut app, KeyCode::Char('n'));
-    assert_eq!(app.blocks_cursor, 2);
+    assert_eq!(app.views.blocks.cursor, 2);
     press(&mut app, KeyCode::Char('N'));
-    assert_eq!(app.blocks_cursor, 1);
+    assert_eq!(app.views.blocks.cursor, 1);
     press(&mut app, KeyCode::Char('G'));
     press(&mut app, KeyCode::Char('n'));
-    assert_eq!(app.blocks_cursor, shown - 1, "n stops at the last match");
+    assert_eq!(
+        app.views.blocks.cursor,
+        shown - 1,
+        "n stops at the last match"
+    );
 }
 
 #[test]
@@ -215,7 +222,7 @@ fn vote_approve_and_reject_send_what_the_cli_sends_without_a_dialog() {
             yes: true
         }
     );
-    assert_eq!(app.dialog, None);
+    assert_eq!(app.input.dialog(), None);
     assert_eq!(
         write(&mut app, "vote #6 no"),
         AdminRequest::Vote {

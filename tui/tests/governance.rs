@@ -52,8 +52,8 @@ fn y_asks_with_cancel_selected_and_enter_on_cancel_sends_nothing() {
     assert_eq!(app.selected_proposal().map(|p| p.id), Some(ProposalId(6)));
     assert!(press(&mut app, KeyCode::Char('y')));
     assert_eq!(
-        app.dialog,
-        Some(Dialog {
+        app.input.dialog(),
+        Some(&Dialog {
             decision: Decision::Vote {
                 proposal: ProposalId(6),
                 yes: true
@@ -62,7 +62,7 @@ fn y_asks_with_cancel_selected_and_enter_on_cancel_sends_nothing() {
         })
     );
     press(&mut app, KeyCode::Enter);
-    assert_eq!(app.dialog, None);
+    assert_eq!(app.input.dialog(), None);
     assert!(app.take_requests().is_empty(), "Cancel is the default");
     assert_eq!(message(&app), "cancelled");
 }
@@ -72,9 +72,9 @@ fn tab_then_enter_confirms_and_sends_the_vote() {
     let mut app = on(Screen::Governance);
     press(&mut app, KeyCode::Char('y'));
     press(&mut app, KeyCode::Tab);
-    assert!(app.dialog.is_some_and(|d| d.confirm));
+    assert!(app.input.dialog().is_some_and(|d| d.confirm));
     press(&mut app, KeyCode::Enter);
-    assert_eq!(app.dialog, None);
+    assert_eq!(app.input.dialog(), None);
     assert_eq!(app.take_requests(), vote(6, true));
     assert_eq!(message(&app), "sending…");
 
@@ -97,7 +97,7 @@ fn esc_cancels_and_other_keys_do_not_reach_the_screen() {
     assert_eq!(app.screen, Screen::Governance);
     press(&mut app, KeyCode::Tab);
     press(&mut app, KeyCode::Esc);
-    assert_eq!(app.dialog, None);
+    assert_eq!(app.input.dialog(), None);
     assert!(app.take_requests().is_empty());
     press(&mut app, KeyCode::Char('y'));
     app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
@@ -111,7 +111,7 @@ fn closed_proposals_take_no_vote() {
     let last = app.selected_proposal().expect("a proposal");
     assert_ne!(last.status, ProposalStatus::Open);
     press(&mut app, KeyCode::Char('y'));
-    assert_eq!(app.dialog, None);
+    assert_eq!(app.input.dialog(), None);
     assert!(
         message(&app).contains("proposal 1 is closed"),
         "{}",
@@ -124,7 +124,7 @@ fn a_read_only_console_refuses_votes_approvals_and_rejections() {
     let mut app = on(Screen::Governance);
     app.read_only = true;
     press(&mut app, KeyCode::Char('y'));
-    assert_eq!(app.dialog, None);
+    assert_eq!(app.input.dialog(), None);
     assert!(
         message(&app).starts_with("read-only console (admin-ro.sock): votes are not possible"),
         "{}",
@@ -133,7 +133,7 @@ fn a_read_only_console_refuses_votes_approvals_and_rejections() {
     press(&mut app, KeyCode::Char('5'));
     for (key, what) in [('a', "approvals"), ('r', "rejections")] {
         press(&mut app, KeyCode::Char(key));
-        assert_eq!(app.dialog, None);
+        assert_eq!(app.input.dialog(), None);
         assert!(message(&app).contains(what), "{}", message(&app));
     }
     assert!(app.take_requests().is_empty());
@@ -148,7 +148,7 @@ fn a_approves_and_r_rejects_the_selected_join_request() {
     );
     press(&mut app, KeyCode::Char('a'));
     assert_eq!(
-        app.dialog.map(|d| (d.decision, d.confirm)),
+        app.input.dialog().map(|d| (d.decision, d.confirm)),
         Some((Decision::Approve(fixture::dana()), false))
     );
     press(&mut app, KeyCode::Tab);
@@ -189,7 +189,7 @@ fn keys_of_one_screen_do_nothing_on_another() {
     for key in ['y', 'a', 'r'] {
         assert!(!press(&mut app, KeyCode::Char(key)), "{key}");
     }
-    assert_eq!(app.dialog, None);
+    assert_eq!(app.input.dialog(), None);
 }
 
 #[test]
@@ -371,7 +371,7 @@ fn the_selection_stays_on_its_proposal_as_new_ones_arrive() {
     data.proposals.insert(0, newer);
     app.update(Update::Governance(Ok(Box::new(data))));
     assert_eq!(app.selected_proposal().map(|p| p.id), Some(ProposalId(5)));
-    assert_eq!(app.governance_cursor, 2);
+    assert_eq!(app.views.governance.cursor, 2);
 }
 
 #[test]
@@ -401,4 +401,69 @@ fn filters_keep_matching_proposals_and_join_requests() {
         Some(fixture::erin())
     );
     assert_eq!(bfte_tui::screens::joins::visible(&app).len(), 1);
+}
+
+#[test]
+fn n_votes_no_on_governance_even_under_a_filter_and_is_the_next_match_on_blocks() {
+    let mut app = on(Screen::Governance);
+    press(&mut app, KeyCode::Char('/'));
+    // The filter has an n: typed, it is a letter, not a vote.
+    for c in "open".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    assert_eq!(app.input.dialog(), None);
+    press(&mut app, KeyCode::Enter);
+    let shown = bfte_tui::screens::governance::visible(&app);
+    assert!(shown.len() > 1, "{} open proposals", shown.len());
+    assert!(shown.iter().all(|p| p.status == ProposalStatus::Open));
+    press(&mut app, KeyCode::Char('j'));
+    let second = app.selected_proposal().map(|p| p.id).expect("a proposal");
+    press(&mut app, KeyCode::Char('n'));
+    assert_eq!(
+        app.input.dialog(),
+        Some(&Dialog {
+            decision: Decision::Vote {
+                proposal: second,
+                yes: false
+            },
+            confirm: false
+        })
+    );
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.views.governance.cursor, 1, "n did not move the cursor");
+
+    press(&mut app, KeyCode::Char('3'));
+    press(&mut app, KeyCode::Char('/'));
+    for c in "peer1".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('n'));
+    assert_eq!(app.views.blocks.cursor, 1, "n is the next match here");
+    assert_eq!(app.input.dialog(), None);
+}
+
+#[test]
+fn in_a_dialog_h_and_n_select_cancel_l_and_y_select_confirm() {
+    let mut app = on(Screen::Governance);
+    let confirm = |app: &App| app.input.dialog().map(|d| d.confirm);
+    press(&mut app, KeyCode::Char('y'));
+    assert!(press(&mut app, KeyCode::Char('l')));
+    assert_eq!(confirm(&app), Some(true));
+    press(&mut app, KeyCode::Char('l'));
+    assert_eq!(confirm(&app), Some(true), "l selects, it does not toggle");
+    press(&mut app, KeyCode::Char('h'));
+    assert_eq!(confirm(&app), Some(false));
+    press(&mut app, KeyCode::Enter);
+    assert!(app.take_requests().is_empty(), "h selected Cancel");
+    assert_eq!(message(&app), "cancelled");
+
+    press(&mut app, KeyCode::Char('n'));
+    press(&mut app, KeyCode::Char('y'));
+    assert_eq!(confirm(&app), Some(true));
+    press(&mut app, KeyCode::Char('n'));
+    assert_eq!(confirm(&app), Some(false), "n in the dialog selects Cancel");
+    press(&mut app, KeyCode::Char('l'));
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.take_requests(), vote(6, false));
 }

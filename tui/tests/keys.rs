@@ -3,7 +3,7 @@
 use bfte_shared::admin::{AdminEvent, EventFrame};
 use bfte_shared::hash::Hash;
 use bfte_shared::round::{Height, Round};
-use bfte_tui::app::{App, Link};
+use bfte_tui::app::{App, Input, LineInput, Link};
 use bfte_tui::client::{Request, Update};
 use bfte_tui::fixture;
 use bfte_tui::screens::Screen;
@@ -78,6 +78,22 @@ fn q_and_ctrl_c_quit() {
 }
 
 #[test]
+fn ctrl_c_quits_while_typing_a_filter_or_a_command() {
+    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    for (screen, prompt) in [('7', '/'), ('3', ':')] {
+        let mut app = fixture::app(4, 30);
+        press(&mut app, KeyCode::Char(screen));
+        press(&mut app, KeyCode::Char(prompt));
+        press(&mut app, KeyCode::Char('x'));
+        app.on_key(ctrl_c);
+        assert!(app.should_quit(), "{prompt}");
+        let line = LineInput::new("x");
+        let typed = [Input::Filter(line.clone()), Input::Command(line)];
+        assert!(typed.contains(&app.input), "no c typed: {:?}", app.input);
+    }
+}
+
+#[test]
 fn help_opens_and_any_key_closes_it() {
     let mut app = fixture::app(4, 30);
     press(&mut app, KeyCode::Char('?'));
@@ -102,13 +118,13 @@ fn blocks_move_open_and_go_back() {
     press(&mut app, KeyCode::Char('j'));
     press(&mut app, KeyCode::Down);
     press(&mut app, KeyCode::Char('k'));
-    assert_eq!(app.blocks_cursor, 1);
+    assert_eq!(app.views.blocks.cursor, 1);
     press(&mut app, KeyCode::Char('G'));
-    assert_eq!(app.blocks_cursor, app.node.blocks.len() - 1);
+    assert_eq!(app.views.blocks.cursor, app.node.blocks.len() - 1);
     press(&mut app, KeyCode::Char('g'));
-    assert_eq!(app.blocks_cursor, 0);
+    assert_eq!(app.views.blocks.cursor, 0);
     press(&mut app, KeyCode::Up);
-    assert_eq!(app.blocks_cursor, 0, "the cursor stops at the top");
+    assert_eq!(app.views.blocks.cursor, 0, "the cursor stops at the top");
 
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.take_requests(), vec![Request::Block(Height(tip))]);
@@ -128,6 +144,37 @@ fn blocks_move_open_and_go_back() {
 }
 
 #[test]
+fn keys_that_move_leave_the_hidden_list_alone_while_a_block_is_open() {
+    let mut app = fixture::app(4, 30);
+    press(&mut app, KeyCode::Char('3'));
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Enter);
+    let height = app.open_block().expect("opening");
+    let moves = [
+        KeyCode::Char('g'),
+        KeyCode::Char('G'),
+        KeyCode::Home,
+        KeyCode::End,
+        KeyCode::Char('j'),
+        KeyCode::Up,
+        KeyCode::PageDown,
+    ];
+    for code in moves {
+        press(&mut app, code);
+    }
+    assert_eq!(app.views.blocks.cursor, 1, "while it loads");
+    app.update(Update::Block(Box::new(fixture::block_detail(4, height.0))));
+    for code in moves {
+        press(&mut app, code);
+    }
+    assert_eq!(app.views.blocks.cursor, 1, "while it shows");
+    press(&mut app, KeyCode::Esc);
+    app.take_requests();
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.take_requests(), vec![Request::Block(height)]);
+}
+
+#[test]
 fn a_new_block_keeps_the_selection_on_the_same_block() {
     let mut app = fixture::app(4, 30);
     press(&mut app, KeyCode::Char('3'));
@@ -135,7 +182,7 @@ fn a_new_block_keeps_the_selection_on_the_same_block() {
     press(&mut app, KeyCode::Down);
     let selected = |app: &App| {
         bfte_tui::screens::blocks::visible(app)
-            .nth(app.blocks_cursor)
+            .nth(app.views.blocks.cursor)
             .map(|b| b.height)
     };
     let before = selected(&app);
@@ -153,14 +200,14 @@ fn filter_is_typed_applied_and_cleared() {
         press(&mut app, KeyCode::Char(c));
     }
     press(&mut app, KeyCode::Backspace);
-    assert_eq!(
-        app.filter_input.as_ref().map(|f| f.text.as_str()),
-        Some("warn")
+    assert_eq!(app.input, Input::Filter(LineInput::new("warn")));
+    assert!(
+        app.views.log.filter.is_empty(),
+        "nothing applies before Enter"
     );
-    assert!(app.log_filter.is_empty(), "nothing applies before Enter");
     // While typing, q is a letter, not quit.
     press(&mut app, KeyCode::Enter);
-    assert_eq!(app.log_filter, "warn");
+    assert_eq!(app.views.log.filter, "warn");
     assert!(
         app.node
             .log
@@ -168,34 +215,34 @@ fn filter_is_typed_applied_and_cleared() {
             .all(|l| l.text.contains("could not connect"))
     );
     press(&mut app, KeyCode::Esc);
-    assert!(app.log_filter.is_empty());
+    assert!(app.views.log.filter.is_empty());
 
     press(&mut app, KeyCode::Char('/'));
     press(&mut app, KeyCode::Char('q'));
     assert!(!app.should_quit());
     press(&mut app, KeyCode::Esc);
-    assert!(app.filter_input.is_none());
-    assert!(app.log_filter.is_empty(), "Esc while typing cancels");
+    assert_eq!(app.input, Input::Normal);
+    assert!(app.views.log.filter.is_empty(), "Esc while typing cancels");
 }
 
 #[test]
 fn slash_does_nothing_where_there_is_no_table_to_filter() {
     let mut app = fixture::app(4, 30);
     press(&mut app, KeyCode::Char('/'));
-    assert!(app.filter_input.is_none());
+    assert_eq!(app.input, Input::Normal);
 }
 
 #[test]
 fn log_follows_the_tail_until_scrolled() {
     let mut app = fixture::app(4, 30);
     press(&mut app, KeyCode::Char('7'));
-    assert_eq!(app.log_cursor, None, "following");
+    assert_eq!(app.views.log.cursor, None, "following");
     press(&mut app, KeyCode::Up);
-    assert_eq!(app.log_cursor, Some(app.node.log.len() - 2));
+    assert_eq!(app.views.log.cursor, Some(app.node.log.len() - 2));
     press(&mut app, KeyCode::Char('G'));
-    assert_eq!(app.log_cursor, None);
+    assert_eq!(app.views.log.cursor, None);
     press(&mut app, KeyCode::Char('g'));
-    assert_eq!(app.log_cursor, Some(0));
+    assert_eq!(app.views.log.cursor, Some(0));
 }
 
 #[test]
@@ -257,7 +304,7 @@ fn modules_list_moves_and_enter_moves_into_the_table() {
     press(&mut app, KeyCode::Char('6'));
     assert_eq!(app.selected_module(), ModuleTab::Data);
     press(&mut app, KeyCode::Enter);
-    assert!(!app.module_in_table, "data has no table to move in");
+    assert!(!app.views.modules.in_table, "data has no table to move in");
     press(&mut app, KeyCode::Char('j'));
     assert_eq!(app.selected_module(), ModuleTab::Meta);
     press(&mut app, KeyCode::Char('G'));
@@ -269,12 +316,12 @@ fn modules_list_moves_and_enter_moves_into_the_table() {
     assert_eq!(app.selected_module(), ModuleTab::Attest);
 
     press(&mut app, KeyCode::Enter);
-    assert!(app.module_in_table);
+    assert!(app.views.modules.in_table);
     press(&mut app, KeyCode::Char('j'));
     press(&mut app, KeyCode::Char('j'));
     press(&mut app, KeyCode::Char('j'));
     assert_eq!(
-        app.module_cursor, 2,
+        app.views.modules.cursor, 2,
         "three statements, the cursor stops at the last"
     );
     assert_eq!(
@@ -283,11 +330,11 @@ fn modules_list_moves_and_enter_moves_into_the_table() {
         "the list stays put"
     );
     press(&mut app, KeyCode::Esc);
-    assert!(!app.module_in_table);
+    assert!(!app.views.modules.in_table);
     press(&mut app, KeyCode::Char('k'));
     assert_eq!(app.selected_module(), ModuleTab::Meta);
     assert_eq!(
-        app.module_cursor, 0,
+        app.views.modules.cursor, 0,
         "another module starts at its first row"
     );
 }
@@ -302,12 +349,12 @@ fn modules_filter_keeps_matching_rows() {
         press(&mut app, KeyCode::Char(c));
     }
     press(&mut app, KeyCode::Enter);
-    assert_eq!(app.modules_filter, "Acme");
+    assert_eq!(app.views.modules.filter, "Acme");
     let rows = bfte_tui::screens::modules::rows(&app);
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0][0], "federation.name");
     press(&mut app, KeyCode::Esc);
-    assert!(app.modules_filter.is_empty());
+    assert!(app.views.modules.filter.is_empty());
     assert_eq!(bfte_tui::screens::modules::rows(&app).len(), 3);
 }
 
@@ -371,10 +418,16 @@ fn a_refused_refresh_keeps_the_last_tables() {
 /// Governance, where it votes no.
 #[test]
 fn the_help_says_where_n_votes_no_instead_of_finding_the_next_match() {
-    use bfte_tui::keys::{Action, action, help_lines};
+    use bfte_tui::keys::{Action, Mode, action, help_lines};
     let n = KeyEvent::new(KeyCode::Char('n'), KeyModifiers::NONE);
-    assert_eq!(action(&n, Screen::Governance), Some(Action::Vote(false)));
-    assert_eq!(action(&n, Screen::Blocks), Some(Action::NextMatch));
+    assert_eq!(
+        action(&n, Mode::Normal, Screen::Governance),
+        Some(Action::Vote(false))
+    );
+    assert_eq!(
+        action(&n, Mode::Normal, Screen::Blocks),
+        Some(Action::NextMatch)
+    );
     let lines: Vec<String> = help_lines()
         .into_iter()
         .filter(|(keys, _)| keys == "n")
@@ -386,5 +439,18 @@ fn the_help_says_where_n_votes_no_instead_of_finding_the_next_match() {
             "next match of the filter (not on Governance)",
             "Governance: vote no on the selected proposal",
         ]
+    );
+}
+
+/// The hint lines come from the keymap: each names the keys of its mode.
+#[test]
+fn the_hints_name_each_modes_keys() {
+    use bfte_tui::keys::{Mode, hints};
+    assert_eq!(hints(Mode::Normal), ["? help", "q quit"]);
+    assert_eq!(hints(Mode::Filter), ["Enter applies", "Esc cancels"]);
+    assert_eq!(hints(Mode::Command), ["Enter runs", "Esc cancels"]);
+    assert_eq!(
+        hints(Mode::Dialog),
+        ["Tab or ←/→ choose", "Enter does it", "Esc cancels"]
     );
 }

@@ -5,7 +5,7 @@ mod common;
 
 use bfte_shared::admin::{AdminEvent, EventFrame};
 use bfte_shared::round::Round;
-use bfte_tui::app::App;
+use bfte_tui::app::{App, Input};
 use bfte_tui::client::Update;
 use bfte_tui::fixture;
 use bfte_tui::screens::Screen;
@@ -328,7 +328,7 @@ fn governance_and_joins_read_without_colour() {
             }),
             "{screen:?} uses colour"
         );
-        app.dialog = None;
+        app.input = Input::Normal;
         let text = render(&app, WIDTH, HEIGHT);
         for expected in texts {
             assert!(

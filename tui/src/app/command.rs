@@ -129,8 +129,8 @@ impl App {
     pub(super) fn run_command(&mut self, line: &str) {
         let request = match parse(line) {
             Err(error) => Err(error),
-            Ok(Command::Quit) => return self.act(Action::Quit),
-            Ok(Command::Show(screen)) => return self.act(Action::Show(screen)),
+            Ok(Command::Quit) => return self.act_on(Action::Quit),
+            Ok(Command::Show(screen)) => return self.act_on(Action::Show(screen)),
             Ok(_) if self.read_only => Err(read_only_refusal("writes are")),
             Ok(Command::Write(request)) => Ok(request),
             Ok(Command::Approve(peer)) => self

@@ -6,9 +6,8 @@ use bfte_shared::admin::{AdminEvent, AdminRequest};
 use bfte_shared::join::PendingJoin;
 use bfte_shared::modules::ctrl::{Proposal, ProposalId, ProposalStatus};
 use bfte_shared::peer::PeerId;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::App;
+use super::{App, Input};
 use crate::client::Request;
 use crate::screens::{governance, joins};
 use crate::state::GovernanceData;
@@ -107,28 +106,28 @@ impl App {
             Err(error) => governance.error = Some(error),
         }
         let proposals = governance::visible(self);
-        self.governance_cursor = proposals
+        self.views.governance.cursor = proposals
             .iter()
             .position(|p| Some(p.id) == proposal)
-            .unwrap_or(self.governance_cursor)
+            .unwrap_or(self.views.governance.cursor)
             .min(proposals.len().saturating_sub(1));
         let joins = joins::visible(self);
-        self.joins_cursor = joins
+        self.views.joins.cursor = joins
             .iter()
             .position(|j| Some(j.member.id) == join)
-            .unwrap_or(self.joins_cursor)
+            .unwrap_or(self.views.joins.cursor)
             .min(joins.len().saturating_sub(1));
         self.refresh_governance_if_stale();
     }
 
     pub fn selected_proposal(&self) -> Option<&Proposal> {
         governance::visible(self)
-            .get(self.governance_cursor)
+            .get(self.views.governance.cursor)
             .copied()
     }
 
     pub fn selected_join(&self) -> Option<&PendingJoin> {
-        joins::visible(self).get(self.joins_cursor).copied()
+        joins::visible(self).get(self.views.joins.cursor).copied()
     }
 
     /// `y` or `n` on the Governance screen: a dialog for an open proposal, else why not.
@@ -170,7 +169,7 @@ impl App {
         match decision {
             Ok(decision) => {
                 self.message = None;
-                self.dialog = Some(Dialog {
+                self.input = Input::Dialog(Dialog {
                     decision,
                     confirm: false,
                 });
@@ -179,38 +178,13 @@ impl App {
         }
     }
 
-    /// A key while a dialog is open: Tab, Shift-Tab and the arrows move between Cancel and
-    /// Confirm, Enter does what is selected, Esc cancels; nothing else reaches the screen.
-    pub(super) fn dialog_key(&mut self, key: KeyEvent) -> bool {
-        let Some(dialog) = &mut self.dialog else {
-            return false;
-        };
-        match key.code {
-            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                self.quit = true;
-            }
-            KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right => {
-                dialog.confirm = !dialog.confirm;
-            }
-            KeyCode::Char('h') => dialog.confirm = false,
-            KeyCode::Char('l') => dialog.confirm = true,
-            KeyCode::Esc => {
-                self.dialog = None;
-                self.say("cancelled");
-            }
-            KeyCode::Enter => {
-                let Some(dialog) = self.dialog.take() else {
-                    return false;
-                };
-                if dialog.confirm {
-                    self.send(dialog.decision.request());
-                } else {
-                    self.say("cancelled");
-                }
-            }
-            _ => return false,
+    /// Enter in a dialog: does what is selected.
+    pub(super) fn decide(&mut self, dialog: Dialog) {
+        if dialog.confirm {
+            self.send(dialog.decision.request());
+        } else {
+            self.say("cancelled");
         }
-        true
     }
 
     /// Queues a write, unless this console may not write.

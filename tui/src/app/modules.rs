@@ -34,21 +34,12 @@ impl App {
             self.refresh_modules();
         }
         let rows = crate::screens::modules::rows(self).len();
-        self.module_cursor = self.module_cursor.min(rows.saturating_sub(1));
-    }
-
-    pub(super) fn select_module(&mut self, index: usize) {
-        if index != self.module {
-            self.module = index;
-            self.module_cursor = 0;
-        }
+        let cursor = &mut self.views.modules.cursor;
+        *cursor = (*cursor).min(rows.saturating_sub(1));
     }
 
     /// The module selected in the Modules screen's list.
     pub fn selected_module(&self) -> ModuleTab {
-        ModuleTab::ALL
-            .get(self.module)
-            .copied()
-            .unwrap_or(ModuleTab::Data)
+        self.views.modules.tab()
     }
 }

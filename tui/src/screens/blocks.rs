@@ -14,7 +14,7 @@ use crate::state::BlockSummary;
 
 /// The blocks the list shows, newest first, after the filter (height, hash prefix or proposer).
 pub fn visible(app: &App) -> impl Iterator<Item = &BlockSummary> {
-    let needle = app.blocks_filter.to_lowercase();
+    let needle = app.views.blocks.filter.to_lowercase();
     app.node.blocks.newest().filter(move |block| {
         needle.is_empty()
             || block.height.to_string() == needle
@@ -41,7 +41,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
 
 fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
     let visible_rows = usize::from(area.height.saturating_sub(3));
-    let offset = super::scroll_offset(app.blocks_cursor, visible_rows);
+    let offset = super::scroll_offset(app.views.blocks.cursor, visible_rows);
     let rows = visible(app)
         .enumerate()
         .skip(offset)
@@ -55,7 +55,7 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
                 app.node.name_of(&block.proposer),
                 super::clock(block.at_ms),
             ]);
-            if index == app.blocks_cursor {
+            if index == app.views.blocks.cursor {
                 row.style(app.theme.selected())
             } else {
                 row
@@ -74,8 +74,11 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
         " Finalized blocks ({} loaded, newest first; Enter opens) ",
         app.node.blocks.len()
     );
-    if !app.blocks_filter.is_empty() {
-        title.push_str(&format!("filter \"{}\" (Esc clears) ", app.blocks_filter));
+    if !app.views.blocks.filter.is_empty() {
+        title.push_str(&format!(
+            "filter \"{}\" (Esc clears) ",
+            app.views.blocks.filter
+        ));
     }
     let table = Table::new(
         rows,

@@ -6,7 +6,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::{MIN_HEIGHT, MIN_WIDTH, Screen};
-use crate::app::{App, Link};
+use crate::app::{App, Input, Link};
+use crate::keys::{self, Mode};
 
 pub fn too_small(frame: &mut Frame, area: Rect) {
     let text = format!(
@@ -64,20 +65,17 @@ pub fn title_bar(frame: &mut Frame, area: Rect, app: &App) {
 
 pub fn status_bar(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme;
-    if let Some(input) = &app.filter_input {
+    let typing = match &app.input {
+        Input::Filter(line) => Some((" / filter: ", line)),
+        Input::Command(line) => Some((" :", line)),
+        Input::Normal | Input::Dialog(_) => None,
+    };
+    if let Some((prompt, line)) = typing {
+        let hints = keys::hints(app.input.mode()).join(", ");
         let line = Line::from(vec![
-            Span::styled(" / filter: ", theme.title()),
-            Span::raw(format!("{}_", input.text)),
-            Span::styled("   Enter applies, Esc cancels", theme.dim()),
-        ]);
-        frame.render_widget(Paragraph::new(line), area);
-        return;
-    }
-    if let Some(input) = &app.command_input {
-        let line = Line::from(vec![
-            Span::styled(" :", theme.title()),
-            Span::raw(format!("{input}_")),
-            Span::styled("   Enter runs, Esc cancels", theme.dim()),
+            Span::styled(prompt, theme.title()),
+            Span::raw(format!("{}_", line.text())),
+            Span::styled(format!("   {hints}"), theme.dim()),
         ]);
         frame.render_widget(Paragraph::new(line), area);
         return;
@@ -112,9 +110,9 @@ pub fn status_bar(frame: &mut Frame, area: Rect, app: &App) {
     if let Some(message) = app.message() {
         spans.push(Span::styled(format!("  {message}"), theme.accent()));
     }
-    let hint = " ? help  q quit ";
+    let hint = format!(" {} ", keys::hints(Mode::Normal).join("  "));
     let used: usize = spans.iter().map(|s| s.width()).sum();
-    let gap = usize::from(area.width).saturating_sub(used + hint.len());
+    let gap = usize::from(area.width).saturating_sub(used + hint.chars().count());
     spans.push(Span::raw(" ".repeat(gap)));
     spans.push(Span::styled(hint, theme.dim()));
     frame.render_widget(

@@ -8,6 +8,7 @@ use ratatui::layout::{Alignment, Rect};
 use ratatui::text::{Line, Span};
 
 use crate::app::{App, Decision, Dialog};
+use crate::keys::{self, Mode};
 use crate::state::{GovernanceData, consequence, status_text};
 
 const WIDTH: u16 = 84;
@@ -41,11 +42,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, dialog: &Dialog) {
         .alignment(Alignment::Center),
     );
     lines.push(
-        Line::styled(
-            "Tab or ←/→ choose · Enter does it · Esc cancels",
-            app.theme.dim(),
-        )
-        .alignment(Alignment::Center),
+        Line::styled(keys::hints(Mode::Dialog).join(" · "), app.theme.dim())
+            .alignment(Alignment::Center),
     );
     super::popup(frame, area, width, &title, lines);
 }

@@ -30,7 +30,7 @@ pub fn visible(app: &App) -> Vec<&Proposal> {
     let Some(data) = &app.node.governance.data else {
         return Vec::new();
     };
-    let needle = app.governance_filter.to_lowercase();
+    let needle = app.views.governance.filter.to_lowercase();
     data.proposals
         .iter()
         .filter(|p| {
@@ -107,7 +107,7 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App, data: &GovernanceData) {
     let own = app.node.status.as_ref().map(|s| s.peer_id);
     let visible = visible(app);
     let height = usize::from(area.height.saturating_sub(3));
-    let offset = super::scroll_offset(app.governance_cursor, height);
+    let offset = super::scroll_offset(app.views.governance.cursor, height);
     let rows = visible
         .iter()
         .enumerate()
@@ -139,7 +139,7 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App, data: &GovernanceData) {
                 mine.to_string(),
                 status,
             ]);
-            if index == app.governance_cursor {
+            if index == app.views.governance.cursor {
                 row.style(app.theme.selected())
             } else {
                 row
@@ -154,10 +154,10 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App, data: &GovernanceData) {
         " Proposals ({}, {open} open; newest first) · y/n vote on the selected one ",
         data.proposals.len()
     );
-    if !app.governance_filter.is_empty() {
+    if !app.views.governance.filter.is_empty() {
         title.push_str(&format!(
             "· filter \"{}\" (Esc clears) ",
-            app.governance_filter
+            app.views.governance.filter
         ));
     }
     title.push_str(&super::joins::freshness(app));

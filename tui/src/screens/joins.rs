@@ -16,7 +16,7 @@ pub fn visible(app: &App) -> Vec<&PendingJoin> {
     let Some(data) = &app.node.governance.data else {
         return Vec::new();
     };
-    let needle = app.joins_filter.to_lowercase();
+    let needle = app.views.joins.filter.to_lowercase();
     data.joins
         .iter()
         .filter(|join| {
@@ -92,8 +92,11 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App, data: &GovernanceData) {
         " Join requests ({} pending on this node) · a approves, r rejects ",
         data.joins.len()
     );
-    if !app.joins_filter.is_empty() {
-        title.push_str(&format!("· filter \"{}\" (Esc clears) ", app.joins_filter));
+    if !app.views.joins.filter.is_empty() {
+        title.push_str(&format!(
+            "· filter \"{}\" (Esc clears) ",
+            app.views.joins.filter
+        ));
     }
     title.push_str(&freshness(app));
     let block = Block::default().borders(Borders::ALL).title(title);
@@ -107,7 +110,7 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App, data: &GovernanceData) {
         return;
     }
     let height = usize::from(area.height.saturating_sub(3));
-    let offset = super::scroll_offset(app.joins_cursor, height);
+    let offset = super::scroll_offset(app.views.joins.cursor, height);
     let rows = visible
         .iter()
         .enumerate()
@@ -126,7 +129,7 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App, data: &GovernanceData) {
                 requested,
                 approval(data, join),
             ]);
-            if index == app.joins_cursor {
+            if index == app.views.joins.cursor {
                 row.style(app.theme.selected())
             } else {
                 row

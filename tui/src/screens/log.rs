@@ -11,9 +11,9 @@ use crate::app::App;
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme;
     let height = usize::from(area.height.saturating_sub(2));
-    let matching: Vec<_> = app.node.log.filtered(&app.log_filter).collect();
+    let matching: Vec<_> = app.node.log.filtered(&app.views.log.filter).collect();
     let last = matching.len().saturating_sub(1);
-    let cursor = app.log_cursor.unwrap_or(last);
+    let cursor = app.views.log.cursor.unwrap_or(last);
     let offset = super::scroll_offset(cursor, height);
     let lines: Vec<Line> = matching
         .iter()
@@ -32,14 +32,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 Span::styled(format!("{:<5} ", line.level.as_str()), level_style),
                 Span::raw(line.text.as_str()),
             ]);
-            if app.log_cursor == Some(index) {
+            if app.views.log.cursor == Some(index) {
                 row.style(theme.selected())
             } else {
                 row
             }
         })
         .collect();
-    let follow = if app.log_cursor.is_none() {
+    let follow = if app.views.log.cursor.is_none() {
         "following"
     } else {
         "scrolled, G follows"
@@ -49,8 +49,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         matching.len(),
         app.node.log.len()
     );
-    if !app.log_filter.is_empty() {
-        title.push_str(&format!("filter \"{}\" (Esc clears) ", app.log_filter));
+    if !app.views.log.filter.is_empty() {
+        title.push_str(&format!(
+            "filter \"{}\" (Esc clears) ",
+            app.views.log.filter
+        ));
     }
     let body = if lines.is_empty() {
         vec![Line::styled(

@@ -119,7 +119,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Screen::Log => log::draw(frame, body, app),
     }
     chrome::status_bar(frame, status, app);
-    if let Some(dialog) = &app.dialog {
+    if let Some(dialog) = app.input.dialog() {
         dialog::draw(frame, body, app, dialog);
     }
     if app.help {

@@ -20,7 +20,7 @@ pub fn rows(app: &App) -> Vec<Vec<String>> {
     let Some(tables) = &app.node.modules.tables else {
         return Vec::new();
     };
-    let needle = app.modules_filter.to_lowercase();
+    let needle = app.views.modules.filter.to_lowercase();
     let keep = |cells: &Vec<String>| {
         needle.is_empty() || cells.iter().any(|c| c.to_lowercase().contains(&needle))
     };
@@ -141,17 +141,17 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App) {
                 (_, Some(tables)) => tables.count(*module).to_string(),
                 (_, None) => "…".to_string(),
             };
-            let selected = index == app.module;
+            let selected = index == app.views.modules.module;
             let mark = if selected { "▶" } else { " " };
             let line = Line::raw(format!("{mark} {:<9}{count:>8}", module.name()));
-            if selected && !app.module_in_table {
+            if selected && !app.views.modules.in_table {
                 line.style(app.theme.selected())
             } else {
                 line
             }
         })
         .collect();
-    let title = if app.module_in_table {
+    let title = if app.views.modules.in_table {
         " Modules "
     } else {
         " Modules (Enter) "
@@ -179,13 +179,13 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) {
         return;
     };
     let mut title = title(module, tables);
-    if app.module_in_table {
+    if app.views.modules.in_table {
         title.push_str("· Esc back to the list ");
     }
-    if !app.modules_filter.is_empty() {
+    if !app.views.modules.filter.is_empty() {
         title.push_str(&format!(
             "· filter \"{}\" (Esc clears) ",
-            app.modules_filter
+            app.views.modules.filter
         ));
     }
     if tables.undecoded > 0 {
@@ -242,7 +242,7 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) {
         ),
     };
     let height = usize::from(area.height.saturating_sub(3));
-    let offset = super::scroll_offset(app.module_cursor, height);
+    let offset = super::scroll_offset(app.views.modules.cursor, height);
     let rows = rows(app)
         .into_iter()
         .enumerate()
@@ -250,7 +250,7 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) {
         .take(height)
         .map(|(index, cells)| {
             let row = Row::new(cells);
-            if app.module_in_table && index == app.module_cursor {
+            if app.views.modules.in_table && index == app.views.modules.cursor {
                 row.style(app.theme.selected())
             } else {
                 row

@@ -15,7 +15,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let [grid, legend] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
     let node = &app.node;
     let visible = usize::from(grid.height.saturating_sub(3));
-    let offset = super::scroll_offset(app.rounds_cursor, visible);
+    let offset = super::scroll_offset(app.views.rounds.cursor, visible);
     let rows = node
         .rounds
         .newest()
@@ -38,7 +38,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                     .map(|peer| Cell::from(glyphs(row.marks(&peer.id)))),
             );
             let row_widget = Row::new(cells);
-            if index == app.rounds_cursor {
+            if index == app.views.rounds.cursor {
                 row_widget.style(app.theme.selected())
             } else {
                 row_widget
