@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod daemon;
+pub mod driver;
 pub mod ledger;
 pub mod modules;
 pub mod net;

@@ -41,14 +41,22 @@ impl Driver {
             AdminRequest::Submit { data } => self.submit(DATA, data),
             AdminRequest::SubmitItem { module, data } => self.submit(module, data),
             AdminRequest::Outcome { height } => {
-                match self.ledger.outcome(self.store.database(), height) {
+                match self
+                    .step
+                    .ledger()
+                    .outcome(self.step.store().database(), height)
+                {
                     Ok(outcome) => AdminResponse::Outcome(outcome),
                     Err(error) => AdminResponse::Error(format!("cannot read the outcome: {error}")),
                 }
             }
             AdminRequest::ModuleEntries { module, table } => {
-                let db = self.store.database();
-                match self.ledger.entries(db, module, &table, MAX_MODULE_ENTRIES) {
+                let db = self.step.store().database();
+                match self
+                    .step
+                    .ledger()
+                    .entries(db, module, &table, MAX_MODULE_ENTRIES)
+                {
                     Ok(entries) => AdminResponse::ModuleEntries(
                         entries
                             .into_iter()
@@ -61,9 +69,9 @@ impl Driver {
                 }
             }
             AdminRequest::Peers => AdminResponse::Peers(self.peers()),
-            AdminRequest::Block { height } => match self.store.finalized_block(height) {
+            AdminRequest::Block { height } => match self.step.store().finalized_block(height) {
                 Ok(found) => AdminResponse::Block(found.map(|(block, certificate)| {
-                    let peers = self.core.peers();
+                    let peers = self.step.core().peers();
                     let signers = certificate
                         .as_ref()
                         .and_then(|c| c.signer_indices(peers.len()).ok())
@@ -86,7 +94,8 @@ impl Driver {
                 AdminResponse::Error("subscribe on a connection of its own".into())
             }
             AdminRequest::Blocks { from, limit } => self
-                .store
+                .step
+                .store()
                 .finalized_blocks(from, limit.min(ADMIN_BLOCKS_LIMIT) as usize)
                 .map(|blocks| {
                     AdminResponse::Blocks(
@@ -99,8 +108,9 @@ impl Driver {
                 .with_context(|| format!("cannot read the blocks from {from}"))
                 .unwrap_or_else(refused),
             AdminRequest::Proposals => self
-                .ledger
-                .proposals(self.store.database(), MAX_PROPOSALS)
+                .step
+                .ledger()
+                .proposals(self.step.store().database(), MAX_PROPOSALS)
                 .map(AdminResponse::Proposals)
                 .context("cannot read the proposals")
                 .unwrap_or_else(refused),
@@ -128,25 +138,22 @@ impl Driver {
     /// Puts an item into the core's outbox; refused (with why) if it could never fit a block
     /// or names a module this node does not run.
     pub(super) fn submit(&mut self, module: ModuleId, data: Vec<u8>) -> AdminResponse {
-        if !self.ledger.runs(module) {
+        if !self.step.ledger().runs(module) {
             return AdminResponse::Error(format!("no module with id {} is enabled", module.0));
         }
-        if !self.core.is_voter() {
+        if !self.step.core().is_voter() {
             return AdminResponse::Error(format!(
                 "this node is not a peer in epoch {} (it follows the federation): only peers \
                  in force put items into consensus",
-                self.core.epoch()
+                self.step.core().epoch()
             ));
         }
-        let output = self
-            .core
-            .handle(self.clock.now(), Input::Submit { module, data });
-        let federation = self.core.federation();
+        let federation = self.step.core().federation();
+        let output = self.step.handle(&self.host, Input::Submit { module, data });
         let accepted = output.persist.iter().find_map(|d| match d {
             Durable::OwnItem(item) => Some((item.id(&federation), item.nonce)),
             _ => None,
         });
-        self.pending.push((output, self.core.round()));
         match accepted {
             Some((item, nonce)) => AdminResponse::Submitted { item, nonce },
             None => AdminResponse::Error(
@@ -156,14 +163,16 @@ impl Driver {
     }
 
     fn peers(&self) -> Vec<PeerInfo> {
-        let me = self.core.peer_id();
+        let me = self.step.core().peer_id();
         let states: HashMap<PeerId, crate::net::PeerState> = self
+            .host
             .net
             .peer_states()
             .into_iter()
             .map(|s| (s.id, s))
             .collect();
-        self.core
+        self.step
+            .core()
             .peers()
             .iter()
             .map(|id| {
@@ -171,7 +180,7 @@ impl Driver {
                 let path = state.and_then(|s| s.path);
                 PeerInfo {
                     id: *id,
-                    name: self.names.get(id).cloned().unwrap_or_default(),
+                    name: self.host.names.get(id).cloned().unwrap_or_default(),
                     is_self: *id == me,
                     connected: *id == me || state.is_some_and(|s| s.connected),
                     path: path.map(|p| {
@@ -182,7 +191,7 @@ impl Driver {
                         }
                     }),
                     rtt_us: path.map(|p| u64::try_from(p.rtt.as_micros()).unwrap_or(u64::MAX)),
-                    last_vote_round: self.observer.last_vote(id),
+                    last_vote_round: self.host.observer.last_vote(id),
                     dropped_frames: state.map_or(0, |s| s.dropped_frames),
                 }
             })
@@ -190,34 +199,36 @@ impl Driver {
     }
 
     fn status(&self) -> Status {
-        let me = self.core.peer_id();
+        let me = self.step.core().peer_id();
         let states: HashMap<PeerId, bool> = self
+            .host
             .net
             .peer_states()
             .into_iter()
             .map(|s| (s.id, s.connected))
             .collect();
         Status {
-            federation_id: self.core.federation(),
+            federation_id: self.step.core().federation(),
             federation_name: self.federation_name.clone(),
             peer_id: me,
-            role: if self.core.is_voter() {
+            role: if self.step.core().is_voter() {
                 "voter"
             } else {
                 "follower"
             }
             .into(),
-            round: self.core.round(),
-            leader: self.core.leader(self.core.round()),
-            finalized_height: self.core.finalized_height(),
-            pending_items: self.core.pending_items() as u64,
+            round: self.step.core().round(),
+            leader: self.step.core().leader(self.step.core().round()),
+            finalized_height: self.step.core().finalized_height(),
+            pending_items: self.step.core().pending_items() as u64,
             peers: self
-                .core
+                .step
+                .core()
                 .peers()
                 .iter()
                 .map(|id| PeerStatus {
                     id: *id,
-                    name: self.names.get(id).cloned().unwrap_or_default(),
+                    name: self.host.names.get(id).cloned().unwrap_or_default(),
                     connected: *id == me || states.get(id).copied().unwrap_or(false),
                 })
                 .collect(),

@@ -51,7 +51,8 @@ impl Driver {
             return Ok(JoinReply::Refused(reason));
         }
         let members = self.addressed(self.current_epoch()?.members);
-        self.store
+        self.step
+            .store()
             .put_pending_join(&PendingRequest {
                 request,
                 received_ms: wall_ms(),
@@ -64,12 +65,12 @@ impl Driver {
             "join request pending: `bfte approve {}` votes to add it, `bfte reject` drops it",
             member.id
         );
-        self.observer.hub().publish(AdminEvent::JoinRequested {
+        self.host.observer.hub().publish(AdminEvent::JoinRequested {
             peer: member.id,
             name: member.name,
         });
         Ok(JoinReply::Pending {
-            genesis: self.store.genesis().clone(),
+            genesis: self.step.store().genesis().clone(),
             founders: self.founders(),
             members,
         })
@@ -77,7 +78,7 @@ impl Driver {
 
     /// Why this node refuses the request, if it does.
     fn join_refusal(&self, request: &JoinRequest) -> anyhow::Result<Option<String>> {
-        let federation = self.store.genesis().federation_id();
+        let federation = self.step.store().genesis().federation_id();
         if request.federation != federation {
             return Ok(Some(format!(
                 "this node is in federation {}, the invite is for {}",
@@ -88,12 +89,13 @@ impl Driver {
             return Ok(Some(reason));
         }
         let pinned = self
-            .store
+            .step
+            .store()
             .finalized_block(request.pin_height)
             .context("cannot read the invite's pinned block")?;
         let block = match pinned {
             Some((block, _)) if block.hash() == request.pin_block => block,
-            None if request.pin_height > self.store.finalized_height()? => {
+            None if request.pin_height > self.step.store().finalized_height()? => {
                 return Ok(Some(format!(
                     "this node has not finalized height {} yet; try again in a moment or ask \
                      another peer",
@@ -121,8 +123,12 @@ impl Driver {
                 request.member.id
             )));
         }
-        let known = self.store.pending_join(&request.member.id)?.is_some();
-        if !known && self.store.pending_join_count()? >= MAX_PENDING_JOINS {
+        let known = self
+            .step
+            .store()
+            .pending_join(&request.member.id)?
+            .is_some();
+        if !known && self.step.store().pending_join_count()? >= MAX_PENDING_JOINS {
             return Ok(Some(format!(
                 "this node holds {MAX_PENDING_JOINS} pending join requests already; try again \
                  once its admins decided on them"
@@ -133,21 +139,24 @@ impl Driver {
 
     /// The configuration in force, as the ledger applied it.
     pub(super) fn current_epoch(&self) -> anyhow::Result<EpochConfig> {
-        self.ledger
-            .epoch(self.store.database())
+        self.step
+            .ledger()
+            .epoch(self.step.store().database())
             .context("cannot read the configuration in force")
     }
 
     /// The founding peers as the genesis file names and addresses them.
     fn founders(&self) -> Vec<Member> {
-        self.store
+        self.step
+            .store()
             .genesis()
             .peers
             .iter()
             .map(|id| Member {
                 id: *id,
-                name: self.names.get(id).cloned().unwrap_or_default(),
+                name: self.host.names.get(id).cloned().unwrap_or_default(),
                 addrs: self
+                    .host
                     .founder_addrs
                     .get(id)
                     .map(|addrs| addrs.iter().map(ToString::to_string).collect())
@@ -159,13 +168,14 @@ impl Driver {
     /// `members` with the names and addresses the ledger does not record filled in: the
     /// genesis file's for founders, and this node's bound sockets for itself.
     pub(super) fn addressed(&self, mut members: Vec<Member>) -> Vec<Member> {
-        let me = self.core.peer_id();
+        let me = self.step.core().peer_id();
         for member in &mut members {
             if member.name.is_empty() {
-                member.name = self.names.get(&member.id).cloned().unwrap_or_default();
+                member.name = self.host.names.get(&member.id).cloned().unwrap_or_default();
             }
             if member.id == me {
                 let bound: Vec<String> = self
+                    .host
                     .net
                     .local_addrs()
                     .iter()
@@ -178,7 +188,7 @@ impl Driver {
                 }
             }
             if member.addrs.is_empty()
-                && let Some(addrs) = self.founder_addrs.get(&member.id)
+                && let Some(addrs) = self.host.founder_addrs.get(&member.id)
             {
                 member.addrs = addrs.iter().map(ToString::to_string).collect();
             }
@@ -189,17 +199,18 @@ impl Driver {
     /// `AdminRequest::Invite`: the federation, the finalized tip as the pin, and the members
     /// to ask (this node first: it surely knows the pin).
     pub(super) fn invite(&self) -> anyhow::Result<AdminResponse> {
-        let height = self.store.finalized_height()?;
+        let height = self.step.store().finalized_height()?;
         let (block, _) = self
-            .store
+            .step
+            .store()
             .finalized_block(height)?
             .with_context(|| format!("the finalized block at height {height} is missing"))?;
-        let me = self.core.peer_id();
+        let me = self.step.core().peer_id();
         let mut peers = self.addressed(self.current_epoch()?.members);
         peers.sort_by_key(|member| member.id != me);
         peers.truncate(MAX_INVITE_PEERS);
         let invite = Invite {
-            federation: self.store.genesis().federation_id(),
+            federation: self.step.store().genesis().federation_id(),
             pin_height: height,
             pin_block: block.hash(),
             peers,
@@ -212,13 +223,14 @@ impl Driver {
     pub(super) fn joins(&mut self) -> anyhow::Result<AdminResponse> {
         let epoch = self.current_epoch()?;
         let (members, pending): (Vec<_>, Vec<_>) = self
-            .store
+            .step
+            .store()
             .pending_joins()?
             .into_iter()
             .partition(|p| epoch.member(&p.request.member.id).is_some());
         if !members.is_empty() {
             let ids: Vec<PeerId> = members.iter().map(|p| p.request.member.id).collect();
-            self.store.remove_pending_joins(&ids)?;
+            self.step.store().remove_pending_joins(&ids)?;
             tracing::info!(
                 peers = ids.len(),
                 "dropped join requests of peers that are members now"
@@ -245,8 +257,9 @@ impl Driver {
             )));
         }
         let open = self
-            .ledger
-            .proposals(self.store.database(), MAX_PROPOSALS)
+            .step
+            .ledger()
+            .proposals(self.step.store().database(), MAX_PROPOSALS)
             .context("cannot read the proposals")?
             .into_iter()
             .find(|p| {
@@ -259,7 +272,7 @@ impl Driver {
                 proposal: proposal.id,
                 yes: true,
             }
-        } else if let Some(pending) = self.store.pending_join(&peer)? {
+        } else if let Some(pending) = self.step.store().pending_join(&peer)? {
             tracing::info!(peer = %peer, name = %pending.request.member.name, "approving a join: proposing to add the peer");
             CtrlItem::Propose(Change::AddPeer(pending.request.member))
         } else {
@@ -273,7 +286,7 @@ impl Driver {
 
     /// `AdminRequest::Reject`: forgets the pending request here.
     pub(super) fn reject(&mut self, peer: PeerId) -> anyhow::Result<AdminResponse> {
-        if self.store.remove_pending_joins(&[peer])? == 0 {
+        if self.step.store().remove_pending_joins(&[peer])? == 0 {
             return Ok(AdminResponse::Error(format!(
                 "no join request from {peer} is pending here (`bfte joins` lists them)"
             )));

@@ -1,7 +1,7 @@
 //! The node process's main loop: start the store, the ledger, the core, the network and the
 //! admin sockets, then feed the driver (`driver.rs`) batches of inputs until asked to stop.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,14 +11,15 @@ use tokio::sync::mpsc;
 
 use super::admin::{self, Access, AdminCall};
 use super::clock::NodeClock;
-use super::driver::Driver;
+use super::driver::{Driver, NodeHost, SERVE_LIMIT};
 use super::epochs::dial_list;
 use super::events::{EventHub, Observer};
 use super::files::{DataDir, GenesisFile};
+use crate::driver::{Step, start_core};
 use crate::ledger::Ledger;
 use crate::net::{Inbound, Net, NetConfig, RelayChoice};
 use crate::store::Store;
-use bfte_consensus::{Core, CoreConfig};
+use bfte_consensus::CoreConfig;
 
 /// Most inputs joined to one batch after the one that woke the loop: bounds the time before
 /// a batch's messages leave.
@@ -57,14 +58,9 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
     }
     let me = secret.peer_id();
     let ledger = Ledger::new(&genesis);
-    // A crash may have come between the ledger starting an epoch and the store following.
     let epoch = ledger
         .epoch(store.database())
         .context("cannot read the epoch from the ledger")?;
-    store
-        .switch_epoch(&epoch, &me)
-        .context("cannot move the database into the ledger's epoch")?;
-    let restored = store.restored()?;
     let config = NetConfig {
         bind: settings.listen,
         relay,
@@ -78,37 +74,35 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
         .map(|p| (p.id, p.addrs.clone()))
         .collect();
     net.set_peers(dial_list(&epoch, &founder_addrs, &me));
-    let clock = NodeClock::start();
-    let genesis_config = CoreConfig::new(&genesis, Arc::new(secret), Arc::new(Ed25519Verifier));
-    let (core, output) = Core::start(
-        genesis_config.clone().in_epoch(epoch),
-        restored,
-        clock.now(),
-    )?;
-    let mut driver = Driver {
-        core,
-        config: genesis_config,
-        founder_addrs,
-        store,
-        ledger,
+    let mut host = NodeHost {
         net,
-        clock,
-        timers: BTreeMap::new(),
+        clock: NodeClock::start(),
+        observer: Observer::new(EventHub::default()),
+        founder_addrs,
         names: genesis_file
             .peers
             .iter()
             .map(|p| (p.id, p.name.clone()))
             .collect(),
         connected: HashMap::new(),
+    };
+    let genesis_config = CoreConfig::new(&genesis, Arc::new(secret), Arc::new(Ed25519Verifier));
+    let (step, _) = Step::start(
+        genesis_config,
+        start_core(),
+        store,
+        ledger,
+        SERVE_LIMIT,
+        &mut host,
+    )?;
+    let mut driver = Driver {
+        step,
+        host,
         federation_name: genesis.name.clone(),
         seen_votes: Vec::new(),
-        observer: Observer::new(EventHub::default()),
-        pending: Vec::new(),
-        reported: HashSet::new(),
         replies: Vec::new(),
     };
-    driver.start(output)?;
-    super::log_tap::forward_logs_to(driver.observer.hub());
+    super::log_tap::forward_logs_to(driver.host.observer.hub());
     let (calls_tx, mut calls) = mpsc::channel::<AdminCall>(64);
     for (path, access) in [
         (dir.admin_socket_path(), Access::Full),
@@ -118,7 +112,7 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
         let server = admin::Server {
             data_dir: dir.path().to_path_buf(),
             calls: calls_tx.clone(),
-            events: driver.observer.hub().clone(),
+            events: driver.host.observer.hub().clone(),
             access,
         };
         tokio::spawn(admin::serve(listener, server));
@@ -158,7 +152,7 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
     }
     tracing::info!("stopping");
     driver.flush_seen_votes();
-    driver.net.shutdown().await;
+    driver.host.net.shutdown().await;
     let _ = std::fs::remove_file(dir.admin_socket_path());
     let _ = std::fs::remove_file(dir.admin_read_only_socket_path());
     Ok(())

@@ -8,7 +8,7 @@ use bfte_shared::federation::{FederationId, Genesis, PeerSet};
 use bfte_shared::hash::Hash;
 use bfte_shared::item::{ConsensusItem, ModuleId};
 use bfte_shared::ledger::{BlockOutcome, ItemOutcome};
-use bfte_shared::modules::ctrl::{EpochConfig, ModuleVersion};
+use bfte_shared::modules::ctrl::{EpochConfig, ModuleVersion, ProposalId};
 use bfte_shared::modules::{CONSENSUS_CTRL, Effect};
 use bfte_shared::round::Height;
 use redb::{Database, Durability, ReadableTable, WriteTransaction};
@@ -76,6 +76,9 @@ pub struct CatchUp {
     /// The configuration of a new epoch that the last applied block started: applying stopped
     /// there, so that the blocks above it, which the old epoch finalized, are never applied.
     pub epoch: Option<EpochConfig>,
+    /// The consensus_ctrl proposals the applied blocks touched (made, voted on, passed or
+    /// rejected), in id order: what consoles are told to refetch.
+    pub proposals_changed: Vec<ProposalId>,
 }
 
 /// Applies finalized blocks under the configuration the federation put in force. A ledger
@@ -188,6 +191,7 @@ impl Ledger {
         let mut done = CatchUp {
             applied: Vec::new(),
             epoch: None,
+            proposals_changed: Vec::new(),
         };
         loop {
             let next = self.applied_height(db)?.next();
@@ -202,8 +206,14 @@ impl Ledger {
                 if block.header.height != expected {
                     return Err(LedgerError::MissingBlock(expected));
                 }
-                let (root, changed) = self.apply_block(db, &block, in_force)?;
+                let (root, changed, proposals) = self.apply_block(db, &block, in_force)?;
                 done.applied.push((expected, root));
+                for id in proposals {
+                    if !done.proposals_changed.contains(&id) {
+                        done.proposals_changed.push(id);
+                    }
+                }
+                done.proposals_changed.sort();
                 if let Some(changed) = changed {
                     let new_epoch = changed.config.number != in_force.config.number;
                     *in_force = changed;
@@ -216,14 +226,14 @@ impl Ledger {
         }
     }
 
-    /// Applies one block in one transaction; returns its state root and the configuration it
-    /// put in force, if it changed one.
+    /// Applies one block in one transaction; returns its state root, the configuration it
+    /// put in force if it changed one, and the proposals it touched.
     fn apply_block(
         &self,
         db: &Database,
         block: &Block,
         in_force: &InForce,
-    ) -> Result<(Hash, Option<InForce>), LedgerError> {
+    ) -> Result<(Hash, Option<InForce>, Vec<ProposalId>), LedgerError> {
         let height = block.header.height;
         let hash = block.hash();
         let mut txn = db
@@ -296,7 +306,17 @@ impl Ledger {
         }
         txn.commit()
             .map_err(LedgerError::failed("committing a ledger transaction"))?;
-        Ok((root, changed))
+        let proposals = outcome
+            .changes
+            .iter()
+            .filter(|c| c.module == CONSENSUS_CTRL && c.table == ctrl::PROPOSALS)
+            .filter_map(|c| {
+                Some(ProposalId(u64::from_be_bytes(
+                    c.key.as_slice().try_into().ok()?,
+                )))
+            })
+            .collect();
+        Ok((root, changed, proposals))
     }
 
     /// The block's state commitment must match our root at its height, which we applied.

@@ -1,39 +1,49 @@
-//! What a simulated peer's database holds: it survives a crash, exactly as a redb commit
-//! survives one, and nothing the peer held only in memory does.
+//! What a simulated peer's database holds, behind the driver step's store trait: a commit
+//! survives a crash, exactly as a redb commit does, and nothing the peer held only in memory
+//! does.
 
 use std::collections::BTreeMap;
 
-use bfte_consensus::Restored;
+use bfte_consensus::{Durable, Output, Restored};
 use bfte_shared::block::Block;
 use bfte_shared::certificate::Certificate;
-use bfte_shared::hash::Hash;
 use bfte_shared::item::ConsensusItem;
+use bfte_shared::message::FinalizedChain;
 use bfte_shared::modules::ctrl::EpochConfig;
 use bfte_shared::peer::PeerId;
+use bfte_shared::round::Height;
 use bfte_shared::vote::Vote;
 
-use super::ledger::genesis_root;
-use super::membership::EpochEnds;
+use crate::driver::DurableStore;
+
+/// Blocks an ended epoch finalized above its last block, and the certificate of the last one
+/// (or of that block itself).
+pub(super) type EpochEnds = BTreeMap<u64, (Vec<Block>, Certificate)>;
+
+/// A commit the real store would refuse: the node would stop.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(String);
 
 /// What survives a crash: exactly what the core asked to persist, and the finalized chain.
 #[derive(Debug)]
 pub(super) struct Disk {
-    pub(super) votes: Vec<Vote>,
-    pub(super) own_items: Vec<ConsensusItem>,
-    pub(super) certificates: Vec<Certificate>,
-    pub(super) blocks: Vec<Block>,
+    votes: Vec<Vote>,
+    own_items: Vec<ConsensusItem>,
+    certificates: Vec<Certificate>,
+    blocks: Vec<Block>,
     /// Finalized blocks from genesis, each with its finalization if it had its own.
     pub(super) chain: Vec<(Block, Option<Certificate>)>,
-    pub(super) nonces: BTreeMap<PeerId, u64>,
-    /// The ledger's state root after each applied height, from the genesis block's.
-    pub(super) roots: Vec<Hash>,
+    nonces: BTreeMap<PeerId, u64>,
     /// The epoch the peer is in, and where earlier epochs ended.
     pub(super) epoch: EpochConfig,
-    pub(super) ends: EpochEnds,
+    ends: EpochEnds,
+    /// The finalized blocks the last epoch switch dropped (the old epoch's, above its end).
+    pub(super) dropped: Vec<Block>,
 }
 
 impl Disk {
-    /// A fresh peer's disk: the genesis block finalized and applied, in the genesis epoch.
+    /// A fresh peer's disk: the genesis block finalized, in the genesis epoch.
     pub(super) fn new(genesis: &Block, epoch: EpochConfig) -> Disk {
         Disk {
             votes: Vec::new(),
@@ -42,21 +52,89 @@ impl Disk {
             blocks: Vec::new(),
             chain: vec![(genesis.clone(), None)],
             nonces: BTreeMap::new(),
-            roots: vec![genesis_root(genesis)],
             epoch,
             ends: EpochEnds::new(),
+            dropped: Vec::new(),
         }
+    }
+
+    pub(super) fn tip_height(&self) -> u64 {
+        self.chain.len() as u64 - 1
+    }
+
+    /// As `Store::commit_outputs` writes: finalized blocks appended (refused unless they
+    /// extend the tip), nonces raised, entries at or below the new tip's round dropped.
+    fn write(&mut self, output: &Output) -> Result<(), Refused> {
+        for finalized in &output.finalized {
+            for (i, block) in finalized.blocks.iter().enumerate() {
+                let (tip, _) = &self.chain[self.chain.len() - 1];
+                if block.header.height != tip.header.height.next()
+                    || block.header.parent != tip.hash()
+                {
+                    return Err(Refused(format!(
+                        "finalized block {} does not extend the tip at {}",
+                        block.header.height, tip.header.height
+                    )));
+                }
+                for item in &block.payload.items {
+                    let nonce = self.nonces.entry(item.author).or_insert(0);
+                    *nonce = (*nonce).max(item.nonce);
+                }
+                let last = i + 1 == finalized.blocks.len();
+                let certificate = last.then(|| finalized.certificate.clone());
+                self.chain.push((block.clone(), certificate));
+            }
+        }
+        for durable in &output.persist {
+            match durable {
+                Durable::Vote(vote) => {
+                    let clash = self.votes.iter().any(|v| {
+                        v.round == vote.round && v.kind != vote.kind && same_slot(v, vote)
+                    });
+                    if clash {
+                        return Err(Refused(format!("a conflicting own vote in {}", vote.round)));
+                    }
+                    self.votes.push(vote.clone());
+                }
+                Durable::OwnItem(item) => self.own_items.push(item.clone()),
+                Durable::Certificate(certificate) => self.certificates.push(certificate.clone()),
+                Durable::Block(block) => self.blocks.push(block.clone()),
+            }
+        }
+        let tip_round = self.chain[self.chain.len() - 1].0.header.round;
+        self.votes.retain(|v| v.round > tip_round);
+        self.certificates.retain(|c| c.round > tip_round);
+        self.blocks.retain(|b| b.header.round > tip_round);
+        let nonces = &self.nonces;
+        self.own_items
+            .retain(|i| nonces.get(&i.author).is_none_or(|n| i.nonce > *n));
+        Ok(())
+    }
+}
+
+/// Two own votes under one key of the store's votes table: the same round and the same kind
+/// of vote (notarize, dummy or finalize), whatever block they name.
+fn same_slot(a: &Vote, b: &Vote) -> bool {
+    std::mem::discriminant(&a.kind) == std::mem::discriminant(&b.kind)
+}
+
+impl DurableStore for Disk {
+    type Error = Refused;
+
+    /// In order; a refusal stops the peer (a violation), as the real store's stops the node.
+    fn commit<'a>(&mut self, outputs: impl Iterator<Item = &'a Output>) -> Result<(), Refused> {
+        for output in outputs {
+            self.write(output)?;
+        }
+        Ok(())
     }
 
     /// What a restarting core is handed, as `Store::restored` reads it: the finalized tip and
     /// nonces, and whatever was persisted above the tip.
-    pub(super) fn restored(&self) -> Restored {
-        let (tip, _) = self
-            .chain
-            .last()
-            .expect("a chain starts at genesis or at an epoch's start block");
+    fn restored(&self) -> Result<Restored, Refused> {
+        let (tip, _) = &self.chain[self.chain.len() - 1];
         let tip_round = tip.header.round;
-        Restored {
+        Ok(Restored {
             finalized_tip: tip.clone(),
             finalized_nonces: self.nonces.clone(),
             votes: self
@@ -83,6 +161,84 @@ impl Disk {
                 .filter(|b| b.header.round > tip_round)
                 .cloned()
                 .collect(),
+        })
+    }
+
+    /// Finalized blocks from `from` on, as the store serves them: up to the first block with
+    /// its own finalization at or after the limit, never across an epoch's end (an answer
+    /// that reaches one carries that epoch's end proof).
+    fn finalized_chain(
+        &self,
+        from: Height,
+        limit: usize,
+    ) -> Result<Option<FinalizedChain>, Refused> {
+        let chain = &self.chain;
+        let start = from.0 as usize;
+        if start == 0 || start >= chain.len() {
+            return Ok(None);
         }
+        let end_proof = self.ends.range(from.0..).next();
+        let last = end_proof.map_or(chain.len() - 1, |(at, _)| *at as usize);
+        let want_end = (start + limit).min(last);
+        if let Some(end) = (want_end..=last).find(|&i| chain[i].1.is_some()) {
+            return Ok(chain[end].1.clone().map(|finalization| FinalizedChain {
+                blocks: chain[start..=end].iter().map(|(b, _)| b.clone()).collect(),
+                finalization,
+            }));
+        }
+        Ok(end_proof.map(|(_, (tail, finalization))| {
+            let mut blocks: Vec<Block> =
+                chain[start..=last].iter().map(|(b, _)| b.clone()).collect();
+            blocks.extend(tail.iter().cloned());
+            FinalizedChain {
+                blocks,
+                finalization: finalization.clone(),
+            }
+        }))
+    }
+
+    /// What the store's `switch_epoch` does: the chain ends at the start block, the rest is
+    /// kept as the old epoch's end proof, nonces roll back, this peer's dropped items are
+    /// pending again, and round state goes.
+    fn switch_epoch(&mut self, epoch: &EpochConfig, me: &PeerId) -> Result<(), Refused> {
+        if epoch.number <= self.epoch.number {
+            return Ok(());
+        }
+        let start = epoch.start_height.0 as usize;
+        if start >= self.chain.len() || self.chain[start].0.hash() != epoch.start_block {
+            return Err(Refused(format!(
+                "epoch {} starts at a block this disk has not finalized",
+                epoch.number
+            )));
+        }
+        let tail = self.chain.split_off(start + 1);
+        let end = match (&self.chain[start].1, tail.last()) {
+            (Some(own), _) => Some((Vec::new(), own.clone())),
+            (None, Some((_, Some(last)))) => {
+                Some((tail.iter().map(|(b, _)| b.clone()).collect(), last.clone()))
+            }
+            _ => None,
+        };
+        if let Some(end) = end {
+            self.ends.insert(start as u64, end);
+        }
+        let mut first = BTreeMap::new();
+        for (block, _) in &tail {
+            for item in &block.payload.items {
+                first.entry(item.author).or_insert(item.nonce);
+            }
+        }
+        for (author, nonce) in first {
+            self.nonces.insert(author, nonce.saturating_sub(1));
+        }
+        let mine = tail.iter().flat_map(|(b, _)| &b.payload.items);
+        self.own_items
+            .extend(mine.filter(|item| item.author == *me).cloned());
+        self.votes.clear();
+        self.certificates.clear();
+        self.blocks.clear();
+        self.epoch = epoch.clone();
+        self.dropped = tail.into_iter().map(|(b, _)| b).collect();
+        Ok(())
     }
 }

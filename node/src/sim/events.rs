@@ -2,8 +2,6 @@
 
 use std::sync::Arc;
 
-use bfte_consensus::Timer;
-
 #[derive(Debug)]
 pub(super) enum Event {
     Deliver {
@@ -11,10 +9,13 @@ pub(super) enum Event {
         from: usize,
         bytes: Arc<Vec<u8>>,
     },
+    /// One of the peer's core timers may be due.
     Timer {
         peer: usize,
-        timer: Timer,
-        generation: u64,
+    },
+    /// The peer's batch of inputs ends: its step commits and carries it out.
+    Flush {
+        peer: usize,
     },
     Submit {
         peer: usize,
@@ -25,10 +26,15 @@ pub(super) enum Event {
     Restart {
         peer: usize,
     },
-    /// The peer's ledger applies the finalized blocks it has not applied yet.
+    /// The peer's ledger may apply the finalized blocks up to `height`.
     Apply {
         peer: usize,
-        generation: u64,
+        height: u64,
+    },
+    /// The peer's transport notices a connection to `with` came up.
+    Connected {
+        peer: usize,
+        with: usize,
     },
     Partition {
         groups: Vec<u8>,

@@ -34,6 +34,9 @@ pub enum Violation {
     EpochBoundary { epoch: u64, peer: usize },
     /// A block a correct peer finalized is stamped earlier than its parent.
     TimestampBackwards { peer: usize, height: u64 },
+    /// A correct peer's step stopped with an error, as a node stops on one (a commit its
+    /// store refused, a ledger that cannot go on).
+    Stopped { peer: usize, reason: String },
     /// After the network healed, a correct peer's item was not final everywhere in time.
     Liveness {
         pending_items: usize,
@@ -74,6 +77,7 @@ impl fmt::Display for Violation {
                     "equivocation: correct peer {peer} proposed two blocks in round {round}"
                 )
             }
+            Violation::Stopped { peer, reason } => write!(f, "peer {peer} stopped: {reason}"),
             Violation::FalseEvidence { peer } => {
                 write!(f, "evidence raised against correct peer {peer}")
             }

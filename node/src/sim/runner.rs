@@ -9,7 +9,6 @@ use bfte_shared::hash::Hash;
 use bfte_shared::item::ModuleId;
 use bfte_shared::message::Message;
 use bfte_shared::peer::PeerId;
-use bfte_shared::round::Height;
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 
@@ -17,27 +16,31 @@ use super::byzantine::Byzantine;
 use super::crypto::SimCrypto;
 use super::disk::Disk;
 use super::events::{Event, Queued};
+use super::host::SimHost;
 use super::invariants::{Checker, Violation};
-use super::ledger::model_root;
+use super::ledger::ModelLedger;
 use super::network::Network;
 use super::report::{RunReport, RunStats};
 use super::scenario::{PROGRESS_BOUND_MS, Scenario};
-use bfte_consensus::{Core, CoreConfig, Input, Now, Timer};
+use crate::driver::{Flow, StartCore, Step};
+use bfte_consensus::{CoreConfig, Input, Now};
 
 /// Longest a simulated ledger takes to apply newly finalized blocks.
 pub(super) const MAX_APPLY_DELAY_MS: u64 = 30;
-/// Applied roots a restarted peer reports to its core, as the driver does.
-const RESTORED_ROOTS: usize = 1_024;
-/// Most finalized blocks one answer to a pull carries.
-pub(super) const SERVE_LIMIT: usize = 64;
+/// Most finalized blocks one answer to a pull carries: smaller than the node's, so that
+/// catching up takes several pulls.
+const SERVE_LIMIT: usize = 64;
 
+type SimStep = Step<Disk, ModelLedger>;
+
+/// A simulated process: running its step, or down with only its disk and ledger left.
 #[derive(Debug)]
 pub(super) struct SimPeer {
-    pub(super) core: Option<Core>,
-    pub(super) disk: Disk,
+    step: Option<Box<SimStep>>,
+    down: Option<(Disk, ModelLedger)>,
     pub(super) byzantine: Option<Byzantine>,
-    pub(super) timers: HashMap<Timer, u64>,
-    pub(super) generation: u64,
+    /// Whether a `Flush` event is queued for the batch in progress.
+    flush_queued: bool,
 }
 
 pub struct Simulation {
@@ -109,18 +112,27 @@ impl Simulation {
         let genesis_block = Block::genesis(&genesis);
         let genesis_epoch = bfte_consensus::genesis_epoch(&genesis);
         let checker = Checker::new(correct, &genesis_block);
+        let shared_ids: std::sync::Arc<[PeerId]> = ids.clone().into();
+        let membership = !scenario.membership.is_empty();
         let peers =
             (0..scenario.peers)
                 .map(|i| SimPeer {
-                    core: None,
-                    disk: Disk::new(&genesis_block, genesis_epoch.clone()),
+                    step: None,
+                    down: Some((
+                        Disk::new(&genesis_block, genesis_epoch.clone()),
+                        ModelLedger::new(
+                            &genesis_block,
+                            genesis_epoch.clone(),
+                            shared_ids.clone(),
+                            membership,
+                        ),
+                    )),
                     byzantine: scenario.byzantine.iter().find(|(peer, _)| *peer == i).map(
                         |(_, b)| {
                             Byzantine::new(*b, crypto.signers[i].clone(), genesis.federation_id())
                         },
                     ),
-                    timers: HashMap::new(),
-                    generation: 0,
+                    flush_queued: false,
                 })
                 .collect();
         Simulation {
@@ -317,133 +329,153 @@ impl Simulation {
     fn max_round(&self) -> u64 {
         self.peers
             .iter()
-            .filter_map(|p| p.core.as_ref())
-            .map(|core| core.round().0)
+            .filter_map(|p| p.step.as_ref())
+            .map(|step| step.core().round().0)
             .max()
             .unwrap_or(0)
     }
 
-    fn config(&self, peer: usize) -> CoreConfig {
-        CoreConfig::new(
+    /// How the peer's cores start: broken by the run's mutation if it is correct and one
+    /// is set.
+    fn start_core(&self, peer: usize) -> StartCore {
+        #[cfg(test)]
+        if let Some(mutation) = self.mutation.filter(|_| self.checker.is_correct(peer)) {
+            return Box::new(move |config, restored, now| {
+                bfte_consensus::Core::start_mutated(config, restored, now, Some(mutation))
+            });
+        }
+        let _ = peer;
+        crate::driver::start_core()
+    }
+
+    /// The process starts from its disk and ledger, as a node does: the step applies what
+    /// is finalized and carries out the core's first output.
+    pub(super) fn start_peer(&mut self, peer: usize) {
+        let Some((disk, mut ledger)) = self.peers[peer].down.take() else {
+            return;
+        };
+        ledger.release(disk.tip_height());
+        let base = CoreConfig::new(
             &self.genesis,
             self.crypto.signers[peer].clone(),
             self.crypto.verifier.clone(),
-        )
-        .in_epoch(self.peers[peer].disk.epoch.clone())
-    }
-
-    pub(super) fn start_peer(&mut self, peer: usize) {
-        let restored = self.peers[peer].disk.restored();
-        #[cfg(test)]
-        let started = {
-            let mutation = self.mutation.filter(|_| self.checker.is_correct(peer));
-            Core::start_mutated(self.config(peer), restored, self.clock(peer), mutation)
-        };
-        #[cfg(not(test))]
-        let started = Core::start(self.config(peer), restored, self.clock(peer));
-        let (core, output) = match started {
-            Ok(started) => started,
-            Err(e) => panic!("simulated peer {peer} cannot start: {e}"),
-        };
-        self.peers[peer].core = Some(core);
-        self.apply_output(peer, output);
-        // As the driver does: the ledger's recent roots, then whatever it has yet to apply.
-        let roots = &self.peers[peer].disk.roots;
-        let recent: Vec<(usize, Hash)> = roots
-            .iter()
-            .copied()
-            .enumerate()
-            .skip(roots.len().saturating_sub(RESTORED_ROOTS))
-            .collect();
-        for (height, root) in recent {
-            self.report_applied(peer, height, root);
-        }
-        self.apply_ledger(peer);
-    }
-
-    fn report_applied(&mut self, peer: usize, height: usize, root: Hash) {
-        let height = Height(height as u64);
-        let now = self.clock(peer);
-        if let Some(core) = self.peers[peer].core.as_mut() {
-            let output = core.handle(now, Input::Applied { height, root });
-            self.apply_output(peer, output);
+        );
+        let start = self.start_core(peer);
+        let mut host = SimHost { sim: self, peer };
+        match Step::start(base, start, disk, ledger, SERVE_LIMIT, &mut host) {
+            Ok((step, flow)) => self.settle(peer, Box::new(step), Ok(flow)),
+            // As a node that cannot start stays down; its disk is of no further use.
+            Err(error) if self.checker.is_correct(peer) => {
+                self.checker.violations.push(Violation::Stopped {
+                    peer,
+                    reason: format!("cannot start: {error:#}"),
+                });
+            }
+            Err(_) => {}
         }
     }
 
-    /// Applies every finalized block the peer's ledger has not applied yet.
-    fn apply_ledger(&mut self, peer: usize) {
-        loop {
-            let disk = &mut self.peers[peer].disk;
-            let height = disk.roots.len();
-            let Some((block, _)) = disk.chain.get(height) else {
-                return;
-            };
-            let root = model_root(&disk.roots[height - 1], block);
-            let block = block.clone();
-            disk.roots.push(root);
-            // The epoch ends with the block that changes it, atomically, as the ledger
-            // records the next epoch in that block's transaction; the new core learns the
-            // roots when it starts.
-            if self.check_epoch_change(peer, &block) {
-                return;
+    /// Runs `f` on the peer's step, if it is up, with the peer's host; then carries out
+    /// what `f` decided: a crash after a commit, or a stop on an error. Returns whether the
+    /// peer was up.
+    fn with_step(
+        &mut self,
+        peer: usize,
+        f: impl FnOnce(&mut SimStep, &mut SimHost<'_>) -> anyhow::Result<Flow>,
+    ) -> bool {
+        let Some(mut step) = self.peers[peer].step.take() else {
+            return false;
+        };
+        let mut host = SimHost { sim: self, peer };
+        let result = f(&mut step, &mut host);
+        self.settle(peer, step, result);
+        true
+    }
+
+    fn settle(&mut self, peer: usize, step: Box<SimStep>, result: anyhow::Result<Flow>) {
+        match result {
+            Ok(Flow::Go) => self.peers[peer].step = Some(step),
+            Ok(Flow::Crash) => {
+                self.peers[peer].step = Some(step);
+                self.crash(peer);
+                let restart = self.now + self.rng.random_range(10..1_000);
+                self.schedule(restart, Event::Restart { peer });
             }
-            self.report_applied(peer, height, root);
-            if self.peers[peer].core.is_none() {
-                return;
+            Err(error) => {
+                self.peers[peer].down = Some(step.into_parts());
+                if self.checker.is_correct(peer) {
+                    self.checker.violations.push(Violation::Stopped {
+                        peer,
+                        reason: format!("{error:#}"),
+                    });
+                }
             }
+        }
+    }
+
+    /// Hands an input to the peer's step; the batch it joins ends at the next `Flush`.
+    /// Returns whether the peer was up.
+    pub(super) fn input(&mut self, peer: usize, input: Input) -> bool {
+        let up = self.with_step(peer, |step, host| {
+            step.handle(host, input);
+            Ok(Flow::Go)
+        });
+        self.queue_flush(peer);
+        up
+    }
+
+    fn queue_flush(&mut self, peer: usize) {
+        let state = &mut self.peers[peer];
+        if !state.flush_queued && state.step.as_ref().is_some_and(|s| s.has_pending()) {
+            state.flush_queued = true;
+            self.schedule(self.now + self.scenario.batch_ms, Event::Flush { peer });
         }
     }
 
     fn dispatch(&mut self, event: Event) {
         match event {
             Event::Deliver { to, from, bytes } => {
-                let now = self.clock(to);
-                let Some(core) = self.peers[to].core.as_mut() else {
+                if self.peers[to].step.is_none() {
                     return;
-                };
+                }
                 self.stats.messages += 1;
                 match Message::decode(&bytes) {
                     Ok(message) => {
                         let from = self.ids[from];
-                        let output = core.handle(now, Input::Message { from, message });
-                        self.apply_output(to, output);
+                        self.input(to, Input::Message { from, message });
                     }
                     Err(_) => self.stats.undecodable += 1,
                 }
             }
-            Event::Timer {
-                peer,
-                timer,
-                generation,
-            } => {
-                let now = self.clock(peer);
-                let state = &mut self.peers[peer];
-                if state.generation != generation || state.timers.get(&timer) != Some(&self.now) {
-                    return;
-                }
-                state.timers.remove(&timer);
-                if let Some(core) = state.core.as_mut() {
-                    let output = core.handle(now, Input::Timer(timer));
-                    self.apply_output(peer, output);
-                }
+            Event::Timer { peer } => {
+                self.with_step(peer, |step, host| {
+                    step.fire_due(host);
+                    Ok(Flow::Go)
+                });
+                self.queue_flush(peer);
+            }
+            Event::Flush { peer } => {
+                self.peers[peer].flush_queued = false;
+                self.with_step(peer, |step, host| step.flush(host));
+            }
+            Event::Connected { peer, with } => {
+                let with = self.ids[with];
+                self.input(peer, Input::PeerConnected(with));
             }
             Event::Submit { peer } => self.submit(peer),
             Event::ProposeChange { index } => self.propose_change(index),
-            Event::Apply { peer, generation } => {
-                if self.peers[peer].generation == generation {
-                    self.apply_ledger(peer);
-                }
+            Event::Apply { peer, height } => {
+                self.with_step(peer, |step, host| {
+                    step.ledger_mut().release(height);
+                    step.catch_up_ledger(host)
+                });
             }
             Event::Crash { peer } => {
                 if !self.healed {
                     self.crash(peer);
                 }
             }
-            Event::Restart { peer } => {
-                if self.peers[peer].core.is_none() {
-                    self.start_peer(peer);
-                }
-            }
+            Event::Restart { peer } => self.start_peer(peer),
             Event::Partition { groups } => {
                 if !self.healed {
                     self.end_partition();
@@ -456,9 +488,7 @@ impl Simulation {
                 self.end_partition();
                 self.network.link = self.network.link.healed(self.scenario.loss_after_heal);
                 for peer in 0..self.peers.len() {
-                    if self.peers[peer].core.is_none() {
-                        self.start_peer(peer);
-                    }
+                    self.start_peer(peer);
                 }
             }
         }
@@ -475,22 +505,18 @@ impl Simulation {
                 if groups[a] == groups[b] {
                     continue;
                 }
-                let now = self.clock(a);
-                if let Some(core) = self.peers[a].core.as_mut() {
-                    let output = core.handle(now, Input::PeerConnected(self.ids[b]));
-                    self.apply_output(a, output);
-                }
+                self.input(a, Input::PeerConnected(self.ids[b]));
             }
         }
     }
 
-    /// The process dies: memory, timers and in-flight output are gone; the disk stays.
+    /// The process dies: memory, timers and the batch in progress are gone; the disk and
+    /// the ledger stay.
     pub(super) fn crash(&mut self, peer: usize) {
         let state = &mut self.peers[peer];
-        if state.core.take().is_some() {
+        if let Some(step) = state.step.take() {
             self.stats.crashes += 1;
-            state.timers.clear();
-            state.generation += 1;
+            state.down = Some(step.into_parts());
         }
     }
 
@@ -502,18 +528,11 @@ impl Simulation {
         if !self.submissions_open {
             return;
         }
-        let now = self.clock(peer);
-        if let Some(core) = self.peers[peer].core.as_mut() {
+        if self.peers[peer].step.is_some() {
             let len = self.rng.random_range(1..64usize);
             let data: Vec<u8> = (0..len).map(|_| self.rng.random()).collect();
-            let output = core.handle(
-                now,
-                Input::Submit {
-                    module: ModuleId(0),
-                    data,
-                },
-            );
-            self.apply_output(peer, output);
+            let module = ModuleId(0);
+            self.input(peer, Input::Submit { module, data });
         }
         let gap = self.rng.random_range(0..=self.scenario.submit_gap_ms * 2);
         self.schedule(self.now + gap, Event::Submit { peer });

@@ -58,6 +58,10 @@ pub struct Scenario {
     pub membership: Vec<Vec<usize>>,
     /// Wall clocks that step back during the run (monotonic time never does).
     pub clock_steps: Vec<ClockStep>,
+    /// How long a peer's inputs gather into one batch before its step commits and sends
+    /// them, as the node's loop joins whatever else is waiting: 0 still batches inputs of
+    /// the same millisecond.
+    pub batch_ms: u64,
 }
 
 /// From `at_ms` of virtual time on, `peer`'s wall clock reads `back_ms` behind.
@@ -207,6 +211,7 @@ impl Scenario {
             crash_after_persist,
             membership: Vec::new(),
             clock_steps: Vec::new(),
+            batch_ms: rng.random_range(0..=2),
         }
     }
 }

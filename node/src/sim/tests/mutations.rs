@@ -23,6 +23,18 @@ fn first_violation(
     })
 }
 
+/// A second vote in a round's notarize (or dummy, or finalize) slot is caught twice over: by
+/// the store, which refuses it before anything is sent (the peer stops), or by the checker.
+fn double_vote_caught(found: &Option<(u64, Violation)>, what: &str) -> bool {
+    match found {
+        Some((_, Violation::ConflictingVotes { what: seen, .. })) => {
+            what.is_empty() || *seen == what
+        }
+        Some((_, Violation::Stopped { reason, .. })) => reason.contains("a conflicting own vote"),
+        _ => false,
+    }
+}
+
 fn sweep_scenarios() -> impl Iterator<Item = Scenario> {
     (0..DEFAULT_SEEDS).map(|seed| Scenario::random(seed, fast(30)))
 }
@@ -31,16 +43,7 @@ fn sweep_scenarios() -> impl Iterator<Item = Scenario> {
 fn voting_for_a_second_proposal_is_caught() {
     let found = first_violation(Mutation::VoteForEveryProposal, sweep_scenarios());
     assert!(
-        matches!(
-            found,
-            Some((
-                _,
-                Violation::ConflictingVotes {
-                    what: "two notarize votes",
-                    ..
-                }
-            ))
-        ),
+        double_vote_caught(&found, "two notarize votes"),
         "{found:?}"
     );
 }
@@ -69,10 +72,7 @@ fn finalizing_after_a_dummy_vote_is_caught() {
 #[test]
 fn forgetting_votes_across_a_restart_is_caught() {
     let found = first_violation(Mutation::ForgetVotesOnRestart, crash_restart_scenarios());
-    assert!(
-        matches!(found, Some((_, Violation::ConflictingVotes { .. }))),
-        "{found:?}"
-    );
+    assert!(double_vote_caught(&found, ""), "{found:?}");
 }
 
 #[test]
