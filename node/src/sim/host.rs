@@ -104,6 +104,9 @@ impl Simulation {
             // Items of a peer that is later removed may never be final: only those of peers
             // in force throughout are owed.
             Durable::OwnItem(item) if self.permanent & 1 << peer != 0 => {
+                if Some(peer) == self.change_submitter {
+                    self.durable_changes.insert(item.data.clone());
+                }
                 let id = item.id(&self.genesis.federation_id());
                 self.items.entry(id).or_insert((self.now, 0, false));
             }

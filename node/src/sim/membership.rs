@@ -98,12 +98,21 @@ impl Simulation {
         let Some(submitter) = self.change_submitter else {
             return;
         };
+        let data = change_item(&members);
+        if self.durable_changes.contains(&data) {
+            return;
+        }
         let input = Input::Submit {
             module: bfte_shared::modules::DATA,
-            data: change_item(&members),
+            data,
         };
-        if !self.input(submitter, input) {
-            self.schedule(self.now + 100, Event::ProposeChange { index });
-        }
+        // Until the change is durable: the submitter may be down, or crash before its batch
+        // commits.
+        let retry = if self.input(submitter, input) {
+            1_000
+        } else {
+            100
+        };
+        self.schedule(self.now + retry, Event::ProposeChange { index });
     }
 }

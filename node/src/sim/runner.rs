@@ -67,6 +67,9 @@ pub struct Simulation {
     pub(super) permanent: u64,
     /// The correct founder that puts the schedule's membership changes into consensus.
     pub(super) change_submitter: Option<usize>,
+    /// Items the change submitter made durable, by content: a change submitted into a batch
+    /// that a crash lost before its commit is submitted again, as a client would retry.
+    pub(super) durable_changes: std::collections::HashSet<Vec<u8>>,
     /// Certificate kinds correct peers formed, per round: bit 0 notarization, bit 1 dummy.
     pub(super) certified: HashMap<u64, u8>,
     #[cfg(test)]
@@ -156,6 +159,7 @@ impl Simulation {
             items: HashMap::new(),
             permanent,
             change_submitter,
+            durable_changes: Default::default(),
             certified: HashMap::new(),
             scenario,
             #[cfg(test)]
