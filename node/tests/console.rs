@@ -334,7 +334,7 @@ fn the_console_votes_on_an_open_proposal_through_its_dialog_and_the_vote_counts(
         "1500",
     ]);
     // Once node 0 lists it, the console shows it without a key: the node's ProposalChanged
-    // event makes it read the proposals again.
+    // event carries the proposal.
     federation.wait_for("node 0 listing the proposal", WAIT, |_| {
         proposals(&dir0).len() == 1
     });

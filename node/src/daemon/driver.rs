@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bfte_shared::admin::{AdminEvent, AdminResponse};
+use bfte_shared::admin::AdminResponse;
 use bfte_shared::message::Message;
 use bfte_shared::modules::ctrl::EpochConfig;
 use bfte_shared::peer::PeerId;
@@ -19,6 +19,7 @@ use tokio::time::Instant;
 use super::clock::NodeClock;
 use super::epochs::dial_list;
 use super::events::Observer;
+use super::joins::close_admitted_joins;
 use crate::driver::{Flow, Host, Step};
 use crate::ledger::{CatchUp, Ledger};
 use crate::net::Net;
@@ -69,14 +70,16 @@ impl Host<Store> for NodeHost {
     }
 
     fn applied(&mut self, caught_up: &CatchUp, _store: &Store) {
-        for &id in &caught_up.proposals_changed {
-            self.observer
-                .hub()
-                .publish(AdminEvent::ProposalChanged { id });
-        }
+        self.observer.applied(caught_up);
     }
 
-    fn epoch_started(&mut self, epoch: &EpochConfig, _previous: &[PeerId], core: &Core, _: &Store) {
+    fn epoch_started(
+        &mut self,
+        epoch: &EpochConfig,
+        _previous: &[PeerId],
+        core: &Core,
+        store: &Store,
+    ) {
         for member in &epoch.members {
             if !member.name.is_empty() {
                 self.names.insert(member.id, member.name.clone());
@@ -84,11 +87,8 @@ impl Host<Store> for NodeHost {
         }
         self.net
             .set_peers(dial_list(epoch, &self.founder_addrs, &core.peer_id()));
-        self.observer.hub().publish(AdminEvent::EpochStarted {
-            number: epoch.number,
-            height: epoch.start_height,
-            peers: u32::try_from(epoch.members.len()).unwrap_or(u32::MAX),
-        });
+        self.observer.epoch_started(epoch);
+        close_admitted_joins(store, epoch, &self.observer);
     }
 }
 

@@ -1,4 +1,7 @@
-//! Admin events: what the driver saw, pushed to subscribed admin clients.
+//! Admin events: what the driver saw, pushed to subscribed admin clients. Every event is built
+//! here, from the core's outputs, the ledger's catch-ups (which carry the changed proposals and
+//! epochs with their new values) and the join requests, so a client updates from the event
+//! without reading anything again.
 //!
 //! The driver must never wait for a client, so events go into a `tokio::sync::broadcast`
 //! channel: publishing never blocks, each subscriber reads at its own pace from a bounded ring,
@@ -9,12 +12,15 @@
 use std::collections::{BTreeSet, HashMap};
 
 use bfte_shared::admin::{AdminEvent, EventFrame, VoteSort};
+use bfte_shared::join::PendingJoin;
 use bfte_shared::message::Message;
+use bfte_shared::modules::ctrl::EpochConfig;
 use bfte_shared::peer::PeerId;
 use bfte_shared::round::Round;
 use bfte_shared::vote::VoteKind;
 use tokio::sync::broadcast;
 
+use crate::ledger::CatchUp;
 use bfte_consensus::Output;
 
 #[cfg(test)]
@@ -119,6 +125,30 @@ impl Observer {
                 });
             }
         }
+    }
+
+    /// What the ledger's last catch-up changed: each touched proposal as it stands now.
+    pub fn applied(&self, caught_up: &CatchUp) {
+        for proposal in &caught_up.proposals_changed {
+            self.hub.publish(AdminEvent::ProposalChanged {
+                proposal: proposal.clone(),
+            });
+        }
+    }
+
+    pub fn epoch_started(&self, epoch: &EpochConfig) {
+        self.hub.publish(AdminEvent::EpochStarted {
+            epoch: epoch.clone(),
+        });
+    }
+
+    pub fn join_requested(&self, join: PendingJoin) {
+        self.hub.publish(AdminEvent::JoinRequested { join });
+    }
+
+    /// A pending request went: its peer is a member now (`admitted`), or an admin rejected it.
+    pub fn join_closed(&self, peer: PeerId, admitted: bool) {
+        self.hub.publish(AdminEvent::JoinClosed { peer, admitted });
     }
 
     pub fn peer_connected(&self, peer: PeerId, up: bool) {

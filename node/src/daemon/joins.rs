@@ -8,7 +8,7 @@
 //! dropped once its peer is a member.
 
 use anyhow::Context;
-use bfte_shared::admin::{AdminEvent, AdminResponse, MAX_PROPOSALS};
+use bfte_shared::admin::{AdminResponse, MAX_PROPOSALS};
 use bfte_shared::codec;
 use bfte_shared::join::{
     INVITE_TTL_MS, Invite, JoinReply, JoinRequest, MAX_INVITE_PEERS, PendingJoin,
@@ -22,8 +22,9 @@ use bfte_shared::peer::PeerId;
 
 use super::clock::wall_ms;
 use super::driver::Driver;
+use super::events::Observer;
 use crate::net::join::JoinCall;
-use crate::store::PendingRequest;
+use crate::store::{PendingRequest, Store};
 
 /// Most join requests held as pending; past it new peers are refused until admins decide.
 const MAX_PENDING_JOINS: u64 = 1_000;
@@ -51,11 +52,12 @@ impl Driver {
             return Ok(JoinReply::Refused(reason));
         }
         let members = self.addressed(self.current_epoch()?.members);
+        let (request_pin, received_ms) = (request.pin_height, wall_ms());
         self.step
             .store()
             .put_pending_join(&PendingRequest {
                 request,
-                received_ms: wall_ms(),
+                received_ms,
             })
             .context("cannot keep the request as pending")?;
         tracing::info!(
@@ -65,9 +67,10 @@ impl Driver {
             "join request pending: `bfte approve {}` votes to add it, `bfte reject` drops it",
             member.id
         );
-        self.host.observer.hub().publish(AdminEvent::JoinRequested {
-            peer: member.id,
-            name: member.name,
+        self.host.observer.join_requested(PendingJoin {
+            pin_height: request_pin,
+            requested_ms: received_ms,
+            member,
         });
         Ok(JoinReply::Pending {
             genesis: self.step.store().genesis().clone(),
@@ -235,6 +238,9 @@ impl Driver {
                 peers = ids.len(),
                 "dropped join requests of peers that are members now"
             );
+            for peer in ids {
+                self.host.observer.join_closed(peer, true);
+            }
         }
         Ok(AdminResponse::Joins(
             pending
@@ -292,7 +298,29 @@ impl Driver {
             )));
         }
         tracing::info!(peer = %peer, "join request rejected");
+        self.host.observer.join_closed(peer, false);
         Ok(AdminResponse::Done)
+    }
+}
+
+/// Drops the pending join requests of peers that `epoch` made members, telling subscribers.
+/// A failure only leaves them listed until the next `Joins` call drops them.
+pub(super) fn close_admitted_joins(store: &Store, epoch: &EpochConfig, observer: &Observer) {
+    let admitted = store.pending_joins().map(|pending| {
+        pending
+            .into_iter()
+            .map(|p| p.request.member.id)
+            .filter(|id| epoch.member(id).is_some())
+            .collect::<Vec<PeerId>>()
+    });
+    match admitted.and_then(|ids| store.remove_pending_joins(&ids).map(|_| ids)) {
+        Ok(ids) => {
+            for peer in ids {
+                tracing::info!(peer = %peer.short(), "join request closed: the peer is a member now");
+                observer.join_closed(peer, true);
+            }
+        }
+        Err(error) => tracing::warn!(%error, "cannot drop the join requests of new members"),
     }
 }
 

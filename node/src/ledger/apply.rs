@@ -8,7 +8,7 @@ use bfte_shared::federation::{FederationId, Genesis, PeerSet};
 use bfte_shared::hash::Hash;
 use bfte_shared::item::{ConsensusItem, ModuleId};
 use bfte_shared::ledger::{BlockOutcome, ItemOutcome};
-use bfte_shared::modules::ctrl::{EpochConfig, ModuleVersion, ProposalId};
+use bfte_shared::modules::ctrl::{EpochConfig, ModuleVersion, Proposal};
 use bfte_shared::modules::{CONSENSUS_CTRL, Effect};
 use bfte_shared::round::Height;
 use redb::{Database, Durability, ReadableTable, WriteTransaction};
@@ -69,7 +69,7 @@ impl InForce {
 }
 
 /// What one call of [`Ledger::catch_up`] did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CatchUp {
     /// The state root after each block applied, in height order.
     pub applied: Vec<(Height, Hash)>,
@@ -77,8 +77,8 @@ pub struct CatchUp {
     /// there, so that the blocks above it, which the old epoch finalized, are never applied.
     pub epoch: Option<EpochConfig>,
     /// The consensus_ctrl proposals the applied blocks touched (made, voted on, passed or
-    /// rejected), in id order: what consoles are told to refetch.
-    pub proposals_changed: Vec<ProposalId>,
+    /// rejected), each as it stands after them, in id order: what consoles are told.
+    pub proposals_changed: Vec<Proposal>,
 }
 
 /// Applies finalized blocks under the configuration the federation put in force. A ledger
@@ -188,11 +188,7 @@ impl Ledger {
 
     fn apply_all(&self, store: &Store, in_force: &mut InForce) -> Result<CatchUp, LedgerError> {
         let db = store.database();
-        let mut done = CatchUp {
-            applied: Vec::new(),
-            epoch: None,
-            proposals_changed: Vec::new(),
-        };
+        let mut done = CatchUp::default();
         loop {
             let next = self.applied_height(db)?.next();
             let blocks = store
@@ -208,12 +204,11 @@ impl Ledger {
                 }
                 let (root, changed, proposals) = self.apply_block(db, &block, in_force)?;
                 done.applied.push((expected, root));
-                for id in proposals {
-                    if !done.proposals_changed.contains(&id) {
-                        done.proposals_changed.push(id);
-                    }
+                for proposal in proposals {
+                    done.proposals_changed.retain(|p| p.id != proposal.id);
+                    done.proposals_changed.push(proposal);
                 }
-                done.proposals_changed.sort();
+                done.proposals_changed.sort_by_key(|p| p.id);
                 if let Some(changed) = changed {
                     let new_epoch = changed.config.number != in_force.config.number;
                     *in_force = changed;
@@ -227,13 +222,13 @@ impl Ledger {
     }
 
     /// Applies one block in one transaction; returns its state root, the configuration it
-    /// put in force if it changed one, and the proposals it touched.
+    /// put in force if it changed one, and the proposals it touched as they stand after it.
     fn apply_block(
         &self,
         db: &Database,
         block: &Block,
         in_force: &InForce,
-    ) -> Result<(Hash, Option<InForce>, Vec<ProposalId>), LedgerError> {
+    ) -> Result<(Hash, Option<InForce>, Vec<Proposal>), LedgerError> {
         let height = block.header.height;
         let hash = block.hash();
         let mut txn = db
@@ -306,14 +301,17 @@ impl Ledger {
         }
         txn.commit()
             .map_err(LedgerError::failed("committing a ledger transaction"))?;
+        // The module wrote these values itself this very block: one that does not decode
+        // would be a bug in this binary, and the state is the record, so it is only logged.
         let proposals = outcome
             .changes
             .iter()
             .filter(|c| c.module == CONSENSUS_CTRL && c.table == ctrl::PROPOSALS)
-            .filter_map(|c| {
-                Some(ProposalId(u64::from_be_bytes(
-                    c.key.as_slice().try_into().ok()?,
-                )))
+            .filter_map(|c| c.value.as_deref())
+            .filter_map(|value| {
+                codec::decode::<Proposal>(value, usize::MAX)
+                    .inspect_err(|error| tracing::error!(%height, %error, "a proposal just written does not decode"))
+                    .ok()
             })
             .collect();
         Ok((root, changed, proposals))

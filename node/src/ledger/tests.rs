@@ -467,6 +467,9 @@ fn a_change_passes_exactly_at_quorum_and_takes_effect_after_its_block() {
     let passed: Proposal = codec::decode(&effects[0].data, 1 << 16).expect("body");
     assert_eq!(passed.status, ProposalStatus::Passed { height: Height(2) });
     assert!(rejection(&outcome.items[1]).contains("only peers in force"));
+    // The catch-up reports the proposal as it stands after the block, as subscribers see it.
+    assert_eq!(caught_up.proposals_changed, vec![passed.clone()]);
+    assert_eq!(proposals(&ledger, &store), vec![passed]);
 
     let epoch = caught_up.epoch.expect("a new epoch");
     assert_eq!(

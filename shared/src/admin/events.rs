@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::hash::Hash;
-use crate::modules::ctrl::ProposalId;
+use crate::join::PendingJoin;
+use crate::modules::ctrl::{EpochConfig, Proposal};
 use crate::peer::PeerId;
 use crate::round::{Height, Round};
 
@@ -59,20 +60,23 @@ pub enum AdminEvent {
     PeerLost {
         peer: PeerId,
     },
-    /// A node asked to join; it waits in `AdminRequest::Joins`.
+    /// A node asked to join; it waits in `AdminRequest::Joins` as `join`.
     JoinRequested {
+        join: PendingJoin,
+    },
+    /// A pending join request is gone from `AdminRequest::Joins`: its peer became a member
+    /// (`admitted`), or an admin rejected it here.
+    JoinClosed {
         peer: PeerId,
-        name: String,
+        admitted: bool,
     },
-    /// A consensus_ctrl proposal was made, voted on, passed or rejected.
+    /// A consensus_ctrl proposal was made, voted on, passed or rejected: its new state.
     ProposalChanged {
-        id: ProposalId,
+        proposal: Proposal,
     },
-    /// A new epoch started: the peer set or parameters changed from the block at `height` on.
+    /// A new epoch started: the peer set or parameters in force from `epoch.start_height` on.
     EpochStarted {
-        number: u64,
-        height: Height,
-        peers: u32,
+        epoch: EpochConfig,
     },
     /// One formatted line of the node's log.
     Log {

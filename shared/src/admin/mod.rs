@@ -30,7 +30,7 @@ pub use events::{AdminEvent, EventFrame, LogLevel, VoteSort};
 pub use views::{BlockDetail, FinalizedBlock, PeerInfo, PeerPath, PeerStatus, Status};
 
 /// Bumped on any incompatible change; both ends say theirs first and refuse a mismatch.
-pub const ADMIN_PROTOCOL_VERSION: u32 = 4;
+pub const ADMIN_PROTOCOL_VERSION: u32 = 5;
 /// No admin frame may be larger.
 pub const MAX_ADMIN_FRAME: usize = 32 << 20;
 /// The socket that takes every request, in the data directory.

@@ -64,25 +64,25 @@ impl App {
     }
 
     /// After an event: a join request or a new epoch is announced on every screen (an admin may
-    /// be waiting for it anywhere), and a screen that shows governance reads it again. `true`
-    /// when the screen changed.
+    /// be waiting for it anywhere), and a screen that shows governance reads it again if the
+    /// event could not be applied in place. `true` when the screen changed.
     pub(super) fn governance_event(&mut self, event: &AdminEvent) -> bool {
         let announced = match event {
-            AdminEvent::JoinRequested { peer, name } => {
+            AdminEvent::JoinRequested { join } => {
+                let name = &join.member.name;
                 self.say(format!(
                     "join request from {} ({}): screen 5 approves or rejects it",
                     if name.is_empty() { "a new node" } else { name },
-                    peer.short()
+                    join.member.id.short()
                 ));
                 true
             }
-            AdminEvent::EpochStarted {
-                number,
-                height,
-                peers,
-            } => {
+            AdminEvent::EpochStarted { epoch } => {
                 self.say(format!(
-                    "epoch {number} started at height {height} with {peers} peers"
+                    "epoch {} started at height {} with {} peers",
+                    epoch.number,
+                    epoch.start_height,
+                    epoch.members.len()
                 ));
                 true
             }
@@ -94,8 +94,7 @@ impl App {
     /// A failed read keeps what it had and says why. The selection stays on the same
     /// proposal and join request as rows come and go around them.
     pub(super) fn governance_answered(&mut self, answer: Result<Box<GovernanceData>, String>) {
-        let proposal = self.selected_proposal().map(|p| p.id);
-        let join = self.selected_join().map(|j| j.member.id);
+        let selection = self.governance_selection();
         let governance = &mut self.node.governance;
         governance.pending = false;
         match answer {
@@ -105,6 +104,23 @@ impl App {
             }
             Err(error) => governance.error = Some(error),
         }
+        self.keep_governance_selection(selection);
+        self.refresh_governance_if_stale();
+    }
+
+    /// The proposal and the join request selected now.
+    pub(super) fn governance_selection(&self) -> (Option<ProposalId>, Option<PeerId>) {
+        (
+            self.selected_proposal().map(|p| p.id),
+            self.selected_join().map(|j| j.member.id),
+        )
+    }
+
+    /// Moves the cursors back onto what was selected, after rows came or went around it.
+    pub(super) fn keep_governance_selection(
+        &mut self,
+        (proposal, join): (Option<ProposalId>, Option<PeerId>),
+    ) {
         let proposals = governance::visible(self);
         self.views.governance.cursor = proposals
             .iter()
@@ -117,7 +133,6 @@ impl App {
             .position(|j| Some(j.member.id) == join)
             .unwrap_or(self.views.joins.cursor)
             .min(joins.len().saturating_sub(1));
-        self.refresh_governance_if_stale();
     }
 
     pub fn selected_proposal(&self) -> Option<&Proposal> {

@@ -208,7 +208,11 @@ impl App {
 
     fn apply(&mut self, frame: &EventFrame) -> bool {
         let tip = self.node.blocks.tip();
+        let selection = is_governance(&frame.event).then(|| self.governance_selection());
         let changed = self.node.apply(frame);
+        if let Some(selection) = selection {
+            self.keep_governance_selection(selection);
+        }
         // Keep the selected block selected as new ones arrive above it.
         let blocks = &mut self.views.blocks;
         if blocks.cursor > 0 && blocks.filter.is_empty() && self.node.blocks.tip() != tip {
@@ -241,4 +245,15 @@ impl App {
             .map(|d| d.block.header.height)
             .or(self.node.blocks.opening)
     }
+}
+
+/// Events that change proposals, join requests or the epoch.
+fn is_governance(event: &AdminEvent) -> bool {
+    matches!(
+        event,
+        AdminEvent::ProposalChanged { .. }
+            | AdminEvent::JoinRequested { .. }
+            | AdminEvent::JoinClosed { .. }
+            | AdminEvent::EpochStarted { .. }
+    )
 }

@@ -1,7 +1,9 @@
 //! Governance as the Governance and Joins screens show it: the consensus_ctrl proposals, the
-//! join requests this node holds and the epoch in force, read together through the admin
-//! `Proposals`, `Joins` and `Epoch` calls, and what a vote would do to a proposal.
+//! join requests this node holds and the epoch in force, read together once through the admin
+//! `Proposals`, `Joins` and `Epoch` calls and then kept up to date from the events, which carry
+//! the changed values; and what a vote would do to a proposal.
 
+use bfte_shared::admin::{AdminEvent, MAX_PROPOSALS};
 use bfte_shared::join::PendingJoin;
 use bfte_shared::modules::ctrl::{Change, EpochConfig, Proposal, ProposalId, ProposalStatus};
 use bfte_shared::peer::PeerId;
@@ -35,6 +37,27 @@ impl GovernanceData {
     pub fn tally(&self, proposal: &Proposal) -> Tally {
         Tally::of(proposal, &self.epoch)
     }
+
+    /// Puts what a governance event says into the data; `false` for any other event.
+    fn apply(&mut self, event: &AdminEvent) -> bool {
+        match event {
+            AdminEvent::ProposalChanged { proposal } => {
+                self.proposals.retain(|p| p.id != proposal.id);
+                let at = self.proposals.partition_point(|p| p.id > proposal.id);
+                self.proposals.insert(at, proposal.clone());
+                self.proposals.truncate(MAX_PROPOSALS);
+            }
+            AdminEvent::JoinRequested { join } => {
+                // A new request from the same peer replaces its earlier one, as the node does.
+                self.joins.retain(|j| j.member.id != join.member.id);
+                self.joins.push(join.clone());
+            }
+            AdminEvent::JoinClosed { peer, .. } => self.joins.retain(|j| j.member.id != *peer),
+            AdminEvent::EpochStarted { epoch } => self.epoch = epoch.clone(),
+            _ => return false,
+        }
+        true
+    }
 }
 
 /// The Governance and Joins screens' data and whether a read is under way.
@@ -48,6 +71,21 @@ pub struct Governance {
     pub pending: bool,
     /// The node's governance changed (an event, a reconnect) since the last read was asked for.
     pub stale: bool,
+}
+
+impl Governance {
+    /// Applies a governance event to the data in place; `true` when that changed what the
+    /// screens show. With no data yet, or a read out (its answer may predate the event and
+    /// would undo it), the data is marked stale instead, so that one more read follows.
+    pub fn apply(&mut self, event: &AdminEvent) -> bool {
+        match &mut self.data {
+            Some(data) if !self.pending => data.apply(event),
+            _ => {
+                self.stale = true;
+                false
+            }
+        }
+    }
 }
 
 /// A proposal's votes counted the way consensus_ctrl counts them: only peers in force.

@@ -145,14 +145,10 @@ impl NodeView {
                 text: line.clone(),
             }),
             AdminEvent::DroppedSlow { .. } => return false,
-            // The events only say that something changed; the app reads it all again while
-            // the Governance or Joins screen is shown, and that answer redraws.
             AdminEvent::JoinRequested { .. }
+            | AdminEvent::JoinClosed { .. }
             | AdminEvent::ProposalChanged { .. }
-            | AdminEvent::EpochStarted { .. } => {
-                self.governance.stale = true;
-                return false;
-            }
+            | AdminEvent::EpochStarted { .. } => return self.governance.apply(&frame.event),
         }
         true
     }
