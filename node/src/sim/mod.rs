@@ -11,9 +11,11 @@ pub mod invariants;
 pub mod ledger;
 mod membership;
 pub mod network;
+mod peer;
 mod report;
 pub mod runner;
 pub mod scenario;
+mod verdict;
 
 pub use byzantine::Behavior;
 pub use crypto::CryptoMode;

@@ -16,33 +16,17 @@ use super::byzantine::Byzantine;
 use super::crypto::SimCrypto;
 use super::disk::Disk;
 use super::events::{Event, Queued};
-use super::host::SimHost;
-use super::invariants::{Checker, Violation};
+use super::invariants::Checker;
 use super::ledger::ModelLedger;
 use super::network::Network;
+use super::peer::SimPeer;
 use super::report::{RunReport, RunStats};
 use super::scenario::{PROGRESS_BOUND_MS, Scenario};
-use crate::driver::{Flow, StartCore, Step};
-use bfte_consensus::{CoreConfig, Input, Now};
+use crate::driver::Flow;
+use bfte_consensus::{Input, Now};
 
 /// Longest a simulated ledger takes to apply newly finalized blocks.
 pub(super) const MAX_APPLY_DELAY_MS: u64 = 30;
-/// Most finalized blocks one answer to a pull carries: smaller than the node's, so that
-/// catching up takes several pulls.
-const SERVE_LIMIT: usize = 64;
-
-type SimStep = Step<Disk, ModelLedger>;
-
-/// A simulated process: running its step, or down with only its disk and ledger left.
-#[derive(Debug)]
-pub(super) struct SimPeer {
-    step: Option<Box<SimStep>>,
-    down: Option<(Disk, ModelLedger)>,
-    pub(super) byzantine: Option<Byzantine>,
-    /// Whether a `Flush` event is queued for the batch in progress.
-    flush_queued: bool,
-}
-
 pub struct Simulation {
     pub(super) scenario: Scenario,
     pub(super) rng: ChaCha8Rng,
@@ -117,27 +101,22 @@ impl Simulation {
         let checker = Checker::new(correct, &genesis_block);
         let shared_ids: std::sync::Arc<[PeerId]> = ids.clone().into();
         let membership = !scenario.membership.is_empty();
-        let peers =
-            (0..scenario.peers)
-                .map(|i| SimPeer {
-                    step: None,
-                    down: Some((
-                        Disk::new(&genesis_block, genesis_epoch.clone()),
-                        ModelLedger::new(
-                            &genesis_block,
-                            genesis_epoch.clone(),
-                            shared_ids.clone(),
-                            membership,
-                        ),
-                    )),
-                    byzantine: scenario.byzantine.iter().find(|(peer, _)| *peer == i).map(
-                        |(_, b)| {
-                            Byzantine::new(*b, crypto.signers[i].clone(), genesis.federation_id())
-                        },
-                    ),
-                    flush_queued: false,
-                })
-                .collect();
+        let peers = (0..scenario.peers)
+            .map(|i| {
+                let disk = Disk::new(&genesis_block, genesis_epoch.clone());
+                let ledger = ModelLedger::new(
+                    &genesis_block,
+                    genesis_epoch.clone(),
+                    shared_ids.clone(),
+                    membership,
+                );
+                let byzantine = scenario.byzantine.iter().find(|(peer, _)| *peer == i);
+                let byzantine = byzantine.map(|(_, b)| {
+                    Byzantine::new(*b, crypto.signers[i].clone(), genesis.federation_id())
+                });
+                SimPeer::down(disk, ledger, byzantine)
+            })
+            .collect();
         Simulation {
             rng: ChaCha8Rng::seed_from_u64(scenario.seed ^ 0x5eed),
             network: Network {
@@ -257,185 +236,6 @@ impl Simulation {
                 .is_none_or(|list| list.contains(&peer))
     }
 
-    fn finished(&self) -> bool {
-        self.closed_at.is_some_and(|closed| {
-            self.now > closed && self.pending_items() == 0 && self.membership_done()
-        })
-    }
-
-    /// Every correct member of the schedule's last peer set is in the last epoch.
-    fn membership_done(&self) -> bool {
-        let Some(last) = self.scenario.membership.last() else {
-            return true;
-        };
-        let final_epoch = self.scenario.membership.len() as u64 - 1;
-        last.iter()
-            .filter(|&&p| self.checker.is_correct(p))
-            .all(|&p| self.checker.epoch(p) == final_epoch)
-    }
-
-    fn pending_items(&self) -> usize {
-        self.items
-            .values()
-            .filter(|(_, mask, _)| mask & self.permanent != self.permanent)
-            .count()
-    }
-
-    fn finish(mut self) -> RunReport {
-        self.checker.check_prefixes();
-        let pending = self.pending_items();
-        if self.checker.violations.is_empty() && pending > 0 {
-            let heights: Vec<u64> = (0..self.peers.len())
-                .map(|p| self.checker.finalized_height(p))
-                .collect();
-            let detail = format!(
-                "at {} ms, heal at {} ms, finalized heights {heights:?}",
-                self.now, self.scenario.heal_ms
-            );
-            self.checker.violations.push(Violation::Liveness {
-                pending_items: pending,
-                detail,
-            });
-        }
-        if self.checker.violations.is_empty() && !self.membership_done() {
-            let epochs: Vec<u64> = (0..self.peers.len())
-                .map(|p| self.checker.epoch(p))
-                .collect();
-            self.checker.violations.push(Violation::Liveness {
-                pending_items: 0,
-                detail: format!(
-                    "the membership schedule did not complete: epochs {epochs:?} of {} changes",
-                    self.scenario.membership.len() - 1
-                ),
-            });
-        }
-        if self.checker.violations.is_empty()
-            && self.stats.worst_item_latency_ms > PROGRESS_BOUND_MS
-        {
-            self.checker.violations.push(Violation::Liveness {
-                pending_items: 0,
-                detail: format!(
-                    "an item took {} ms after the heal to be final everywhere, the bound is {PROGRESS_BOUND_MS} ms",
-                    self.stats.worst_item_latency_ms
-                ),
-            });
-        }
-        self.stats.simulated_ms = self.now;
-        self.stats.blocks_finalized = self.checker.longest_height();
-        self.stats.rounds = self.max_round();
-        RunReport {
-            scenario: self.scenario,
-            stats: self.stats,
-            violations: self.checker.violations,
-        }
-    }
-
-    fn max_round(&self) -> u64 {
-        self.peers
-            .iter()
-            .filter_map(|p| p.step.as_ref())
-            .map(|step| step.core().round().0)
-            .max()
-            .unwrap_or(0)
-    }
-
-    /// How the peer's cores start: broken by the run's mutation if it is correct and one
-    /// is set.
-    fn start_core(&self, peer: usize) -> StartCore {
-        #[cfg(test)]
-        if let Some(mutation) = self.mutation.filter(|_| self.checker.is_correct(peer)) {
-            return Box::new(move |config, restored, now| {
-                bfte_consensus::Core::start_mutated(config, restored, now, Some(mutation))
-            });
-        }
-        let _ = peer;
-        crate::driver::start_core()
-    }
-
-    /// The process starts from its disk and ledger, as a node does: the step applies what
-    /// is finalized and carries out the core's first output.
-    pub(super) fn start_peer(&mut self, peer: usize) {
-        let Some((disk, mut ledger)) = self.peers[peer].down.take() else {
-            return;
-        };
-        ledger.release(disk.tip_height());
-        let base = CoreConfig::new(
-            &self.genesis,
-            self.crypto.signers[peer].clone(),
-            self.crypto.verifier.clone(),
-        );
-        let start = self.start_core(peer);
-        let mut host = SimHost { sim: self, peer };
-        match Step::start(base, start, disk, ledger, SERVE_LIMIT, &mut host) {
-            Ok((step, flow)) => self.settle(peer, Box::new(step), Ok(flow)),
-            // As a node that cannot start stays down; its disk is of no further use.
-            Err(error) if self.checker.is_correct(peer) => {
-                self.checker.violations.push(Violation::Stopped {
-                    peer,
-                    reason: format!("cannot start: {error:#}"),
-                });
-            }
-            Err(_) => {}
-        }
-    }
-
-    /// Runs `f` on the peer's step, if it is up, with the peer's host; then carries out
-    /// what `f` decided: a crash after a commit, or a stop on an error. Returns whether the
-    /// peer was up.
-    fn with_step(
-        &mut self,
-        peer: usize,
-        f: impl FnOnce(&mut SimStep, &mut SimHost<'_>) -> anyhow::Result<Flow>,
-    ) -> bool {
-        let Some(mut step) = self.peers[peer].step.take() else {
-            return false;
-        };
-        let mut host = SimHost { sim: self, peer };
-        let result = f(&mut step, &mut host);
-        self.settle(peer, step, result);
-        true
-    }
-
-    fn settle(&mut self, peer: usize, step: Box<SimStep>, result: anyhow::Result<Flow>) {
-        match result {
-            Ok(Flow::Go) => self.peers[peer].step = Some(step),
-            Ok(Flow::Crash) => {
-                self.peers[peer].step = Some(step);
-                self.crash(peer);
-                let restart = self.now + self.rng.random_range(10..1_000);
-                self.schedule(restart, Event::Restart { peer });
-            }
-            Err(error) => {
-                self.peers[peer].down = Some(step.into_parts());
-                if self.checker.is_correct(peer) {
-                    self.checker.violations.push(Violation::Stopped {
-                        peer,
-                        reason: format!("{error:#}"),
-                    });
-                }
-            }
-        }
-    }
-
-    /// Hands an input to the peer's step; the batch it joins ends at the next `Flush`.
-    /// Returns whether the peer was up.
-    pub(super) fn input(&mut self, peer: usize, input: Input) -> bool {
-        let up = self.with_step(peer, |step, host| {
-            step.handle(host, input);
-            Ok(Flow::Go)
-        });
-        self.queue_flush(peer);
-        up
-    }
-
-    fn queue_flush(&mut self, peer: usize) {
-        let state = &mut self.peers[peer];
-        if !state.flush_queued && state.step.as_ref().is_some_and(|s| s.has_pending()) {
-            state.flush_queued = true;
-            self.schedule(self.now + self.scenario.batch_ms, Event::Flush { peer });
-        }
-    }
-
     fn dispatch(&mut self, event: Event) {
         match event {
             Event::Deliver { to, from, bytes } => {
@@ -511,16 +311,6 @@ impl Simulation {
                 }
                 self.input(a, Input::PeerConnected(self.ids[b]));
             }
-        }
-    }
-
-    /// The process dies: memory, timers and the batch in progress are gone; the disk and
-    /// the ledger stay.
-    pub(super) fn crash(&mut self, peer: usize) {
-        let state = &mut self.peers[peer];
-        if let Some(step) = state.step.take() {
-            self.stats.crashes += 1;
-            state.down = Some(step.into_parts());
         }
     }
 
