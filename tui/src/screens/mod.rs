@@ -7,6 +7,7 @@ mod dialog;
 pub mod governance;
 mod help;
 pub mod joins;
+mod labels;
 mod log;
 pub mod modules;
 mod overview;

@@ -5,6 +5,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
+use super::labels::distinct_labels;
 use crate::app::App;
 use crate::state::{Outcome, PeerMarks, RoundRow};
 
@@ -50,7 +51,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         "MS".to_string(),
         "OUTCOME".to_string(),
     ];
-    header.extend(column_names(node.peers.iter().map(|p| p.name.as_str())));
+    let names: Vec<&str> = node.peers.iter().map(|p| p.name.as_str()).collect();
+    header.extend(distinct_labels(&names, usize::from(PEER_COLUMN) - 1));
     let mut widths = vec![
         Constraint::Length(8),
         Constraint::Length(10),
@@ -71,34 +73,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         )),
         legend,
     );
-}
-
-/// Peer names cut to fit a column. Names that share a prefix ("peer0", "peer1") keep its first
-/// letter and lose the rest ("p0", "p1"), so columns stay tellable apart.
-fn column_names<'a>(names: impl Iterator<Item = &'a str> + Clone) -> Vec<String> {
-    let width = usize::from(PEER_COLUMN) - 1;
-    let first = names.clone().next().unwrap_or_default();
-    let shared = names.clone().fold(first.len(), |shared, name| {
-        first
-            .chars()
-            .zip(name.chars())
-            .take(shared)
-            .take_while(|(a, b)| a == b)
-            .count()
-    });
-    names
-        .map(|name| {
-            let short = if shared >= 2 && name.chars().count() > shared {
-                name.chars()
-                    .take(1)
-                    .chain(name.chars().skip(shared))
-                    .collect()
-            } else {
-                name.to_string()
-            };
-            short.chars().take(width).collect()
-        })
-        .collect()
 }
 
 /// A peer's marks as letters, from a table (this runs for every cell of every frame).
