@@ -10,6 +10,7 @@ mod rates;
 mod rounds;
 
 use bfte_shared::admin::{AdminEvent, EventFrame, FinalizedBlock, PeerInfo, Status};
+use bfte_shared::modules::ctrl::EpochConfig;
 use bfte_shared::peer::PeerId;
 use bfte_shared::round::Height;
 
@@ -145,12 +146,35 @@ impl NodeView {
                 text: line.clone(),
             }),
             AdminEvent::DroppedSlow { .. } => return false,
+            AdminEvent::EpochStarted { epoch } => {
+                self.epoch_started(epoch);
+                return self.governance.apply(&frame.event);
+            }
             AdminEvent::JoinRequested { .. }
             | AdminEvent::JoinClosed { .. }
-            | AdminEvent::ProposalChanged { .. }
-            | AdminEvent::EpochStarted { .. } => return self.governance.apply(&frame.event),
+            | AdminEvent::ProposalChanged { .. } => return self.governance.apply(&frame.event),
         }
         true
+    }
+
+    /// Tells the round grid whose membership the new epoch changed, against the peer set
+    /// known before it: the epoch in force if governance was read, else the peers listed.
+    fn epoch_started(&mut self, epoch: &EpochConfig) {
+        let before: Vec<PeerId> = match &self.governance.data {
+            Some(data) => data.epoch.members.iter().map(|m| m.id).collect(),
+            None => self.peers.iter().map(|p| p.id).collect(),
+        };
+        let added: Vec<PeerId> = epoch
+            .members
+            .iter()
+            .map(|m| m.id)
+            .filter(|id| !before.contains(id))
+            .collect();
+        let removed: Vec<PeerId> = before
+            .into_iter()
+            .filter(|id| epoch.member(id).is_none())
+            .collect();
+        self.rounds.epoch_changed(&added, &removed);
     }
 
     fn set_connected(&mut self, peer: &PeerId, up: bool) {

@@ -59,6 +59,23 @@ impl RoundRow {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Rounds {
     rows: BTreeMap<Round, RoundRow>,
+    /// Rounds outside a peer's membership, learnt from the epochs that started while the
+    /// console watched: a peer added counts from its first round on, one removed stops counting.
+    /// Peers not listed were members throughout the kept rounds.
+    membership: HashMap<PeerId, Membership>,
+}
+
+/// The rounds in which a peer was a member, as far as the console saw it change.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Membership {
+    from: Option<Round>,
+    until: Option<Round>,
+}
+
+impl Membership {
+    fn covers(self, round: Round) -> bool {
+        self.from.is_none_or(|from| round >= from) && self.until.is_none_or(|until| round < until)
+    }
 }
 
 impl Rounds {
@@ -112,14 +129,38 @@ impl Rounds {
         self.rows.is_empty()
     }
 
-    /// Closed rounds (not the newest) among the last `window` in which `peer` cast no vote.
+    /// A new epoch's peer set is in force from the round after the newest one seen: `added`
+    /// count from there on, `removed` no longer do.
+    pub fn epoch_changed(&mut self, added: &[PeerId], removed: &[PeerId]) {
+        let next = self
+            .rows
+            .keys()
+            .next_back()
+            .map_or(Round(0), |round| round.next());
+        for peer in added {
+            self.membership.insert(
+                *peer,
+                Membership {
+                    from: Some(next),
+                    until: None,
+                },
+            );
+        }
+        for peer in removed {
+            self.membership.entry(*peer).or_default().until = Some(next);
+        }
+    }
+
+    /// Closed rounds (not the newest) among the last `window` in which `peer` was a member and
+    /// cast no vote.
     pub fn missed_votes(&self, peer: &PeerId, window: usize) -> usize {
+        let membership = self.membership.get(peer).copied().unwrap_or_default();
         self.rows
-            .values()
+            .iter()
             .rev()
             .skip(1)
             .take(window)
-            .filter(|row| !row.marks(peer).voted())
+            .filter(|(round, row)| membership.covers(**round) && !row.marks(peer).voted())
             .count()
     }
 
@@ -128,5 +169,64 @@ impl Rounds {
             self.rows.pop_first();
         }
         self.rows.entry(round).or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peer(n: u8) -> PeerId {
+        PeerId([n; 32])
+    }
+
+    /// Rounds `from..to`, each voted by `voters`.
+    fn run(rounds: &mut Rounds, from: u64, to: u64, voters: &[u8]) {
+        for r in from..to {
+            rounds.started(Round(r), peer(0), r * 100);
+            for v in voters {
+                rounds.voted(Round(r), peer(*v), VoteSort::Notarize);
+            }
+        }
+    }
+
+    #[test]
+    fn missed_votes_count_only_rounds_in_which_the_peer_was_a_member() {
+        let mut rounds = Rounds::default();
+        // Rounds 1-10: peers 0 and 1 vote; 2 is not a member yet, 3 is a silent member.
+        run(&mut rounds, 1, 11, &[0, 1]);
+        assert_eq!(
+            rounds.missed_votes(&peer(2), 50),
+            9,
+            "before anyone said otherwise"
+        );
+        rounds.epoch_changed(&[peer(2)], &[peer(1)]);
+        // Rounds 11-20: peer 2 votes in all but two; peer 1 is gone.
+        run(&mut rounds, 11, 21, &[0, 2]);
+        rounds.started(Round(21), peer(0), 2_100);
+        for r in [13, 17] {
+            rounds
+                .rows
+                .get_mut(&Round(r))
+                .expect("row")
+                .marks
+                .remove(&peer(2));
+        }
+        assert_eq!(
+            rounds.missed_votes(&peer(2), 50),
+            2,
+            "only rounds 11-20 count"
+        );
+        assert_eq!(
+            rounds.missed_votes(&peer(1), 50),
+            0,
+            "removed: rounds 11-20 do not count"
+        );
+        assert_eq!(
+            rounds.missed_votes(&peer(3), 50),
+            20,
+            "a member throughout, never voted"
+        );
+        assert_eq!(rounds.missed_votes(&peer(3), 5), 5, "the window bounds it");
     }
 }
