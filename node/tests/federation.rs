@@ -113,12 +113,20 @@ fn three_of_four_keep_going_two_of_four_stall_and_resume() {
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(fed.height(0), Some(before), "finalized without a quorum");
     assert_eq!(fed.height(1), Some(before));
+    assert_eq!(fed.stalled(0), Some(false), "3 s is no stall yet");
+    // `bfte status` says so, with exit code 1, once the item has waited 10 s.
+    fed.wait_for("node 0 reporting the stall", Duration::from_secs(30), |f| {
+        f.stalled(0) == Some(true)
+    });
     fed.start(2);
     fed.wait_for(
         "progress once a third node returns",
         Duration::from_secs(30),
         |f| (0..3).all(|i| f.height(i).is_some_and(|h| h > before)),
     );
+    fed.wait_for("node 0 no longer stalled", Duration::from_secs(30), |f| {
+        f.stalled(0) == Some(false)
+    });
 }
 
 fn cpu_ticks(pid: u32) -> u64 {

@@ -1,20 +1,24 @@
 //! Commands that talk to a running node through its admin socket: `status`, `submit`, `blocks`.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::bail;
-use bfte_shared::admin::{AdminRequest, AdminResponse};
+use bfte_shared::admin::{AdminRequest, AdminResponse, Status};
 use bfte_shared::round::Height;
 use clap::Args;
 use serde_json::json;
 
+use super::EXIT_REFUSED;
 use super::admin_client::AdminClient;
 use bfte_node::daemon::DataDir;
 
 #[derive(Debug, Args)]
 #[command(
     about = "Show a running node's view of consensus",
-    after_help = "Example:\n  bfte status --data-dir ./alice --json"
+    after_help = "Example:\n  bfte status --data-dir ./alice --json\n\n\
+        Exits 0, or 1 when finality is stalled: work (items, or rounds above the finalized\n\
+        tip's) has waited 10 s or more without a finalized block. 2 means no answer."
 )]
 pub struct StatusArgs {
     #[arg(long)]
@@ -24,7 +28,8 @@ pub struct StatusArgs {
     pub json: bool,
 }
 
-pub fn status(args: StatusArgs) -> anyhow::Result<()> {
+/// Exits with [`EXIT_REFUSED`] when finality is stalled, so scripts can alert on it.
+pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
     let mut client = AdminClient::connect(&DataDir::new(&args.data_dir))?;
     let AdminResponse::Status(status) = client.call(&AdminRequest::Status)? else {
         bail!("the node answered something else than a status");
@@ -44,10 +49,12 @@ pub fn status(args: StatusArgs) -> anyhow::Result<()> {
             "leader": status.leader.to_string(),
             "finalized_height": status.finalized_height.0,
             "pending_items": status.pending_items,
+            "finality_wait_ms": status.finality_wait_ms,
+            "stalled": status.stalled(),
             "peers": peers,
         });
         println!("{value:#}");
-        return Ok(());
+        return Ok(stall_code(&status));
     }
     println!(
         "federation  {} ({})",
@@ -62,6 +69,13 @@ pub fn status(args: StatusArgs) -> anyhow::Result<()> {
     );
     println!("finalized   height {}", status.finalized_height);
     println!("pending     {} items", status.pending_items);
+    if status.finality_wait_ms > 0 {
+        let stalled = if status.stalled() { " (stalled)" } else { "" };
+        println!(
+            "finality    waiting {:.1} s{stalled}",
+            status.finality_wait_ms as f64 / 1000.0
+        );
+    }
     for peer in &status.peers {
         let state = if peer.connected {
             "connected"
@@ -70,7 +84,15 @@ pub fn status(args: StatusArgs) -> anyhow::Result<()> {
         };
         println!("  {} {:<12} {state}", peer.id.short(), peer.name);
     }
-    Ok(())
+    Ok(stall_code(&status))
+}
+
+fn stall_code(status: &Status) -> ExitCode {
+    if status.stalled() {
+        ExitCode::from(EXIT_REFUSED)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 #[derive(Debug, Args)]

@@ -116,7 +116,7 @@ impl Cli {
             Command::Init(args) => done(node_cmds::init(args)),
             Command::Genesis(args) => done(node_cmds::genesis(args)),
             Command::Run(args) => done(node_cmds::run(args)),
-            Command::Status(args) => done(admin_cmds::status(args)),
+            Command::Status(args) => admin_cmds::status(args),
             Command::Submit(args) => refusable(admin_cmds::submit(args)),
             Command::Blocks(args) => done(admin_cmds::blocks(args)),
             Command::Block(args) => done(inspect_cmds::block(args)),

@@ -221,6 +221,10 @@ impl Driver {
             leader: self.step.core().leader(self.step.core().round()),
             finalized_height: self.step.core().finalized_height(),
             pending_items: self.step.core().pending_items() as u64,
+            finality_wait_ms: self
+                .host
+                .finality
+                .waiting_ms(self.host.clock.now().monotonic_ms),
             peers: self
                 .step
                 .core()

@@ -19,6 +19,7 @@ fn status() -> Status {
         leader: PeerId([1; 32]),
         finalized_height: Height(2),
         pending_items: 0,
+        finality_wait_ms: 0,
         peers: vec![PeerStatus {
             id: PeerId([1; 32]),
             name: "me".into(),

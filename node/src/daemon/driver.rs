@@ -19,6 +19,7 @@ use tokio::time::Instant;
 use super::clock::NodeClock;
 use super::epochs::dial_list;
 use super::events::Observer;
+use super::finality::FinalityWatch;
 use super::joins::close_admitted_joins;
 use crate::driver::{Flow, Host, Step};
 use crate::ledger::{CatchUp, Ledger};
@@ -48,6 +49,7 @@ pub(super) struct NodeHost {
     pub(super) founder_addrs: HashMap<PeerId, Vec<SocketAddr>>,
     pub(super) names: HashMap<PeerId, String>,
     pub(super) connected: HashMap<PeerId, bool>,
+    pub(super) finality: FinalityWatch,
 }
 
 impl Host<Store> for NodeHost {
@@ -59,6 +61,9 @@ impl Host<Store> for NodeHost {
         for (output, round) in outputs {
             self.observer.output(output, *round, core.leader(*round));
         }
+        let finalized = outputs.iter().any(|(o, _)| !o.finalized.is_empty());
+        let now = self.clock.now().monotonic_ms;
+        self.finality.observe(now, finalized, has_work(core));
         Flow::Go
     }
 
@@ -155,4 +160,10 @@ impl Driver {
             }
         }
     }
+}
+
+/// Whether the core waits for finality: items to order, or rounds above the finalized tip's
+/// next one (dummy rounds, or rounds that cannot end without a quorum).
+pub(super) fn has_work(core: &Core) -> bool {
+    core.pending_items() > 0 || core.round() > core.finalized_tip().1.round.next()
 }

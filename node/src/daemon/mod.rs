@@ -8,6 +8,7 @@ mod driver;
 mod epochs;
 pub mod events;
 pub mod files;
+mod finality;
 mod joins;
 mod log_tap;
 pub mod node;

@@ -15,6 +15,7 @@ use super::driver::{Driver, NodeHost, SERVE_LIMIT};
 use super::epochs::dial_list;
 use super::events::{EventHub, Observer};
 use super::files::{DataDir, GenesisFile};
+use super::finality::FinalityWatch;
 use crate::driver::{Step, start_core};
 use crate::ledger::Ledger;
 use crate::net::{Inbound, Net, NetConfig, RelayChoice};
@@ -85,6 +86,7 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
             .map(|p| (p.id, p.name.clone()))
             .collect(),
         connected: HashMap::new(),
+        finality: FinalityWatch::default(),
     };
     let genesis_config = CoreConfig::new(&genesis, Arc::new(secret), Arc::new(Ed25519Verifier));
     let (step, _) = Step::start(

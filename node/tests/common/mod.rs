@@ -137,13 +137,21 @@ impl Federation {
         }
     }
 
+    /// `bfte status --json` of node `i`, if it answered (exit 0, or 1 for a stall).
     pub fn status(&self, i: usize) -> Option<Value> {
         let output = bfte(&["status", "--data-dir", p(&self.dirs[i]), "--json"]);
-        output
-            .status
-            .success()
+        matches!(output.status.code(), Some(0 | 1))
             .then(|| serde_json::from_slice(&output.stdout).ok())
             .flatten()
+    }
+
+    /// Whether node `i` reports finality stalled, by its exit code and its JSON alike.
+    pub fn stalled(&self, i: usize) -> Option<bool> {
+        let output = bfte(&["status", "--data-dir", p(&self.dirs[i]), "--json"]);
+        let value: Value = serde_json::from_slice(&output.stdout).ok()?;
+        let stalled = value["stalled"].as_bool()?;
+        assert_eq!(output.status.code(), Some(i32::from(stalled)), "{value}");
+        Some(stalled)
     }
 
     pub fn height(&self, i: usize) -> Option<u64> {

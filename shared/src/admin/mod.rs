@@ -27,7 +27,9 @@ use crate::peer::PeerId;
 use crate::round::Height;
 
 pub use events::{AdminEvent, EventFrame, LogLevel, VoteSort};
-pub use views::{BlockDetail, FinalizedBlock, PeerInfo, PeerPath, PeerStatus, Status};
+pub use views::{
+    BlockDetail, FINALITY_STALL_MS, FinalizedBlock, PeerInfo, PeerPath, PeerStatus, Status,
+};
 
 /// Bumped on any incompatible change; both ends say theirs first and refuse a mismatch.
 pub const ADMIN_PROTOCOL_VERSION: u32 = 5;

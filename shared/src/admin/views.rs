@@ -18,7 +18,20 @@ pub struct Status {
     pub leader: PeerId,
     pub finalized_height: Height,
     pub pending_items: u64,
+    /// How long this node has had work waiting (items, or rounds above the finalized tip's)
+    /// without finalizing a block, in milliseconds; 0 while idle or keeping up.
+    pub finality_wait_ms: u64,
     pub peers: Vec<PeerStatus>,
+}
+
+/// Waiting this long for finality with work pending counts as a stall: `bfte status` exits
+/// non-zero and the console raises its alert.
+pub const FINALITY_STALL_MS: u64 = 10_000;
+
+impl Status {
+    pub fn stalled(&self) -> bool {
+        self.finality_wait_ms >= FINALITY_STALL_MS
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
