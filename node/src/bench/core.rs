@@ -3,10 +3,11 @@
 //! sender and decoded by each receiver, so codec cost counts.
 //!
 //! What this measures is the CPU cost of consensus (signing, verifying, hashing, encoding,
-//! decoding and the state machine) for all n peers on one thread. Left out on purpose: network
-//! latency, disk writes (`persist` is dropped) and catch-up (nobody falls behind on a lossless
-//! instant bus). Virtual time stands still while messages are in flight, so no timeout fires
-//! on the happy path; it only moves when the bus is empty and a timer is pending.
+//! decoding, the state machine and the driver step the node runs it under) for all n peers on
+//! one thread. Left out on purpose: network latency, disk writes and module state (the step's
+//! store keeps nothing and its ledger applies nothing) and catch-up (nobody falls behind on a
+//! lossless instant bus). Virtual time stands still while messages are in flight, so no
+//! timeout fires on the happy path; it only moves when the bus is empty and a timer is pending.
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -15,7 +16,6 @@ use bfte_shared::codec::DecodeError;
 use bfte_shared::federation::InvalidPeerSet;
 
 use super::cluster::Cluster;
-use bfte_consensus::StartError;
 
 /// What the peers are asked to agree on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,8 +49,8 @@ impl fmt::Display for Workload {
 pub enum CoreBenchError {
     #[error("cannot build the federation: {0}")]
     PeerSet(#[from] InvalidPeerSet),
-    #[error("cannot start a core: {0}")]
-    Start(#[from] StartError),
+    #[error("peer {peer}'s driver step failed")]
+    Step { peer: usize, source: anyhow::Error },
     #[error("peer {peer} could not decode a message another core encoded: {source}")]
     Decode { peer: usize, source: DecodeError },
     #[error("peer {peer} finalized a different block at height {height} than another peer")]

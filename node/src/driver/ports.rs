@@ -1,6 +1,7 @@
 //! What the driver step needs from the world, as small traits: the node implements them with
 //! redb, its ledger and iroh; the simulator with an in-memory disk, a model ledger and its
-//! simulated network; the core benchmark with nothing at all.
+//! simulated network; the core benchmark with a store that keeps nothing, a ledger that
+//! applies nothing and an in-memory bus.
 
 use bfte_consensus::{Core, Output, Restored};
 use bfte_shared::hash::Hash;
