@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod daemon;
 pub mod driver;
+pub mod history;
 pub mod ledger;
 pub mod modules;
 pub mod net;

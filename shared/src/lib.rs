@@ -5,6 +5,7 @@ mod bytes;
 pub mod admin;
 pub mod block;
 pub mod certificate;
+pub mod chain;
 pub mod codec;
 pub mod crypto;
 pub mod federation;

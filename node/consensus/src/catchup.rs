@@ -1,5 +1,6 @@
 //! Repair: pulling what was missed, answering pulls, and applying what comes back.
 
+use bfte_shared::chain::ChainTip;
 use bfte_shared::message::{Catchup, FinalizedChain, Message, Pull};
 use bfte_shared::peer::PeerId;
 use bfte_shared::round::Round;
@@ -155,51 +156,22 @@ impl Core {
     }
 
     /// Finalized history from a peer: checks the hash links from this peer's tip and the
-    /// finalization of the last block, then finalizes it all.
+    /// finalization of the last block (`FinalizedChain::verify_above`), then finalizes it all.
     pub(super) fn on_finalized_chain(&mut self, from: PeerId, chain: FinalizedChain) {
-        let FinalizedChain {
-            blocks,
-            finalization,
-        } = chain;
-        // The answer may overlap what this peer finalized since it asked: keep what lies above
-        // the tip, once the overlap is checked to be this peer's own chain.
-        let tip_height = self.tip.height;
-        if let Some(at_tip) = blocks.iter().find(|b| b.header.height == tip_height)
-            && at_tip.hash() != self.tip_hash
-        {
-            return;
-        }
-        let blocks: Vec<_> = blocks
-            .into_iter()
-            .filter(|b| b.header.height > tip_height)
-            .collect();
-        let Some(last) = blocks.last() else {
-            return;
+        let tip = ChainTip {
+            height: self.tip.height,
+            hash: self.tip_hash,
+            round: self.tip.round,
         };
-        if finalization.kind != VoteKind::Finalize(last.hash())
-            || finalization.round != last.header.round
-            || last.header.round <= self.tip.round
-        {
-            return;
-        }
-        let mut parent = self.tip_hash;
-        let mut height = self.tip.height;
-        for block in &blocks {
-            if block.header.parent != parent
-                || block.header.height != height.next()
-                || !block.payload_matches()
-            {
-                return;
+        // The answer may overlap what this peer finalized since it asked: what lies above the
+        // tip is kept, once the overlap is checked to be this peer's own chain.
+        match chain.verify_above(&tip, &self.domain, &self.peers, self.verifier.as_ref()) {
+            Ok(chain) => {
+                self.finalize_chain(chain.blocks, chain.finalization);
+                // Answers are capped: keep asking the same peer until it has nothing newer.
+                self.pull(Destination::Peer(from));
             }
-            parent = block.hash();
-            height = block.header.height;
+            Err(error) => tracing::debug!(%from, %error, "ignored finalized chain"),
         }
-        if let Err(error) = finalization.verify(&self.domain, &self.peers, self.verifier.as_ref()) {
-            tracing::debug!(%from, %error, "ignored finalized chain with a bad certificate");
-            return;
-        }
-        self.finalize_chain(blocks, finalization);
-        // Answers are capped: keep asking the same peer until it has nothing newer.
-        self.pull(Destination::Peer(from));
     }
 }

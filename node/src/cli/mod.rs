@@ -6,6 +6,7 @@ mod bench;
 mod demo;
 mod evidence_cmds;
 mod governance_cmds;
+mod history_cmds;
 mod inspect_cmds;
 mod join_cmds;
 mod module_cmds;
@@ -56,6 +57,7 @@ enum Command {
     Status(admin_cmds::StatusArgs),
     Submit(admin_cmds::SubmitArgs),
     Blocks(admin_cmds::BlocksArgs),
+    History(history_cmds::HistoryArgs),
     Block(inspect_cmds::BlockArgs),
     Peers(inspect_cmds::PeersArgs),
     Outcome(module_cmds::OutcomeArgs),
@@ -119,6 +121,7 @@ impl Cli {
             Command::Status(args) => admin_cmds::status(args),
             Command::Submit(args) => refusable(admin_cmds::submit(args)),
             Command::Blocks(args) => done(admin_cmds::blocks(args)),
+            Command::History(args) => history_cmds::run(args),
             Command::Block(args) => done(inspect_cmds::block(args)),
             Command::Peers(args) => done(inspect_cmds::peers(args)),
             Command::Outcome(args) => done(module_cmds::outcome(args)),

@@ -1,0 +1,238 @@
+//! `bfte history verify`: an exported history checked alone, by replaying it into a scratch
+//! database with the real ledger.
+
+use std::io::BufRead;
+use std::path::Path;
+use std::sync::Arc;
+
+use bfte_shared::codec;
+use bfte_shared::crypto::Verifier;
+use bfte_shared::federation::FederationId;
+use bfte_shared::hash::Hash;
+use bfte_shared::modules::ctrl::{Change, EpochConfig};
+use bfte_shared::round::Height;
+
+use super::cbor_seq::SequenceReader;
+use super::error::{FormatError, HistoryError};
+use super::record::{EpochEnd, FORMAT_VERSION, GENESIS_RECORD_BYTES, Record};
+use super::replay::Replay;
+use super::segment::{SEGMENT_BLOCKS, Segment, record_limit, segment_of};
+use crate::store::Store;
+
+/// One epoch as the verified history ran it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EpochSummary {
+    pub number: u64,
+    pub start: Height,
+    pub peers: usize,
+    /// Its last block, if the file ends it.
+    pub end: Option<Height>,
+    /// What passed at its end, one line each.
+    pub changes: Vec<String>,
+}
+
+/// What a verified file holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub federation: FederationId,
+    pub name: String,
+    /// The last verified block.
+    pub tip: Height,
+    pub tip_hash: Hash,
+    /// The last applied height and the state root after it.
+    pub state_root: (Height, Hash),
+    pub epochs: Vec<EpochSummary>,
+    pub bytes: u64,
+}
+
+/// Verifies the history in `input`, replaying it into a new database at `database` (which must
+/// not exist; the caller removes it). Stops at the first record that does not verify.
+pub fn verify_file(
+    input: impl BufRead,
+    database: &Path,
+    verifier: Arc<dyn Verifier>,
+) -> Result<Verified, HistoryError> {
+    let mut reader = SequenceReader::new(input);
+    let (offset, first) = match next_record(&mut reader, GENESIS_RECORD_BYTES, Height(0))? {
+        Some(record) => record,
+        None => {
+            return Err(HistoryError::Format {
+                offset: 0,
+                height: Height(0),
+                source: FormatError::Truncated,
+            });
+        }
+    };
+    let Record::Genesis { format, genesis } = first else {
+        return Err(HistoryError::UnexpectedRecord {
+            offset,
+            expected: "genesis record",
+            found: first.kind(),
+        });
+    };
+    if format != FORMAT_VERSION {
+        return Err(HistoryError::UnknownFormat {
+            found: format,
+            supported: FORMAT_VERSION,
+        });
+    }
+    let store = Store::create(database, &genesis)?;
+    let mut replay = Replay::new(store, verifier)?;
+    let mut epochs = vec![summary(replay.epoch())];
+    // A segment shorter than a full one ends its epoch's segments.
+    let mut segments_done = false;
+    loop {
+        let limit = record_limit(replay.chain().peers().len(), &replay.epoch().params);
+        let Some((offset, record)) = next_record(&mut reader, limit, replay.next_height())? else {
+            break;
+        };
+        match record {
+            Record::Segment(segment) => {
+                check_bounds(&replay, &segment, segments_done)?;
+                segments_done = segment.entries.len() < SEGMENT_BLOCKS as usize;
+                for entry in segment.entries {
+                    if let Some(epoch) = replay.push(entry.block, entry.finalization)? {
+                        return Err(HistoryError::UnannouncedEpochEnd {
+                            epoch: epoch.number.saturating_sub(1),
+                            height: epoch.start_height,
+                        });
+                    }
+                }
+            }
+            Record::EpochEnd(end) => {
+                let ending = replay.epoch().number;
+                let epoch = end_epoch(&mut replay, end, ending)?;
+                if let Some(last) = epochs.last_mut() {
+                    last.end = Some(epoch.start_height);
+                    last.changes = replay
+                        .passed_at(epoch.start_height)?
+                        .iter()
+                        .map(Change::describe)
+                        .collect();
+                }
+                epochs.push(summary(&epoch));
+                segments_done = false;
+            }
+            Record::Genesis { .. } => {
+                return Err(HistoryError::UnexpectedRecord {
+                    offset,
+                    expected: "segment or epoch end",
+                    found: record.kind(),
+                });
+            }
+        }
+    }
+    if let Some((from, to)) = replay.uncertified() {
+        return Err(HistoryError::Unfinished { from, to });
+    }
+    let tip = replay.tip();
+    Ok(Verified {
+        federation: genesis.federation_id(),
+        name: genesis.name,
+        tip: tip.height,
+        tip_hash: tip.hash,
+        state_root: replay.state_root(),
+        epochs,
+        bytes: reader.offset(),
+    })
+}
+
+/// The next record and the byte it starts at; `None` at the end of the input. `height` is the
+/// one that would come next, for errors.
+fn next_record<R: BufRead>(
+    reader: &mut SequenceReader<R>,
+    limit: usize,
+    height: Height,
+) -> Result<Option<(u64, Record)>, HistoryError> {
+    let offset = reader.offset();
+    let format = |source| HistoryError::Format {
+        offset,
+        height,
+        source,
+    };
+    let Some(bytes) = reader.next_item(limit).map_err(format)? else {
+        return Ok(None);
+    };
+    let record = codec::decode(&bytes, limit).map_err(|e| format(FormatError::Decode(e)))?;
+    Ok(Some((offset, record)))
+}
+
+/// A segment must start where the last one left off, at one of its epoch's segment starts,
+/// and hold at most a segment's heights; only an epoch's last segment may be short.
+fn check_bounds(replay: &Replay, segment: &Segment, done: bool) -> Result<(), HistoryError> {
+    let epoch = replay.epoch();
+    let expected = replay.next_height();
+    let first = segment.first_height().unwrap_or(expected);
+    let at_segment_start = segment_of(epoch.start_height, expected)
+        .is_some_and(|id| *id.heights().start() == expected.0);
+    let len = segment.entries.len();
+    if done || len == 0 || first != expected || !at_segment_start || len > SEGMENT_BLOCKS as usize {
+        return Err(HistoryError::SegmentBounds {
+            epoch: epoch.number,
+            first,
+            len,
+            expected,
+            max: SEGMENT_BLOCKS,
+        });
+    }
+    Ok(())
+}
+
+/// Ends the epoch in force with `end`'s proof, then holds what the file claims came next
+/// against what applying the history gave.
+fn end_epoch(replay: &mut Replay, end: EpochEnd, ending: u64) -> Result<EpochConfig, HistoryError> {
+    let EpochEnd {
+        tail,
+        finalization,
+        changes,
+        next,
+    } = end;
+    let epoch = replay.end_epoch(tail, finalization)?;
+    let passed = replay.passed_at(epoch.start_height)?;
+    if passed != changes {
+        return Err(HistoryError::ClaimedEpochDiffers {
+            epoch: ending,
+            field: "what passed at its end",
+            claimed: describe_changes(&changes),
+            derived: describe_changes(&passed),
+        });
+    }
+    if next != epoch {
+        return Err(HistoryError::ClaimedEpochDiffers {
+            epoch: ending,
+            field: "the next epoch",
+            claimed: describe_epoch(&next),
+            derived: describe_epoch(&epoch),
+        });
+    }
+    Ok(epoch)
+}
+
+fn summary(epoch: &EpochConfig) -> EpochSummary {
+    EpochSummary {
+        number: epoch.number,
+        start: epoch.start_height,
+        peers: epoch.members.len(),
+        end: None,
+        changes: Vec::new(),
+    }
+}
+
+fn describe_changes(changes: &[Change]) -> String {
+    if changes.is_empty() {
+        return "nothing".into();
+    }
+    let lines: Vec<String> = changes.iter().map(Change::describe).collect();
+    lines.join("; ")
+}
+
+fn describe_epoch(epoch: &EpochConfig) -> String {
+    let peers: Vec<String> = epoch.members.iter().map(|m| m.id.short()).collect();
+    format!(
+        "epoch {} from height {} (block {}) with peers [{}]",
+        epoch.number,
+        epoch.start_height,
+        epoch.start_block.short(),
+        peers.join(", ")
+    )
+}
