@@ -274,7 +274,8 @@ async fn garbage_closes_only_that_connection() {
     let connection = raw.connect(addr_of(&a), ALPN).await.unwrap();
     let mut stream = connection.open_uni().await.unwrap();
     stream.write_all(&u32::MAX.to_be_bytes()).await.unwrap();
-    stream.write_all(b"junk").await.unwrap();
+    // The node may close on the length alone, before this arrives: either way is right.
+    let _ = stream.write_all(b"junk").await;
     let closed = timeout(WAIT, connection.closed()).await.unwrap();
     assert!(
         matches!(&closed, ConnectionError::ApplicationClosed(close) if close.error_code == CLOSE_FRAME_TOO_LARGE),
