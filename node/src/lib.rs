@@ -7,5 +7,6 @@ pub mod history;
 pub mod ledger;
 pub mod modules;
 pub mod net;
+pub mod replica;
 pub mod sim;
 pub mod store;

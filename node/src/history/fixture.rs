@@ -21,10 +21,10 @@ use crate::ledger::Ledger;
 use crate::store::Store;
 use crate::store::fixtures::{federation, new_store};
 
-pub(super) struct History {
+pub(crate) struct History {
     _dir: tempfile::TempDir,
-    pub(super) store: Store,
-    pub(super) ledger: Ledger,
+    pub(crate) store: std::sync::Arc<Store>,
+    pub(crate) ledger: Ledger,
     /// Founders first (sorted by id), then the keys that joined.
     secrets: Vec<PeerSecret>,
     nonces: Vec<u64>,
@@ -33,7 +33,7 @@ pub(super) struct History {
 }
 
 /// Small blocks, so that a record over the limit is cheap to build.
-pub(super) fn small_params() -> ConsensusParams {
+pub(crate) fn small_params() -> ConsensusParams {
     ConsensusParams {
         max_block_bytes: 4096,
         ..ConsensusParams::default()
@@ -44,7 +44,7 @@ pub(super) fn small_params() -> ConsensusParams {
 /// passing at height 3, finalized together with height 4, which the old epoch finalized above
 /// its end (its tail). Epoch 1, from height 3: the newcomer votes with founders 0 to 2, then
 /// `more` empty blocks follow in batches of `batch`.
-pub(super) fn membership_change(more: usize, batch: usize) -> History {
+pub(crate) fn membership_change(more: usize, batch: usize) -> History {
     let mut history = History::new(small_params());
     let (newcomer, member) = history.join(90);
     let removed = history.id(3);
@@ -104,7 +104,7 @@ pub(super) fn membership_change(more: usize, batch: usize) -> History {
 }
 
 impl History {
-    pub(super) fn new(params: ConsensusParams) -> History {
+    pub(crate) fn new(params: ConsensusParams) -> History {
         let mut fed = federation(4);
         fed.genesis.params = params;
         let (dir, store) = new_store(&fed);
@@ -112,7 +112,7 @@ impl History {
         let epoch = ledger.epoch(store.database()).expect("the genesis epoch");
         History {
             _dir: dir,
-            store,
+            store: std::sync::Arc::new(store),
             ledger,
             nonces: vec![0; fed.secrets.len()],
             secrets: fed.secrets,
@@ -121,12 +121,12 @@ impl History {
         }
     }
 
-    pub(super) fn id(&self, key: usize) -> PeerId {
+    pub(crate) fn id(&self, key: usize) -> PeerId {
         self.secrets[key].peer_id()
     }
 
     /// A key outside the federation: its index and the member an `AddPeer` of it names.
-    pub(super) fn join(&mut self, seed: u8) -> (usize, Member) {
+    pub(crate) fn join(&mut self, seed: u8) -> (usize, Member) {
         let secret = PeerSecret::from_seed([seed; 32]);
         let member = Member {
             id: secret.peer_id(),
@@ -138,7 +138,7 @@ impl History {
         (self.secrets.len() - 1, member)
     }
 
-    pub(super) fn epoch(&self) -> &EpochConfig {
+    pub(crate) fn epoch(&self) -> &EpochConfig {
         &self.epoch
     }
 
@@ -154,7 +154,7 @@ impl History {
         )
     }
 
-    pub(super) fn meta(&mut self, key: usize, name: &str, value: &str) -> ConsensusItem {
+    pub(crate) fn meta(&mut self, key: usize, name: &str, value: &str) -> ConsensusItem {
         let item = MetaItem::Propose {
             key: name.into(),
             value: value.into(),
@@ -162,13 +162,13 @@ impl History {
         self.item(key, META, codec::encode(&item))
     }
 
-    pub(super) fn ctrl(&mut self, key: usize, item: CtrlItem) -> ConsensusItem {
+    pub(crate) fn ctrl(&mut self, key: usize, item: CtrlItem) -> ConsensusItem {
         self.item(key, CONSENSUS_CTRL, codec::encode(&item))
     }
 
     /// Blocks on the tip, one per list of items, finalized together by the epoch's first
     /// quorum of peers, committed and applied; the epoch applying them started, if one.
-    pub(super) fn finalize(&mut self, blocks: Vec<Vec<ConsensusItem>>) -> Option<EpochConfig> {
+    pub(crate) fn finalize(&mut self, blocks: Vec<Vec<ConsensusItem>>) -> Option<EpochConfig> {
         let (state_height, state_root) = self.state_root();
         let mut chain: Vec<Block> = Vec::new();
         for items in blocks {
@@ -219,7 +219,7 @@ impl History {
 
     /// A finalization of `block` signed by `signers` over `epoch`'s signing domain, with the
     /// signer bitmap over `bitmap`.
-    pub(super) fn sign(
+    pub(crate) fn sign(
         &self,
         epoch: &EpochConfig,
         bitmap: &PeerSet,
@@ -246,7 +246,7 @@ impl History {
     }
 
     /// The ledger's last applied height and the state root after it.
-    pub(super) fn state_root(&self) -> (Height, Hash) {
+    pub(crate) fn state_root(&self) -> (Height, Hash) {
         self.ledger
             .recent_roots(self.store.database(), 1)
             .expect("roots")
@@ -254,7 +254,7 @@ impl History {
             .expect("a root")
     }
 
-    pub(super) fn export(&self) -> Vec<u8> {
+    pub(crate) fn export(&self) -> Vec<u8> {
         let mut bytes = Vec::new();
         export(&self.store, None, &mut bytes).expect("export");
         bytes

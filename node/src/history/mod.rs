@@ -30,7 +30,7 @@ mod verifier;
 mod verify_file;
 
 #[cfg(test)]
-mod fixture;
+pub(crate) mod fixture;
 #[cfg(test)]
 mod tests;
 

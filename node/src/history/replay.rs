@@ -38,7 +38,7 @@ const NO_AUTHOR: PeerId = PeerId([0; 32]);
 #[derive(Debug)]
 pub struct Replay {
     federation: FederationId,
-    store: Store,
+    store: Arc<Store>,
     ledger: Ledger,
     chain: ChainVerifier,
     verifier: Arc<dyn Verifier>,
@@ -51,7 +51,7 @@ pub struct Replay {
 impl Replay {
     /// Replays onto `store` from where it stands: its ledger first catches up with its chain
     /// (a crash may have come between a commit and the ledger, or the ledger and the switch).
-    pub fn new(store: Store, verifier: Arc<dyn Verifier>) -> Result<Replay, HistoryError> {
+    pub fn new(store: Arc<Store>, verifier: Arc<dyn Verifier>) -> Result<Replay, HistoryError> {
         let genesis = store.genesis().clone();
         let mut ledger = Ledger::new(&genesis);
         while let Some(epoch) = ledger.catch_up(&store)?.epoch {
@@ -108,8 +108,14 @@ impl Replay {
         self.root
     }
 
-    pub fn store(&self) -> &Store {
+    pub fn store(&self) -> &Arc<Store> {
         &self.store
+    }
+
+    /// Drops the blocks waiting for a certificate: their source was dropped, another one
+    /// starts again from the tip.
+    pub fn discard_uncertified(&mut self) {
+        self.pending.clear();
     }
 
     pub fn ledger(&self) -> &Ledger {

@@ -159,7 +159,7 @@ fn a_replica_taking_a_peers_pull_answers_crosses_the_epoch_to_the_nodes_state_ro
     let dir = tempfile::tempdir().expect("a temporary directory");
     let store = Store::create(dir.path().join("replica.redb"), history.store.genesis())
         .expect("a replica store");
-    let mut replica = Replay::new(store, Arc::new(Ed25519Verifier)).expect("replay");
+    let mut replica = Replay::new(Arc::new(store), Arc::new(Ed25519Verifier)).expect("replay");
     let mut epochs = Vec::new();
     // What a peer answers a pull with: never across an epoch's end, which comes with its
     // end proof.

@@ -77,7 +77,7 @@ pub fn verify_file(
         });
     }
     let store = Store::create(database, &genesis)?;
-    let mut replay = Replay::new(store, verifier)?;
+    let mut replay = Replay::new(Arc::new(store), verifier)?;
     let mut epochs = vec![summary(replay.epoch())];
     // A segment shorter than a full one ends its epoch's segments.
     let mut segments_done = false;

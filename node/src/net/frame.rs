@@ -9,9 +9,9 @@ const LENGTH_BYTES: usize = 4;
 
 /// Why a stream stopped making sense. The connection it came on is closed with `close_code`.
 #[derive(Debug, thiserror::Error)]
-pub(super) enum FrameError {
-    #[error("frame of {len} bytes announced, the limit is {MAX_MESSAGE_BYTES}")]
-    TooLarge { len: u64 },
+pub enum FrameError {
+    #[error("frame of {len} bytes announced, the limit is {limit}")]
+    TooLarge { len: u64, limit: usize },
     #[error("stream ended inside a frame ({got} of {expected} bytes)")]
     Truncated { expected: usize, got: usize },
     #[error("stream failed: {0}")]
@@ -35,6 +35,15 @@ impl FrameError {
 
 /// Reads the next frame; `None` when the stream finished cleanly between frames.
 pub(super) async fn read_frame(stream: &mut RecvStream) -> Result<Option<Vec<u8>>, FrameError> {
+    read_frame_within(stream, MAX_MESSAGE_BYTES).await
+}
+
+/// Reads the next frame of at most `limit` bytes; `None` when the stream finished cleanly
+/// between frames.
+pub(crate) async fn read_frame_within(
+    stream: &mut RecvStream,
+    limit: usize,
+) -> Result<Option<Vec<u8>>, FrameError> {
     let mut prefix = [0u8; LENGTH_BYTES];
     match stream.read_exact(&mut prefix).await {
         Ok(()) => {}
@@ -50,8 +59,11 @@ pub(super) async fn read_frame(stream: &mut RecvStream) -> Result<Option<Vec<u8>
     let len = u32::from_be_bytes(prefix);
     let len = usize::try_from(len)
         .ok()
-        .filter(|len| *len <= MAX_MESSAGE_BYTES)
-        .ok_or(FrameError::TooLarge { len: len.into() })?;
+        .filter(|len| *len <= limit)
+        .ok_or(FrameError::TooLarge {
+            len: len.into(),
+            limit,
+        })?;
     let mut bytes = vec![0u8; len];
     match stream.read_exact(&mut bytes).await {
         Ok(()) => Ok(Some(bytes)),
@@ -62,8 +74,9 @@ pub(super) async fn read_frame(stream: &mut RecvStream) -> Result<Option<Vec<u8>
     }
 }
 
-/// Writes one frame. Returns once QUIC has buffered it, not when the peer has it.
-pub(super) async fn write_frame(stream: &mut SendStream, frame: &[u8]) -> Result<(), WriteError> {
+/// Writes one frame (callers keep frames under 4 GiB). Returns once QUIC has buffered it, not
+/// when the peer has it.
+pub(crate) async fn write_frame(stream: &mut SendStream, frame: &[u8]) -> Result<(), WriteError> {
     // `send` refuses longer frames, so this conversion cannot truncate.
     let len = u32::try_from(frame.len()).unwrap_or(u32::MAX);
     stream.write_all(&len.to_be_bytes()).await?;

@@ -55,7 +55,7 @@
 //! at once. Dropping a [`Net`] instead aborts its tasks without telling anyone, like a crash:
 //! peers find out by the idle timeout or when this node comes back and dials them.
 
-mod frame;
+pub mod frame;
 mod inbound;
 pub mod join;
 mod link;
@@ -81,6 +81,7 @@ use self::inbound::InboundHandler;
 use self::join::{JOIN_QUEUE, JoinCall, JoinHandler};
 use self::link::Link;
 pub use self::link::PathInfo;
+use crate::replica::{HISTORY_ALPN, HistoryServer, HistorySource};
 
 /// The ALPN of the consensus protocol; the version changes when the framing does.
 pub const ALPN: &[u8] = b"bfte/consensus/1";
@@ -225,6 +226,16 @@ impl Net {
         secret: &PeerSecret,
         config: NetConfig,
     ) -> Result<(Net, mpsc::Receiver<Inbound>, mpsc::Receiver<JoinCall>), NetError> {
+        Net::bind_serving(secret, config, None).await
+    }
+
+    /// [`Net::bind`], also serving finalized history to anyone on [`HISTORY_ALPN`] and its
+    /// segment blobs on iroh-blobs' ALPN.
+    pub async fn bind_serving(
+        secret: &PeerSecret,
+        config: NetConfig,
+        history: Option<&HistorySource>,
+    ) -> Result<(Net, mpsc::Receiver<Inbound>, mpsc::Receiver<JoinCall>), NetError> {
         let me = secret.peer_id();
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| NetError::NoRuntime)?;
         let endpoint = bind_endpoint(secret, &config).await?;
@@ -237,10 +248,15 @@ impl Net {
             inbound,
         };
         let (joins, joins_rx) = mpsc::channel(JOIN_QUEUE);
-        let router = Router::builder(endpoint.clone())
+        let mut router = Router::builder(endpoint.clone())
             .accept(ALPN, handler)
-            .accept(JOIN_ALPN, JoinHandler { calls: joins })
-            .spawn();
+            .accept(JOIN_ALPN, JoinHandler { calls: joins });
+        if let Some(history) = history {
+            router = router
+                .accept(HISTORY_ALPN, HistoryServer::new(history.clone()))
+                .accept(iroh_blobs::ALPN, history.blobs.protocol());
+        }
+        let router = router.spawn();
         tracing::info!(peer = %me.short(), addrs = ?endpoint.bound_sockets(), "consensus endpoint bound");
         let net = Net {
             me,
@@ -254,6 +270,11 @@ impl Net {
 
     pub fn peer_id(&self) -> PeerId {
         self.me
+    }
+
+    /// The endpoint, for dialing other protocols (a replica's sources).
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
     }
 
     /// The bound UDP sockets: what other peers dial (for example from a genesis file).

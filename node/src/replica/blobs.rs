@@ -1,0 +1,154 @@
+//! The blob layer, kept small so it can be swapped: segment bytes in an iroh-blobs store, each
+//! epoch's segments listed in a hash sequence under a named tag, fetched from a connection by
+//! hash. iroh-blobs checks that bytes match their hash while they stream; whether they are
+//! valid history is the replica's to check, never this layer's.
+
+use std::path::Path;
+
+use bfte_shared::hash::Hash;
+use bfte_shared::round::Height;
+use iroh::endpoint::Connection;
+use iroh_blobs::api::Store as BlobApi;
+use iroh_blobs::hashseq::HashSeq;
+use iroh_blobs::store::fs::FsStore;
+use iroh_blobs::{BlobFormat, BlobsProtocol, HashAndFormat};
+
+/// A failure of the blob store or of a transfer, as text: iroh-blobs' error types change
+/// between its releases, this layer's callers only report them.
+#[derive(Debug, thiserror::Error)]
+#[error("{action}: {reason}")]
+pub struct BlobError {
+    pub action: &'static str,
+    pub reason: String,
+}
+
+fn failed<E: std::fmt::Display>(action: &'static str) -> impl FnOnce(E) -> BlobError {
+    move |error| BlobError {
+        action,
+        reason: error.to_string(),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SegmentBlobs {
+    store: FsStore,
+}
+
+impl SegmentBlobs {
+    /// Opens (or creates) the store in `dir`. Everything in it can be rebuilt from the node's
+    /// database, so losing it costs time, never history.
+    pub async fn open(dir: &Path) -> Result<SegmentBlobs, BlobError> {
+        let store = FsStore::load(dir)
+            .await
+            .map_err(failed("opening the blob store"))?;
+        Ok(SegmentBlobs { store })
+    }
+
+    fn api(&self) -> &BlobApi {
+        &self.store
+    }
+
+    /// The iroh protocol handler that serves the store on `iroh_blobs::ALPN`.
+    pub fn protocol(&self) -> BlobsProtocol {
+        BlobsProtocol::new(&self.store, None)
+    }
+
+    /// Adds one segment's bytes, kept by a tag of its own; returns their hash.
+    pub async fn add_segment(&self, bytes: Vec<u8>) -> Result<Hash, BlobError> {
+        let tag = self
+            .api()
+            .add_bytes(bytes)
+            .await
+            .map_err(failed("adding a segment to the blob store"))?;
+        Ok(Hash(*tag.hash.as_bytes()))
+    }
+
+    /// Lists an epoch's segments in a hash sequence under the epoch's tag (replacing the last
+    /// list); returns the sequence's hash.
+    pub async fn set_epoch(&self, start: Height, segments: &[Hash]) -> Result<Hash, BlobError> {
+        let sequence: HashSeq = segments
+            .iter()
+            .map(|hash| iroh_blobs::Hash::from_bytes(hash.0))
+            .collect();
+        let added = self
+            .api()
+            .add_bytes_with_opts((sequence.into_inner(), BlobFormat::HashSeq))
+            .with_named_tag(epoch_tag(start))
+            .await
+            .map_err(failed("adding an epoch's segment list"))?;
+        Ok(Hash(*added.hash.as_bytes()))
+    }
+
+    /// The segments listed under an epoch's tag, if it has one.
+    pub async fn epoch(&self, start: Height) -> Result<Option<Vec<Hash>>, BlobError> {
+        let tag = self
+            .api()
+            .tags()
+            .get(epoch_tag(start))
+            .await
+            .map_err(failed("reading an epoch's tag"))?;
+        let Some(tag) = tag else {
+            return Ok(None);
+        };
+        let bytes = self.get(tag.hash_and_format().hash).await?;
+        Ok(Some(hashes(bytes)?))
+    }
+
+    /// Fetches a hash sequence over `connection` and returns its hashes; `None` if the source
+    /// lists more than `max` of them.
+    pub async fn fetch_list(
+        &self,
+        connection: &Connection,
+        list: Hash,
+        max: u64,
+    ) -> Result<Vec<Hash>, BlobError> {
+        let bytes = self.fetch(connection, list).await?;
+        if bytes.len() as u64 > max.saturating_mul(32) {
+            return Err(BlobError {
+                action: "fetching a segment list",
+                reason: format!("{} bytes, more than {max} segments", bytes.len()),
+            });
+        }
+        hashes(bytes)
+    }
+
+    /// Fetches one blob over `connection` (what is held already is not fetched again) and
+    /// returns its bytes, which match `hash`.
+    pub async fn fetch(&self, connection: &Connection, hash: Hash) -> Result<Vec<u8>, BlobError> {
+        let hash = iroh_blobs::Hash::from_bytes(hash.0);
+        self.api()
+            .remote()
+            .fetch(connection.clone(), HashAndFormat::raw(hash))
+            .await
+            .map_err(failed("fetching a blob"))?;
+        self.get(hash).await
+    }
+
+    async fn get(&self, hash: iroh_blobs::Hash) -> Result<Vec<u8>, BlobError> {
+        let bytes = self
+            .api()
+            .get_bytes(hash)
+            .await
+            .map_err(failed("reading a blob"))?;
+        Ok(bytes.to_vec())
+    }
+
+    /// Flushes and stops the store.
+    pub async fn shutdown(&self) {
+        if let Err(error) = self.api().shutdown().await {
+            tracing::warn!(%error, "the blob store shut down uncleanly");
+        }
+    }
+}
+
+fn epoch_tag(start: Height) -> String {
+    format!("bfte/epoch/{}", start.0)
+}
+
+fn hashes(bytes: Vec<u8>) -> Result<Vec<Hash>, BlobError> {
+    let sequence = HashSeq::new(bytes.into()).ok_or(BlobError {
+        action: "reading a segment list",
+        reason: "its length is not a multiple of 32".into(),
+    })?;
+    Ok(sequence.iter().map(|hash| Hash(*hash.as_bytes())).collect())
+}

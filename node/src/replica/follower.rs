@@ -1,0 +1,205 @@
+//! The replica's loop: catch up from a source's segments, then follow what it pushes; a source
+//! that sends anything that does not verify is dropped with a log line naming it and why, and
+//! the next one takes over from the verified tip. Verification and writing are the history
+//! replay's (`history::Replay`): nothing reaches the database before a certificate valid under
+//! the epoch in force covers it.
+
+use std::time::Duration;
+
+use bfte_shared::message::FinalizedChain;
+use bfte_shared::modules::ctrl::Member;
+use bfte_shared::round::Height;
+use iroh::Endpoint;
+use tokio::sync::watch;
+
+use super::blobs::SegmentBlobs;
+use super::protocol::{EpochSegments, Index};
+use super::source::{Source, SourceError};
+use crate::history::{HistoryError, Replay, SEGMENT_BLOCKS, Segment, SegmentId};
+
+/// The wait before trying the sources again once all of them failed.
+const RETRY: Duration = Duration::from_secs(1);
+
+/// Why following a source stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum FollowError {
+    /// The source's fault, or it is unreachable: drop it, try another.
+    #[error("{0}")]
+    Source(#[from] SourceError),
+    #[error("its history does not verify: {0}")]
+    Invalid(HistoryError),
+    /// This node's own database failed: stop.
+    #[error("{0}")]
+    Local(HistoryError),
+}
+
+impl From<HistoryError> for FollowError {
+    fn from(error: HistoryError) -> FollowError {
+        match error {
+            HistoryError::Store(_)
+            | HistoryError::Ledger(_)
+            | HistoryError::Io { .. }
+            | HistoryError::MissingTip { .. }
+            | HistoryError::SwitchPending { .. } => FollowError::Local(error),
+            other => FollowError::Invalid(other),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Follower {
+    pub replay: Replay,
+    pub blobs: SegmentBlobs,
+    pub endpoint: Endpoint,
+    pub sources: Vec<Member>,
+    /// Told each new verified tip: the replica's own serving follows it.
+    pub tip: watch::Sender<Height>,
+}
+
+impl Follower {
+    /// Follows the sources in turn until this node's database fails.
+    pub async fn run(mut self) -> Result<(), HistoryError> {
+        loop {
+            for member in self.sources.clone() {
+                match self.follow(&member).await {
+                    Ok(()) => tracing::info!(source = %member.name, "the source ended its stream"),
+                    Err(FollowError::Local(error)) => return Err(error),
+                    Err(error) => {
+                        self.replay.discard_uncertified();
+                        tracing::warn!(source = %member.name, %error, "dropped the source");
+                    }
+                }
+            }
+            tokio::time::sleep(RETRY).await;
+        }
+    }
+
+    /// Catches up from one source's segments, then takes what it pushes.
+    pub async fn follow(&mut self, member: &Member) -> Result<(), FollowError> {
+        let source = Source::connect(&self.endpoint, member).await?;
+        let result = self.follow_source(&source).await;
+        source.close();
+        result
+    }
+
+    async fn follow_source(&mut self, source: &Source) -> Result<(), FollowError> {
+        let index = source.index().await?;
+        let ours = self.replay.store().genesis().federation_id();
+        if index.genesis.federation_id() != ours {
+            return Err(SourceError::Invalid(format!(
+                "it serves federation {}, not {}",
+                index.genesis.federation_id().0,
+                ours.0
+            ))
+            .into());
+        }
+        self.catch_up(source, &index).await?;
+        tracing::info!(source = %source.name, height = %self.replay.tip().height, "following");
+        let mut pushed = source.follow(self.replay.next_height()).await?;
+        while let Some(chain) = pushed.next().await? {
+            self.accept(chain)?;
+        }
+        Ok(())
+    }
+
+    /// Every complete segment above the tip, each with the proof that finalizes it.
+    async fn catch_up(&mut self, source: &Source, index: &Index) -> Result<(), FollowError> {
+        for epoch in &index.epochs {
+            if epoch.end.is_some_and(|end| end <= self.replay.tip().height) {
+                continue;
+            }
+            if epoch.start != self.replay.epoch().start_height {
+                // The replay has not reached this epoch: the segments of the one before did
+                // not carry it there.
+                return Err(SourceError::Invalid(format!(
+                    "its index lists epoch {} from height {}, where this replica is in epoch {} \
+                     from height {}",
+                    epoch.number,
+                    epoch.start,
+                    self.replay.epoch().number,
+                    self.replay.epoch().start_height
+                ))
+                .into());
+            }
+            self.catch_up_epoch(source, epoch).await?;
+        }
+        Ok(())
+    }
+
+    async fn catch_up_epoch(
+        &mut self,
+        source: &Source,
+        epoch: &EpochSegments,
+    ) -> Result<(), FollowError> {
+        if epoch.count == 0 {
+            return Ok(());
+        }
+        let list = source.segment_list(&self.blobs, epoch.segments).await?;
+        if list.len() as u64 != epoch.count {
+            return Err(SourceError::Invalid(format!(
+                "epoch {}'s segment list holds {} segments, its index says {}",
+                epoch.number,
+                list.len(),
+                epoch.count
+            ))
+            .into());
+        }
+        for (index, hash) in (0u64..).zip(list) {
+            let id = SegmentId {
+                epoch_start: epoch.start,
+                index,
+            };
+            let last = Height(*id.heights().end());
+            if last <= self.replay.tip().height {
+                continue;
+            }
+            let bytes = source.segment(&self.blobs, hash).await?;
+            let peers = self.replay.chain().peers().len();
+            let segment = Segment::decode(&bytes, peers, &self.replay.epoch().params)
+                .map_err(|e| SourceError::Invalid(format!("segment {index}: {e}")))?;
+            let last = self.push_segment(id, segment)?;
+            let proof = source.chain(last).await?.ok_or_else(|| {
+                SourceError::Invalid(format!("it has no finalization for height {last}"))
+            })?;
+            self.accept(proof)?;
+            if self.replay.epoch().start_height != epoch.start {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Holds the segment's blocks above the tip (checked against where the segment must
+    /// start); returns the height of its last block.
+    fn push_segment(&mut self, id: SegmentId, segment: Segment) -> Result<Height, FollowError> {
+        let first = *id.heights().start();
+        let count = segment.entries.len() as u64;
+        if segment.first_height() != Some(Height(first)) || count > SEGMENT_BLOCKS {
+            return Err(SourceError::Invalid(format!(
+                "segment {} of the epoch from {} holds {count} blocks from {:?}, it must start \
+                 at {first} and hold at most {SEGMENT_BLOCKS}",
+                id.index,
+                id.epoch_start,
+                segment.first_height()
+            ))
+            .into());
+        }
+        let last = Height(first + count - 1);
+        for entry in segment.entries {
+            if entry.block.header.height > self.replay.tip().height {
+                self.replay.push(entry.block, None)?;
+            }
+        }
+        Ok(last)
+    }
+
+    /// Verifies and applies a chain; what it repeats of the blocks held is left out.
+    fn accept(&mut self, mut chain: FinalizedChain) -> Result<(), FollowError> {
+        let held = self.replay.next_height();
+        chain.blocks.retain(|b| b.header.height >= held);
+        let replay = &mut self.replay;
+        tokio::task::block_in_place(|| replay.accept(chain))?;
+        self.tip.send_replace(self.replay.tip().height);
+        Ok(())
+    }
+}

@@ -1,0 +1,188 @@
+//! One source a replica fetches from: a voter or another replica, reached by its key and
+//! addresses. Every answer is bounded in size and time; none is trusted.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bfte_shared::codec::{self, DecodeError};
+use bfte_shared::message::{FinalizedChain, MAX_MESSAGE_BYTES};
+use bfte_shared::modules::ctrl::Member;
+use bfte_shared::round::Height;
+use iroh::endpoint::{Connection, RecvStream, VarInt};
+use iroh::{Endpoint, EndpointAddr};
+use serde::de::DeserializeOwned;
+
+use super::blobs::{BlobError, SegmentBlobs};
+use super::protocol::{HISTORY_ALPN, Index, MAX_EPOCH_SEGMENTS, Request};
+use crate::net::endpoint_id;
+use crate::net::frame::{FrameError, read_frame_within, write_frame};
+
+/// How long connecting, or one answer, may take.
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a followed source may stay silent; it sends nothing while nothing is finalized,
+/// so this only ends a stream that is gone without closing.
+const FOLLOW_SILENCE: Duration = Duration::from_secs(120);
+
+/// Why a source was dropped: what it sent, or that it could not be reached.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    #[error("peer id is not an ed25519 key")]
+    BadPeerId,
+    #[error("cannot connect: {0}")]
+    Connect(String),
+    #[error("the stream failed: {0}")]
+    Stream(String),
+    #[error("a bad frame: {0}")]
+    Frame(#[from] FrameError),
+    #[error("an undecodable answer: {0}")]
+    Decode(#[from] DecodeError),
+    #[error("{0}")]
+    Blob(#[from] BlobError),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The open connections to one source: its history protocol, and its blob store (iroh-blobs
+/// speaks its own ALPN).
+#[derive(Debug)]
+pub struct Source {
+    pub name: String,
+    connection: Connection,
+    blobs: Connection,
+}
+
+impl Source {
+    /// Connects to `member` at its addresses that parse as `ip:port` (and through relays and
+    /// address lookup when the endpoint has them).
+    pub async fn connect(endpoint: &Endpoint, member: &Member) -> Result<Source, SourceError> {
+        let name = if member.name.is_empty() {
+            member.id.short()
+        } else {
+            member.name.clone()
+        };
+        let id = endpoint_id(&member.id).map_err(|_| SourceError::BadPeerId)?;
+        let target = member
+            .addrs
+            .iter()
+            .filter_map(|addr| addr.parse::<SocketAddr>().ok())
+            .fold(EndpointAddr::new(id), |target, addr| {
+                target.with_ip_addr(addr)
+            });
+        let connect = |alpn: &'static [u8]| {
+            let target = target.clone();
+            async move {
+                tokio::time::timeout(ANSWER_TIMEOUT, endpoint.connect(target, alpn))
+                    .await
+                    .map_err(|_| SourceError::Timeout(ANSWER_TIMEOUT))?
+                    .map_err(|e| SourceError::Connect(e.to_string()))
+            }
+        };
+        let connection = connect(HISTORY_ALPN).await?;
+        let blobs = connect(iroh_blobs::ALPN).await?;
+        Ok(Source {
+            name,
+            connection,
+            blobs,
+        })
+    }
+
+    pub async fn index(&self) -> Result<Index, SourceError> {
+        self.ask(&Request::Index).await
+    }
+
+    /// The blocks from `from` up to the first one at or after it that a certificate
+    /// finalizes, or its epoch's end proof; `None` if the source has none.
+    pub async fn chain(&self, from: Height) -> Result<Option<FinalizedChain>, SourceError> {
+        self.ask(&Request::Chain { from }).await
+    }
+
+    /// The hashes of an epoch's segment list.
+    pub async fn segment_list(
+        &self,
+        blobs: &SegmentBlobs,
+        list: bfte_shared::hash::Hash,
+    ) -> Result<Vec<bfte_shared::hash::Hash>, SourceError> {
+        self.timed(blobs.fetch_list(&self.blobs, list, MAX_EPOCH_SEGMENTS))
+            .await?
+            .map_err(SourceError::from)
+    }
+
+    /// One segment's bytes, which match `hash`.
+    pub async fn segment(
+        &self,
+        blobs: &SegmentBlobs,
+        hash: bfte_shared::hash::Hash,
+    ) -> Result<Vec<u8>, SourceError> {
+        self.timed(blobs.fetch(&self.blobs, hash))
+            .await?
+            .map_err(SourceError::from)
+    }
+
+    /// Asks to be sent every finalized chain from `from` on.
+    pub async fn follow(&self, from: Height) -> Result<Follow, SourceError> {
+        let (mut send, recv) = self.open(&Request::Follow { from }).await?;
+        // Our side of the stream stays open: finishing it is how the source would learn
+        // we stopped, and the connection closing says so too.
+        let _ = send.finish();
+        Ok(Follow { recv })
+    }
+
+    pub fn close(&self) {
+        self.connection.close(VarInt::from_u32(0), b"done");
+        self.blobs.close(VarInt::from_u32(0), b"done");
+    }
+
+    async fn ask<T: DeserializeOwned>(&self, request: &Request) -> Result<T, SourceError> {
+        self.timed(async {
+            let (_send, mut recv) = self.open(request).await?;
+            let frame = read_frame_within(&mut recv, MAX_MESSAGE_BYTES)
+                .await?
+                .ok_or_else(|| SourceError::Stream("the answer stream ended empty".into()))?;
+            Ok(codec::decode(&frame, MAX_MESSAGE_BYTES)?)
+        })
+        .await?
+    }
+
+    async fn open(
+        &self,
+        request: &Request,
+    ) -> Result<(iroh::endpoint::SendStream, RecvStream), SourceError> {
+        let stream = |e: &dyn std::fmt::Display| SourceError::Stream(e.to_string());
+        let (mut send, recv) = self.connection.open_bi().await.map_err(|e| stream(&e))?;
+        write_frame(&mut send, &codec::encode(request))
+            .await
+            .map_err(|e| stream(&e))?;
+        send.finish().map_err(|e| stream(&e))?;
+        Ok((send, recv))
+    }
+
+    async fn timed<T>(&self, work: impl Future<Output = T>) -> Result<T, SourceError> {
+        tokio::time::timeout(ANSWER_TIMEOUT, work)
+            .await
+            .map_err(|_| SourceError::Timeout(ANSWER_TIMEOUT))
+    }
+}
+
+/// The chains a followed source pushes.
+#[derive(Debug)]
+pub struct Follow {
+    recv: RecvStream,
+}
+
+impl Follow {
+    /// The next chain; `None` when the source ended the stream.
+    pub async fn next(&mut self) -> Result<Option<FinalizedChain>, SourceError> {
+        let frame = tokio::time::timeout(
+            FOLLOW_SILENCE,
+            read_frame_within(&mut self.recv, MAX_MESSAGE_BYTES),
+        )
+        .await
+        .map_err(|_| SourceError::Timeout(FOLLOW_SILENCE))??;
+        match frame {
+            Some(frame) => Ok(Some(codec::decode(&frame, MAX_MESSAGE_BYTES)?)),
+            None => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,121 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use bfte_shared::crypto::Ed25519Verifier;
+use bfte_shared::modules::ctrl::Member;
+use bfte_shared::peer::PeerSecret;
+use bfte_shared::round::Height;
+use tokio::sync::watch;
+
+use super::*;
+use crate::history::Replay;
+use crate::history::fixture::membership_change;
+use crate::ledger::Ledger;
+use crate::net::{Net, NetConfig};
+use crate::store::Store;
+
+/// A node serving `store`'s history on loopback, and the member a replica dials it as.
+async fn serve(
+    store: Arc<Store>,
+    tip: watch::Receiver<Height>,
+    dir: &std::path::Path,
+    seed: u8,
+) -> (Net, HistorySource, Member) {
+    let blobs = SegmentBlobs::open(&dir.join(format!("blobs-{seed}")))
+        .await
+        .expect("a blob store");
+    let source = start(store, blobs, tip).await.expect("the history index");
+    let secret = PeerSecret::from_seed([seed; 32]);
+    let (net, _inbound, _joins) = Net::bind_serving(&secret, NetConfig::loopback(0), Some(&source))
+        .await
+        .expect("bind");
+    let member = Member {
+        id: net.peer_id(),
+        name: format!("source-{seed}"),
+        addrs: net.local_addrs().iter().map(ToString::to_string).collect(),
+    };
+    (net, source, member)
+}
+
+fn roots(store: &Store) -> Vec<(Height, bfte_shared::hash::Hash)> {
+    let ledger = Ledger::new(store.genesis());
+    ledger
+        .recent_roots(store.database(), u64::MAX)
+        .expect("roots")
+}
+
+async fn until(tip: &mut watch::Receiver<Height>, height: Height) {
+    tokio::time::timeout(Duration::from_secs(60), tip.wait_for(|t| *t >= height))
+        .await
+        .expect("the replica reached the height in time")
+        .expect("the replica runs");
+}
+
+/// A replica catches up across a membership change from segment blobs and their proofs,
+/// follows blocks finalized after it started, and then serves a second replica; state roots
+/// equal the source's at every height.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_catches_up_across_an_epoch_follows_live_and_serves_another() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    let mut history = membership_change(2_500, 7);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let (tip_tx, tip_rx) = watch::channel(history.store.finalized_height().expect("tip"));
+    let (voter, served, member) = serve(history.store.clone(), tip_rx, dir.path(), 1).await;
+    let index = served.index.borrow().clone();
+    assert_eq!(index.epochs.len(), 2, "{index:?}");
+    assert_eq!(index.epochs[1].count, 2, "two complete segments in epoch 1");
+
+    let replica_store = Arc::new(
+        Store::create(dir.path().join("replica.redb"), history.store.genesis())
+            .expect("a replica store"),
+    );
+    let (replica_tip, mut watched) = watch::channel(Height(0));
+    let (replica_net, replica_source, replica_member) =
+        serve(replica_store.clone(), watched.clone(), dir.path(), 2).await;
+    let follower = Follower {
+        replay: Replay::new(replica_store.clone(), Arc::new(Ed25519Verifier)).expect("replay"),
+        blobs: replica_source.blobs.clone(),
+        endpoint: replica_net.endpoint().clone(),
+        sources: vec![member],
+        tip: replica_tip,
+    };
+    let running = tokio::spawn(follower.run());
+    let tip = history.store.finalized_height().expect("tip");
+    until(&mut watched, tip).await;
+    assert_eq!(roots(&replica_store), roots(&history.store));
+
+    // Live: what the source finalizes now is pushed to the replica.
+    history.finalize(vec![Vec::new(); 5]);
+    let tip = history.store.finalized_height().expect("tip");
+    tip_tx.send_replace(tip);
+    until(&mut watched, tip).await;
+    assert_eq!(roots(&replica_store), roots(&history.store));
+
+    // A replica of the replica, which the voter does not serve.
+    let second_store = Arc::new(
+        Store::create(dir.path().join("second.redb"), history.store.genesis())
+            .expect("a second store"),
+    );
+    let (second_tip, mut second_watched) = watch::channel(Height(0));
+    let (second_net, second_source, _) =
+        serve(second_store.clone(), second_watched.clone(), dir.path(), 3).await;
+    let second = Follower {
+        replay: Replay::new(second_store.clone(), Arc::new(Ed25519Verifier)).expect("replay"),
+        blobs: second_source.blobs.clone(),
+        endpoint: second_net.endpoint().clone(),
+        sources: vec![replica_member],
+        tip: second_tip,
+    };
+    let second_running = tokio::spawn(second.run());
+    until(&mut second_watched, tip).await;
+    assert_eq!(roots(&second_store), roots(&history.store));
+
+    running.abort();
+    second_running.abort();
+    second_net.shutdown().await;
+    replica_net.shutdown().await;
+    voter.shutdown().await;
+}
