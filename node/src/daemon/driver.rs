@@ -11,9 +11,9 @@ use bfte_shared::admin::AdminResponse;
 use bfte_shared::message::Message;
 use bfte_shared::modules::ctrl::EpochConfig;
 use bfte_shared::peer::PeerId;
-use bfte_shared::round::Round;
+use bfte_shared::round::{Height, Round};
 use bfte_shared::vote::Vote;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
 use super::clock::NodeClock;
@@ -31,7 +31,7 @@ use bfte_consensus::{Core, Input, Now, Output};
 pub(super) const SERVE_LIMIT: usize = 256;
 
 pub(super) struct Driver {
-    pub(super) step: Step<Store, Ledger>,
+    pub(super) step: Step<Arc<Store>, Ledger>,
     pub(super) host: NodeHost,
     pub(super) federation_name: String,
     /// Votes received since the last flush to the store's audit trail.
@@ -50,9 +50,11 @@ pub(super) struct NodeHost {
     pub(super) names: HashMap<PeerId, String>,
     pub(super) connected: HashMap<PeerId, bool>,
     pub(super) finality: FinalityWatch,
+    /// The applied tip, which the history server serves up to and pushes to its followers.
+    pub(super) history_tip: watch::Sender<Height>,
 }
 
-impl Host<Store> for NodeHost {
+impl Host<Arc<Store>> for NodeHost {
     fn now(&self) -> Now {
         self.clock.now()
     }
@@ -74,8 +76,11 @@ impl Host<Store> for NodeHost {
         }
     }
 
-    fn applied(&mut self, caught_up: &CatchUp, _store: &Store) {
+    fn applied(&mut self, caught_up: &CatchUp, _store: &Arc<Store>) {
         self.observer.applied(caught_up);
+        if let Some(&(height, _)) = caught_up.applied.last() {
+            self.history_tip.send_replace(height);
+        }
     }
 
     fn epoch_started(
@@ -83,7 +88,7 @@ impl Host<Store> for NodeHost {
         epoch: &EpochConfig,
         _previous: &[PeerId],
         core: &Core,
-        store: &Store,
+        store: &Arc<Store>,
     ) {
         for member in &epoch.members {
             if !member.name.is_empty() {

@@ -98,6 +98,11 @@ impl DataDir {
         self.0.join("bfte.redb")
     }
 
+    /// The segment blobs the node serves its history from; rebuilt from the database if lost.
+    pub fn blobs_path(&self) -> PathBuf {
+        self.0.join("blobs")
+    }
+
     pub fn admin_socket_path(&self) -> PathBuf {
         self.0.join(bfte_shared::admin::ADMIN_SOCKET)
     }

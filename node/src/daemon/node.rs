@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use bfte_shared::crypto::Ed25519Verifier;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use super::admin::{self, Access, AdminCall};
 use super::clock::NodeClock;
@@ -19,6 +19,7 @@ use super::finality::FinalityWatch;
 use crate::driver::{Step, start_core};
 use crate::ledger::Ledger;
 use crate::net::{Inbound, Net, NetConfig, RelayChoice};
+use crate::replica::{self, SegmentBlobs};
 use crate::store::Store;
 use bfte_consensus::CoreConfig;
 
@@ -45,11 +46,11 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
     let genesis_file = GenesisFile::load(&dir.genesis_path())?;
     let genesis = genesis_file.genesis()?;
     let db_path = dir.database_path();
-    let store = if db_path.exists() {
+    let store = Arc::new(if db_path.exists() {
         Store::open(&db_path)?
     } else {
         Store::create(&db_path, &genesis)?
-    };
+    });
     if store.genesis() != &genesis {
         anyhow::bail!(
             "{} belongs to another federation than {}: use the genesis file it was created with",
@@ -66,7 +67,15 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
         bind: settings.listen,
         relay,
     };
-    let (net, mut inbound, mut joins) = Net::bind(&secret, config)
+    let blobs_path = dir.blobs_path();
+    let blobs = SegmentBlobs::open(&blobs_path)
+        .await
+        .with_context(|| format!("cannot open the blob store in {}", blobs_path.display()))?;
+    let (history_tip, tip) = watch::channel(store.finalized_height()?);
+    let history = replica::start(store.clone(), blobs.clone(), tip)
+        .await
+        .context("cannot index the finalized history for serving")?;
+    let (net, mut inbound, mut joins) = Net::bind_serving(&secret, config, Some(&history))
         .await
         .with_context(|| format!("cannot start networking on {}", settings.listen))?;
     let founder_addrs: HashMap<_, _> = genesis_file
@@ -87,6 +96,7 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
             .collect(),
         connected: HashMap::new(),
         finality: FinalityWatch::default(),
+        history_tip,
     };
     let genesis_config = CoreConfig::new(&genesis, Arc::new(secret), Arc::new(Ed25519Verifier));
     let (step, _) = Step::start(
@@ -155,6 +165,7 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
     tracing::info!("stopping");
     driver.flush_seen_votes();
     driver.host.net.shutdown().await;
+    blobs.shutdown().await;
     let _ = std::fs::remove_file(dir.admin_socket_path());
     let _ = std::fs::remove_file(dir.admin_read_only_socket_path());
     Ok(())

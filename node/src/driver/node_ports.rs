@@ -1,4 +1,7 @@
-//! The node's redb store and ledger behind the driver step's traits.
+//! The node's redb store and ledger behind the driver step's traits. The store is shared: the
+//! history server reads it while the step writes (redb serialises the two).
+
+use std::sync::Arc;
 
 use bfte_consensus::{Output, Restored};
 use bfte_shared::hash::Hash;
@@ -11,7 +14,7 @@ use super::ports::{BlockLedger, DurableStore};
 use crate::ledger::{CatchUp, Ledger, LedgerError};
 use crate::store::{Store, StoreError};
 
-impl DurableStore for Store {
+impl DurableStore for Arc<Store> {
     type Error = StoreError;
 
     fn commit<'a>(&mut self, outputs: impl Iterator<Item = &'a Output>) -> Result<(), StoreError> {
@@ -35,18 +38,22 @@ impl DurableStore for Store {
     }
 }
 
-impl BlockLedger<Store> for Ledger {
+impl BlockLedger<Arc<Store>> for Ledger {
     type Error = LedgerError;
 
-    fn epoch(&self, store: &Store) -> Result<EpochConfig, LedgerError> {
+    fn epoch(&self, store: &Arc<Store>) -> Result<EpochConfig, LedgerError> {
         Ledger::epoch(self, store.database())
     }
 
-    fn recent_roots(&self, store: &Store, limit: u64) -> Result<Vec<(Height, Hash)>, LedgerError> {
+    fn recent_roots(
+        &self,
+        store: &Arc<Store>,
+        limit: u64,
+    ) -> Result<Vec<(Height, Hash)>, LedgerError> {
         Ledger::recent_roots(self, store.database(), limit)
     }
 
-    fn catch_up(&mut self, store: &Store) -> Result<CatchUp, LedgerError> {
+    fn catch_up(&mut self, store: &Arc<Store>) -> Result<CatchUp, LedgerError> {
         Ledger::catch_up(self, store)
     }
 }
