@@ -52,6 +52,14 @@ pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
             "finality_wait_ms": status.finality_wait_ms,
             "stalled": status.stalled(),
             "peers": peers,
+            "replication": status.replication.as_ref().map(|r| json!({
+                "source": r.source,
+                "target_height": r.target_height.0,
+                "lag_heights": r.lag_heights(status.finalized_height),
+                "lag_ms": r.lag_ms,
+                "following": r.following,
+                "bytes_in": r.bytes_in,
+            })),
         });
         println!("{value:#}");
         return Ok(stall_code(&status));
@@ -68,6 +76,20 @@ pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
         status.leader.short()
     );
     println!("finalized   height {}", status.finalized_height);
+    if let Some(replication) = &status.replication {
+        let state = if replication.following {
+            "following"
+        } else {
+            "catching up"
+        };
+        println!(
+            "replica     {state} from {}: {} heights ({:.1} s) behind, {:.1} MB received",
+            replication.source.as_deref().unwrap_or("no source yet"),
+            replication.lag_heights(status.finalized_height),
+            replication.lag_ms as f64 / 1000.0,
+            replication.bytes_in as f64 / 1e6
+        );
+    }
     println!("pending     {} items", status.pending_items);
     if status.finality_wait_ms > 0 {
         let stalled = if status.stalled() { " (stalled)" } else { "" };

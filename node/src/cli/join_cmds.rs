@@ -6,11 +6,10 @@ use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail, ensure};
-use bfte_node::daemon::{DataDir, GenesisFile, GenesisPeer, NodeSettings};
+use bfte_node::daemon::{DataDir, GenesisFile, NodeSettings};
 use bfte_node::net::join::Joiner;
 use bfte_node::net::{NetConfig, RelayChoice};
 use bfte_shared::admin::{AdminRequest, AdminResponse};
-use bfte_shared::federation::Genesis;
 use bfte_shared::join::{Invite, JoinReply, JoinRequest};
 use bfte_shared::modules::ctrl::Member;
 use bfte_shared::peer::{PeerId, PeerSecret};
@@ -247,7 +246,7 @@ pub fn join(args: JoinArgs) -> anyhow::Result<()> {
     if dir.genesis_path().exists() {
         println!("kept {}", dir.genesis_path().display());
     } else {
-        let file = genesis_file(&genesis, &founders)?;
+        let file = GenesisFile::from_genesis(&genesis, &founders)?;
         file.save(&dir.genesis_path())?;
         println!(
             "wrote {} (federation {}, {} founding peers)",
@@ -300,7 +299,7 @@ async fn ask_all(
 
 /// The data directory's identity and settings, made as `bfte init` makes them if it has none;
 /// an existing one keeps its key and takes the given name (and listen address).
-fn identity(
+pub(super) fn identity(
     dir: &DataDir,
     name: &str,
     listen: Option<SocketAddr>,
@@ -327,36 +326,6 @@ fn identity(
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok((secret, settings))
-}
-
-/// The genesis file a joined node runs with: the genesis, its founders named and addressed as
-/// the answering peer listed them.
-fn genesis_file(genesis: &Genesis, founders: &[Member]) -> anyhow::Result<GenesisFile> {
-    let peers = genesis
-        .peers
-        .iter()
-        .map(|id| {
-            let founder = founders.iter().find(|m| m.id == *id);
-            GenesisPeer {
-                name: founder.map(|m| m.name.clone()).unwrap_or_default(),
-                id: *id,
-                addrs: founder
-                    .map(|m| m.addrs.iter().filter_map(|a| a.parse().ok()).collect())
-                    .unwrap_or_default(),
-            }
-        })
-        .collect();
-    let file = GenesisFile {
-        name: genesis.name.clone(),
-        timestamp_ms: genesis.timestamp_ms,
-        params: genesis.params.clone(),
-        peers,
-    };
-    ensure!(
-        file.genesis()? == *genesis,
-        "the genesis the federation sent does not round-trip through a genesis file"
-    );
-    Ok(file)
 }
 
 fn now_ms() -> u64 {

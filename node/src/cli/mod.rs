@@ -11,6 +11,7 @@ mod inspect_cmds;
 mod join_cmds;
 mod module_cmds;
 mod node_cmds;
+mod replicate_cmd;
 mod sim;
 mod tui;
 
@@ -39,6 +40,7 @@ pub const EXIT_REFUSED: u8 = 1;
         bfte status --data-dir D --json    a running node's view of consensus\n  \
         bfte meta --data-dir D get         the federation's agreed metadata\n  \
         bfte invite --data-dir D           an invite code for a new node (`bfte join CODE`)\n  \
+        bfte replicate CODE --data-dir R   follow and verify the history, never vote\n  \
         bfte sim --seeds 2000              check 2000 simulated runs for safety and liveness\n  \
         bfte bench core --peers 4,7,16     measure the consensus core alone\n\n\
         Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=bfte_node=debug) to see more."
@@ -71,6 +73,7 @@ enum Command {
     Epoch(governance_cmds::EpochArgs),
     Invite(join_cmds::InviteArgs),
     Join(join_cmds::JoinArgs),
+    Replicate(replicate_cmd::ReplicateArgs),
     Joins(join_cmds::JoinsArgs),
     Approve(join_cmds::ApproveArgs),
     Reject(join_cmds::RejectArgs),
@@ -94,7 +97,7 @@ impl Cli {
     pub fn serves(&self) -> bool {
         matches!(
             self.command,
-            Command::Run(_) | Command::Demo(_) | Command::Tui(_)
+            Command::Run(_) | Command::Replicate(_) | Command::Demo(_) | Command::Tui(_)
         )
     }
 
@@ -135,6 +138,7 @@ impl Cli {
             Command::Epoch(args) => refusable(governance_cmds::epoch(args)),
             Command::Invite(args) => refusable(join_cmds::invite(args)),
             Command::Join(args) => refusable(join_cmds::join(args)),
+            Command::Replicate(args) => done(replicate_cmd::replicate(args)),
             Command::Joins(args) => refusable(join_cmds::joins(args)),
             Command::Approve(args) => refusable(join_cmds::approve(args)),
             Command::Reject(args) => refusable(join_cmds::reject(args)),

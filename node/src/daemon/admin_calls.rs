@@ -3,11 +3,7 @@
 
 use std::collections::HashMap;
 
-use anyhow::Context;
-use bfte_shared::admin::{
-    AdminRequest, AdminResponse, BlockDetail, FinalizedBlock, MAX_MODULE_ENTRIES, MAX_PROPOSALS,
-    ModuleEntry, PeerInfo, PeerPath, PeerStatus, Status,
-};
+use bfte_shared::admin::{AdminRequest, AdminResponse, PeerInfo, PeerPath, PeerStatus, Status};
 use bfte_shared::codec;
 use bfte_shared::item::ModuleId;
 use bfte_shared::modules::ctrl::CtrlItem;
@@ -15,11 +11,9 @@ use bfte_shared::modules::{CONSENSUS_CTRL, DATA};
 use bfte_shared::peer::PeerId;
 use tokio::sync::oneshot;
 
+use super::admin_reads::{self, refused};
 use super::driver::Driver;
 use bfte_consensus::{Durable, Input};
-
-/// Most blocks one admin `Blocks` answer carries.
-const ADMIN_BLOCKS_LIMIT: u32 = 1_000;
 
 impl Driver {
     /// Answers one admin call. The answer waits for the batch's commit, so a submitted item
@@ -40,80 +34,21 @@ impl Driver {
             AdminRequest::Status => AdminResponse::Status(self.status()),
             AdminRequest::Submit { data } => self.submit(DATA, data),
             AdminRequest::SubmitItem { module, data } => self.submit(module, data),
-            AdminRequest::Outcome { height } => {
-                match self
-                    .step
-                    .ledger()
-                    .outcome(self.step.store().database(), height)
-                {
-                    Ok(outcome) => AdminResponse::Outcome(outcome),
-                    Err(error) => AdminResponse::Error(format!("cannot read the outcome: {error}")),
-                }
-            }
-            AdminRequest::ModuleEntries { module, table } => {
-                let db = self.step.store().database();
-                match self
-                    .step
-                    .ledger()
-                    .entries(db, module, &table, MAX_MODULE_ENTRIES)
-                {
-                    Ok(entries) => AdminResponse::ModuleEntries(
-                        entries
-                            .into_iter()
-                            .map(|(key, value)| ModuleEntry { key, value })
-                            .collect(),
-                    ),
-                    Err(error) => {
-                        AdminResponse::Error(format!("cannot read module state: {error}"))
-                    }
-                }
-            }
+            read @ (AdminRequest::Outcome { .. }
+            | AdminRequest::ModuleEntries { .. }
+            | AdminRequest::Block { .. }
+            | AdminRequest::Blocks { .. }
+            | AdminRequest::Proposals) => admin_reads::answer(
+                self.step.store(),
+                self.step.ledger(),
+                self.step.core().peers(),
+                read,
+            ),
             AdminRequest::Peers => AdminResponse::Peers(self.peers()),
-            AdminRequest::Block { height } => match self.step.store().finalized_block(height) {
-                Ok(found) => AdminResponse::Block(found.map(|(block, certificate)| {
-                    let peers = self.step.core().peers();
-                    let signers = certificate
-                        .as_ref()
-                        .and_then(|c| c.signer_indices(peers.len()).ok())
-                        .unwrap_or_default()
-                        .into_iter()
-                        .filter_map(|index| peers.get(index).copied())
-                        .collect();
-                    BlockDetail {
-                        block,
-                        certificate,
-                        signers,
-                    }
-                })),
-                Err(error) => refused(
-                    anyhow::Error::new(error).context(format!("cannot read block {height}")),
-                ),
-            },
             // The admin task serves subscriptions itself; a Subscribe never reaches the driver.
             AdminRequest::Subscribe => {
                 AdminResponse::Error("subscribe on a connection of its own".into())
             }
-            AdminRequest::Blocks { from, limit } => self
-                .step
-                .store()
-                .finalized_blocks(from, limit.min(ADMIN_BLOCKS_LIMIT) as usize)
-                .map(|blocks| {
-                    AdminResponse::Blocks(
-                        blocks
-                            .into_iter()
-                            .map(|(block, certificate)| FinalizedBlock { block, certificate })
-                            .collect(),
-                    )
-                })
-                .with_context(|| format!("cannot read the blocks from {from}"))
-                .unwrap_or_else(refused),
-            AdminRequest::Proposals => self
-                .step
-                .ledger()
-                .proposals(self.step.store().database(), MAX_PROPOSALS)
-                .map(AdminResponse::Proposals)
-                .context("cannot read the proposals")
-                .unwrap_or_else(refused),
             AdminRequest::Propose { change } => {
                 self.submit(CONSENSUS_CTRL, codec::encode(&CtrlItem::Propose(change)))
             }
@@ -225,6 +160,7 @@ impl Driver {
                 .host
                 .finality
                 .waiting_ms(self.host.clock.now().monotonic_ms),
+            replication: None,
             peers: self
                 .step
                 .core()
@@ -238,11 +174,4 @@ impl Driver {
                 .collect(),
         }
     }
-}
-
-/// An admin call that failed for a reason the node survives (a table it cannot read, say):
-/// the client hears why.
-fn refused(error: anyhow::Error) -> AdminResponse {
-    tracing::warn!(error = %format!("{error:#}"), "admin call failed");
-    AdminResponse::Error(format!("{error:#}"))
 }

@@ -20,6 +20,7 @@ fn status() -> Status {
         finalized_height: Height(2),
         pending_items: 0,
         finality_wait_ms: 0,
+        replication: None,
         peers: vec![PeerStatus {
             id: PeerId([1; 32]),
             name: "me".into(),

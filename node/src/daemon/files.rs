@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use bfte_shared::federation::{ConsensusParams, Genesis, PeerSet};
+use bfte_shared::modules::ctrl::Member;
 use bfte_shared::peer::{PeerId, PeerSecret};
 use serde::{Deserialize, Serialize};
 
@@ -67,10 +68,54 @@ impl GenesisFile {
         Ok(file)
     }
 
+    /// The genesis file of a node that learnt the genesis from the federation: its founders
+    /// named and addressed as `founders` lists them (where it does).
+    pub fn from_genesis(genesis: &Genesis, founders: &[Member]) -> anyhow::Result<GenesisFile> {
+        let peers = genesis
+            .peers
+            .iter()
+            .map(|id| {
+                let founder = founders.iter().find(|m| m.id == *id);
+                GenesisPeer {
+                    name: founder.map(|m| m.name.clone()).unwrap_or_default(),
+                    id: *id,
+                    addrs: founder
+                        .map(|m| m.addrs.iter().filter_map(|a| a.parse().ok()).collect())
+                        .unwrap_or_default(),
+                }
+            })
+            .collect();
+        let file = GenesisFile {
+            name: genesis.name.clone(),
+            timestamp_ms: genesis.timestamp_ms,
+            params: genesis.params.clone(),
+            peers,
+        };
+        anyhow::ensure!(
+            file.genesis()? == *genesis,
+            "the genesis the federation sent does not round-trip through a genesis file"
+        );
+        Ok(file)
+    }
+
+    /// Writes the file whole or not at all (a temporary file renamed over it): a crash never
+    /// leaves half a genesis behind.
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
         let text = serde_json::to_string_pretty(self).context("encoding the genesis file")?;
-        fs::write(path, text + "\n").with_context(|| format!("cannot write {}", path.display()))
+        write_atomically(path, (text + "\n").as_bytes())
     }
+}
+
+/// Writes `bytes` to a temporary file beside `path`, syncs it and renames it over `path`.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let temporary = path.with_extension("tmp");
+    let write = || -> std::io::Result<()> {
+        let mut file = fs::File::create(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&temporary, path)
+    };
+    write().with_context(|| format!("cannot write {}", path.display()))
 }
 
 impl DataDir {
@@ -101,6 +146,11 @@ impl DataDir {
     /// The segment blobs the node serves its history from; rebuilt from the database if lost.
     pub fn blobs_path(&self) -> PathBuf {
         self.0.join("blobs")
+    }
+
+    /// The invite a replica follows the federation from (`bfte replicate`).
+    pub fn invite_path(&self) -> PathBuf {
+        self.0.join("invite.txt")
     }
 
     pub fn admin_socket_path(&self) -> PathBuf {

@@ -3,6 +3,7 @@
 
 pub mod admin;
 mod admin_calls;
+mod admin_reads;
 mod clock;
 mod driver;
 mod epochs;
@@ -12,7 +13,10 @@ mod finality;
 mod joins;
 mod log_tap;
 pub mod node;
+mod replica_admin;
+mod replica_node;
 
-pub use files::{DataDir, GenesisFile, GenesisPeer, NodeSettings};
+pub use files::{DataDir, GenesisFile, GenesisPeer, NodeSettings, write_atomically};
 pub use log_tap::LogTap;
 pub use node::{RunOptions, run};
+pub use replica_node::{ReplicaOptions, replicate};

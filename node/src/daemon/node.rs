@@ -172,7 +172,7 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
 }
 
 /// Resolves once standard input reaches its end, if `watch`; never otherwise.
-async fn stdin_closed(watch: bool) {
+pub(super) async fn stdin_closed(watch: bool) {
     if !watch {
         return std::future::pending().await;
     }

@@ -371,7 +371,10 @@ impl Drop for Net {
 
 /// Binds an endpoint whose key is the peer's seed, as `config` says: the node's, or the
 /// temporary one of a joining node ([`join::Joiner`]).
-async fn bind_endpoint(secret: &PeerSecret, config: &NetConfig) -> Result<Endpoint, NetError> {
+pub(crate) async fn bind_endpoint(
+    secret: &PeerSecret,
+    config: &NetConfig,
+) -> Result<Endpoint, NetError> {
     let me = secret.peer_id();
     let addr = config.bind;
     let transport = QuicTransportConfig::builder()

@@ -48,37 +48,104 @@ impl From<HistoryError> for FollowError {
 
 #[derive(Debug)]
 pub struct Follower {
-    pub replay: Replay,
-    pub blobs: SegmentBlobs,
-    pub endpoint: Endpoint,
-    pub sources: Vec<Member>,
-    /// Told each new verified tip: the replica's own serving follows it.
-    pub tip: watch::Sender<Height>,
+    replay: Replay,
+    blobs: SegmentBlobs,
+    endpoint: Endpoint,
+    sources: Vec<Member>,
+    tip: watch::Sender<Height>,
+    progress: watch::Sender<Progress>,
+    /// Bytes received from the sources dropped so far.
+    settled_bytes: u64,
+}
+
+/// How far the replica is, and from where.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// The source in use, if one answered.
+    pub source: Option<String>,
+    /// The newest finalized height that source holds, as far as the replica knows.
+    pub target: Height,
+    /// The replica's verified tip.
+    pub tip: Height,
+    /// Bytes of history received from every source.
+    pub bytes_in: u64,
+    /// Caught up: taking what the source pushes.
+    pub following: bool,
 }
 
 impl Follower {
+    /// A follower that tries `sources` first (an invite's peers), then the members of the
+    /// epoch the replay is in, so it finds the federation again after its membership changed.
+    /// `tip` is told each new verified tip: the replica's own serving follows it.
+    pub fn new(
+        replay: Replay,
+        blobs: SegmentBlobs,
+        endpoint: Endpoint,
+        sources: Vec<Member>,
+        tip: watch::Sender<Height>,
+    ) -> Follower {
+        let progress = Progress {
+            tip: replay.tip().height,
+            target: replay.tip().height,
+            ..Progress::default()
+        };
+        Follower {
+            replay,
+            blobs,
+            endpoint,
+            sources,
+            tip,
+            progress: watch::channel(progress).0,
+            settled_bytes: 0,
+        }
+    }
+
+    /// What a progress bar or a status call shows.
+    pub fn progress(&self) -> watch::Receiver<Progress> {
+        self.progress.subscribe()
+    }
+
     /// Follows the sources in turn until this node's database fails.
     pub async fn run(mut self) -> Result<(), HistoryError> {
         loop {
-            for member in self.sources.clone() {
+            for member in self.candidates() {
                 match self.follow(&member).await {
                     Ok(()) => tracing::info!(source = %member.name, "the source ended its stream"),
                     Err(FollowError::Local(error)) => return Err(error),
                     Err(error) => {
-                        self.replay.discard_uncertified();
                         tracing::warn!(source = %member.name, %error, "dropped the source");
                     }
                 }
+                self.progress.send_modify(|p| {
+                    p.source = None;
+                    p.following = false;
+                });
             }
             tokio::time::sleep(RETRY).await;
         }
     }
 
-    /// Catches up from one source's segments, then takes what it pushes.
+    /// The given sources, then the current epoch's members that have an address, once each.
+    fn candidates(&self) -> Vec<Member> {
+        let mut all = self.sources.clone();
+        for member in &self.replay.epoch().members {
+            if !member.addrs.is_empty() && all.iter().all(|m| m.id != member.id) {
+                all.push(member.clone());
+            }
+        }
+        all
+    }
+
+    /// Catches up from one source's segments, then takes what it pushes. On an error, the
+    /// blocks it sent that no certificate covers yet are forgotten.
     pub async fn follow(&mut self, member: &Member) -> Result<(), FollowError> {
         let source = Source::connect(&self.endpoint, member).await?;
         let result = self.follow_source(&source).await;
         source.close();
+        self.settled_bytes += source.bytes_in();
+        if result.is_err() {
+            self.replay.discard_uncertified();
+        }
         result
     }
 
@@ -93,11 +160,17 @@ impl Follower {
             ))
             .into());
         }
+        self.progress.send_modify(|p| {
+            p.source = Some(source.name.clone());
+            p.target = p.target.max(index.tip);
+        });
         self.catch_up(source, &index).await?;
         tracing::info!(source = %source.name, height = %self.replay.tip().height, "following");
         let mut pushed = source.follow(self.replay.next_height()).await?;
+        self.progress.send_modify(|p| p.following = true);
         while let Some(chain) = pushed.next().await? {
             self.accept(chain)?;
+            self.show(source);
         }
         Ok(())
     }
@@ -162,6 +235,7 @@ impl Follower {
                 SourceError::Invalid(format!("it has no finalization for height {last}"))
             })?;
             self.accept(proof)?;
+            self.show(source);
             if self.replay.epoch().start_height != epoch.start {
                 break;
             }
@@ -191,6 +265,17 @@ impl Follower {
             }
         }
         Ok(last)
+    }
+
+    /// Publishes the tip and the bytes received so far.
+    fn show(&self, source: &Source) {
+        let tip = self.replay.tip().height;
+        let bytes_in = self.settled_bytes + source.bytes_in();
+        self.progress.send_modify(|p| {
+            p.tip = tip;
+            p.target = p.target.max(tip);
+            p.bytes_in = bytes_in;
+        });
     }
 
     /// Verifies and applies a chain; what it repeats of the blocks held is left out.

@@ -16,6 +16,8 @@
 
 mod blobs;
 mod follower;
+#[cfg(test)]
+mod lies_tests;
 mod protocol;
 mod segmenter;
 mod server;
@@ -24,7 +26,7 @@ mod source;
 mod tests;
 
 pub use self::blobs::{BlobError, SegmentBlobs};
-pub use self::follower::{FollowError, Follower};
+pub use self::follower::{FollowError, Follower, Progress};
 pub use self::protocol::{EpochSegments, HISTORY_ALPN, Index, Request};
 pub use self::segmenter::{HistorySource, SegmentError, start};
 pub use self::server::HistoryServer;

@@ -61,7 +61,7 @@ impl ProtocolHandler for HistoryServer {
 }
 
 #[derive(Debug, thiserror::Error)]
-enum ServeError {
+pub(super) enum ServeError {
     #[error("no request within {REQUEST_TIMEOUT:?}")]
     Timeout,
     #[error("the stream ended before a request")]
@@ -151,7 +151,7 @@ fn chain_limit(source: &HistorySource) -> usize {
 /// The chain that answers `from` and the height the next one starts at: past an epoch's end,
 /// the next epoch's first block (the chain's own blocks above that end are the ended epoch's
 /// proof, not part of the chain).
-fn next_chain(
+pub(super) fn next_chain(
     store: &Store,
     from: Height,
     limit: usize,

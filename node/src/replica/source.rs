@@ -2,6 +2,8 @@
 //! addresses. Every answer is bounded in size and time; none is trusted.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bfte_shared::codec::{self, DecodeError};
@@ -51,6 +53,8 @@ pub struct Source {
     pub name: String,
     connection: Connection,
     blobs: Connection,
+    /// Bytes of answers, segments and pushed chains received.
+    received: Arc<AtomicU64>,
 }
 
 impl Source {
@@ -85,7 +89,13 @@ impl Source {
             name,
             connection,
             blobs,
+            received: Arc::default(),
         })
+    }
+
+    /// Bytes of history received from this source.
+    pub fn bytes_in(&self) -> u64 {
+        self.received.load(Ordering::Relaxed)
     }
 
     pub async fn index(&self) -> Result<Index, SourceError> {
@@ -104,9 +114,11 @@ impl Source {
         blobs: &SegmentBlobs,
         list: bfte_shared::hash::Hash,
     ) -> Result<Vec<bfte_shared::hash::Hash>, SourceError> {
-        self.timed(blobs.fetch_list(&self.blobs, list, MAX_EPOCH_SEGMENTS))
-            .await?
-            .map_err(SourceError::from)
+        let list = self
+            .timed(blobs.fetch_list(&self.blobs, list, MAX_EPOCH_SEGMENTS))
+            .await??;
+        self.count(list.len() * 32);
+        Ok(list)
     }
 
     /// One segment's bytes, which match `hash`.
@@ -115,9 +127,9 @@ impl Source {
         blobs: &SegmentBlobs,
         hash: bfte_shared::hash::Hash,
     ) -> Result<Vec<u8>, SourceError> {
-        self.timed(blobs.fetch(&self.blobs, hash))
-            .await?
-            .map_err(SourceError::from)
+        let bytes = self.timed(blobs.fetch(&self.blobs, hash)).await??;
+        self.count(bytes.len());
+        Ok(bytes)
     }
 
     /// Asks to be sent every finalized chain from `from` on.
@@ -126,7 +138,10 @@ impl Source {
         // Our side of the stream stays open: finishing it is how the source would learn
         // we stopped, and the connection closing says so too.
         let _ = send.finish();
-        Ok(Follow { recv })
+        Ok(Follow {
+            recv,
+            received: self.received.clone(),
+        })
     }
 
     pub fn close(&self) {
@@ -140,6 +155,7 @@ impl Source {
             let frame = read_frame_within(&mut recv, MAX_MESSAGE_BYTES)
                 .await?
                 .ok_or_else(|| SourceError::Stream("the answer stream ended empty".into()))?;
+            self.count(frame.len());
             Ok(codec::decode(&frame, MAX_MESSAGE_BYTES)?)
         })
         .await?
@@ -158,6 +174,10 @@ impl Source {
         Ok((send, recv))
     }
 
+    fn count(&self, bytes: usize) {
+        self.received.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
     async fn timed<T>(&self, work: impl Future<Output = T>) -> Result<T, SourceError> {
         tokio::time::timeout(ANSWER_TIMEOUT, work)
             .await
@@ -169,6 +189,7 @@ impl Source {
 #[derive(Debug)]
 pub struct Follow {
     recv: RecvStream,
+    received: Arc<AtomicU64>,
 }
 
 impl Follow {
@@ -181,7 +202,11 @@ impl Follow {
         .await
         .map_err(|_| SourceError::Timeout(FOLLOW_SILENCE))??;
         match frame {
-            Some(frame) => Ok(Some(codec::decode(&frame, MAX_MESSAGE_BYTES)?)),
+            Some(frame) => {
+                self.received
+                    .fetch_add(frame.len() as u64, Ordering::Relaxed);
+                Ok(Some(codec::decode(&frame, MAX_MESSAGE_BYTES)?))
+            }
             None => Ok(None),
         }
     }

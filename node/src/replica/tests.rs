@@ -75,17 +75,26 @@ async fn a_replica_catches_up_across_an_epoch_follows_live_and_serves_another() 
     let (replica_tip, mut watched) = watch::channel(Height(0));
     let (replica_net, replica_source, replica_member) =
         serve(replica_store.clone(), watched.clone(), dir.path(), 2).await;
-    let follower = Follower {
-        replay: Replay::new(replica_store.clone(), Arc::new(Ed25519Verifier)).expect("replay"),
-        blobs: replica_source.blobs.clone(),
-        endpoint: replica_net.endpoint().clone(),
-        sources: vec![member],
-        tip: replica_tip,
-    };
+    let follower = Follower::new(
+        Replay::new(replica_store.clone(), Arc::new(Ed25519Verifier)).expect("replay"),
+        replica_source.blobs.clone(),
+        replica_net.endpoint().clone(),
+        vec![member],
+        replica_tip,
+    );
+    let mut progress = follower.progress();
     let running = tokio::spawn(follower.run());
     let tip = history.store.finalized_height().expect("tip");
     until(&mut watched, tip).await;
     assert_eq!(roots(&replica_store), roots(&history.store));
+    let shown = tokio::time::timeout(Duration::from_secs(10), progress.wait_for(|p| p.tip >= tip))
+        .await
+        .expect("the progress shows the tip")
+        .expect("the follower runs")
+        .clone();
+    assert_eq!((shown.tip, shown.target), (tip, tip), "{shown:?}");
+    assert_eq!(shown.source.as_deref(), Some("source-1"));
+    assert!(shown.bytes_in > 2_500 * 100, "{shown:?}");
 
     // Live: what the source finalizes now is pushed to the replica.
     history.finalize(vec![Vec::new(); 5]);
@@ -102,13 +111,13 @@ async fn a_replica_catches_up_across_an_epoch_follows_live_and_serves_another() 
     let (second_tip, mut second_watched) = watch::channel(Height(0));
     let (second_net, second_source, _) =
         serve(second_store.clone(), second_watched.clone(), dir.path(), 3).await;
-    let second = Follower {
-        replay: Replay::new(second_store.clone(), Arc::new(Ed25519Verifier)).expect("replay"),
-        blobs: second_source.blobs.clone(),
-        endpoint: second_net.endpoint().clone(),
-        sources: vec![replica_member],
-        tip: second_tip,
-    };
+    let second = Follower::new(
+        Replay::new(second_store.clone(), Arc::new(Ed25519Verifier)).expect("replay"),
+        second_source.blobs.clone(),
+        second_net.endpoint().clone(),
+        vec![replica_member],
+        second_tip,
+    );
     let second_running = tokio::spawn(second.run());
     until(&mut second_watched, tip).await;
     assert_eq!(roots(&second_store), roots(&history.store));

@@ -22,6 +22,30 @@ pub struct Status {
     /// without finalizing a block, in milliseconds; 0 while idle or keeping up.
     pub finality_wait_ms: u64,
     pub peers: Vec<PeerStatus>,
+    /// Where a replica stands against its sources; `None` on a peer.
+    pub replication: Option<Replication>,
+}
+
+/// A replica's view of the history it follows (`bfte replicate`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replication {
+    /// The source it fetches from now, if one answered.
+    pub source: Option<String>,
+    /// The newest finalized height the sources hold, as far as the replica knows.
+    pub target_height: Height,
+    /// Caught up: new blocks are pushed to it as they are finalized.
+    pub following: bool,
+    /// Bytes of history received since the replica started.
+    pub bytes_in: u64,
+    /// Milliseconds between its tip block's timestamp and now.
+    pub lag_ms: u64,
+}
+
+impl Replication {
+    /// Heights between the replica's tip and its sources' newest.
+    pub fn lag_heights(&self, tip: Height) -> u64 {
+        self.target_height.0.saturating_sub(tip.0)
+    }
 }
 
 /// Waiting this long for finality with work pending counts as a stall: `bfte status` exits
