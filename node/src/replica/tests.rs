@@ -60,13 +60,13 @@ async fn a_replica_catches_up_across_an_epoch_follows_live_and_serves_another() 
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
         .try_init();
-    let mut history = membership_change(2_500, 7);
+    let mut history = membership_change(10_000, 7);
     let dir = tempfile::tempdir().expect("a temporary directory");
     let (tip_tx, tip_rx) = watch::channel(history.store.finalized_height().expect("tip"));
     let (voter, served, member) = serve(history.store.clone(), tip_rx, dir.path(), 1).await;
     let index = served.index.borrow().clone();
     assert_eq!(index.epochs.len(), 2, "{index:?}");
-    assert_eq!(index.epochs[1].count, 2, "two complete segments in epoch 1");
+    assert_eq!(index.epochs[1].count, 10, "ten complete segments in epoch 1");
 
     let replica_store = Arc::new(
         Store::create(dir.path().join("replica.redb"), history.store.genesis())
@@ -94,7 +94,7 @@ async fn a_replica_catches_up_across_an_epoch_follows_live_and_serves_another() 
         .clone();
     assert_eq!((shown.tip, shown.target), (tip, tip), "{shown:?}");
     assert_eq!(shown.source.as_deref(), Some("source-1"));
-    assert!(shown.bytes_in > 2_500 * 100, "{shown:?}");
+    assert!(shown.bytes_in > 10_000 * 100, "{shown:?}");
 
     // Live: what the source finalizes now is pushed to the replica.
     history.finalize(vec![Vec::new(); 5]);
