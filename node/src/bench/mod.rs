@@ -6,6 +6,8 @@ mod cluster;
 pub mod core;
 pub mod net;
 mod ports;
+pub mod replicate;
+pub mod synthetic;
 mod tally;
 
 pub use self::core::{CoreBenchError, CoreBenchReport, Workload, run_core_bench};

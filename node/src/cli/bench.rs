@@ -11,14 +11,17 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 mod net;
+mod replicate;
 
 use self::net::NetArgs;
+use self::replicate::ReplicateArgs;
 
 /// Measure performance.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
     bfte bench core --peers 4,7,16 --seconds 5\n  \
-    bfte bench net --peers 4,7 --seconds 10")]
+    bfte bench net --peers 4,7 --seconds 10\n  \
+    bfte bench replicate")]
 pub struct BenchArgs {
     #[command(subcommand)]
     target: BenchTarget,
@@ -28,6 +31,7 @@ pub struct BenchArgs {
 enum BenchTarget {
     Core(CoreArgs),
     Net(NetArgs),
+    Replicate(ReplicateArgs),
 }
 
 /// Benchmark the consensus core alone: in process, real ed25519, no network, no disk.
@@ -67,6 +71,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     match args.target {
         BenchTarget::Core(args) => core(args),
         BenchTarget::Net(args) => net::run(args),
+        BenchTarget::Replicate(args) => replicate::run(args),
     }
 }
 
