@@ -66,7 +66,10 @@ async fn a_replica_catches_up_across_an_epoch_follows_live_and_serves_another() 
     let (voter, served, member) = serve(history.store.clone(), tip_rx, dir.path(), 1).await;
     let index = served.index.borrow().clone();
     assert_eq!(index.epochs.len(), 2, "{index:?}");
-    assert_eq!(index.epochs[1].count, 10, "ten complete segments in epoch 1");
+    assert_eq!(
+        index.epochs[1].count, 10,
+        "ten complete segments in epoch 1"
+    );
 
     let replica_store = Arc::new(
         Store::create(dir.path().join("replica.redb"), history.store.genesis())
