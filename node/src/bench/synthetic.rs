@@ -9,9 +9,11 @@ use bfte_consensus::Finalized;
 use bfte_shared::block::{Block, BlockHeader, Payload};
 use bfte_shared::certificate::Certificate;
 use bfte_shared::federation::{ConsensusParams, Genesis, PeerSet};
+use bfte_shared::hash::Hash;
 use bfte_shared::item::ConsensusItem;
 use bfte_shared::modules::DATA;
-use bfte_shared::peer::PeerSecret;
+use bfte_shared::peer::{PeerId, PeerSecret};
+use bfte_shared::round::Height;
 use bfte_shared::vote::{Vote, VoteKind};
 
 use crate::ledger::Ledger;
@@ -63,20 +65,9 @@ pub fn write_history(path: &Path, shape: Shape) -> anyhow::Result<Store> {
                 })
                 .collect();
             let parent = blocks.last().unwrap_or(&tip);
-            let payload = Payload { items };
-            let round = parent.header.round.next();
-            let header = BlockHeader {
-                round,
-                height: parent.header.height.next(),
-                parent: parent.hash(),
-                payload_hash: payload.hash(),
-                timestamp_ms: round.0,
-                config_hash,
-                state_root,
-                state_height,
-                proposer: secrets[0].peer_id(),
-            };
-            blocks.push(Block { header, payload });
+            let state = (state_height, state_root);
+            let block = child_block(parent, items, config_hash, state, secrets[0].peer_id());
+            blocks.push(block);
         }
         let last = blocks.last().context("a batch of blocks")?.clone();
         let kind = VoteKind::Finalize(last.hash());
@@ -98,4 +89,29 @@ pub fn write_history(path: &Path, shape: Shape) -> anyhow::Result<Store> {
         tip = last;
     }
     Ok(store)
+}
+
+/// The block after `parent` holding `items`, one round later (a second per round), committing
+/// to `config_hash` and to the state root `state` (its height and root).
+pub fn child_block(
+    parent: &Block,
+    items: Vec<ConsensusItem>,
+    config_hash: Hash,
+    state: (Height, Hash),
+    proposer: PeerId,
+) -> Block {
+    let payload = Payload { items };
+    let round = parent.header.round.next();
+    let header = BlockHeader {
+        round,
+        height: parent.header.height.next(),
+        parent: parent.hash(),
+        payload_hash: payload.hash(),
+        timestamp_ms: 1_000 * round.0,
+        config_hash,
+        state_root: state.1,
+        state_height: state.0,
+        proposer,
+    };
+    Block { header, payload }
 }

@@ -3,7 +3,7 @@
 //! epoch's peers, and a membership change with an end proof.
 
 use bfte_consensus::Finalized;
-use bfte_shared::block::{Block, BlockHeader, Payload};
+use bfte_shared::block::Block;
 use bfte_shared::certificate::Certificate;
 use bfte_shared::codec;
 use bfte_shared::federation::{ConsensusParams, PeerSet};
@@ -17,6 +17,7 @@ use bfte_shared::round::Height;
 use bfte_shared::vote::{Vote, VoteKind};
 
 use super::export::export;
+use crate::bench::synthetic::child_block;
 use crate::ledger::Ledger;
 use crate::store::Store;
 use crate::store::fixtures::{federation, new_store};
@@ -173,20 +174,10 @@ impl History {
         let mut chain: Vec<Block> = Vec::new();
         for items in blocks {
             let parent = chain.last().unwrap_or(&self.tip);
-            let payload = Payload { items };
-            let round = parent.header.round.next();
-            let header = BlockHeader {
-                round,
-                height: parent.header.height.next(),
-                parent: parent.hash(),
-                payload_hash: payload.hash(),
-                timestamp_ms: 1_000 * round.0,
-                config_hash: self.epoch.config_hash().expect("a valid epoch"),
-                state_root,
-                state_height,
-                proposer: self.epoch.members[0].id,
-            };
-            chain.push(Block { header, payload });
+            let config_hash = self.epoch.config_hash().expect("a valid epoch");
+            let state = (state_height, state_root);
+            let proposer = self.epoch.members[0].id;
+            chain.push(child_block(parent, items, config_hash, state, proposer));
         }
         let last = chain.last().expect("at least one block");
         let peers = self.epoch.peer_set().expect("a valid epoch");
