@@ -44,7 +44,7 @@ impl Payload {
     }
 
     pub fn encoded_len(&self) -> usize {
-        codec::encode(self).len()
+        codec::encoded_len(self)
     }
 }
 

@@ -32,6 +32,25 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
     out
 }
 
+/// The length of `value`'s encoding, counted without keeping the bytes.
+pub fn encoded_len<T: Serialize + ?Sized>(value: &T) -> usize {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    if let Err(e) = ciborium::into_writer(value, &mut counter) {
+        panic!("CBOR encoding into a counter failed, a Serialize impl is broken: {e}");
+    }
+    counter.0
+}
+
 /// Decodes exactly one value from `bytes`, refusing inputs larger than `limit`.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8], limit: usize) -> Result<T, DecodeError> {
     if bytes.len() > limit {

@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use super::synthetic::{Shape, write_history};
 use crate::history::Replay;
 use crate::net::{Net, NetConfig};
-use crate::replica::{Follower, SegmentBlobs, start};
+use crate::replica::{Follower, HistorySource, SegmentBlobs, start};
 use crate::store::Store;
 
 /// The longest a catch-up may take before the bench gives up.
@@ -67,8 +67,9 @@ pub async fn run_replicate_bench(dir: &Path, shape: Shape) -> anyhow::Result<Rep
         .context("copying the source's database")?;
     let copy = copied.elapsed();
 
-    let (_source_tip, source_watched) = watch::channel(tip);
-    let (source_net, source) = serve(store.clone(), dir, "source-blobs", 1, source_watched).await?;
+    let (source_tip, source_watched) = watch::channel(tip);
+    let (source_net, source_blobs, source_history) =
+        serve(store.clone(), dir, "source-blobs", 1, source_watched).await?;
     let member = Member {
         id: source_net.peer_id(),
         name: "source".into(),
@@ -82,7 +83,7 @@ pub async fn run_replicate_bench(dir: &Path, shape: Shape) -> anyhow::Result<Rep
     // As `bfte replicate` runs: the replica serves what it verified from the blob store it
     // fetches into, its segmenter following its tip.
     let (replica_tip, mut watched) = watch::channel(Height(0));
-    let (replica_net, blobs) = serve(
+    let (replica_net, blobs, replica_history) = serve(
         replica_store.clone(),
         dir,
         "replica-blobs",
@@ -108,10 +109,15 @@ pub async fn run_replicate_bench(dir: &Path, shape: Shape) -> anyhow::Result<Rep
     let catch_up = caught.elapsed();
     let bytes_in = progress.borrow().bytes_in;
     running.abort();
+    let _ = running.await;
+    drop(source_tip);
     replica_net.shutdown().await;
     source_net.shutdown().await;
+    // Each segmenter ends with its tip's sender; then nothing adds to the blob stores.
+    replica_history.stop().await;
+    source_history.stop().await;
     blobs.shutdown().await;
-    source.shutdown().await;
+    source_blobs.shutdown().await;
     Ok(ReplicateReport {
         shape,
         generate,
@@ -129,11 +135,11 @@ async fn serve(
     blobs_dir: &str,
     seed: u8,
     tip: watch::Receiver<Height>,
-) -> anyhow::Result<(Net, SegmentBlobs)> {
+) -> anyhow::Result<(Net, SegmentBlobs, HistorySource)> {
     let blobs = SegmentBlobs::open(&dir.join(blobs_dir)).await?;
     let history = start(store, blobs.clone(), tip).await?;
     let secret = PeerSecret::from_seed([seed; 32]);
     let (net, _inbound, _joins) =
         Net::bind_serving(&secret, NetConfig::loopback(0), Some(&history)).await?;
-    Ok((net, blobs))
+    Ok((net, blobs, history))
 }

@@ -165,6 +165,9 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
     tracing::info!("stopping");
     driver.flush_seen_votes();
     driver.host.net.shutdown().await;
+    // The segmenter ends with the tip's sender; the blob store stops once nothing is adding.
+    drop(driver.host.history_tip);
+    history.stop().await;
     blobs.shutdown().await;
     let _ = std::fs::remove_file(dir.admin_socket_path());
     let _ = std::fs::remove_file(dir.admin_read_only_socket_path());

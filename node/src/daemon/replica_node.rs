@@ -106,6 +106,8 @@ pub async fn replicate(
     };
     tracing::info!("stopping");
     net.shutdown().await;
+    // The follower, and with it the tip's sender, is gone: the segmenter ends, then the store.
+    history.stop().await;
     blobs.shutdown().await;
     for path in sockets {
         let _ = std::fs::remove_file(path);

@@ -68,15 +68,16 @@ pub enum HistoryError {
     },
 
     #[error(
-        "a segment starting at height {first} with {len} blocks, but epoch {epoch}'s segments \
-         start at {expected} and hold at most {max} blocks (the last one of the epoch fewer)"
+        "a segment of epoch {epoch} from height {first} with {len} blocks, but the epoch's next \
+         segment starts at height {expected} and {cut}"
     )]
     SegmentBounds {
         epoch: u64,
         first: Height,
         len: usize,
         expected: Height,
-        max: u64,
+        /// Where the segment should have ended, by the rule (`SegmentCut`).
+        cut: String,
     },
 
     #[error("the record at byte {offset} (where height {height} would come next): {source}")]

@@ -8,7 +8,6 @@ use bfte_shared::round::Height;
 
 use super::error::HistoryError;
 use super::record::{FORMAT_VERSION, Record};
-use super::segment::segment_of;
 use super::snapshot::Snapshot;
 use crate::store::Store;
 
@@ -60,13 +59,13 @@ pub fn export(
         let last = cut.unwrap_or(epoch_last);
         let mut height = epoch.start.next();
         while height <= last {
-            let Some(id) = segment_of(epoch.start, height) else {
-                break;
+            let (segment, _) = snapshot.segment_from(epoch, height, last)?;
+            let Some(end) = segment.entries.last().map(|e| e.block.header.height) else {
+                return Err(HistoryError::MissingTip { height });
             };
-            let segment = snapshot.segment(epoch, id, last)?;
             write(out, &Record::Segment(segment), &mut written)?;
             written.segments += 1;
-            height = Height(id.heights().end().saturating_add(1));
+            height = end.next();
         }
         written.last = last;
         if cut.is_some() {

@@ -14,8 +14,8 @@
 //! is valid under the epoch in force covers them, and only then go to the store and the
 //! ledger. The peer set of the next epoch is whatever the applied blocks made it.
 //!
-//! Segments (`segment.rs`) cut each epoch into fixed ranges of heights, so the same history
-//! gives the same segment bytes; an export (`export.rs`) is a CBOR sequence of the genesis,
+//! Segments (`segment.rs`) cut each epoch into runs of at most 1,000 blocks or about 4 MiB,
+//! by the blocks alone, so the same history gives the same segment bytes; an export (`export.rs`) is a CBOR sequence of the genesis,
 //! each epoch's segments and its end proof. The format is in `docs/history-format.md`.
 
 mod cbor_seq;
@@ -40,7 +40,7 @@ pub use self::record::{EpochEnd, FORMAT_VERSION, Record};
 pub use self::replay::{MAX_UNCERTIFIED_BLOCKS, Replay, passed_changes};
 pub use self::scratch::ScratchDir;
 pub use self::segment::{
-    SEGMENT_BLOCKS, Segment, SegmentEntry, SegmentId, record_limit, segment_of,
+    SEGMENT_BLOCKS, SEGMENT_BYTES, Segment, SegmentCut, SegmentEntry, record_limit,
 };
 pub use self::snapshot::{EpochSpan, Snapshot};
 pub use self::verifier::ChainVerifier;

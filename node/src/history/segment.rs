@@ -1,8 +1,9 @@
-//! Segments: each epoch's blocks cut into fixed ranges of heights. Where a segment starts and
-//! ends depends only on the epoch's start height, so peers holding the same history cut it the
-//! same way and, the encoding being canonical, get the same bytes (one blob each, later).
-
-use std::ops::RangeInclusive;
+//! Segments: each epoch's blocks cut into runs of a bounded size. A segment ends at the first
+//! block that makes it [`SEGMENT_BLOCKS`] blocks long or brings its blocks' encodings to
+//! [`SEGMENT_BYTES`], or at the end of its epoch. Where it ends depends only on the blocks
+//! (never on the certificates, which differ between nodes), so peers holding the same history
+//! cut it the same way and, the encoding being canonical, serve the same blobs; and a segment
+//! stays a few megabytes whether the epoch's blocks are empty or full.
 
 use bfte_shared::block::Block;
 use bfte_shared::certificate::Certificate;
@@ -11,9 +12,10 @@ use bfte_shared::federation::ConsensusParams;
 use bfte_shared::round::Height;
 use serde::{Deserialize, Serialize};
 
-/// Blocks per segment. Empty blocks make segments of a few hundred kilobytes; a segment of full
-/// blocks is bounded by [`record_limit`].
+/// Most blocks in a segment: empty blocks make segments of a few hundred kilobytes.
 pub const SEGMENT_BLOCKS: u64 = 1_000;
+/// A segment ends at the first block that brings its blocks' encodings to this many bytes.
+pub const SEGMENT_BYTES: u64 = 4 << 20;
 
 /// Room for a block's header and the CBOR around an entry, beyond the payload.
 const ENTRY_OVERHEAD_BYTES: usize = 1_024;
@@ -21,33 +23,29 @@ const ENTRY_OVERHEAD_BYTES: usize = 1_024;
 /// and addresses, parameters, modules.
 const END_OVERHEAD_BYTES: usize = 1 << 20;
 
-/// Which segment of which epoch: the epoch is named by the height it starts from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct SegmentId {
-    pub epoch_start: Height,
-    pub index: u64,
+/// Finds where segments end, fed an epoch's blocks in height order from its first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SegmentCut {
+    blocks: u64,
+    bytes: u64,
 }
 
-/// The segment of the epoch starting at `epoch_start` that holds `height`; `None` for the
-/// start block itself and below, which belong to earlier epochs.
-pub fn segment_of(epoch_start: Height, height: Height) -> Option<SegmentId> {
-    let offset = height.0.checked_sub(epoch_start.0)?.checked_sub(1)?;
-    Some(SegmentId {
-        epoch_start,
-        index: offset / SEGMENT_BLOCKS,
-    })
-}
+impl SegmentCut {
+    /// Counts `block` into the open segment; true if the segment ends with it, and the next
+    /// block then opens a new one.
+    pub fn ends_with(&mut self, block: &Block) -> bool {
+        self.blocks += 1;
+        self.bytes += codec::encoded_len(block) as u64;
+        let ends = self.blocks >= SEGMENT_BLOCKS || self.bytes >= SEGMENT_BYTES;
+        if ends {
+            *self = SegmentCut::default();
+        }
+        ends
+    }
 
-impl SegmentId {
-    /// The heights this segment holds if the epoch runs past it; the last segment of an ended
-    /// epoch stops at the epoch's last block.
-    pub fn heights(&self) -> RangeInclusive<u64> {
-        let first = self
-            .epoch_start
-            .0
-            .saturating_add(1)
-            .saturating_add(self.index.saturating_mul(SEGMENT_BLOCKS));
-        first..=first.saturating_add(SEGMENT_BLOCKS - 1)
+    /// Whether a segment is open: some blocks were counted since the last end.
+    pub fn is_open(&self) -> bool {
+        self.blocks > 0
     }
 }
 
@@ -103,29 +101,56 @@ pub fn record_limit(peers: usize, params: &ConsensusParams) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bfte_shared::block::{BlockHeader, Payload};
+    use bfte_shared::item::{ConsensusItem, ModuleId};
+    use bfte_shared::peer::{PeerId, Signature};
+
+    /// A block holding one item of `bytes` bytes (none for 0).
+    fn block_of_bytes(bytes: usize) -> Block {
+        let items = (bytes > 0)
+            .then(|| ConsensusItem {
+                author: PeerId([1; 32]),
+                nonce: 1,
+                module: ModuleId(0),
+                data: vec![7; bytes],
+                signature: Signature([0; 64]),
+            })
+            .into_iter()
+            .collect();
+        let payload = Payload { items };
+        let header = BlockHeader {
+            round: bfte_shared::round::Round(1),
+            height: Height(1),
+            parent: bfte_shared::hash::Hash::ZERO,
+            payload_hash: payload.hash(),
+            timestamp_ms: 0,
+            config_hash: bfte_shared::hash::Hash::ZERO,
+            state_root: bfte_shared::hash::Hash::ZERO,
+            state_height: Height(0),
+            proposer: PeerId([2; 32]),
+        };
+        Block { header, payload }
+    }
 
     #[test]
-    fn segments_are_fixed_ranges_counted_from_the_epoch_start() {
-        let start = Height(2_500);
-        assert_eq!(segment_of(start, Height(2_500)), None);
-        assert_eq!(segment_of(start, Height(10)), None);
-        let first = segment_of(start, Height(2_501)).expect("a segment");
-        assert_eq!(first.index, 0);
-        assert_eq!(first.heights(), 2_501..=3_500);
-        assert_eq!(segment_of(start, Height(3_500)), Some(first));
-        let second = segment_of(start, Height(3_501)).expect("a segment");
-        assert_eq!(second.index, 1);
-        assert_eq!(second.heights(), 3_501..=4_500);
-        // Every height above the start is in exactly the segment whose range holds it.
-        for height in (2_501..6_000).step_by(97) {
-            let id = segment_of(start, Height(height)).expect("a segment");
-            assert!(id.heights().contains(&height), "{height} in {id:?}");
-        }
-        // The genesis epoch starts from height 0.
+    fn a_segment_ends_at_its_block_count_or_its_bytes_whichever_comes_first() {
+        let empty = block_of_bytes(0);
+        let mut cut = SegmentCut::default();
+        let ends: Vec<u64> = (1..=2_500).filter(|_| cut.ends_with(&empty)).collect();
         assert_eq!(
-            segment_of(Height(0), Height(1000)).map(|id| id.heights()),
-            Some(1..=1000)
+            ends,
+            [1_000, 2_000],
+            "empty blocks: the block count ends them"
         );
+        assert!(cut.is_open());
+
+        let full = block_of_bytes(1 << 20);
+        let size = codec::encoded_len(&full);
+        assert!(size > 1 << 20 && size < (1 << 20) + 1024, "{size}");
+        let mut cut = SegmentCut::default();
+        let ends: Vec<u64> = (1..=10).filter(|_| cut.ends_with(&full)).collect();
+        assert_eq!(ends, [4, 8], "1 MiB blocks: four of them pass 4 MiB");
+        assert_eq!(codec::encoded_len(&full), codec::encode(&full).len());
     }
 
     #[test]

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use super::error::HistoryError;
 use super::record::EpochEnd;
 use super::replay::passed_changes;
-use super::segment::{Segment, SegmentEntry, SegmentId};
+use super::segment::{Segment, SegmentCut, SegmentEntry};
 use crate::store::tables::{OUTCOMES, module_table};
 use crate::store::{MAX_VALUE_BYTES, Store, StoreError};
 
@@ -174,23 +174,42 @@ impl Snapshot {
         Ok(None)
     }
 
-    /// Segment `id` of `epoch`, up to `last` at most. The last block of an ended epoch goes
-    /// without its own certificate: that is its end proof's, in the epoch's `EpochEnd`.
-    pub fn segment(
+    /// The segment of `epoch` that starts at `first`, read no further than `last`, and
+    /// whether it ended there by [`SegmentCut`]'s rule or at the epoch's end (a segment that
+    /// did neither may still grow). The last block of an ended epoch goes without its own
+    /// certificate: that is its end proof's, in the epoch's `EpochEnd`.
+    pub fn segment_from(
         &self,
         epoch: &EpochSpan,
-        id: SegmentId,
+        first: Height,
         last: Height,
-    ) -> Result<Segment, HistoryError> {
-        let heights = id.heights();
-        let last = last.0.min(*heights.end());
-        let mut entries = self.entries(*heights.start()..=last)?;
+    ) -> Result<(Segment, bool), HistoryError> {
+        let mut entries = Vec::new();
+        let Some(table) = self.table(FINALIZED, "finalized")? else {
+            return Ok((Segment { entries }, false));
+        };
+        let read = failed(&self.path, "reading table `finalized`");
+        let mut cut = SegmentCut::default();
+        let mut complete = false;
+        for entry in table.range(first.0..=last.0).map_err(read)? {
+            let (_, value) = entry.map_err(failed(&self.path, "reading table `finalized`"))?;
+            let stored: StoredEntry = self.decode("finalized", value.value())?;
+            complete =
+                cut.ends_with(&stored.block) || Some(stored.block.header.height) == epoch.end;
+            entries.push(SegmentEntry {
+                block: stored.block,
+                finalization: stored.certificate,
+            });
+            if complete {
+                break;
+            }
+        }
         if let (Some(end), Some(entry)) = (epoch.end, entries.last_mut())
             && entry.block.header.height == end
         {
             entry.finalization = None;
         }
-        Ok(Segment { entries })
+        Ok((Segment { entries }, complete))
     }
 
     /// The end proof of `epoch` and what followed it; `None` for the epoch in force.

@@ -18,7 +18,7 @@ use super::error::{FormatError, HistoryError};
 use super::fixture::{History, membership_change, small_params};
 use super::record::{FORMAT_VERSION, Record};
 use super::replay::Replay;
-use super::segment::{SEGMENT_BLOCKS, Segment, SegmentEntry, segment_of};
+use super::segment::{SEGMENT_BLOCKS, Segment, SegmentEntry};
 use super::snapshot::Snapshot;
 use super::verify_file::{Verified, verify_file};
 use crate::store::Store;
@@ -117,11 +117,17 @@ fn a_replayed_store_serves_the_same_bytes_and_snapshots_match_the_store() {
     );
     assert_eq!(source.epochs(), copy.epochs());
     for epoch in source.epochs() {
-        let id = segment_of(epoch.start, epoch.start.next()).expect("a segment");
-        let last = epoch.end.unwrap_or(source.tip());
-        let bytes = source.segment(epoch, id, last).expect("segment").encode();
+        let (first, last) = (epoch.start.next(), epoch.end.unwrap_or(source.tip()));
+        let bytes = source
+            .segment_from(epoch, first, last)
+            .expect("segment")
+            .0
+            .encode();
         assert_eq!(
-            copy.segment(epoch, id, last).expect("segment").encode(),
+            copy.segment_from(epoch, first, last)
+                .expect("segment")
+                .0
+                .encode(),
             bytes
         );
         let decoded = Segment::decode(&bytes, 4, &small_params()).expect("decodes");
@@ -185,7 +191,7 @@ fn a_replica_taking_a_peers_pull_answers_crosses_the_epoch_to_the_nodes_state_ro
 }
 
 #[test]
-fn segments_follow_fixed_heights_across_batches_and_a_segment_cut_elsewhere_is_refused() {
+fn segments_follow_the_cut_rule_across_batches_and_a_segment_cut_elsewhere_is_refused() {
     let more = SEGMENT_BLOCKS as usize + 200;
     let history = membership_change(more, 300);
     let exported = history.export();
@@ -207,6 +213,15 @@ fn segments_follow_fixed_heights_across_batches_and_a_segment_cut_elsewhere_is_r
     assert!(matches!(
         refused(&records),
         HistoryError::SegmentBounds { epoch: 1, len, .. } if len == SEGMENT_BLOCKS as usize + 1
+    ));
+    // Cut one block early, the segment is refused too: only an epoch's last may end early.
+    let mut records = self::records(&exported);
+    let moved = segment(&mut records, 3).entries.pop().expect("a block");
+    segment(&mut records, 4).entries.insert(0, moved);
+    assert!(matches!(
+        refused(&records),
+        HistoryError::SegmentBounds { epoch: 1, first: Height(1_003), ref cut, .. }
+            if cut.contains("ended early")
     ));
 }
 

@@ -16,7 +16,7 @@ use super::cbor_seq::SequenceReader;
 use super::error::{FormatError, HistoryError};
 use super::record::{EpochEnd, FORMAT_VERSION, GENESIS_RECORD_BYTES, Record};
 use super::replay::Replay;
-use super::segment::{SEGMENT_BLOCKS, Segment, record_limit, segment_of};
+use super::segment::{SEGMENT_BLOCKS, SEGMENT_BYTES, Segment, SegmentCut, record_limit};
 use crate::store::Store;
 
 /// One epoch as the verified history ran it.
@@ -88,8 +88,7 @@ pub fn verify_file(
         };
         match record {
             Record::Segment(segment) => {
-                check_bounds(&replay, &segment, segments_done)?;
-                segments_done = segment.entries.len() < SEGMENT_BLOCKS as usize;
+                segments_done = !check_bounds(&replay, &segment, segments_done)?;
                 for entry in segment.entries {
                     if let Some(epoch) = replay.push(entry.block, entry.finalization)? {
                         return Err(HistoryError::UnannouncedEpochEnd {
@@ -157,25 +156,46 @@ fn next_record<R: BufRead>(
     Ok(Some((offset, record)))
 }
 
-/// A segment must start where the last one left off, at one of its epoch's segment starts,
-/// and hold at most a segment's heights; only an epoch's last segment may be short.
-fn check_bounds(replay: &Replay, segment: &Segment, done: bool) -> Result<(), HistoryError> {
+/// A segment must start where the last one left off and end where [`SegmentCut`] ends it;
+/// only an epoch's last segment may end earlier. Returns whether the segment ended by the rule
+/// (if not, it must be the epoch's last).
+fn check_bounds(replay: &Replay, segment: &Segment, done: bool) -> Result<bool, HistoryError> {
     let epoch = replay.epoch();
     let expected = replay.next_height();
     let first = segment.first_height().unwrap_or(expected);
-    let at_segment_start = segment_of(epoch.start_height, expected)
-        .is_some_and(|id| *id.heights().start() == expected.0);
     let len = segment.entries.len();
-    if done || len == 0 || first != expected || !at_segment_start || len > SEGMENT_BLOCKS as usize {
-        return Err(HistoryError::SegmentBounds {
-            epoch: epoch.number,
-            first,
-            len,
-            expected,
-            max: SEGMENT_BLOCKS,
-        });
+    let refuse = |cut: String| HistoryError::SegmentBounds {
+        epoch: epoch.number,
+        first,
+        len,
+        expected,
+        cut,
+    };
+    if done {
+        return Err(refuse(
+            "the segment before ended early, which only the epoch's last may".into(),
+        ));
     }
-    Ok(())
+    if len == 0 {
+        return Err(refuse("a segment holds at least one block".into()));
+    }
+    if first != expected {
+        return Err(refuse("a segment starts where the last one ended".into()));
+    }
+    let mut cut = SegmentCut::default();
+    for (index, entry) in segment.entries.iter().enumerate() {
+        if cut.ends_with(&entry.block) {
+            if index + 1 == len {
+                return Ok(true);
+            }
+            return Err(refuse(format!(
+                "ends with its block {} ({SEGMENT_BLOCKS} blocks or {SEGMENT_BYTES} bytes of \
+                 blocks, whichever comes first)",
+                index + 1
+            )));
+        }
+    }
+    Ok(false)
 }
 
 /// Ends the epoch in force with `end`'s proof, then holds what the file claims came next

@@ -1,4 +1,5 @@
-//! Applying finalized blocks to the modules, one transaction per block.
+//! Applying finalized blocks to the modules: each batch of blocks read from the store in one
+//! transaction, so a replica catching up pays one commit per batch, not per block.
 
 use std::collections::VecDeque;
 
@@ -24,8 +25,8 @@ use crate::store::tables::{APPLIED_HEIGHT_KEY, LEDGER_META, LTHASH_KEY, OUTCOMES
 /// Most effects one item may cause, counting those caused by its effects: a cycle of modules
 /// reacting to each other is cut off here, the same way on every peer, and the item rejected.
 pub const MAX_EFFECTS_PER_ITEM: usize = 64;
-/// Finalized blocks read from the store at a time while catching up.
-const BLOCKS_PER_READ: usize = 64;
+/// Finalized blocks read from the store, and applied in one transaction, at a time.
+const BLOCKS_PER_BATCH: usize = 64;
 
 /// The configuration in force and what applying items under it needs.
 struct InForce {
@@ -140,16 +141,20 @@ impl Ledger {
 
     /// Applies the finalized blocks the store holds above the applied height, in order, and
     /// returns the state root after each. Stops right after a block that starts a new epoch,
-    /// and at the first error; what was applied before either stays applied.
+    /// and at the first error, which undoes the batch it happened in (at most
+    /// [`BLOCKS_PER_BATCH`] blocks): the next call applies those again.
     pub fn catch_up(&mut self, store: &Store) -> Result<CatchUp, LedgerError> {
         let db = store.database();
         let mut in_force = match self.in_force.take() {
             Some(in_force) => in_force,
             None => self.load(db)?,
         };
-        // `in_force` changes only with a committed block, so it stays right on an error too.
         let result = self.apply_all(store, &mut in_force);
-        self.in_force = Some(in_force);
+        // A failed batch may have changed `in_force` for blocks it then undid: the next call
+        // reads the configuration in force again from what was committed.
+        if result.is_ok() {
+            self.in_force = Some(in_force);
+        }
         result
     }
 
@@ -192,52 +197,66 @@ impl Ledger {
         loop {
             let next = self.applied_height(db)?.next();
             let blocks = store
-                .finalized_blocks(next, BLOCKS_PER_READ)
+                .finalized_blocks(next, BLOCKS_PER_BATCH)
                 .map_err(|e| LedgerError::corrupt("finalized", e))?;
             if blocks.is_empty() {
                 return Ok(done);
             }
+            let mut txn = db
+                .begin_write()
+                .map_err(LedgerError::failed("starting a ledger transaction"))?;
+            // Applying is deterministic and resumes from the applied height it finds: a crash
+            // that loses these transactions costs only applying them again.
+            txn.set_durability(Durability::None)
+                .map_err(LedgerError::failed("relaxing durability"))?;
+            let mut batch = CatchUp::default();
             for (offset, (block, _)) in blocks.into_iter().enumerate() {
                 let expected = Height(next.0 + offset as u64);
                 if block.header.height != expected {
                     return Err(LedgerError::MissingBlock(expected));
                 }
-                let (root, changed, proposals) = self.apply_block(db, &block, in_force)?;
-                done.applied.push((expected, root));
+                let (root, changed, proposals) = self.apply_block(&txn, &block, in_force)?;
+                batch.applied.push((expected, root));
                 for proposal in proposals {
-                    done.proposals_changed.retain(|p| p.id != proposal.id);
-                    done.proposals_changed.push(proposal);
+                    batch.proposals_changed.retain(|p| p.id != proposal.id);
+                    batch.proposals_changed.push(proposal);
                 }
-                done.proposals_changed.sort_by_key(|p| p.id);
                 if let Some(changed) = changed {
                     let new_epoch = changed.config.number != in_force.config.number;
                     *in_force = changed;
                     if new_epoch {
-                        done.epoch = Some(in_force.config.clone());
-                        return Ok(done);
+                        batch.epoch = Some(in_force.config.clone());
+                        break;
                     }
                 }
+            }
+            txn.commit()
+                .map_err(LedgerError::failed("committing a ledger transaction"))?;
+            done.applied.append(&mut batch.applied);
+            for proposal in batch.proposals_changed {
+                done.proposals_changed.retain(|p| p.id != proposal.id);
+                done.proposals_changed.push(proposal);
+            }
+            done.proposals_changed.sort_by_key(|p| p.id);
+            if batch.epoch.is_some() {
+                done.epoch = batch.epoch;
+                return Ok(done);
             }
         }
     }
 
-    /// Applies one block in one transaction; returns its state root, the configuration it
-    /// put in force if it changed one, and the proposals it touched as they stand after it.
+    /// Applies one block in `txn`; returns its state root, the configuration it put in force
+    /// if it changed one, and the proposals it touched as they stand after it.
     fn apply_block(
         &self,
-        db: &Database,
+        txn: &WriteTransaction,
         block: &Block,
         in_force: &InForce,
     ) -> Result<(Hash, Option<InForce>, Vec<Proposal>), LedgerError> {
         let height = block.header.height;
         let hash = block.hash();
-        let mut txn = db
-            .begin_write()
-            .map_err(LedgerError::failed("starting a ledger transaction"))?;
-        txn.set_durability(Durability::None)
-            .map_err(LedgerError::failed("relaxing durability"))?;
-        self.check_commitment(&txn, block)?;
-        let mut lthash = read_lthash(&txn)?;
+        self.check_commitment(txn, block)?;
+        let mut lthash = read_lthash(txn)?;
         let mut outcome = BlockOutcome {
             items: Vec::with_capacity(block.payload.items.len()),
             changes: Vec::new(),
@@ -245,7 +264,7 @@ impl Ledger {
         };
         // The genesis configuration enters the state with the first block, so that it counts
         // in the state root the same way on every peer.
-        let mut overlay = Overlay::new(&txn);
+        let mut overlay = Overlay::new(txn);
         {
             let mut state = overlay.module(CONSENSUS_CTRL);
             if ctrl::current(&state)?.is_none() {
@@ -261,7 +280,7 @@ impl Ledger {
                 peers: &in_force.peers,
                 federation: &in_force.signing,
             };
-            let mut overlay = Overlay::new(&txn);
+            let mut overlay = Overlay::new(txn);
             match in_force.apply_item(&context, item, &mut overlay) {
                 Ok(effects) => {
                     outcome.changes.extend(overlay.flush(&mut lthash)?);
@@ -273,7 +292,7 @@ impl Ledger {
                 Err(ApplyError::Ledger(error)) => return Err(error),
             }
         }
-        let mut overlay = Overlay::new(&txn);
+        let mut overlay = Overlay::new(txn);
         let changed = ctrl::finish_block(&mut overlay.module(CONSENSUS_CTRL))?;
         outcome.changes.extend(overlay.flush(&mut lthash)?);
         // A module this binary lacks stops the ledger here, before the block commits.
@@ -299,8 +318,6 @@ impl Ledger {
                 .insert(height.0, codec::encode(&outcome).as_slice())
                 .map_err(LedgerError::failed("writing `ledger/outcomes`"))?;
         }
-        txn.commit()
-            .map_err(LedgerError::failed("committing a ledger transaction"))?;
         // The module wrote these values itself this very block: one that does not decode
         // would be a bug in this binary, and the state is the record, so it is only logged.
         let proposals = outcome

@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use bfte_shared::codec;
 use bfte_shared::hash::Hash;
 use bfte_shared::round::Height;
 use iroh::endpoint::Connection;
@@ -63,13 +64,23 @@ impl SegmentBlobs {
         Ok(Hash(*tag.hash.as_bytes()))
     }
 
-    /// Lists an epoch's segments in a hash sequence under the epoch's tag (replacing the last
-    /// list); returns the sequence's hash.
-    pub async fn set_epoch(&self, start: Height, segments: &[Hash]) -> Result<Hash, BlobError> {
+    /// Lists an epoch's segments (hash, last height) in a hash sequence under the epoch's tag
+    /// and their last heights beside it (replacing the last list); returns the sequence's hash.
+    pub async fn set_epoch(
+        &self,
+        start: Height,
+        segments: &[(Hash, Height)],
+    ) -> Result<Hash, BlobError> {
         let sequence: HashSeq = segments
             .iter()
-            .map(|hash| iroh_blobs::Hash::from_bytes(hash.0))
+            .map(|(hash, _)| iroh_blobs::Hash::from_bytes(hash.0))
             .collect();
+        let lasts: Vec<u64> = segments.iter().map(|(_, last)| last.0).collect();
+        self.api()
+            .add_bytes_with_opts((codec::encode(&lasts), BlobFormat::Raw))
+            .with_named_tag(lasts_tag(start))
+            .await
+            .map_err(failed("adding an epoch's segment ends"))?;
         let added = self
             .api()
             .add_bytes_with_opts((sequence.into_inner(), BlobFormat::HashSeq))
@@ -79,19 +90,41 @@ impl SegmentBlobs {
         Ok(Hash(*added.hash.as_bytes()))
     }
 
-    /// The segments listed under an epoch's tag, if it has one.
-    pub async fn epoch(&self, start: Height) -> Result<Option<Vec<Hash>>, BlobError> {
+    /// The segments (hash, last height) listed under an epoch's tags, if it has both and
+    /// they agree; otherwise the segmenter builds the list again.
+    pub async fn epoch(&self, start: Height) -> Result<Option<Vec<(Hash, Height)>>, BlobError> {
+        let (Some(list), Some(lasts)) = (
+            self.tagged(epoch_tag(start)).await?,
+            self.tagged(lasts_tag(start)).await?,
+        ) else {
+            return Ok(None);
+        };
+        let Ok(lasts) = codec::decode::<Vec<u64>>(&lasts, lasts.len()) else {
+            return Ok(None);
+        };
+        let list = hashes(list)?;
+        if list.len() != lasts.len() {
+            return Ok(None);
+        }
+        Ok(Some(
+            list.into_iter()
+                .zip(lasts.into_iter().map(Height))
+                .collect(),
+        ))
+    }
+
+    /// The bytes of the blob a tag names, if the tag exists.
+    async fn tagged(&self, tag: String) -> Result<Option<Vec<u8>>, BlobError> {
         let tag = self
             .api()
             .tags()
-            .get(epoch_tag(start))
+            .get(tag)
             .await
-            .map_err(failed("reading an epoch's tag"))?;
-        let Some(tag) = tag else {
-            return Ok(None);
-        };
-        let bytes = self.get(tag.hash_and_format().hash).await?;
-        Ok(Some(hashes(bytes)?))
+            .map_err(failed("reading a tag"))?;
+        match tag {
+            Some(tag) => Ok(Some(self.get(tag.hash_and_format().hash).await?)),
+            None => Ok(None),
+        }
     }
 
     /// Fetches a hash sequence over `connection` and returns its hashes; `None` if the source
@@ -143,6 +176,10 @@ impl SegmentBlobs {
 
 fn epoch_tag(start: Height) -> String {
     format!("bfte/epoch/{}", start.0)
+}
+
+fn lasts_tag(start: Height) -> String {
+    format!("bfte/epoch/{}/lasts", start.0)
 }
 
 fn hashes(bytes: Vec<u8>) -> Result<Vec<Hash>, BlobError> {

@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use super::blobs::SegmentBlobs;
 use super::protocol::{EpochSegments, Index};
 use super::source::{Source, SourceError};
-use crate::history::{HistoryError, Replay, SEGMENT_BLOCKS, Segment, SegmentId};
+use crate::history::{HistoryError, Replay, SEGMENT_BLOCKS, Segment};
 
 /// The wait before trying the sources again once all of them failed.
 const RETRY: Duration = Duration::from_secs(1);
@@ -44,6 +44,14 @@ impl From<HistoryError> for FollowError {
             other => FollowError::Invalid(other),
         }
     }
+}
+
+/// Where the index says a segment lies.
+#[derive(Debug, Clone, Copy)]
+struct SegmentBounds {
+    index: usize,
+    first: Height,
+    last: Height,
 }
 
 #[derive(Debug)]
@@ -204,25 +212,31 @@ impl Follower {
         source: &Source,
         epoch: &EpochSegments,
     ) -> Result<(), FollowError> {
-        if epoch.count == 0 {
+        if epoch.lasts.is_empty() {
             return Ok(());
         }
         let list = source.segment_list(&self.blobs, epoch.segments).await?;
-        if list.len() as u64 != epoch.count {
+        if list.len() != epoch.lasts.len() {
             return Err(SourceError::Invalid(format!(
                 "epoch {}'s segment list holds {} segments, its index says {}",
                 epoch.number,
                 list.len(),
-                epoch.count
+                epoch.lasts.len()
             ))
             .into());
         }
-        for (index, hash) in (0u64..).zip(list) {
-            let id = SegmentId {
-                epoch_start: epoch.start,
-                index,
-            };
-            let last = Height(*id.heights().end());
+        let mut first = epoch.start.next();
+        for (index, (hash, &last)) in list.into_iter().zip(&epoch.lasts).enumerate() {
+            if last < first || epoch.end.is_some_and(|end| last > end) {
+                return Err(SourceError::Invalid(format!(
+                    "its index says segment {index} of epoch {} ends at height {last}, \
+                     before its start at {first} or after the epoch's end",
+                    epoch.number
+                ))
+                .into());
+            }
+            let bounds = SegmentBounds { index, first, last };
+            first = last.next();
             if last <= self.replay.tip().height {
                 continue;
             }
@@ -230,7 +244,7 @@ impl Follower {
             let peers = self.replay.chain().peers().len();
             let segment = Segment::decode(&bytes, peers, &self.replay.epoch().params)
                 .map_err(|e| SourceError::Invalid(format!("segment {index}: {e}")))?;
-            let last = self.push_segment(id, segment)?;
+            self.push_segment(bounds, segment)?;
             let proof = source.chain(last).await?.ok_or_else(|| {
                 SourceError::Invalid(format!("it has no finalization for height {last}"))
             })?;
@@ -243,28 +257,26 @@ impl Follower {
         Ok(())
     }
 
-    /// Holds the segment's blocks above the tip (checked against where the segment must
-    /// start); returns the height of its last block.
-    fn push_segment(&mut self, id: SegmentId, segment: Segment) -> Result<Height, FollowError> {
-        let first = *id.heights().start();
+    /// Holds the segment's blocks above the tip, once it holds exactly the heights the index
+    /// said, and no more blocks than a segment may.
+    fn push_segment(&mut self, bounds: SegmentBounds, segment: Segment) -> Result<(), FollowError> {
+        let SegmentBounds { index, first, last } = bounds;
         let count = segment.entries.len() as u64;
-        if segment.first_height() != Some(Height(first)) || count > SEGMENT_BLOCKS {
+        let ends = segment.entries.last().map(|e| e.block.header.height);
+        if segment.first_height() != Some(first) || ends != Some(last) || count > SEGMENT_BLOCKS {
             return Err(SourceError::Invalid(format!(
-                "segment {} of the epoch from {} holds {count} blocks from {:?}, it must start \
-                 at {first} and hold at most {SEGMENT_BLOCKS}",
-                id.index,
-                id.epoch_start,
-                segment.first_height()
+                "segment {index} holds {count} blocks from {:?} to {ends:?}, its index says \
+                 from {first} to {last} (at most {SEGMENT_BLOCKS})",
+                segment.first_height(),
             ))
             .into());
         }
-        let last = Height(first + count - 1);
         for entry in segment.entries {
             if entry.block.header.height > self.replay.tip().height {
                 self.replay.push(entry.block, None)?;
             }
         }
-        Ok(last)
+        Ok(())
     }
 
     /// Publishes the tip and the bytes received so far.

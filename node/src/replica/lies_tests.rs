@@ -21,7 +21,7 @@ use super::segmenter::strip_certificates;
 use super::server::next_chain;
 use super::*;
 use crate::history::fixture::{History, membership_change};
-use crate::history::{Replay, SegmentId, Snapshot};
+use crate::history::{Replay, Snapshot};
 use crate::net::frame::{read_frame_within, write_frame};
 use crate::net::{Net, NetConfig, bind_endpoint};
 use crate::store::Store;
@@ -121,15 +121,23 @@ impl Liar {
 }
 
 /// The honest segment `index` of `span`'s epoch, as every source cuts it.
-fn honest_segment(store: &Store, epoch: usize, index: u64) -> crate::history::Segment {
+fn honest_segment(store: &Store, epoch: usize, index: usize) -> crate::history::Segment {
     let snapshot = Snapshot::of(store).expect("snapshot");
     let span = snapshot.epochs()[epoch].clone();
-    let id = SegmentId {
-        epoch_start: span.start,
-        index,
-    };
     let last = span.end.unwrap_or(snapshot.tip());
-    let mut segment = snapshot.segment(&span, id, last).expect("segment");
+    let mut first = span.start.next();
+    for _ in 0..index {
+        let (segment, _) = snapshot.segment_from(&span, first, last).expect("segment");
+        first = segment
+            .entries
+            .last()
+            .expect("a block")
+            .block
+            .header
+            .height
+            .next();
+    }
+    let (mut segment, _) = snapshot.segment_from(&span, first, last).expect("segment");
     strip_certificates(&mut segment);
     segment
 }
@@ -160,14 +168,14 @@ async fn liar(history: &History, lie: Lie, dir: &std::path::Path) -> (Router, Me
                 .add_segment(honest_segment(&store, 1, 1).encode())
                 .await
                 .expect("add");
-            Some(vec![tampered, second])
+            Some(vec![(tampered, Height(1_003)), (second, Height(2_003))])
         }
         Lie::WrongSegment => {
             let first = blobs
                 .add_segment(honest_segment(&store, 1, 0).encode())
                 .await
                 .expect("add");
-            Some(vec![first, first])
+            Some(vec![(first, Height(1_003)), (first, Height(2_003))])
         }
         _ => None,
     };
@@ -290,7 +298,7 @@ async fn every_lie_is_caught_and_the_replica_finishes_from_an_honest_source() {
         (Lie::ForgedCertificate, "signature"),
         (Lie::ShortCertificate, "quorum"),
         (Lie::RemovedPeerSigns, "signature"),
-        (Lie::WrongSegment, "must start at 1004"),
+        (Lie::WrongSegment, "its index says from 1004 to 2003"),
         (Lie::EndlessAnswer, "frame"),
     ];
     for (lie, reason) in lies {

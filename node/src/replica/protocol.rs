@@ -13,7 +13,7 @@ use bfte_shared::round::Height;
 use serde::{Deserialize, Serialize};
 
 /// The ALPN of history requests; the version changes when the requests do.
-pub const HISTORY_ALPN: &[u8] = b"bfte/history/1";
+pub const HISTORY_ALPN: &[u8] = b"bfte/history/2";
 /// Largest request on the wire: requests are a few integers.
 pub const MAX_REQUEST_BYTES: usize = 1024;
 /// Most hashes an epoch's segment list may hold on the wire (a billion heights).
@@ -39,7 +39,7 @@ pub struct Index {
 }
 
 /// One epoch's complete segments, listed in an iroh-blobs hash sequence. A segment is complete
-/// once the epoch holds its last height, or the epoch ended inside it.
+/// once it ended by the segment rule (`history::SegmentCut`) or at the end of its epoch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EpochSegments {
     pub number: u64,
@@ -49,5 +49,8 @@ pub struct EpochSegments {
     pub end: Option<Height>,
     /// The hash sequence of the segments, in order.
     pub segments: Hash,
-    pub count: u64,
+    /// The last height of each segment, in the same order: where a replica resumes, and
+    /// which segments it can fetch from whom, without fetching any first. A claim like any
+    /// other: each segment's blocks are checked against it.
+    pub lasts: Vec<Height>,
 }

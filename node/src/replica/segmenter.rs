@@ -5,7 +5,7 @@
 //! holding the same history serves the same hashes. Proofs travel beside them
 //! ([`Request::Chain`](super::protocol::Request::Chain)).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bfte_shared::codec;
 use bfte_shared::hash::Hash;
@@ -14,7 +14,7 @@ use tokio::sync::watch;
 
 use super::blobs::SegmentBlobs;
 use super::protocol::{EpochSegments, Index};
-use crate::history::{EpochSpan, HistoryError, SEGMENT_BLOCKS, Segment, SegmentId, Snapshot};
+use crate::history::{EpochSpan, HistoryError, Segment, Snapshot};
 use crate::store::Store;
 
 /// Most segments built in one pass: bounds the memory a long history takes at startup.
@@ -28,6 +28,8 @@ pub struct HistorySource {
     /// The finalized tip: changes each time the node finalizes.
     pub tip: watch::Receiver<Height>,
     pub index: watch::Receiver<Arc<Index>>,
+    /// The segmenter's task, until [`HistorySource::stop`] waits for it.
+    task: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -41,8 +43,8 @@ pub enum SegmentError {
 }
 
 /// Starts serving `store`'s history from `blobs`: builds what the blob store lacks, then keeps
-/// it current as `tip` moves (the driver sends every new finalized height). The task ends when
-/// the tip's sender is dropped.
+/// it current as `tip` moves (the driver sends every newly applied height). The task ends when
+/// the tip's sender is dropped; [`HistorySource::stop`] waits for it.
 pub async fn start(
     store: Arc<Store>,
     blobs: SegmentBlobs,
@@ -53,12 +55,13 @@ pub async fn start(
         blobs: blobs.clone(),
         lists: Vec::new(),
     };
-    let first = segmenter.refresh().await?;
+    let first = segmenter.refresh(*tip.borrow()).await?;
     let (index_tx, index) = watch::channel(Arc::new(first));
     let mut watched = tip.clone();
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         while watched.changed().await.is_ok() {
-            match segmenter.refresh().await {
+            let applied = *watched.borrow_and_update();
+            match segmenter.refresh(applied).await {
                 Ok(index) => {
                     index_tx.send_replace(Arc::new(index));
                 }
@@ -71,39 +74,71 @@ pub async fn start(
         blobs,
         tip,
         index,
+        task: Arc::new(Mutex::new(Some(task))),
     })
+}
+
+impl HistorySource {
+    /// Waits for the segmenter to end (once the tip's sender is dropped), so that the blob
+    /// store can shut down with nothing half added.
+    pub async fn stop(&self) {
+        let task = self.task.lock().ok().and_then(|mut task| task.take());
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+}
+
+/// One epoch's segments so far, and the hash of their list once it is in the blob store.
+#[derive(Default)]
+struct EpochList {
+    segments: Vec<(Hash, Height)>,
+    listed: Option<Hash>,
 }
 
 struct Segmenter {
     store: Arc<Store>,
     blobs: SegmentBlobs,
-    /// Each epoch's segment hashes so far, by epoch number.
-    lists: Vec<Vec<Hash>>,
+    lists: Vec<EpochList>,
 }
 
 impl Segmenter {
-    /// Adds every segment completed since the last pass and returns the index.
-    async fn refresh(&mut self) -> Result<Index, SegmentError> {
+    /// Adds every segment completed since the last pass, up to the `applied` height (a block
+    /// finalized but not applied may yet be cut off by an epoch switch), and returns the index.
+    async fn refresh(&mut self, applied: Height) -> Result<Index, SegmentError> {
         loop {
             let store = self.store.clone();
-            let known: Vec<usize> = self.lists.iter().map(Vec::len).collect();
+            let known: Vec<Height> = (self.lists.iter())
+                .map(|list| list.segments.last().map_or(Height(0), |(_, last)| *last))
+                .collect();
             let (genesis, tip, spans, built) =
-                tokio::task::spawn_blocking(move || build(&store, &known)).await??;
+                tokio::task::spawn_blocking(move || build(&store, &known, applied)).await??;
             let new_epochs = spans.len() > self.lists.len();
             for span in spans.iter().skip(self.lists.len()) {
                 let listed = self.blobs.epoch(span.start).await?.unwrap_or_default();
-                let complete = complete_segments(span, tip) as usize;
-                self.lists.push(listed.into_iter().take(complete).collect());
+                let last = span.end.unwrap_or(tip.min(applied));
+                let segments = listed.into_iter().take_while(|(_, l)| *l <= last).collect();
+                self.lists.push(EpochList {
+                    segments,
+                    listed: None,
+                });
             }
             if built.is_empty() && !new_epochs {
                 let mut epochs = Vec::new();
-                for (span, list) in spans.iter().zip(&self.lists) {
+                for (span, list) in spans.iter().zip(&mut self.lists) {
+                    let segments = match list.listed {
+                        Some(hash) => hash,
+                        None => {
+                            let hash = self.blobs.set_epoch(span.start, &list.segments).await?;
+                            *list.listed.insert(hash)
+                        }
+                    };
                     epochs.push(EpochSegments {
                         number: span.number,
                         start: span.start,
                         end: span.end,
-                        segments: self.blobs.set_epoch(span.start, list).await?,
-                        count: list.len() as u64,
+                        segments,
+                        lasts: list.segments.iter().map(|(_, last)| *last).collect(),
                     });
                 }
                 return Ok(Index {
@@ -112,10 +147,11 @@ impl Segmenter {
                     epochs,
                 });
             }
-            for (epoch, bytes) in built {
+            for (epoch, last, bytes) in built {
                 let hash = self.blobs.add_segment(bytes).await?;
                 if let Some(list) = self.lists.get_mut(epoch as usize) {
-                    list.push(hash);
+                    list.segments.push((hash, last));
+                    list.listed = None;
                 }
             }
         }
@@ -126,28 +162,27 @@ type Built = (
     bfte_shared::federation::Genesis,
     Height,
     Vec<EpochSpan>,
-    Vec<(u64, Vec<u8>)>,
+    Vec<(u64, Height, Vec<u8>)>,
 );
 
-/// Reads the epochs and up to [`SEGMENTS_PER_PASS`] complete segments beyond the `known`
-/// counts (an epoch not in `known` builds nothing yet: its list may be in the blob store).
-fn build(store: &Store, known: &[usize]) -> Result<Built, HistoryError> {
+/// Reads the epochs and up to [`SEGMENTS_PER_PASS`] complete segments after the `known` last
+/// heights (an epoch not in `known` builds nothing yet: its list may be in the blob store).
+fn build(store: &Store, known: &[Height], applied: Height) -> Result<Built, HistoryError> {
     let snapshot = Snapshot::of(store)?;
     let tip = snapshot.tip();
     let mut built = Vec::new();
-    for (span, &have) in snapshot.epochs().iter().zip(known) {
-        let last = span.end.unwrap_or(tip);
-        for index in have as u64..complete_segments(span, tip) {
-            if built.len() == SEGMENTS_PER_PASS {
+    for (span, &known) in snapshot.epochs().iter().zip(known) {
+        let last = span.end.unwrap_or(tip.min(applied));
+        let mut first = known.max(span.start).next();
+        while first <= last && built.len() < SEGMENTS_PER_PASS {
+            let (mut segment, complete) = snapshot.segment_from(span, first, last)?;
+            let end = segment.entries.last().map(|e| e.block.header.height);
+            let Some(end) = end.filter(|_| complete) else {
                 break;
-            }
-            let id = SegmentId {
-                epoch_start: span.start,
-                index,
             };
-            let mut segment = snapshot.segment(span, id, last)?;
             strip_certificates(&mut segment);
-            built.push((span.number, codec::encode(&segment)));
+            built.push((span.number, end, codec::encode(&segment)));
+            first = end.next();
         }
     }
     Ok((
@@ -156,16 +191,6 @@ fn build(store: &Store, known: &[usize]) -> Result<Built, HistoryError> {
         snapshot.epochs().to_vec(),
         built,
     ))
-}
-
-/// The segments of an epoch that will not change: all of an ended epoch's, and those of the
-/// epoch in force whose last height is final.
-pub fn complete_segments(span: &EpochSpan, tip: Height) -> u64 {
-    let blocks = span.end.unwrap_or(tip).0.saturating_sub(span.start.0);
-    match span.end {
-        Some(_) => blocks.div_ceil(SEGMENT_BLOCKS),
-        None => blocks / SEGMENT_BLOCKS,
-    }
 }
 
 /// A blob segment is the same on every node: the blocks, without the certificate this node

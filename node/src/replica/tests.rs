@@ -66,9 +66,11 @@ async fn a_replica_catches_up_across_an_epoch_follows_live_and_serves_another() 
     let (voter, served, member) = serve(history.store.clone(), tip_rx, dir.path(), 1).await;
     let index = served.index.borrow().clone();
     assert_eq!(index.epochs.len(), 2, "{index:?}");
+    let ends: Vec<u64> = index.epochs[1].lasts.iter().map(|h| h.0).collect();
     assert_eq!(
-        index.epochs[1].count, 10,
-        "ten complete segments in epoch 1"
+        ends,
+        (1..=10).map(|k| 3 + 1_000 * k).collect::<Vec<_>>(),
+        "ten complete segments of 1,000 small blocks in epoch 1, from its start at height 3"
     );
 
     let replica_store = Arc::new(
