@@ -111,11 +111,12 @@ pub async fn run_replicate_bench(dir: &Path, shape: Shape) -> anyhow::Result<Rep
     running.abort();
     let _ = running.await;
     drop(source_tip);
-    replica_net.shutdown().await;
-    source_net.shutdown().await;
-    // Each segmenter ends with its tip's sender; then nothing adds to the blob stores.
+    // Each segmenter ends with its tip's sender, before the routers, whose blob protocol
+    // stops the blob stores.
     replica_history.stop().await;
     source_history.stop().await;
+    replica_net.shutdown().await;
+    source_net.shutdown().await;
     blobs.shutdown().await;
     source_blobs.shutdown().await;
     Ok(ReplicateReport {

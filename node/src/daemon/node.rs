@@ -164,10 +164,11 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
     }
     tracing::info!("stopping");
     driver.flush_seen_votes();
-    driver.host.net.shutdown().await;
-    // The segmenter ends with the tip's sender; the blob store stops once nothing is adding.
+    // The segmenter ends with the tip's sender, before the router (whose blob protocol stops
+    // the blob store) and the store itself: nothing is left half added.
     drop(driver.host.history_tip);
     history.stop().await;
+    driver.host.net.shutdown().await;
     blobs.shutdown().await;
     let _ = std::fs::remove_file(dir.admin_socket_path());
     let _ = std::fs::remove_file(dir.admin_read_only_socket_path());

@@ -105,9 +105,10 @@ pub async fn replicate(
         () = supervisor_gone => Ok(()),
     };
     tracing::info!("stopping");
-    net.shutdown().await;
-    // The follower, and with it the tip's sender, is gone: the segmenter ends, then the store.
+    // The follower, and with it the tip's sender, is gone: the segmenter ends before the
+    // router (whose blob protocol stops the blob store) and the store itself.
     history.stop().await;
+    net.shutdown().await;
     blobs.shutdown().await;
     for path in sockets {
         let _ = std::fs::remove_file(path);

@@ -13,8 +13,8 @@ use iroh::Endpoint;
 use tokio::sync::watch;
 
 use super::blobs::SegmentBlobs;
-use super::protocol::{EpochSegments, Index};
-use super::source::{Source, SourceError};
+use super::protocol::{ChainPart, EpochSegments, Index};
+use super::source::{Parts, Source, SourceError};
 use crate::history::{HistoryError, Replay, SEGMENT_BLOCKS, Segment};
 
 /// The wait before trying the sources again once all of them failed.
@@ -176,8 +176,7 @@ impl Follower {
         tracing::info!(source = %source.name, height = %self.replay.tip().height, "following");
         let mut pushed = source.follow(self.replay.next_height()).await?;
         self.progress.send_modify(|p| p.following = true);
-        while let Some(chain) = pushed.next().await? {
-            self.accept(chain)?;
+        while self.take_chain(&mut pushed).await? {
             self.show(source);
         }
         Ok(())
@@ -245,10 +244,13 @@ impl Follower {
             let segment = Segment::decode(&bytes, peers, &self.replay.epoch().params)
                 .map_err(|e| SourceError::Invalid(format!("segment {index}: {e}")))?;
             self.push_segment(bounds, segment)?;
-            let proof = source.chain(last).await?.ok_or_else(|| {
-                SourceError::Invalid(format!("it has no finalization for height {last}"))
-            })?;
-            self.accept(proof)?;
+            let mut proof = source.chain(last).await?;
+            if !self.take_chain(&mut proof).await? {
+                return Err(SourceError::Invalid(format!(
+                    "it has no finalization for height {last}"
+                ))
+                .into());
+            }
             self.show(source);
             if self.replay.epoch().start_height != epoch.start {
                 break;
@@ -288,6 +290,28 @@ impl Follower {
             p.target = p.target.max(tip);
             p.bytes_in = bytes_in;
         });
+    }
+
+    /// Takes a chain's parts up to its certificate and applies it; false if the stream ended
+    /// first. Blocks it repeats of those held are left out; the rest wait in the replay,
+    /// which holds a bounded number.
+    async fn take_chain(&mut self, parts: &mut Parts) -> Result<bool, FollowError> {
+        while let Some(part) = parts.next().await? {
+            match part {
+                ChainPart::Blocks(blocks) => {
+                    for block in blocks {
+                        if block.header.height >= self.replay.next_height() {
+                            self.replay.push(block, None)?;
+                        }
+                    }
+                }
+                ChainPart::Finalized(chain) => {
+                    self.accept(chain)?;
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
     }
 
     /// Verifies and applies a chain; what it repeats of the blocks held is left out.

@@ -18,7 +18,7 @@ use tokio::sync::watch;
 
 use super::protocol::{HISTORY_ALPN, Index, MAX_REQUEST_BYTES, Request};
 use super::segmenter::strip_certificates;
-use super::server::next_chain;
+use super::server::{next_chain, write_chain};
 use super::*;
 use crate::history::fixture::{History, membership_change};
 use crate::history::{Replay, Snapshot};
@@ -88,8 +88,9 @@ impl Liar {
                         .ok()?
                         .map(|(chain, _)| chain),
                 };
-                let chain = chain.map(|chain| self.lie_about(chain));
-                write_frame(&mut send, &codec::encode(&chain)).await.ok()?;
+                if let Some(chain) = chain {
+                    write_chain(&mut send, self.lie_about(chain)).await.ok()?;
+                }
             }
             // Pushes nothing: every lie is told while the replica catches up.
             Request::Follow { .. } => {

@@ -10,7 +10,7 @@ use bfte_shared::round::Height;
 use iroh::endpoint::{Connection, RecvStream, SendStream, VarInt};
 use iroh::protocol::{AcceptError, ProtocolHandler};
 
-use super::protocol::{MAX_REQUEST_BYTES, Request};
+use super::protocol::{MAX_REQUEST_BYTES, Request, chain_parts};
 use super::segmenter::HistorySource;
 use crate::history::Snapshot;
 use crate::net::frame::{read_frame_within, write_frame};
@@ -105,8 +105,9 @@ async fn serve(
         }
         Request::Chain { from } => {
             let chain = read(source, move |store| next_chain(store, from, 0)).await?;
-            let chain = chain.map(|(chain, _)| chain);
-            write_frame(&mut send, &codec::encode(&chain)).await?;
+            if let Some((chain, _)) = chain {
+                write_chain(&mut send, chain).await?;
+            }
         }
         Request::Follow { from } => follow(source, &mut send, from).await?,
     }
@@ -129,7 +130,7 @@ async fn follow(
         let limit = chain_limit(source);
         match read(source, move |store| next_chain(store, from, limit)).await? {
             Some((chain, next)) => {
-                write_frame(send, &codec::encode(&chain)).await?;
+                write_chain(send, chain).await?;
                 from = next;
             }
             None => {
@@ -140,6 +141,17 @@ async fn follow(
             }
         }
     }
+}
+
+/// Writes `chain` as its parts, a frame each.
+pub(super) async fn write_chain(
+    send: &mut SendStream,
+    chain: FinalizedChain,
+) -> Result<(), ServeError> {
+    for part in chain_parts(chain) {
+        write_frame(send, &codec::encode(&part)).await?;
+    }
+    Ok(())
 }
 
 /// Blocks per pushed chain, so that a chain of full blocks stays well under a frame.

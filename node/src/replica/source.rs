@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bfte_shared::codec::{self, DecodeError};
-use bfte_shared::message::{FinalizedChain, MAX_MESSAGE_BYTES};
+use bfte_shared::message::MAX_MESSAGE_BYTES;
 use bfte_shared::modules::ctrl::Member;
 use bfte_shared::round::Height;
 use iroh::endpoint::{Connection, RecvStream, VarInt};
@@ -15,7 +15,7 @@ use iroh::{Endpoint, EndpointAddr};
 use serde::de::DeserializeOwned;
 
 use super::blobs::{BlobError, SegmentBlobs};
-use super::protocol::{HISTORY_ALPN, Index, MAX_EPOCH_SEGMENTS, Request};
+use super::protocol::{ChainPart, HISTORY_ALPN, Index, MAX_EPOCH_SEGMENTS, Request};
 use crate::net::endpoint_id;
 use crate::net::frame::{FrameError, read_frame_within, write_frame};
 
@@ -103,9 +103,14 @@ impl Source {
     }
 
     /// The blocks from `from` up to the first one at or after it that a certificate
-    /// finalizes, or its epoch's end proof; `None` if the source has none.
-    pub async fn chain(&self, from: Height) -> Result<Option<FinalizedChain>, SourceError> {
-        self.ask(&Request::Chain { from }).await
+    /// finalizes, or its epoch's end proof, as parts; none if the source has no such chain.
+    pub async fn chain(&self, from: Height) -> Result<Parts, SourceError> {
+        let (_send, recv) = self.timed(self.open(&Request::Chain { from })).await??;
+        Ok(Parts {
+            recv,
+            received: self.received.clone(),
+            silence: ANSWER_TIMEOUT,
+        })
     }
 
     /// The hashes of an epoch's segment list.
@@ -132,15 +137,13 @@ impl Source {
         Ok(bytes)
     }
 
-    /// Asks to be sent every finalized chain from `from` on.
-    pub async fn follow(&self, from: Height) -> Result<Follow, SourceError> {
-        let (mut send, recv) = self.open(&Request::Follow { from }).await?;
-        // Our side of the stream stays open: finishing it is how the source would learn
-        // we stopped, and the connection closing says so too.
-        let _ = send.finish();
-        Ok(Follow {
+    /// Asks to be sent every finalized chain from `from` on, as parts.
+    pub async fn follow(&self, from: Height) -> Result<Parts, SourceError> {
+        let (_send, recv) = self.timed(self.open(&Request::Follow { from })).await??;
+        Ok(Parts {
             recv,
             received: self.received.clone(),
+            silence: FOLLOW_SILENCE,
         })
     }
 
@@ -185,22 +188,24 @@ impl Source {
     }
 }
 
-/// The chains a followed source pushes.
+/// The parts of the chains a source answers with or pushes.
 #[derive(Debug)]
-pub struct Follow {
+pub struct Parts {
     recv: RecvStream,
     received: Arc<AtomicU64>,
+    /// How long the source may stay silent before the next part.
+    silence: Duration,
 }
 
-impl Follow {
-    /// The next chain; `None` when the source ended the stream.
-    pub async fn next(&mut self) -> Result<Option<FinalizedChain>, SourceError> {
+impl Parts {
+    /// The next part; `None` when the source ended the stream.
+    pub async fn next(&mut self) -> Result<Option<ChainPart>, SourceError> {
         let frame = tokio::time::timeout(
-            FOLLOW_SILENCE,
+            self.silence,
             read_frame_within(&mut self.recv, MAX_MESSAGE_BYTES),
         )
         .await
-        .map_err(|_| SourceError::Timeout(FOLLOW_SILENCE))??;
+        .map_err(|_| SourceError::Timeout(self.silence))??;
         match frame {
             Some(frame) => {
                 self.received
