@@ -13,7 +13,7 @@ use super::admin::AdminCall;
 use super::admin_reads::{self, refused};
 use super::clock::wall_ms;
 use crate::ledger::Ledger;
-use crate::replica::Progress;
+use crate::replica::{Progress, Served};
 use crate::store::Store;
 
 #[derive(Debug)]
@@ -22,6 +22,8 @@ pub(super) struct ReplicaAdmin {
     pub ledger: Ledger,
     pub progress: watch::Receiver<Progress>,
     pub peer_id: PeerId,
+    /// The replicas it serves in turn.
+    pub served: Served,
 }
 
 impl ReplicaAdmin {
@@ -91,6 +93,7 @@ impl ReplicaAdmin {
         let epoch = self.ledger.epoch(self.store.database())?;
         let genesis = self.store.genesis();
         let source = progress.source.clone();
+        let bytes_out = self.served.bytes_out();
         Ok(Status {
             federation_id: genesis.federation_id(),
             federation_name: genesis.name.clone(),
@@ -115,6 +118,7 @@ impl ReplicaAdmin {
                 target_height: progress.target.max(tip),
                 following: progress.following,
                 bytes_in: progress.bytes_in,
+                bytes_out,
                 // Behind: how old its tip is. Caught up, an idle federation's last block may
                 // be old without the replica lagging.
                 lag_ms: match header {
@@ -122,6 +126,8 @@ impl ReplicaAdmin {
                     _ => 0,
                 },
             }),
+            serving: self.served.replicas(),
+            bytes_out,
         })
     }
 }

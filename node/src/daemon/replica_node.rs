@@ -96,6 +96,7 @@ pub async fn replicate(
         ledger: Ledger::new(&genesis),
         progress: follower.progress(),
         peer_id: secret.peer_id(),
+        served: net.served().clone(),
     };
     let sockets = serve_admin(&dir, admin).await?;
     let supervisor_gone = stdin_closed(options.stop_on_stdin_close);

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use bfte_shared::admin::PeerPath;
 use bfte_shared::peer::PeerId;
 use iroh::endpoint::{Connection, ConnectionError, SendStream};
 use iroh::{Endpoint, EndpointAddr, EndpointId};
@@ -75,6 +76,30 @@ pub struct PathInfo {
     pub rtt: Duration,
 }
 
+impl PathInfo {
+    /// The path iroh selected for `connection`, if it selected one yet.
+    pub fn of(connection: &Connection) -> Option<PathInfo> {
+        let paths = connection.paths();
+        let path = paths.iter().find(|path| path.is_selected())?;
+        Some(PathInfo {
+            relayed: path.is_relay(),
+            rtt: path.rtt(),
+        })
+    }
+
+    pub fn kind(self) -> PeerPath {
+        if self.relayed {
+            PeerPath::Relay
+        } else {
+            PeerPath::Direct
+        }
+    }
+
+    pub fn rtt_us(self) -> u64 {
+        u64::try_from(self.rtt.as_micros()).unwrap_or(u64::MAX)
+    }
+}
+
 impl LinkStatus {
     pub(super) fn connected(&self) -> bool {
         self.connected.load(Ordering::Relaxed)
@@ -90,14 +115,7 @@ impl LinkStatus {
 
     /// The selected path of the live connection, if there is one.
     pub(super) fn path(&self) -> Option<PathInfo> {
-        let times = self.times();
-        let connection = times.connection.as_ref()?;
-        let paths = connection.paths();
-        let path = paths.iter().find(|path| path.is_selected())?;
-        Some(PathInfo {
-            relayed: path.is_relay(),
-            rtt: path.rtt(),
-        })
+        PathInfo::of(self.times().connection.as_ref()?)
     }
 
     fn set_connected(&self, connection: Option<&Connection>) {
