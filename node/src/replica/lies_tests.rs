@@ -217,7 +217,7 @@ async fn liar(history: &History, lie: Lie, dir: &std::path::Path) -> (Router, Me
     };
     let router = Router::builder(endpoint)
         .accept(HISTORY_ALPN, handler)
-        .accept(iroh_blobs::ALPN, blobs.protocol())
+        .accept(iroh_blobs::ALPN, blobs.protocol(Served::default()))
         .spawn();
     (router, member)
 }
