@@ -265,7 +265,10 @@ async fn a_replicas_console_connects_and_reads_its_status_every_second() {
             .expect("the status is read again within its interval");
         assert_eq!(update, Some(Update::Status(Box::new(status.clone()))));
     }
-    assert!(connected.elapsed() >= STATUS_EVERY * 2, "not read in a burst");
+    assert!(
+        connected.elapsed() >= STATUS_EVERY * 2,
+        "not read in a burst"
+    );
     connection.abort();
     let _ = std::fs::remove_file(&socket);
 }

@@ -410,6 +410,9 @@ fn replication_views_read_without_colour() {
             cell.fg == ratatui::style::Color::Reset && cell.bg == ratatui::style::Color::Reset
         }));
         let text = render(&app, 80, 24);
-        assert!(text.contains("● following") && text.contains("◐ catching up"), "{text}");
+        assert!(
+            text.contains("● following") && text.contains("◐ catching up"),
+            "{text}"
+        );
     }
 }

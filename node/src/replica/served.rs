@@ -218,7 +218,9 @@ fn remote_of(connection: &Connection) -> Option<String> {
 fn wall_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
+        .map_or(0, |since| {
+            u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+        })
 }
 
 #[cfg(test)]
@@ -259,7 +261,11 @@ mod tests {
         drop(blobs);
         assert!(served.replicas().is_empty());
         served.sent(11, 100);
-        assert_eq!(served.bytes_out(), 5_400, "the total keeps what closed ones got");
+        assert_eq!(
+            served.bytes_out(),
+            5_400,
+            "the total keeps what closed ones got"
+        );
     }
 
     #[test]

@@ -125,7 +125,9 @@ async fn serve(
     match request {
         Request::Index => {
             let index = source.index.borrow().clone();
-            asker.answer(&mut send, &codec::encode(index.as_ref())).await?;
+            asker
+                .answer(&mut send, &codec::encode(index.as_ref()))
+                .await?;
         }
         Request::Chain { from } => {
             asker.served.reached(asker.connection, from);

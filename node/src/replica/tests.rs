@@ -65,7 +65,10 @@ async fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
 }
 
 fn listed(net: &Net, peer: bfte_shared::peer::PeerId) -> Option<ServedReplica> {
-    net.served().replicas().into_iter().find(|r| r.peer_id == peer)
+    net.served()
+        .replicas()
+        .into_iter()
+        .find(|r| r.peer_id == peer)
 }
 
 /// A replica catches up across a membership change from segment blobs and their proofs,
@@ -163,7 +166,10 @@ async fn a_replica_catches_up_across_an_epoch_follows_live_and_serves_another() 
         listed(&replica_net, second_id).filter(|r| r.following)
     })
     .await;
-    assert!(listed(&voter, second_id).is_none(), "the voter does not serve it");
+    assert!(
+        listed(&voter, second_id).is_none(),
+        "the voter does not serve it"
+    );
 
     // Gone: its connections closed, so it leaves the list; the total stays.
     second_running.abort();

@@ -17,8 +17,7 @@ const MISSED_WINDOW: usize = 50;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let status = app.node.status.as_ref();
-    if let Some((status, replication)) =
-        status.and_then(|s| s.replication.as_ref().map(|r| (s, r)))
+    if let Some((status, replication)) = status.and_then(|s| s.replication.as_ref().map(|r| (s, r)))
     {
         replication::draw(frame, area, app, status, replication);
         return;

@@ -59,7 +59,11 @@ fn draw_panel(frame: &mut Frame, area: Rect, app: &App, status: &Status, r: &Rep
         field("bytes out", megabytes(r.bytes_out)),
     ];
     frame.render_widget(
-        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" Replication ")),
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" Replication "),
+        ),
         area,
     );
 }
@@ -103,10 +107,7 @@ fn draw_progress(frame: &mut Frame, area: Rect, app: &App, status: &Status, r: &
             style,
         )
     } else if r.source.is_none() {
-        Span::styled(
-            format!(" {state}: trying the sources again"),
-            style,
-        )
+        Span::styled(format!(" {state}: trying the sources again"), style)
     } else {
         let (tip, target) = (status.finalized_height.0, r.target_height.0.max(1));
         let done = (tip.min(target) * BAR / target) as usize;

@@ -26,7 +26,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, status: &Status) {
     let block = Block::default().borders(Borders::ALL).title(title);
     if count == 0 {
         let line = " · no replica follows this node now";
-        frame.render_widget(Paragraph::new(line).style(app.theme.dim()).block(block), area);
+        frame.render_widget(
+            Paragraph::new(line).style(app.theme.dim()).block(block),
+            area,
+        );
         return;
     }
     let rows = status.serving.iter().map(|replica| {
