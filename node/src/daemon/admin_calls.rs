@@ -113,7 +113,7 @@ impl Driver {
             .iter()
             .map(|id| {
                 let state = states.get(id);
-                let path = state.and_then(|s| s.path);
+                let path = state.and_then(|s| s.path.as_ref());
                 PeerInfo {
                     id: *id,
                     name: self.host.names.get(id).cloned().unwrap_or_default(),

@@ -1,6 +1,7 @@
 //! A replica's admin calls: its status (where it stands against its sources) and the reads of
 //! its database. It refuses everything that would put anything into consensus: it is no peer.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -24,6 +25,8 @@ pub(super) struct ReplicaAdmin {
     pub peer_id: PeerId,
     /// The replicas it serves in turn.
     pub served: Served,
+    /// The invite's names of its peers: founding members have none recorded in the epoch.
+    pub names: HashMap<PeerId, String>,
 }
 
 impl ReplicaAdmin {
@@ -107,10 +110,20 @@ impl ReplicaAdmin {
             peers: epoch
                 .members
                 .iter()
-                .map(|member| PeerStatus {
-                    id: member.id,
-                    name: member.name.clone(),
-                    connected: source.as_deref() == Some(member.name.as_str()),
+                .map(|member| {
+                    let name = match self.names.get(&member.id) {
+                        Some(name) if member.name.is_empty() => name.clone(),
+                        _ => member.name.clone(),
+                    };
+                    // The follower names a source as the invite or the epoch does, or by its
+                    // short id when neither has a name.
+                    let short = member.id.short();
+                    let used = source.as_deref().is_some_and(|s| s == name || s == short);
+                    PeerStatus {
+                        id: member.id,
+                        name,
+                        connected: used,
+                    }
                 })
                 .collect(),
             replication: Some(Replication {

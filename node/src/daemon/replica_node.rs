@@ -97,6 +97,11 @@ pub async fn replicate(
         progress: follower.progress(),
         peer_id: secret.peer_id(),
         served: net.served().clone(),
+        names: invite
+            .peers
+            .iter()
+            .map(|member| (member.id, member.name.clone()))
+            .collect(),
     };
     let sockets = serve_admin(&dir, admin).await?;
     let supervisor_gone = stdin_closed(options.stop_on_stdin_close);

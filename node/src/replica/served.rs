@@ -119,13 +119,18 @@ impl Served {
             .askers
             .iter()
             .map(|(peer, asker)| {
-                let link = asker.connections.iter().find_map(|open| open.link.as_ref());
-                let path = link.and_then(PathInfo::of);
+                // The newest connection's path: an older one may be gone (a replica that
+                // restarted) without iroh having timed it out yet.
+                let path = asker
+                    .connections
+                    .iter()
+                    .rev()
+                    .find_map(|open| open.link.as_ref().and_then(PathInfo::of));
                 ServedReplica {
                     peer_id: *peer,
-                    remote: link.and_then(remote_of),
-                    path: path.map(PathInfo::kind),
-                    rtt_us: path.map(PathInfo::rtt_us),
+                    path: path.as_ref().map(PathInfo::kind),
+                    rtt_us: path.as_ref().map(PathInfo::rtt_us),
+                    remote: path.map(|p| p.remote),
                     following: asker.connections.iter().any(|open| open.follows > 0),
                     height: asker.height,
                     bytes_out: asker.bytes_out,
@@ -206,13 +211,6 @@ impl Drop for Following {
     fn drop(&mut self) {
         self.served.unfollow(self.id);
     }
-}
-
-/// Where the connection's selected path goes: `ip:ADDR` or `relay:URL`.
-fn remote_of(connection: &Connection) -> Option<String> {
-    let paths = connection.paths();
-    let path = paths.iter().find(|path| path.is_selected())?;
-    Some(path.remote_addr().to_string())
 }
 
 fn wall_ms() -> u64 {
