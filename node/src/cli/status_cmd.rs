@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::bail;
 use bfte_shared::admin::{AdminRequest, AdminResponse, ServedReplica, Status};
@@ -12,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::EXIT_REFUSED;
 use super::admin_client::AdminClient;
-use bfte_node::daemon::DataDir;
+use bfte_node::daemon::{DataDir, wall_ms};
 
 #[derive(Debug, Args)]
 #[command(
@@ -180,14 +179,6 @@ fn stall_code(status: &Status) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
-}
-
-fn wall_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| {
-            u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
-        })
 }
 
 #[cfg(test)]

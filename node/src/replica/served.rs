@@ -9,13 +9,13 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use bfte_shared::admin::ServedReplica;
 use bfte_shared::peer::PeerId;
 use bfte_shared::round::Height;
 use iroh::endpoint::Connection;
 
+use crate::daemon::wall_ms;
 use crate::net::{PathInfo, peer_id};
 
 /// The registry, shared by the history server, the blob server and the status calls.
@@ -211,14 +211,6 @@ impl Drop for Following {
     fn drop(&mut self) {
         self.served.unfollow(self.id);
     }
-}
-
-fn wall_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| {
-            u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
-        })
 }
 
 #[cfg(test)]
