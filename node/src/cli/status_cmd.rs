@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::EXIT_REFUSED;
 use super::admin_client::AdminClient;
+use super::replicate_cmd::megabytes;
 use bfte_node::daemon::{DataDir, wall_ms};
 
 #[derive(Debug, Args)]
@@ -159,10 +160,6 @@ fn served_line(replica: &ServedReplica, now_ms: u64) -> String {
         megabytes(replica.bytes_out),
         duration(secs)
     )
-}
-
-fn megabytes(bytes: u64) -> String {
-    format!("{:.1} MB", bytes as f64 / 1e6)
 }
 
 fn duration(secs: u64) -> String {
