@@ -109,6 +109,25 @@ fn a_replica_follows_from_an_invite_survives_kill_9_and_resumes() {
         status["replication"]["bytes_in"].as_u64() > Some(0),
         "{status}"
     );
+    assert!(
+        status["serving"].is_array() && status["bytes_out"].is_u64(),
+        "{status}"
+    );
+    assert!(status["replication"]["bytes_out"].is_u64(), "{status}");
+    // Its source lists it among the replicas it serves, following.
+    let replica_id = status["peer_id"].clone();
+    federation.wait_for(
+        "a source to list the replica",
+        Duration::from_secs(10),
+        |f| {
+            (0..4).filter_map(|i| f.status(i)).any(|node| {
+                let mut listed = node["serving"].as_array().into_iter().flatten();
+                node["bytes_out"].as_u64() > Some(0)
+                    && listed
+                        .any(|r| r["peer_id"] == replica_id && r["following"] == Value::Bool(true))
+            })
+        },
+    );
     assert_eq!(chain(&dir, height), chain(&federation.dirs[0], height));
     let refused = bfte(&["submit", "--data-dir", p(&dir), "not from a replica"]);
     assert!(!refused.status.success());

@@ -1,6 +1,8 @@
 //! The connection task: the only code that talks to the node. It keeps two connections to the
 //! admin socket, one subscribed to events and one for requests, reports everything to the app
 //! as [`Update`]s, and reconnects (with a snapshot) whenever the node goes away and comes back.
+//! The status is read again every [`STATUS_EVERY`]: what no event carries (a replica's
+//! progress, the replicas a node serves) changes too.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -8,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use bfte_shared::admin::{
     ADMIN_PROTOCOL_VERSION, AdminEvent, AdminRequest, AdminResponse, BlockDetail, MAX_ADMIN_FRAME,
-    ModuleEntry, PeerInfo,
+    ModuleEntry, PeerInfo, Status,
 };
 use bfte_shared::codec;
 use bfte_shared::ledger::BlockOutcome;
@@ -27,6 +29,9 @@ const RETRY_MAX: Duration = Duration::from_secs(2);
 /// Module tables are read whole, so they are read at most this often however fast blocks
 /// finalize; a request inside the interval is served when it ends.
 pub const MODULES_EVERY: Duration = Duration::from_secs(1);
+/// How often the status is read again. A replica sends no events, so this is how its console
+/// sees it catch up.
+pub const STATUS_EVERY: Duration = Duration::from_secs(1);
 
 /// What the connection task tells the app.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +42,8 @@ pub enum Update {
     },
     Connected(Box<Snapshot>),
     Event(bfte_shared::admin::EventFrame),
+    /// The status, read again.
+    Status(Box<Status>),
     Peers(Vec<PeerInfo>),
     Block(Box<BlockDetail>),
     /// What applying the block did; `None` when the ledger has not applied it yet.
@@ -127,7 +134,12 @@ async fn session(
         other => return Err(failed(anyhow::anyhow!("unexpected answer {other:?}"))),
     };
     let mut calls = Connection::open(socket).await.map_err(failed)?;
-    let peers = calls.peers().await.map_err(failed)?;
+    // A replica holds no consensus connections and refuses to list them.
+    let peers = if status.replication.is_some() {
+        Vec::new()
+    } else {
+        calls.peers().await.map_err(failed)?
+    };
     let from = Height(
         status
             .finalized_height
@@ -167,6 +179,9 @@ async fn session(
     let (frames_tx, mut frames) = mpsc::channel(256);
     let mut modules_due: Option<Instant> = None;
     let mut modules_read: Option<Instant> = None;
+    let mut status_due = tokio::time::interval_at(Instant::now() + STATUS_EVERY, STATUS_EVERY);
+    // After a slow answer, the next read waits its full interval instead of bursting.
+    status_due.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let _reader = AbortOnDrop(tokio::spawn(async move {
         loop {
             let frame = stream.read().await;
@@ -213,6 +228,12 @@ async fn session(
                     if updates.send(update).await.is_err() {
                         return Ok(());
                     }
+                }
+            }
+            _ = status_due.tick() => {
+                let status = calls.status().await.map_err(lost)?;
+                if updates.send(Update::Status(Box::new(status))).await.is_err() {
+                    return Ok(());
                 }
             }
             () = sleep_until(modules_due), if modules_due.is_some() => {
@@ -347,6 +368,13 @@ impl Connection {
             AdminResponse::Submitted { nonce, .. } => Ok(Ok(Some(nonce))),
             AdminResponse::Done => Ok(Ok(None)),
             AdminResponse::Error(message) => Ok(Err(format!("the node refused: {message}"))),
+            other => bail!("unexpected answer {other:?}"),
+        }
+    }
+
+    async fn status(&mut self) -> anyhow::Result<Status> {
+        match self.call(&AdminRequest::Status).await? {
+            AdminResponse::Status(status) => Ok(status),
             other => bail!("unexpected answer {other:?}"),
         }
     }

@@ -1,13 +1,14 @@
 //! The connection task against a fake node on a Unix socket: module tables are read at most
 //! once per `MODULES_EVERY`, however often the app asks; proposals, joins and the epoch come
 //! back together, or the node's refusal; writes come back with their nonce, as done, or with
-//! the node's refusal.
+//! the node's refusal; the status is read again every `STATUS_EVERY`, and a replica's console
+//! connects without the peers it refuses to list.
 
 use std::time::Duration;
 
-use bfte_shared::admin::{AdminRequest, AdminResponse, MAX_ADMIN_FRAME, ModuleEntry};
+use bfte_shared::admin::{AdminRequest, AdminResponse, MAX_ADMIN_FRAME, ModuleEntry, Status};
 use bfte_shared::codec;
-use bfte_tui::client::{self, MODULES_EVERY, Request, Update};
+use bfte_tui::client::{self, MODULES_EVERY, Request, STATUS_EVERY, Update};
 use bfte_tui::fixture;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
@@ -15,13 +16,14 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 /// Answers every request of one connection the way a node with one meta value would; the
-/// governance calls as the fixture's, or refused as while they were being built.
+/// governance calls as the fixture's, or refused as while they were being built. A replica's
+/// status makes it refuse `Peers`, as replicas do.
 async fn serve(
     mut stream: UnixStream,
     module_reads: mpsc::UnboundedSender<Instant>,
     governance_built: bool,
+    status: Status,
 ) {
-    let status = fixture::app(4, 10).node.status.expect("status");
     let governance = fixture::governance(fixture::START_MS);
     loop {
         let Ok(len) = stream.read_u32().await else {
@@ -37,6 +39,10 @@ async fn serve(
             AdminRequest::Subscribe => AdminResponse::Subscribed {
                 status: status.clone(),
             },
+            AdminRequest::Status => AdminResponse::Status(status.clone()),
+            AdminRequest::Peers if status.replication.is_some() => {
+                AdminResponse::Error("a replica holds no consensus connections".into())
+            }
             AdminRequest::Peers => AdminResponse::Peers(Vec::new()),
             AdminRequest::Blocks { .. } => AdminResponse::Blocks(Vec::new()),
             AdminRequest::ModuleEntries { table, .. } => {
@@ -82,13 +88,24 @@ type Connected = (
     tokio::task::JoinHandle<()>,
 );
 
-/// A fake node on `socket` and the connection task attached to it, once connected.
+/// A fake voter on `socket` and the connection task attached to it, once connected.
 async fn connect(socket: &std::path::Path, governance_built: bool) -> Connected {
+    let status = fixture::app(4, 10).node.status.expect("status");
+    connect_to(socket, governance_built, status).await
+}
+
+/// A fake node answering with `status` on `socket`, and the connection task attached to it.
+async fn connect_to(socket: &std::path::Path, governance_built: bool, status: Status) -> Connected {
     let listener = UnixListener::bind(socket).expect("bind");
     let (reads_tx, reads) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(serve(stream, reads_tx.clone(), governance_built));
+            tokio::spawn(serve(
+                stream,
+                reads_tx.clone(),
+                governance_built,
+                status.clone(),
+            ));
         }
     });
     let (updates_tx, mut updates) = mpsc::channel(64);
@@ -102,6 +119,17 @@ async fn connect(socket: &std::path::Path, governance_built: bool) -> Connected 
         }
     }
     (updates, requests, reads, connection)
+}
+
+/// The next update other than a status read again: those come every second whatever a test
+/// does.
+async fn next(updates: &mut mpsc::Receiver<Update>) -> Option<Update> {
+    loop {
+        match updates.recv().await {
+            Some(Update::Status(_)) => {}
+            other => return other,
+        }
+    }
 }
 
 fn socket(name: &str) -> std::path::PathBuf {
@@ -121,7 +149,7 @@ async fn module_tables_are_read_at_most_once_a_second() {
         first - asked < MODULES_EVERY / 2,
         "the first read is not delayed"
     );
-    let Some(Update::Modules(Ok(tables))) = updates.recv().await else {
+    let Some(Update::Modules(Ok(tables))) = next(&mut updates).await else {
         panic!("no tables");
     };
     assert_eq!(tables.meta[0].value.as_deref(), Some("Demo"));
@@ -151,7 +179,7 @@ async fn writes_answer_with_the_nonce_or_the_refusal() {
         .await
         .expect("send");
     assert_eq!(
-        updates.recv().await,
+        next(&mut updates).await,
         Some(Update::Written {
             request: Box::new(submit),
             answer: Ok(Some(5))
@@ -166,7 +194,7 @@ async fn writes_answer_with_the_nonce_or_the_refusal() {
         .await
         .expect("send");
     assert_eq!(
-        updates.recv().await,
+        next(&mut updates).await,
         Some(Update::Written {
             request: Box::new(item),
             answer: Err("the node refused: read-only socket".into())
@@ -180,7 +208,7 @@ async fn writes_answer_with_the_nonce_or_the_refusal() {
         .await
         .expect("send");
     assert_eq!(
-        updates.recv().await,
+        next(&mut updates).await,
         Some(Update::Written {
             request: Box::new(reject),
             answer: Ok(None)
@@ -197,7 +225,7 @@ async fn governance_is_read_in_one_go() {
     let (mut updates, requests, _reads, connection) = connect(&socket, true).await;
     requests.send(Request::Governance).await.expect("send");
     assert_eq!(
-        updates.recv().await,
+        next(&mut updates).await,
         Some(Update::Governance(Ok(Box::new(fixture::governance(
             fixture::START_MS
         )))))
@@ -212,13 +240,35 @@ async fn a_refused_governance_read_is_the_screens_to_show_and_the_connection_sta
     let (mut updates, requests, _reads, connection) = connect(&socket, false).await;
     requests.send(Request::Governance).await.expect("send");
     assert_eq!(
-        updates.recv().await,
+        next(&mut updates).await,
         Some(Update::Governance(Err(
             "governance calls are being built".into()
         )))
     );
     requests.send(Request::Peers).await.expect("send");
-    assert!(matches!(updates.recv().await, Some(Update::Peers(_))));
+    assert!(matches!(next(&mut updates).await, Some(Update::Peers(_))));
+    connection.abort();
+    let _ = std::fs::remove_file(&socket);
+}
+
+#[tokio::test]
+async fn a_replicas_console_connects_and_reads_its_status_every_second() {
+    let socket = socket("replica");
+    let replica = fixture::replica_app(4_000, 10_000, false, 1);
+    let status = replica.node.status.expect("status");
+    let connected = Instant::now();
+    let (mut updates, _requests, _reads, connection) =
+        connect_to(&socket, true, status.clone()).await;
+    for _ in 0..2 {
+        let update = tokio::time::timeout(STATUS_EVERY * 2, updates.recv())
+            .await
+            .expect("the status is read again within its interval");
+        assert_eq!(update, Some(Update::Status(Box::new(status.clone()))));
+    }
+    assert!(
+        connected.elapsed() >= STATUS_EVERY * 2,
+        "not read in a burst"
+    );
     connection.abort();
     let _ = std::fs::remove_file(&socket);
 }

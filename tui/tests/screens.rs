@@ -84,6 +84,60 @@ fn overview_while_connecting() {
 }
 
 #[test]
+fn overview_of_a_voter_serving_replicas() {
+    let app = fixture::voter_serving(5, 60, 3);
+    let small = render(&app, 80, 24);
+    for text in [
+        "Serving 3 replicas (2 shown) · 16.1 MB out",
+        "◐ catching up",
+        "● following",
+    ] {
+        assert!(small.contains(text), "{text}:\n{small}");
+    }
+    assert!(small.contains("peer4"), "every peer still shows:\n{small}");
+    assert_snapshot!("overview_serving_80x24", small);
+    assert_snapshot!("overview_serving_200x60", render(&app, 200, 60));
+}
+
+#[test]
+fn overview_of_a_voter_serving_none_has_no_serving_table() {
+    let app = fixture::voter_serving(5, 60, 0);
+    assert!(!render(&app, 80, 24).contains("Serving"));
+}
+
+#[test]
+fn overview_of_a_replica_catching_up() {
+    let app = fixture::replica_app(4_000, 10_000, false, 1);
+    let small = render(&app, 80, 24);
+    for text in [
+        "source     peer1",
+        "◐ catching up: [████████████░",
+        "40%  height 4000 of 10000",
+        "lag        6000 heights (2400.0 s)",
+        "▶ peer1",
+        "Serving 1 replica",
+    ] {
+        assert!(small.contains(text), "{text}:\n{small}");
+    }
+    assert!(!small.contains("LAST VOTE"), "no voter's columns:\n{small}");
+    assert_snapshot!("overview_replica_80x24", small);
+    assert_snapshot!("overview_replica_200x60", render(&app, 200, 60));
+}
+
+#[test]
+fn overview_of_a_replica_following_and_serving_none() {
+    let app = fixture::replica_app(10_000, 10_000, true, 0);
+    let screen = render(&app, 80, 24);
+    for text in [
+        "● following: blocks are pushed to it as they finalize",
+        "lag        0 heights (0.0 s)",
+        "no replica follows this node now",
+    ] {
+        assert!(screen.contains(text), "{text}:\n{screen}");
+    }
+}
+
+#[test]
 fn rounds() {
     assert_snapshot!(render(&on(Screen::Rounds), WIDTH, HEIGHT));
 }
@@ -336,5 +390,29 @@ fn governance_and_joins_read_without_colour() {
                 "{screen:?} lacks {expected}:\n{text}"
             );
         }
+    }
+}
+
+/// The replication views say every state in glyphs and words, with no colour at all.
+#[test]
+fn replication_views_read_without_colour() {
+    for app in [
+        fixture::replica_app(4_000, 10_000, false, 2),
+        fixture::voter_serving(5, 60, 3),
+    ] {
+        let mut terminal =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).expect("terminal");
+        terminal
+            .draw(|frame| bfte_tui::screens::draw(frame, &app))
+            .expect("draw");
+        let buffer = terminal.backend().buffer();
+        assert!(buffer.content.iter().all(|cell| {
+            cell.fg == ratatui::style::Color::Reset && cell.bg == ratatui::style::Color::Reset
+        }));
+        let text = render(&app, 80, 24);
+        assert!(
+            text.contains("● following") && text.contains("◐ catching up"),
+            "{text}"
+        );
     }
 }

@@ -1,121 +1,16 @@
-//! Commands that talk to a running node through its admin socket: `status`, `submit`, `blocks`.
+//! Commands that talk to a running node through its admin socket: `submit`, `blocks` (`status`
+//! has a file of its own).
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use anyhow::bail;
-use bfte_shared::admin::{AdminRequest, AdminResponse, Status};
+use bfte_shared::admin::{AdminRequest, AdminResponse};
 use bfte_shared::round::Height;
 use clap::Args;
 use serde_json::json;
 
-use super::EXIT_REFUSED;
 use super::admin_client::AdminClient;
 use bfte_node::daemon::DataDir;
-
-#[derive(Debug, Args)]
-#[command(
-    about = "Show a running node's view of consensus",
-    after_help = "Example:\n  bfte status --data-dir ./alice --json\n\n\
-        Exits 0, or 1 when finality is stalled: work (items, or rounds above the finalized\n\
-        tip's) has waited 10 s or more without a finalized block. 2 means no answer."
-)]
-pub struct StatusArgs {
-    #[arg(long)]
-    pub data_dir: PathBuf,
-    /// Machine-readable output.
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// Exits with [`EXIT_REFUSED`] when finality is stalled, so scripts can alert on it.
-pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
-    let mut client = AdminClient::connect(&DataDir::new(&args.data_dir))?;
-    let AdminResponse::Status(status) = client.call(&AdminRequest::Status)? else {
-        bail!("the node answered something else than a status");
-    };
-    if args.json {
-        let peers: Vec<_> = status
-            .peers
-            .iter()
-            .map(|p| json!({ "id": p.id.to_string(), "name": p.name, "connected": p.connected }))
-            .collect();
-        let value = json!({
-            "federation_id": status.federation_id.0.to_string(),
-            "federation_name": status.federation_name,
-            "peer_id": status.peer_id.to_string(),
-            "role": status.role,
-            "round": status.round.0,
-            "leader": status.leader.to_string(),
-            "finalized_height": status.finalized_height.0,
-            "pending_items": status.pending_items,
-            "finality_wait_ms": status.finality_wait_ms,
-            "stalled": status.stalled(),
-            "peers": peers,
-            "replication": status.replication.as_ref().map(|r| json!({
-                "source": r.source,
-                "target_height": r.target_height.0,
-                "lag_heights": r.lag_heights(status.finalized_height),
-                "lag_ms": r.lag_ms,
-                "following": r.following,
-                "bytes_in": r.bytes_in,
-            })),
-        });
-        println!("{value:#}");
-        return Ok(stall_code(&status));
-    }
-    println!(
-        "federation  {} ({})",
-        status.federation_name,
-        status.federation_id.0.short()
-    );
-    println!("peer        {} ({})", status.peer_id.short(), status.role);
-    println!(
-        "round       {}  leader {}",
-        status.round,
-        status.leader.short()
-    );
-    println!("finalized   height {}", status.finalized_height);
-    if let Some(replication) = &status.replication {
-        let state = if replication.following {
-            "following"
-        } else {
-            "catching up"
-        };
-        println!(
-            "replica     {state} from {}: {} heights ({:.1} s) behind, {:.1} MB received",
-            replication.source.as_deref().unwrap_or("no source yet"),
-            replication.lag_heights(status.finalized_height),
-            replication.lag_ms as f64 / 1000.0,
-            replication.bytes_in as f64 / 1e6
-        );
-    }
-    println!("pending     {} items", status.pending_items);
-    if status.finality_wait_ms > 0 {
-        let stalled = if status.stalled() { " (stalled)" } else { "" };
-        println!(
-            "finality    waiting {:.1} s{stalled}",
-            status.finality_wait_ms as f64 / 1000.0
-        );
-    }
-    for peer in &status.peers {
-        let state = if peer.connected {
-            "connected"
-        } else {
-            "not connected"
-        };
-        println!("  {} {:<12} {state}", peer.id.short(), peer.name);
-    }
-    Ok(stall_code(&status))
-}
-
-fn stall_code(status: &Status) -> ExitCode {
-    if status.stalled() {
-        ExitCode::from(EXIT_REFUSED)
-    } else {
-        ExitCode::SUCCESS
-    }
-}
 
 #[derive(Debug, Args)]
 #[command(

@@ -13,6 +13,7 @@ mod module_cmds;
 mod node_cmds;
 mod replicate_cmd;
 mod sim;
+mod status_cmd;
 mod tui;
 
 use std::process::ExitCode;
@@ -56,7 +57,7 @@ enum Command {
     Init(node_cmds::InitArgs),
     Genesis(node_cmds::GenesisArgs),
     Run(node_cmds::RunArgs),
-    Status(admin_cmds::StatusArgs),
+    Status(status_cmd::StatusArgs),
     Submit(admin_cmds::SubmitArgs),
     Blocks(admin_cmds::BlocksArgs),
     History(history_cmds::HistoryArgs),
@@ -121,7 +122,7 @@ impl Cli {
             Command::Init(args) => done(node_cmds::init(args)),
             Command::Genesis(args) => done(node_cmds::genesis(args)),
             Command::Run(args) => done(node_cmds::run(args)),
-            Command::Status(args) => admin_cmds::status(args),
+            Command::Status(args) => status_cmd::status(args),
             Command::Submit(args) => refusable(admin_cmds::submit(args)),
             Command::Blocks(args) => done(admin_cmds::blocks(args)),
             Command::History(args) => history_cmds::run(args),

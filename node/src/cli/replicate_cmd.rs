@@ -145,6 +145,7 @@ fn source(progress: &Progress) -> &str {
     progress.source.as_deref().unwrap_or("no source yet")
 }
 
-fn megabytes(bytes: u64) -> String {
+/// Bytes as `bfte replicate` and `bfte status` print them: `12.3 MB`.
+pub(super) fn megabytes(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use bfte_shared::admin::{AdminRequest, AdminResponse, PeerInfo, PeerPath, PeerStatus, Status};
+use bfte_shared::admin::{AdminRequest, AdminResponse, PeerInfo, PeerStatus, Status};
 use bfte_shared::codec;
 use bfte_shared::item::ModuleId;
 use bfte_shared::modules::ctrl::CtrlItem;
@@ -13,6 +13,7 @@ use tokio::sync::oneshot;
 
 use super::admin_reads::{self, refused};
 use super::driver::Driver;
+use crate::net::PathInfo;
 use bfte_consensus::{Durable, Input};
 
 impl Driver {
@@ -112,20 +113,14 @@ impl Driver {
             .iter()
             .map(|id| {
                 let state = states.get(id);
-                let path = state.and_then(|s| s.path);
+                let path = state.and_then(|s| s.path.as_ref());
                 PeerInfo {
                     id: *id,
                     name: self.host.names.get(id).cloned().unwrap_or_default(),
                     is_self: *id == me,
                     connected: *id == me || state.is_some_and(|s| s.connected),
-                    path: path.map(|p| {
-                        if p.relayed {
-                            PeerPath::Relay
-                        } else {
-                            PeerPath::Direct
-                        }
-                    }),
-                    rtt_us: path.map(|p| u64::try_from(p.rtt.as_micros()).unwrap_or(u64::MAX)),
+                    path: path.map(PathInfo::kind),
+                    rtt_us: path.map(PathInfo::rtt_us),
                     last_vote_round: self.host.observer.last_vote(id),
                     dropped_frames: state.map_or(0, |s| s.dropped_frames),
                 }
@@ -161,6 +156,8 @@ impl Driver {
                 .finality
                 .waiting_ms(self.host.clock.now().monotonic_ms),
             replication: None,
+            serving: self.host.net.served().replicas(),
+            bytes_out: self.host.net.served().bytes_out(),
             peers: self
                 .step
                 .core()

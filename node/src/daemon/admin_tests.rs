@@ -21,6 +21,8 @@ fn status() -> Status {
         pending_items: 0,
         finality_wait_ms: 0,
         replication: None,
+        serving: Vec::new(),
+        bytes_out: 0,
         peers: vec![PeerStatus {
             id: PeerId([1; 32]),
             name: "me".into(),

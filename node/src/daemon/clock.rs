@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bfte_consensus::Now;
 
 /// Milliseconds since the Unix epoch, as the machine's clock says (0 before 1970).
-pub(super) fn wall_ms() -> u64 {
+pub fn wall_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)

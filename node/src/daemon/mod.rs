@@ -16,6 +16,7 @@ pub mod node;
 mod replica_admin;
 mod replica_node;
 
+pub use clock::wall_ms;
 pub use files::{DataDir, GenesisFile, GenesisPeer, NodeSettings, write_atomically};
 pub use log_tap::LogTap;
 pub use node::{RunOptions, run};

@@ -1,6 +1,7 @@
 //! A replica's admin calls: its status (where it stands against its sources) and the reads of
 //! its database. It refuses everything that would put anything into consensus: it is no peer.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -13,7 +14,7 @@ use super::admin::AdminCall;
 use super::admin_reads::{self, refused};
 use super::clock::wall_ms;
 use crate::ledger::Ledger;
-use crate::replica::Progress;
+use crate::replica::{Progress, Served};
 use crate::store::Store;
 
 #[derive(Debug)]
@@ -22,6 +23,10 @@ pub(super) struct ReplicaAdmin {
     pub ledger: Ledger,
     pub progress: watch::Receiver<Progress>,
     pub peer_id: PeerId,
+    /// The replicas it serves in turn.
+    pub served: Served,
+    /// The invite's names of its peers: founding members have none recorded in the epoch.
+    pub names: HashMap<PeerId, String>,
 }
 
 impl ReplicaAdmin {
@@ -91,6 +96,7 @@ impl ReplicaAdmin {
         let epoch = self.ledger.epoch(self.store.database())?;
         let genesis = self.store.genesis();
         let source = progress.source.clone();
+        let bytes_out = self.served.bytes_out();
         Ok(Status {
             federation_id: genesis.federation_id(),
             federation_name: genesis.name.clone(),
@@ -104,10 +110,20 @@ impl ReplicaAdmin {
             peers: epoch
                 .members
                 .iter()
-                .map(|member| PeerStatus {
-                    id: member.id,
-                    name: member.name.clone(),
-                    connected: source.as_deref() == Some(member.name.as_str()),
+                .map(|member| {
+                    let name = match self.names.get(&member.id) {
+                        Some(name) if member.name.is_empty() => name.clone(),
+                        _ => member.name.clone(),
+                    };
+                    // The follower names a source as the invite or the epoch does, or by its
+                    // short id when neither has a name.
+                    let short = member.id.short();
+                    let used = source.as_deref().is_some_and(|s| s == name || s == short);
+                    PeerStatus {
+                        id: member.id,
+                        name,
+                        connected: used,
+                    }
                 })
                 .collect(),
             replication: Some(Replication {
@@ -115,6 +131,7 @@ impl ReplicaAdmin {
                 target_height: progress.target.max(tip),
                 following: progress.following,
                 bytes_in: progress.bytes_in,
+                bytes_out,
                 // Behind: how old its tip is. Caught up, an idle federation's last block may
                 // be old without the replica lagging.
                 lag_ms: match header {
@@ -122,6 +139,8 @@ impl ReplicaAdmin {
                     _ => 0,
                 },
             }),
+            serving: self.served.replicas(),
+            bytes_out,
         })
     }
 }

@@ -96,6 +96,12 @@ pub async fn replicate(
         ledger: Ledger::new(&genesis),
         progress: follower.progress(),
         peer_id: secret.peer_id(),
+        served: net.served().clone(),
+        names: invite
+            .peers
+            .iter()
+            .map(|member| (member.id, member.name.clone()))
+            .collect(),
     };
     let sockets = serve_admin(&dir, admin).await?;
     let supervisor_gone = stdin_closed(options.stop_on_stdin_close);

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use bfte_shared::admin::PeerPath;
 use bfte_shared::peer::PeerId;
 use iroh::endpoint::{Connection, ConnectionError, SendStream};
 use iroh::{Endpoint, EndpointAddr, EndpointId};
@@ -68,11 +69,41 @@ struct LinkTimes {
     connection: Option<Connection>,
 }
 
-/// How the live connection to a peer travels, as iroh reports its selected path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a live connection travels, as iroh reports the path that carries its data.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathInfo {
     pub relayed: bool,
     pub rtt: Duration,
+    /// Where the path goes: `ip:ADDR` or `relay:URL`.
+    pub remote: String,
+}
+
+impl PathInfo {
+    /// The path iroh selected for `connection` or, when it marks none, its only open path: a
+    /// connection from an endpoint that came back from a new address was seen with its one
+    /// path unmarked while iroh still held the old address as the endpoint's selected one.
+    pub fn of(connection: &Connection) -> Option<PathInfo> {
+        let paths = connection.paths();
+        let only = paths.iter().next().filter(|_| paths.len() == 1);
+        let path = paths.iter().find(|path| path.is_selected()).or(only)?;
+        Some(PathInfo {
+            relayed: path.is_relay(),
+            rtt: path.rtt(),
+            remote: path.remote_addr().to_string(),
+        })
+    }
+
+    pub fn kind(&self) -> PeerPath {
+        if self.relayed {
+            PeerPath::Relay
+        } else {
+            PeerPath::Direct
+        }
+    }
+
+    pub fn rtt_us(&self) -> u64 {
+        u64::try_from(self.rtt.as_micros()).unwrap_or(u64::MAX)
+    }
 }
 
 impl LinkStatus {
@@ -90,14 +121,7 @@ impl LinkStatus {
 
     /// The selected path of the live connection, if there is one.
     pub(super) fn path(&self) -> Option<PathInfo> {
-        let times = self.times();
-        let connection = times.connection.as_ref()?;
-        let paths = connection.paths();
-        let path = paths.iter().find(|path| path.is_selected())?;
-        Some(PathInfo {
-            relayed: path.is_relay(),
-            rtt: path.rtt(),
-        })
+        PathInfo::of(self.times().connection.as_ref()?)
     }
 
     fn set_connected(&self, connection: Option<&Connection>) {

@@ -81,7 +81,7 @@ use self::inbound::InboundHandler;
 use self::join::{JOIN_QUEUE, JoinCall, JoinHandler};
 use self::link::Link;
 pub use self::link::PathInfo;
-use crate::replica::{HISTORY_ALPN, HistoryServer, HistorySource};
+use crate::replica::{HISTORY_ALPN, HistoryServer, HistorySource, Served};
 
 /// The ALPN of the consensus protocol; the version changes when the framing does.
 pub const ALPN: &[u8] = b"bfte/consensus/1";
@@ -216,6 +216,7 @@ pub struct Net {
     router: Router,
     peers: Arc<Peers>,
     runtime: tokio::runtime::Handle,
+    served: Served,
 }
 
 impl Net {
@@ -251,10 +252,14 @@ impl Net {
         let mut router = Router::builder(endpoint.clone())
             .accept(ALPN, handler)
             .accept(JOIN_ALPN, JoinHandler { calls: joins });
+        let served = Served::default();
         if let Some(history) = history {
             router = router
-                .accept(HISTORY_ALPN, HistoryServer::new(history.clone()))
-                .accept(iroh_blobs::ALPN, history.blobs.protocol());
+                .accept(
+                    HISTORY_ALPN,
+                    HistoryServer::new(history.clone(), served.clone()),
+                )
+                .accept(iroh_blobs::ALPN, history.blobs.protocol(served.clone()));
         }
         let router = router.spawn();
         tracing::info!(peer = %me.short(), addrs = ?endpoint.bound_sockets(), "consensus endpoint bound");
@@ -264,12 +269,18 @@ impl Net {
             router,
             peers,
             runtime,
+            served,
         };
         Ok((net, inbound_rx, joins_rx))
     }
 
     pub fn peer_id(&self) -> PeerId {
         self.me
+    }
+
+    /// Whom this node serves its history to now (empty when it serves none).
+    pub fn served(&self) -> &Served {
+        &self.served
     }
 
     /// The endpoint, for dialing other protocols (a replica's sources).

@@ -185,9 +185,13 @@ async fn three_peers_exchange_frames_in_order() {
     // On loopback with relays off every live connection is direct and has measured its RTT.
     for (_, net) in nets {
         for state in net.peer_states() {
-            let path = state.path.expect("a live connection has a selected path");
+            let path = state
+                .path
+                .clone()
+                .expect("a live connection has a selected path");
             assert!(!path.relayed, "{state:?}");
             assert!(path.rtt < Duration::from_secs(1), "{state:?}");
+            assert!(path.remote.starts_with("ip:127.0.0.1:"), "{state:?}");
         }
     }
     for net in [a, b, c] {

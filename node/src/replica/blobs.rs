@@ -1,7 +1,8 @@
 //! The blob layer, kept small so it can be swapped: segment bytes in an iroh-blobs store, each
 //! epoch's segments listed in a hash sequence under a named tag, fetched from a connection by
 //! hash. iroh-blobs checks that bytes match their hash while they stream; whether they are
-//! valid history is the replica's to check, never this layer's.
+//! valid history is the replica's to check, never this layer's. What the store serves is
+//! counted on the [`Served`] list from iroh-blobs' provider events.
 
 use std::path::Path;
 
@@ -9,10 +10,20 @@ use bfte_shared::codec;
 use bfte_shared::hash::Hash;
 use bfte_shared::round::Height;
 use iroh::endpoint::Connection;
+use iroh::protocol::{AcceptError, ProtocolHandler};
 use iroh_blobs::api::Store as BlobApi;
 use iroh_blobs::hashseq::HashSeq;
+use iroh_blobs::provider::events::{
+    EventMask, EventSender, ProviderMessage, RequestMode, RequestUpdate,
+};
 use iroh_blobs::store::fs::FsStore;
 use iroh_blobs::{BlobFormat, BlobsProtocol, HashAndFormat};
+use tokio::sync::mpsc;
+
+use super::served::Served;
+
+/// Provider events waiting for the counting task; when it lags, serving waits for it.
+const EVENT_QUEUE: usize = 256;
 
 /// A failure of the blob store or of a transfer, as text: iroh-blobs' error types change
 /// between its releases, this layer's callers only report them.
@@ -49,9 +60,21 @@ impl SegmentBlobs {
         &self.store
     }
 
-    /// The iroh protocol handler that serves the store on `iroh_blobs::ALPN`.
-    pub fn protocol(&self) -> BlobsProtocol {
-        BlobsProtocol::new(&self.store, None)
+    /// The iroh protocol handler that serves the store on `iroh_blobs::ALPN`, counting each
+    /// connection and the bytes sent on it in `served`.
+    pub fn protocol(&self, served: Served) -> ServedBlobs {
+        // Only the end of each request: it carries the bytes it sent. Pushes stay refused.
+        let mask = EventMask {
+            get: RequestMode::NotifyLog,
+            get_many: RequestMode::NotifyLog,
+            ..EventMask::DEFAULT
+        };
+        let (events, messages) = EventSender::channel(EVENT_QUEUE, mask);
+        tokio::spawn(count_transfers(messages, served.clone()));
+        ServedBlobs {
+            blobs: BlobsProtocol::new(&self.store, Some(events)),
+            served,
+        }
     }
 
     /// Adds one segment's bytes, kept by a tag of its own; returns their hash.
@@ -171,6 +194,52 @@ impl SegmentBlobs {
         if let Err(error) = self.api().shutdown().await {
             tracing::warn!(%error, "the blob store shut down uncleanly");
         }
+    }
+}
+
+/// iroh-blobs' handler, with each connection on the [`Served`] list while it is open.
+#[derive(Debug, Clone)]
+pub struct ServedBlobs {
+    blobs: BlobsProtocol,
+    served: Served,
+}
+
+impl ProtocolHandler for ServedBlobs {
+    async fn accept(&self, connection: Connection) -> Result<(), AcceptError> {
+        let _opened = self.served.open(&connection);
+        self.blobs.accept(connection).await
+    }
+
+    async fn shutdown(&self) {
+        self.blobs.shutdown().await;
+    }
+}
+
+/// Adds what each blob request sent to its connection's count: every request gets a stream of
+/// updates that ends with its totals (progress updates in between are skipped).
+async fn count_transfers(mut messages: mpsc::Receiver<ProviderMessage>, served: Served) {
+    while let Some(message) = messages.recv().await {
+        let (connection, mut updates) = match message {
+            ProviderMessage::GetRequestReceivedNotify(request) => {
+                (request.inner.connection_id, request.rx)
+            }
+            ProviderMessage::GetManyRequestReceivedNotify(request) => {
+                (request.inner.connection_id, request.rx)
+            }
+            _ => continue,
+        };
+        let served = served.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(update)) = updates.recv().await {
+                let stats = match update {
+                    RequestUpdate::Completed(done) => done.stats,
+                    RequestUpdate::Aborted(aborted) => aborted.stats,
+                    RequestUpdate::Started(_) | RequestUpdate::Progress(_) => continue,
+                };
+                let bytes = stats.payload_bytes_sent + stats.other_bytes_sent;
+                served.sent(connection, bytes);
+            }
+        });
     }
 }
 

@@ -16,9 +16,9 @@ use iroh::endpoint::{Connection, RecvStream, SendStream};
 use iroh::protocol::{AcceptError, ProtocolHandler, Router};
 use tokio::sync::watch;
 
-use super::protocol::{HISTORY_ALPN, Index, MAX_REQUEST_BYTES, Request};
+use super::protocol::{HISTORY_ALPN, Index, MAX_REQUEST_BYTES, Request, chain_parts};
 use super::segmenter::strip_certificates;
-use super::server::{next_chain, write_chain};
+use super::server::next_chain;
 use super::*;
 use crate::history::fixture::{History, membership_change};
 use crate::history::{Replay, Snapshot};
@@ -88,8 +88,11 @@ impl Liar {
                         .ok()?
                         .map(|(chain, _)| chain),
                 };
-                if let Some(chain) = chain {
-                    write_chain(&mut send, self.lie_about(chain)).await.ok()?;
+                for part in chain
+                    .map(|c| chain_parts(self.lie_about(c)))
+                    .unwrap_or_default()
+                {
+                    write_frame(&mut send, &codec::encode(&part)).await.ok()?;
                 }
             }
             // Pushes nothing: every lie is told while the replica catches up.
@@ -226,7 +229,7 @@ async fn liar(history: &History, lie: Lie, dir: &std::path::Path) -> (Router, Me
     };
     let router = Router::builder(endpoint)
         .accept(HISTORY_ALPN, handler)
-        .accept(iroh_blobs::ALPN, blobs.protocol())
+        .accept(iroh_blobs::ALPN, blobs.protocol(Served::default()))
         .spawn();
     (router, member)
 }

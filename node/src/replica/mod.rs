@@ -12,7 +12,8 @@
 //!
 //! Segments are cut by height only and carry no certificates, so every node holding the same
 //! history serves the same hashes; the certificate that makes a segment final comes beside it
-//! from `Store::finalized_chain`. A replica serves what it holds the same way.
+//! from `Store::finalized_chain`. A replica serves what it holds the same way, and every node
+//! keeps the list of whom it serves (`served.rs`) for its status.
 
 mod blobs;
 mod follower;
@@ -20,14 +21,16 @@ mod follower;
 mod lies_tests;
 mod protocol;
 mod segmenter;
+mod served;
 mod server;
 mod source;
 #[cfg(test)]
 mod tests;
 
-pub use self::blobs::{BlobError, SegmentBlobs};
+pub use self::blobs::{BlobError, SegmentBlobs, ServedBlobs};
 pub use self::follower::{FollowError, Follower, Progress};
 pub use self::protocol::{EpochSegments, HISTORY_ALPN, Index, Request};
 pub use self::segmenter::{HistorySource, SegmentError, start};
+pub use self::served::Served;
 pub use self::server::HistoryServer;
 pub use self::source::{Source, SourceError};

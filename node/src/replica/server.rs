@@ -1,5 +1,6 @@
 //! Serving [`HISTORY_ALPN`] to anyone: history is public to whoever holds the federation's
-//! invite, and nothing served can make a replica accept what it did not verify.
+//! invite, and nothing served can make a replica accept what it did not verify. Every
+//! connection is on the [`Served`] list while it is open, with what it asked and was sent.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use iroh::protocol::{AcceptError, ProtocolHandler};
 
 use super::protocol::{MAX_REQUEST_BYTES, Request, chain_parts};
 use super::segmenter::HistorySource;
+use super::served::Served;
 use crate::history::Snapshot;
 use crate::net::frame::{read_frame_within, write_frame};
 use crate::net::peer_id;
@@ -26,17 +28,19 @@ const CLOSE_BAD_REQUEST: VarInt = VarInt::from_u32(1);
 #[derive(Debug, Clone)]
 pub struct HistoryServer {
     source: HistorySource,
+    served: Served,
 }
 
 impl HistoryServer {
-    pub fn new(source: HistorySource) -> HistoryServer {
-        HistoryServer { source }
+    pub fn new(source: HistorySource, served: Served) -> HistoryServer {
+        HistoryServer { source, served }
     }
 }
 
 impl ProtocolHandler for HistoryServer {
     async fn accept(&self, connection: Connection) -> Result<(), AcceptError> {
         let from = peer_id(&connection.remote_id());
+        let opened = self.served.open(&connection);
         let streams = Arc::new(tokio::sync::Semaphore::new(MAX_STREAMS));
         while let Ok((send, recv)) = connection.accept_bi().await {
             let Ok(permit) = streams.clone().try_acquire_owned() else {
@@ -45,9 +49,13 @@ impl ProtocolHandler for HistoryServer {
                 break;
             };
             let source = self.source.clone();
+            let asker = Asker {
+                served: self.served.clone(),
+                connection: opened.id(),
+            };
             let connection = connection.clone();
             tokio::spawn(async move {
-                if let Err(error) = serve(&source, send, recv).await {
+                if let Err(error) = serve(&source, &asker, send, recv).await {
                     tracing::debug!(asker = %from.short(), %error, "history request ended");
                     if error.is_violation() {
                         connection.close(CLOSE_BAD_REQUEST, b"bad history request");
@@ -76,6 +84,33 @@ pub(super) enum ServeError {
     Read(String),
 }
 
+/// Whom a stream answers, for the [`Served`] list.
+struct Asker {
+    served: Served,
+    connection: u64,
+}
+
+impl Asker {
+    /// Writes one answer frame and counts it, its length prefix included.
+    async fn answer(&self, send: &mut SendStream, bytes: &[u8]) -> Result<(), ServeError> {
+        write_frame(send, bytes).await?;
+        self.served.sent(self.connection, bytes.len() as u64 + 4);
+        Ok(())
+    }
+
+    /// Writes `chain` as its parts, a frame each.
+    async fn answer_chain(
+        &self,
+        send: &mut SendStream,
+        chain: FinalizedChain,
+    ) -> Result<(), ServeError> {
+        for part in chain_parts(chain) {
+            self.answer(send, &codec::encode(&part)).await?;
+        }
+        Ok(())
+    }
+}
+
 impl ServeError {
     fn is_violation(&self) -> bool {
         matches!(
@@ -87,6 +122,7 @@ impl ServeError {
 
 async fn serve(
     source: &HistorySource,
+    asker: &Asker,
     mut send: SendStream,
     mut recv: RecvStream,
 ) -> Result<(), ServeError> {
@@ -101,15 +137,22 @@ async fn serve(
     match request {
         Request::Index => {
             let index = source.index.borrow().clone();
-            write_frame(&mut send, &codec::encode(index.as_ref())).await?;
+            asker
+                .answer(&mut send, &codec::encode(index.as_ref()))
+                .await?;
         }
         Request::Chain { from } => {
+            asker.served.reached(asker.connection, from);
             let chain = read(source, move |store| next_chain(store, from, 0)).await?;
             if let Some((chain, _)) = chain {
-                write_chain(&mut send, chain).await?;
+                asker.answer_chain(&mut send, chain).await?;
             }
         }
-        Request::Follow { from } => follow(source, &mut send, from).await?,
+        Request::Follow { from } => {
+            let _following = asker.served.following(asker.connection);
+            asker.served.reached(asker.connection, from);
+            follow(source, asker, &mut send, from).await?;
+        }
     }
     // Finishing fails only if the asker already went: nothing left to tell it.
     let _ = send.finish();
@@ -120,6 +163,7 @@ async fn serve(
 /// stops reading.
 async fn follow(
     source: &HistorySource,
+    asker: &Asker,
     send: &mut SendStream,
     mut from: Height,
 ) -> Result<(), ServeError> {
@@ -130,7 +174,9 @@ async fn follow(
         let limit = chain_limit(source);
         match read(source, move |store| next_chain(store, from, limit)).await? {
             Some((chain, next)) => {
-                write_chain(send, chain).await?;
+                let last = chain.blocks.last().map_or(from, |b| b.header.height);
+                asker.answer_chain(send, chain).await?;
+                asker.served.reached(asker.connection, last);
                 from = next;
             }
             None => {
@@ -141,17 +187,6 @@ async fn follow(
             }
         }
     }
-}
-
-/// Writes `chain` as its parts, a frame each.
-pub(super) async fn write_chain(
-    send: &mut SendStream,
-    chain: FinalizedChain,
-) -> Result<(), ServeError> {
-    for part in chain_parts(chain) {
-        write_frame(send, &codec::encode(&part)).await?;
-    }
-    Ok(())
 }
 
 /// Blocks per pushed chain, so that a chain of full blocks stays well under a frame.

@@ -1,6 +1,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bfte_shared::admin::{PeerPath, ServedReplica};
 use bfte_shared::crypto::Ed25519Verifier;
 use bfte_shared::modules::ctrl::Member;
 use bfte_shared::peer::PeerSecret;
@@ -51,9 +52,28 @@ async fn until(tip: &mut watch::Receiver<Height>, height: Height) {
         .expect("the replica runs");
 }
 
+/// Polls `check` until it finds something, for at most 10 s.
+async fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(found) = check() {
+            return found;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn listed(net: &Net, peer: bfte_shared::peer::PeerId) -> Option<ServedReplica> {
+    net.served()
+        .replicas()
+        .into_iter()
+        .find(|r| r.peer_id == peer)
+}
+
 /// A replica catches up across a membership change from segment blobs and their proofs,
 /// follows blocks finalized after it started, and then serves a second replica; state roots
-/// equal the source's at every height.
+/// equal the source's at every height. Each source lists whom it serves, and what it sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_catches_up_across_an_epoch_follows_live_and_serves_another() {
     let _ = tracing_subscriber::fmt()
@@ -108,6 +128,23 @@ async fn a_replica_catches_up_across_an_epoch_follows_live_and_serves_another() 
     until(&mut watched, tip).await;
     assert_eq!(roots(&replica_store), roots(&history.store));
 
+    // The voter lists the replica: following, on a direct path, sent at least what it received
+    // (framing and blob encoding come on top).
+    let served = eventually("the voter lists the replica, following", || {
+        listed(&voter, replica_net.peer_id())
+            .filter(|r| r.following && r.height >= tip && r.bytes_out >= shown.bytes_in)
+    })
+    .await;
+    assert_eq!(served.path, Some(PeerPath::Direct), "{served:?}");
+    assert!(
+        served
+            .remote
+            .as_deref()
+            .is_some_and(|r| r.starts_with("ip:127.0.0.1:")),
+        "{served:?}"
+    );
+    assert!(voter.served().bytes_out() >= served.bytes_out);
+
     // A replica of the replica, which the voter does not serve.
     let second_store = Arc::new(
         Store::create(dir.path().join("second.redb"), history.store.genesis())
@@ -126,10 +163,27 @@ async fn a_replica_catches_up_across_an_epoch_follows_live_and_serves_another() 
     let second_running = tokio::spawn(second.run());
     until(&mut second_watched, tip).await;
     assert_eq!(roots(&second_store), roots(&history.store));
+    let second_id = second_net.peer_id();
+    eventually("the replica lists the replica it serves", || {
+        listed(&replica_net, second_id).filter(|r| r.following)
+    })
+    .await;
+    assert!(
+        listed(&voter, second_id).is_none(),
+        "the voter does not serve it"
+    );
 
-    running.abort();
+    // Gone: its connections closed, so it leaves the list; the total stays.
     second_running.abort();
     second_net.shutdown().await;
+    let total = replica_net.served().bytes_out();
+    eventually("the closed replica leaves the list", || {
+        listed(&replica_net, second_id).is_none().then_some(())
+    })
+    .await;
+    assert!(replica_net.served().bytes_out() >= total && total > 0);
+
+    running.abort();
     replica_net.shutdown().await;
     voter.shutdown().await;
 }

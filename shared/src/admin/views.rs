@@ -24,6 +24,11 @@ pub struct Status {
     pub peers: Vec<PeerStatus>,
     /// Where a replica stands against its sources; `None` on a peer.
     pub replication: Option<Replication>,
+    /// Who this node serves its finalized history to now (replicas, or anyone asking), oldest
+    /// connection first.
+    pub serving: Vec<ServedReplica>,
+    /// Bytes of history served to everyone since the node started.
+    pub bytes_out: u64,
 }
 
 /// A replica's view of the history it follows (`bfte replicate`).
@@ -37,6 +42,8 @@ pub struct Replication {
     pub following: bool,
     /// Bytes of history received since the replica started.
     pub bytes_in: u64,
+    /// Bytes of history it served to other replicas since it started (as `Status::bytes_out`).
+    pub bytes_out: u64,
     /// Milliseconds between its tip block's timestamp and now.
     pub lag_ms: u64,
 }
@@ -46,6 +53,27 @@ impl Replication {
     pub fn lag_heights(&self, tip: Height) -> u64 {
         self.target_height.0.saturating_sub(tip.0)
     }
+}
+
+/// One asker this node serves its history to (`bfte replicate` on another machine, usually),
+/// while it holds a connection open to the history or blob protocol.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServedReplica {
+    pub peer_id: PeerId,
+    /// The remote address of the connection's selected path (`ip:ADDR` or `relay:URL`).
+    pub remote: Option<String>,
+    /// How the connection travels; `None` before iroh selected a path.
+    pub path: Option<PeerPath>,
+    pub rtt_us: Option<u64>,
+    /// It holds a `Follow` stream open: new blocks are pushed to it as they finalize. Otherwise
+    /// it is catching up (or only asked for the index).
+    pub following: bool,
+    /// The highest height it asked from or was sent.
+    pub height: Height,
+    /// Bytes written to it: history answers, pushed chains and segment blobs.
+    pub bytes_out: u64,
+    /// Wall-clock milliseconds when its oldest open connection came up.
+    pub since_ms: u64,
 }
 
 /// Waiting this long for finality with work pending counts as a stall: `bfte status` exits

@@ -175,6 +175,8 @@ impl App {
                 // Held events are node time passing too.
                 return changed | self.age_message(at);
             }
+            // Paused, the view stays as it was; the first read after the pause catches up.
+            Update::Status(status) => return !self.paused && self.node.reread(*status),
             Update::Peers(peers) => {
                 if self.node.peers == peers {
                     return false;

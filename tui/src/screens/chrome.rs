@@ -37,12 +37,18 @@ pub fn title_bar(frame: &mut Frame, area: Rect, app: &App) {
     let tabs_width: usize = tabs.iter().map(|s| s.width()).sum();
     let mut about = String::new();
     if let Some(status) = &app.node.status {
+        // A node without a name (a replica) goes by its short id: once is enough.
+        let short = status.peer_id.short();
+        let name = app.node.name_of(&status.peer_id);
+        let who = if name == short {
+            short
+        } else {
+            format!("{name} {short}")
+        };
         about = format!(
-            "{} ({}) · {} {} ({}) ",
+            "{} ({}) · {who} ({}) ",
             status.federation_name,
             status.federation_id.0.short(),
-            app.node.name_of(&status.peer_id),
-            status.peer_id.short(),
             status.role
         );
     }

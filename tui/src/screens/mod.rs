@@ -11,7 +11,9 @@ mod labels;
 mod log;
 pub mod modules;
 mod overview;
+mod replication;
 mod rounds;
+mod served;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};

@@ -1,4 +1,6 @@
-//! Overview: where consensus is, how fast blocks finalize, and every peer's connection.
+//! Overview: where consensus is, how fast blocks finalize, every peer's connection and the
+//! replicas this node serves. A replica's overview is its replication instead
+//! (`replication.rs`).
 
 use bfte_shared::admin::PeerInfo;
 use ratatui::Frame;
@@ -6,6 +8,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Sparkline, Table};
 
+use super::{replication, served};
 use crate::app::App;
 use crate::state::{KEPT_ROUNDS, STALL_ROUNDS, STALL_SECS, Stall, WINDOW_SECS};
 
@@ -13,19 +16,44 @@ use crate::state::{KEPT_ROUNDS, STALL_ROUNDS, STALL_SECS, Stall, WINDOW_SECS};
 const MISSED_WINDOW: usize = 50;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let status = app.node.status.as_ref();
+    if let Some((status, replication)) = status.and_then(|s| s.replication.as_ref().map(|r| (s, r)))
+    {
+        replication::draw(frame, area, app, status, replication);
+        return;
+    }
+    let serving = status.map_or(0, |s| s.serving.len());
     let peers_height = u16::try_from(app.node.peers.len() + 3).unwrap_or(u16::MAX);
-    let [top, alert, peers] = Layout::vertical([
+    let [top, alert, rest] = Layout::vertical([
         Constraint::Length(8),
         Constraint::Length(1),
-        Constraint::Min(peers_height.min(5)),
+        Constraint::Min(0),
     ])
     .areas(area);
+    // The served replicas only when there are any, in what the peers leave (every peer shows
+    // first: a peer down matters more), with at least one row.
+    let served_height = match serving {
+        0 => 0,
+        count => u16::try_from(count + 3)
+            .unwrap_or(u16::MAX)
+            .min(10)
+            .min(rest.height.saturating_sub(peers_height))
+            .max(4),
+    };
+    let [peers, served] = Layout::vertical([
+        Constraint::Min(peers_height.min(5)),
+        Constraint::Length(served_height),
+    ])
+    .areas(rest);
     let [consensus, rates] =
         Layout::horizontal([Constraint::Length(44), Constraint::Min(20)]).areas(top);
     draw_consensus(frame, consensus, app);
     draw_rates(frame, rates, app);
     draw_alert(frame, alert, app);
     draw_peers(frame, peers, app);
+    if let Some(status) = status.filter(|s| !s.serving.is_empty()) {
+        served::draw(frame, served, app, status);
+    }
 }
 
 fn draw_consensus(frame: &mut Frame, area: Rect, app: &App) {

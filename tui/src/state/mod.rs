@@ -85,6 +85,23 @@ impl NodeView {
         self.governance.stale = true;
     }
 
+    /// Takes the status read again; `false` when nothing changed. Events may have moved the
+    /// round and the finalized height past what it says meanwhile: the newer values stay.
+    pub fn reread(&mut self, mut status: Status) -> bool {
+        if let Some(known) = &self.status {
+            if known.round > status.round {
+                status.round = known.round;
+                status.leader = known.leader;
+            }
+            status.finalized_height = status.finalized_height.max(known.finalized_height);
+        }
+        if self.status.as_ref() == Some(&status) {
+            return false;
+        }
+        self.status = Some(status);
+        true
+    }
+
     /// Applies one event; `false` when it changed nothing the screens show.
     pub fn apply(&mut self, frame: &EventFrame) -> bool {
         let at = frame.at_ms;
