@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::bail;
-use bfte_shared::admin::{AdminRequest, AdminResponse, Status};
+use bfte_shared::admin::{AdminRequest, AdminResponse, PeerPath, Status};
 use bfte_shared::round::Height;
 use clap::Args;
 use serde_json::json;
@@ -59,6 +59,7 @@ pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
                 "lag_ms": r.lag_ms,
                 "following": r.following,
                 "bytes_in": r.bytes_in,
+                "source_path": r.source_path.map(PeerPath::as_str),
             })),
         });
         println!("{value:#}");
@@ -82,8 +83,11 @@ pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
         } else {
             "catching up"
         };
+        let path = replication
+            .source_path
+            .map_or(String::new(), |path| format!(" ({})", path.as_str()));
         println!(
-            "replica     {state} from {}: {} heights ({:.1} s) behind, {:.1} MB received",
+            "replica     {state} from {}{path}: {} heights ({:.1} s) behind, {:.1} MB received",
             replication.source.as_deref().unwrap_or("no source yet"),
             replication.lag_heights(status.finalized_height),
             replication.lag_ms as f64 / 1000.0,

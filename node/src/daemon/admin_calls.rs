@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use bfte_shared::admin::{AdminRequest, AdminResponse, PeerInfo, PeerPath, PeerStatus, Status};
+use bfte_shared::admin::{AdminRequest, AdminResponse, PeerInfo, PeerStatus, Status};
 use bfte_shared::codec;
 use bfte_shared::item::ModuleId;
 use bfte_shared::modules::ctrl::CtrlItem;
@@ -118,13 +118,7 @@ impl Driver {
                     name: self.host.names.get(id).cloned().unwrap_or_default(),
                     is_self: *id == me,
                     connected: *id == me || state.is_some_and(|s| s.connected),
-                    path: path.map(|p| {
-                        if p.relayed {
-                            PeerPath::Relay
-                        } else {
-                            PeerPath::Direct
-                        }
-                    }),
+                    path: path.map(|p| p.peer_path()),
                     rtt_us: path.map(|p| u64::try_from(p.rtt.as_micros()).unwrap_or(u64::MAX)),
                     last_vote_round: self.host.observer.last_vote(id),
                     dropped_frames: state.map_or(0, |s| s.dropped_frames),

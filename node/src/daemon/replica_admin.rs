@@ -13,7 +13,7 @@ use super::admin::AdminCall;
 use super::admin_reads::{self, refused};
 use super::clock::wall_ms;
 use crate::ledger::Ledger;
-use crate::replica::Progress;
+use crate::replica::{Progress, SourceConnection};
 use crate::store::Store;
 
 #[derive(Debug)]
@@ -21,6 +21,7 @@ pub(super) struct ReplicaAdmin {
     pub store: Arc<Store>,
     pub ledger: Ledger,
     pub progress: watch::Receiver<Progress>,
+    pub source: SourceConnection,
     pub peer_id: PeerId,
 }
 
@@ -121,6 +122,7 @@ impl ReplicaAdmin {
                     Some(h) if progress.target > tip => wall_ms().saturating_sub(h.timestamp_ms),
                     _ => 0,
                 },
+                source_path: self.source.path().map(|path| path.peer_path()),
             }),
         })
     }

@@ -8,15 +8,16 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use bfte_shared::admin::PeerPath;
 use bfte_shared::peer::PeerId;
 use iroh::endpoint::{Connection, ConnectionError, SendStream};
-use iroh::{Endpoint, EndpointAddr, EndpointId};
+use iroh::{EndpointAddr, EndpointId};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::frame::write_frame;
-use super::{ALPN, CLOSE_NOT_A_PEER, CLOSE_REDIAL, CLOSE_SHUTDOWN, Frame};
+use super::{ALPN, Dialer, CLOSE_NOT_A_PEER, CLOSE_REDIAL, CLOSE_SHUTDOWN, Frame};
 
 /// First wait after a failed dial; doubles up to `BACKOFF_MAX`.
 const BACKOFF_MIN: Duration = Duration::from_millis(50);
@@ -75,6 +76,27 @@ pub struct PathInfo {
     pub rtt: Duration,
 }
 
+impl PathInfo {
+    /// The path as the admin API reports it.
+    pub fn peer_path(&self) -> PeerPath {
+        if self.relayed {
+            PeerPath::Relay
+        } else {
+            PeerPath::Direct
+        }
+    }
+}
+
+/// The path iroh selected for a connection now: relayed until hole punching finds a direct one.
+pub fn selected_path(connection: &Connection) -> Option<PathInfo> {
+    let paths = connection.paths();
+    let path = paths.iter().find(|path| path.is_selected())?;
+    Some(PathInfo {
+        relayed: path.is_relay(),
+        rtt: path.rtt(),
+    })
+}
+
 impl LinkStatus {
     pub(super) fn connected(&self) -> bool {
         self.connected.load(Ordering::Relaxed)
@@ -90,14 +112,7 @@ impl LinkStatus {
 
     /// The selected path of the live connection, if there is one.
     pub(super) fn path(&self) -> Option<PathInfo> {
-        let times = self.times();
-        let connection = times.connection.as_ref()?;
-        let paths = connection.paths();
-        let path = paths.iter().find(|path| path.is_selected())?;
-        Some(PathInfo {
-            relayed: path.is_relay(),
-            rtt: path.rtt(),
-        })
+        selected_path(self.times().connection.as_ref()?)
     }
 
     fn set_connected(&self, connection: Option<&Connection>) {
@@ -128,7 +143,7 @@ impl LinkStatus {
 impl Link {
     pub(super) fn spawn(
         runtime: &tokio::runtime::Handle,
-        endpoint: Endpoint,
+        dialer: Dialer,
         peer: PeerId,
         id: EndpointId,
         addrs: Vec<SocketAddr>,
@@ -139,7 +154,7 @@ impl Link {
         let (redial, redial_rx) = watch::channel(0);
         let status = Arc::new(LinkStatus::default());
         let task = runtime.spawn(run(Task {
-            endpoint,
+            dialer,
             peer,
             id,
             queue: queue_rx,
@@ -198,7 +213,7 @@ impl Link {
 }
 
 struct Task {
-    endpoint: Endpoint,
+    dialer: Dialer,
     peer: PeerId,
     id: EndpointId,
     queue: mpsc::Receiver<Frame>,
@@ -228,11 +243,9 @@ async fn run(mut task: Task) {
     loop {
         let target = {
             let addrs = task.addrs.borrow_and_update();
-            addrs.iter().fold(EndpointAddr::new(task.id), |addr, ip| {
-                addr.with_ip_addr(*ip)
-            })
+            task.dialer.target(task.id, addrs.iter().copied())
         };
-        match dial(&task.endpoint, target).await {
+        match dial(task.dialer.endpoint(), target).await {
             Ok((connection, stream)) => {
                 let started = Instant::now();
                 task.redial.borrow_and_update();
@@ -297,7 +310,7 @@ enum DialError {
 }
 
 async fn dial(
-    endpoint: &Endpoint,
+    endpoint: &iroh::Endpoint,
     target: EndpointAddr,
 ) -> Result<(Connection, SendStream), DialError> {
     let connection = tokio::time::timeout(CONNECT_TIMEOUT, endpoint.connect(target, ALPN))
