@@ -54,7 +54,15 @@ fn start_relay(nat: &Nat, dir: &Path, cert: &Path, key: &Path) -> (Process, Stri
     let listen = format!("{RELAY_HOST}:3340");
     let mut child = nat
         .command(&nat.public, BFTE)
-        .args(["relay", "--listen", &listen, "--tls-cert", p(cert), "--tls-key", p(key)])
+        .args([
+            "relay",
+            "--listen",
+            &listen,
+            "--tls-cert",
+            p(cert),
+            "--tls-key",
+            p(key),
+        ])
         .env("RUST_LOG", "info")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -258,7 +266,10 @@ fn the_relay_prints_its_url_refuses_a_busy_address_and_stops_on_sigterm() {
     let busy = bfte(&["relay", "--listen", listen]);
     assert!(!busy.status.success());
     let stderr = String::from_utf8_lossy(&busy.stderr);
-    assert!(stderr.contains(&format!("cannot listen on {listen}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot listen on {listen}")),
+        "{stderr}"
+    );
 
     let bad = bfte(&["relay", "--listen", "relay.example.org"]);
     assert_eq!(bad.status.code(), Some(2), "a usage error");
@@ -269,5 +280,9 @@ fn the_relay_prints_its_url_refuses_a_busy_address_and_stops_on_sigterm() {
         .status();
     assert!(sent.is_ok_and(|s| s.success()), "cannot signal the relay");
     let status = relay.child.wait().expect("reap");
-    assert!(status.success(), "stops cleanly: {status:?}: {}", relay.log());
+    assert!(
+        status.success(),
+        "stops cleanly: {status:?}: {}",
+        relay.log()
+    );
 }

@@ -81,7 +81,10 @@ async fn serve(args: RelayArgs) -> anyhow::Result<()> {
         Some(Err(error)) => Err(error).context("the relay server's task failed"),
         None => {
             tracing::info!("stopping");
-            server.shutdown().await.context("the relay did not stop cleanly")
+            server
+                .shutdown()
+                .await
+                .context("the relay did not stop cleanly")
         }
     }
 }
@@ -117,14 +120,12 @@ fn tls_config(cert: &Path, key: &Path) -> anyhow::Result<rustls::ServerConfig> {
     anyhow::ensure!(!chain.is_empty(), "{} holds no certificate", cert.display());
     let key = PrivateKeyDer::from_pem_file(key)
         .with_context(|| format!("cannot read a private key from {}", key.display()))?;
-    rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_protocol_versions(&[&rustls::version::TLS13])
-    .context("TLS 1.3 is not available")?
-    .with_no_client_auth()
-    .with_single_cert(chain, key)
-    .context("the certificate and the key do not make a TLS configuration (do they match?)")
+    rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .context("TLS 1.3 is not available")?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .context("the certificate and the key do not make a TLS configuration (do they match?)")
 }
 
 /// Ctrl-C, or SIGTERM from a service manager.

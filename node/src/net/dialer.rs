@@ -37,7 +37,11 @@ impl Dialer {
     }
 
     /// Where to reach `id`: at `addrs`, and through our relay.
-    pub fn target(&self, id: EndpointId, addrs: impl IntoIterator<Item = SocketAddr>) -> EndpointAddr {
+    pub fn target(
+        &self,
+        id: EndpointId,
+        addrs: impl IntoIterator<Item = SocketAddr>,
+    ) -> EndpointAddr {
         let target = addrs
             .into_iter()
             .fold(EndpointAddr::new(id), EndpointAddr::with_ip_addr);

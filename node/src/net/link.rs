@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::frame::write_frame;
-use super::{ALPN, Dialer, CLOSE_NOT_A_PEER, CLOSE_REDIAL, CLOSE_SHUTDOWN, Frame};
+use super::{ALPN, CLOSE_NOT_A_PEER, CLOSE_REDIAL, CLOSE_SHUTDOWN, Dialer, Frame};
 
 /// First wait after a failed dial; doubles up to `BACKOFF_MAX`.
 const BACKOFF_MIN: Duration = Duration::from_millis(50);

@@ -83,7 +83,12 @@ pub struct SourceConnection(Arc<Mutex<Option<Connection>>>);
 impl SourceConnection {
     /// The path the connection to the source uses now: relayed, or direct once hole punched.
     pub fn path(&self) -> Option<PathInfo> {
-        selected_path(self.0.lock().unwrap_or_else(PoisonError::into_inner).as_ref()?)
+        selected_path(
+            self.0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref()?,
+        )
     }
 
     fn set(&self, connection: Option<Connection>) {

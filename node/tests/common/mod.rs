@@ -129,7 +129,13 @@ impl Federation {
             None => Command::new(BFTE),
         };
         let child = command
-            .args(["run", "--relay", &self.launch.relay, "--data-dir", p(&self.dirs[i])])
+            .args([
+                "run",
+                "--relay",
+                &self.launch.relay,
+                "--data-dir",
+                p(&self.dirs[i]),
+            ])
             .env("RUST_LOG", "bfte_node=info")
             .envs(self.launch.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())

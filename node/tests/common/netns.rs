@@ -53,7 +53,12 @@ impl Nat {
         let first = unique("nat1");
         run("ip", &["netns", "add", &first])?;
         nat.all.push(first);
-        for name in [unique("nat2"), nat.public.clone(), nat.federation.clone(), nat.home.clone()] {
+        for name in [
+            unique("nat2"),
+            nat.public.clone(),
+            nat.federation.clone(),
+            nat.home.clone(),
+        ] {
             must("ip", &["netns", "add", &name]);
             nat.all.push(name);
         }
@@ -95,7 +100,14 @@ impl Nat {
         for router in [public, nat1, nat2] {
             must(
                 "ip",
-                &["netns", "exec", router, "sysctl", "-qw", "net.ipv4.ip_forward=1"],
+                &[
+                    "netns",
+                    "exec",
+                    router,
+                    "sysctl",
+                    "-qw",
+                    "net.ipv4.ip_forward=1",
+                ],
             );
         }
         for (router, wan) in [(nat1, "w1"), (nat2, "w2")] {
