@@ -295,10 +295,11 @@ mod tests {
             "{reply:?}"
         );
 
-        let target = EndpointAddr::new(endpoint_id(&node.peer_id()).expect("id"))
-            .with_ip_addr(node.local_addrs()[0]);
+        let id = crate::net::endpoint_id(&node.peer_id()).expect("id");
+        let target = joiner.dialer.target(id, node.local_addrs());
         let connection = joiner
-            .endpoint
+            .dialer
+            .endpoint()
             .connect(target, JOIN_ALPN)
             .await
             .expect("connect");
