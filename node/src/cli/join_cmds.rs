@@ -30,14 +30,15 @@ const DEFAULT_LISTEN: &str = "127.0.0.1:4100";
         Give the code to the new node's operator, who runs `bfte join CODE ...` (or `bfte\n\
         replicate CODE ...` to follow without voting). The code names the federation, a recent\n\
         finalized block (it stays valid for 7 days), peers to ask and, if there is one, the\n\
-        relay the federation runs (`bfte relay`): the node's own `--relay URL`, or this one's.\n\
+        relay the federation runs (`bfte relay`): the node's own `--relay URL`, or --relay.\n\
         Through it a node behind NAT reaches the federation with nothing but the code."
 )]
 pub struct InviteArgs {
     /// The data directory of a running node.
     #[arg(long)]
     pub data_dir: PathBuf,
-    /// The relay URL the invite names, instead of the node's own `--relay URL`.
+    /// The relay URL the invite names, instead of the node's own `--relay URL`: the same relay
+    /// the federation's nodes use, as outsiders reach it (say, by its public name).
     #[arg(long)]
     pub relay: Option<RelayUrl>,
 }
@@ -212,6 +213,11 @@ pub fn join(args: JoinArgs) -> anyhow::Result<()> {
         bind: SocketAddr::new(settings.listen.ip(), 0),
         relay: RelayChoice::or_invite(args.relay, &invite, RelayChoice::Disabled)?,
     };
+    // The node runs with the federation's relay too, or its peers behind NAT cannot reach it.
+    let relay_arg = config
+        .relay
+        .custom()
+        .map_or(String::new(), |url| format!(" --relay {url}"));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -270,8 +276,9 @@ pub fn join(args: JoinArgs) -> anyhow::Result<()> {
     }
     println!("this node is {}", secret.peer_id());
     println!(
-        "next: start the node with `bfte run --data-dir {}`; it follows the federation and \
-         starts voting once the federation approves (`bfte approve {}` on their nodes)",
+        "next: start the node with `bfte run --data-dir {}{relay_arg}`; it follows the \
+         federation and starts voting once the federation approves (`bfte approve {}` on their \
+         nodes)",
         dir.path().display(),
         secret.peer_id()
     );
