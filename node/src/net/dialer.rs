@@ -31,11 +31,6 @@ impl Dialer {
         &self.endpoint
     }
 
-    /// The relay named in every target, if the endpoint uses one of our own.
-    pub fn relay(&self) -> Option<&RelayUrl> {
-        self.relay.as_ref()
-    }
-
     /// Where to reach `id`: at `addrs`, and through our relay.
     pub fn target(
         &self,

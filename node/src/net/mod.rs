@@ -318,11 +318,6 @@ impl Net {
         self.me
     }
 
-    /// The endpoint, for dialing other protocols (a replica's sources).
-    pub fn endpoint(&self) -> &Endpoint {
-        &self.endpoint
-    }
-
     /// Dials peers through this endpoint, naming our relay: for other protocols (a replica's
     /// sources).
     pub fn dialer(&self) -> Dialer {
