@@ -36,6 +36,11 @@ pub struct Invite {
     pub pin_block: Hash,
     /// Peers to send the request to.
     pub peers: Vec<Member>,
+    /// The iroh relay the federation runs (`bfte relay`), as a URL: through it a node behind NAT
+    /// reaches the peers without any other setting. Absent from invites made before relays were
+    /// named, and left out of the encoding when there is none, so those still decode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay: Option<String>,
 }
 
 /// Why an invite's text is not an invite.
@@ -49,6 +54,8 @@ pub enum InviteError {
     Decode(String),
     #[error("the invite lists no peers to ask")]
     NoPeers,
+    #[error("the invite's relay `{0}` is not an http:// or https:// URL")]
+    Relay(String),
 }
 
 const INVITE_ENCODING: data_encoding::Encoding = data_encoding::BASE32_NOPAD;
@@ -74,6 +81,11 @@ impl Invite {
             codec::decode(&bytes, 64 * 1024).map_err(|e| InviteError::Decode(e.to_string()))?;
         if invite.peers.is_empty() {
             return Err(InviteError::NoPeers);
+        }
+        if let Some(relay) = &invite.relay
+            && !["http://", "https://"].iter().any(|s| relay.starts_with(s))
+        {
+            return Err(InviteError::Relay(relay.clone()));
         }
         Ok(invite)
     }
@@ -154,4 +166,65 @@ pub struct PendingJoin {
     pub member: Member,
     pub requested_ms: u64,
     pub pin_height: Height,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invite(relay: Option<&str>) -> Invite {
+        Invite {
+            federation: FederationId(Hash([1; 32])),
+            pin_height: Height(7),
+            pin_block: Hash([2; 32]),
+            peers: vec![Member {
+                id: crate::peer::PeerId([3; 32]),
+                name: "alice".into(),
+                addrs: vec!["10.0.0.1:4100".into()],
+            }],
+            relay: relay.map(String::from),
+        }
+    }
+
+    #[test]
+    fn an_invite_round_trips_with_and_without_a_relay() {
+        for relay in [None, Some("http://198.18.0.1:3340/")] {
+            let invite = invite(relay);
+            assert_eq!(Invite::decode(&invite.encode()), Ok(invite));
+        }
+    }
+
+    #[test]
+    fn an_invite_made_before_relays_were_named_still_decodes() {
+        /// The invite as it was encoded before it had a relay field.
+        #[derive(Serialize)]
+        struct Before<'a> {
+            federation: &'a FederationId,
+            pin_height: Height,
+            pin_block: &'a Hash,
+            peers: &'a [Member],
+        }
+        let invite = invite(None);
+        let bytes = codec::encode(&Before {
+            federation: &invite.federation,
+            pin_height: invite.pin_height,
+            pin_block: &invite.pin_block,
+            peers: &invite.peers,
+        });
+        assert_eq!(bytes, codec::encode(&invite), "no relay, same bytes");
+        let text = format!(
+            "{INVITE_PREFIX}{}",
+            INVITE_ENCODING.encode(&bytes).to_lowercase()
+        );
+        assert_eq!(Invite::decode(&text), Ok(invite));
+    }
+
+    #[test]
+    fn a_relay_that_is_not_a_url_is_refused() {
+        let text = invite(Some("relay.example.org")).encode();
+        assert_eq!(
+            Invite::decode(&text),
+            Err(InviteError::Relay("relay.example.org".into()))
+        );
+    }
 }

@@ -95,7 +95,7 @@ pub async fn run_replicate_bench(dir: &Path, shape: Shape) -> anyhow::Result<Rep
     let follower = Follower::new(
         replay,
         blobs.clone(),
-        replica_net.endpoint().clone(),
+        replica_net.dialer(),
         vec![member],
         replica_tip,
     );

@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, bail, ensure};
 use bfte_node::daemon::{DataDir, GenesisFile, NodeSettings};
 use bfte_node::net::join::Joiner;
-use bfte_node::net::{NetConfig, RelayChoice};
+use bfte_node::net::{NetConfig, RelayChoice, RelayUrl};
 use bfte_shared::admin::{AdminRequest, AdminResponse};
 use bfte_shared::join::{Invite, JoinReply, JoinRequest};
 use bfte_shared::modules::ctrl::Member;
@@ -26,14 +26,21 @@ const DEFAULT_LISTEN: &str = "127.0.0.1:4100";
 #[derive(Debug, Args)]
 #[command(
     about = "Print an invite code for a new node",
-    after_help = "Example:\n  bfte invite --data-dir ./alice\n\n\
-        Give the code to the new node's operator, who runs `bfte join CODE ...`. The code names\n\
-        the federation, a recent finalized block (it stays valid for 7 days) and peers to ask."
+    after_help = "Example:\n  bfte invite --data-dir ./alice --relay http://relay.example.org:3340\n\n\
+        Give the code to the new node's operator, who runs `bfte join CODE ...` (or `bfte\n\
+        replicate CODE ...` to follow without voting). The code names the federation, a recent\n\
+        finalized block (it stays valid for 7 days), peers to ask and, if there is one, the\n\
+        relay the federation runs (`bfte relay`): the node's own `--relay URL`, or --relay.\n\
+        Through it a node behind NAT reaches the federation with nothing but the code."
 )]
 pub struct InviteArgs {
     /// The data directory of a running node.
     #[arg(long)]
     pub data_dir: PathBuf,
+    /// The relay URL the invite names, instead of the node's own `--relay URL`: the same relay
+    /// the federation's nodes use, as outsiders reach it (say, by its public name).
+    #[arg(long)]
+    pub relay: Option<RelayUrl>,
 }
 
 #[derive(Debug, Args)]
@@ -106,9 +113,10 @@ pub struct JoinArgs {
     #[arg(long)]
     pub listen: Option<SocketAddr>,
     /// How to reach the invite's peers: `off` (their direct addresses only), `default` (n0's
-    /// relays and address lookup) or a relay URL.
-    #[arg(long, default_value = "off", value_parser = parse_relay)]
-    pub relay: RelayChoice,
+    /// relays and address lookup) or a relay URL. Without it: the relay the invite names, or
+    /// `off` if it names none.
+    #[arg(long, value_parser = parse_relay)]
+    pub relay: Option<RelayChoice>,
 }
 
 pub fn invite(args: InviteArgs) -> anyhow::Result<()> {
@@ -116,7 +124,13 @@ pub fn invite(args: InviteArgs) -> anyhow::Result<()> {
     let AdminResponse::Invite(code) = client.call(&AdminRequest::Invite)? else {
         bail!("the node answered something else than an invite");
     };
-    println!("{code}");
+    let Some(relay) = args.relay else {
+        println!("{code}");
+        return Ok(());
+    };
+    let mut invite = Invite::decode(&code).context("the node answered an unusable invite")?;
+    invite.relay = Some(relay.to_string());
+    println!("{}", invite.encode());
     Ok(())
 }
 
@@ -197,8 +211,13 @@ pub fn join(args: JoinArgs) -> anyhow::Result<()> {
     let request = JoinRequest::new(&invite, member, now_ms(), &secret);
     let config = NetConfig {
         bind: SocketAddr::new(settings.listen.ip(), 0),
-        relay: args.relay,
+        relay: RelayChoice::or_invite(args.relay, &invite, RelayChoice::Disabled)?,
     };
+    // The node runs with the federation's relay too, or its peers behind NAT cannot reach it.
+    let relay_arg = config
+        .relay
+        .custom()
+        .map_or(String::new(), |url| format!(" --relay {url}"));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -257,8 +276,9 @@ pub fn join(args: JoinArgs) -> anyhow::Result<()> {
     }
     println!("this node is {}", secret.peer_id());
     println!(
-        "next: start the node with `bfte run --data-dir {}`; it follows the federation and \
-         starts voting once the federation approves (`bfte approve {}` on their nodes)",
+        "next: start the node with `bfte run --data-dir {}{relay_arg}`; it follows the \
+         federation and starts voting once the federation approves (`bfte approve {}` on their \
+         nodes)",
         dir.path().display(),
         secret.peer_id()
     );

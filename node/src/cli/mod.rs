@@ -11,6 +11,7 @@ mod inspect_cmds;
 mod join_cmds;
 mod module_cmds;
 mod node_cmds;
+mod relay_cmd;
 mod replicate_cmd;
 mod sim;
 mod status_cmd;
@@ -42,6 +43,7 @@ pub const EXIT_REFUSED: u8 = 1;
         bfte meta --data-dir D get         the federation's agreed metadata\n  \
         bfte invite --data-dir D           an invite code for a new node (`bfte join CODE`)\n  \
         bfte replicate CODE --data-dir R   follow and verify the history, never vote\n  \
+        bfte relay --listen 0.0.0.0:3340   a relay of the federation's own, for nodes behind NAT\n  \
         bfte sim --seeds 2000              check 2000 simulated runs for safety and liveness\n  \
         bfte bench core --peers 4,7,16     measure the consensus core alone\n\n\
         Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=bfte_node=debug) to see more."
@@ -75,6 +77,7 @@ enum Command {
     Invite(join_cmds::InviteArgs),
     Join(join_cmds::JoinArgs),
     Replicate(replicate_cmd::ReplicateArgs),
+    Relay(relay_cmd::RelayArgs),
     Joins(join_cmds::JoinsArgs),
     Approve(join_cmds::ApproveArgs),
     Reject(join_cmds::RejectArgs),
@@ -98,7 +101,11 @@ impl Cli {
     pub fn serves(&self) -> bool {
         matches!(
             self.command,
-            Command::Run(_) | Command::Replicate(_) | Command::Demo(_) | Command::Tui(_)
+            Command::Run(_)
+                | Command::Replicate(_)
+                | Command::Relay(_)
+                | Command::Demo(_)
+                | Command::Tui(_)
         )
     }
 
@@ -140,6 +147,7 @@ impl Cli {
             Command::Invite(args) => refusable(join_cmds::invite(args)),
             Command::Join(args) => refusable(join_cmds::join(args)),
             Command::Replicate(args) => done(replicate_cmd::replicate(args)),
+            Command::Relay(args) => done(relay_cmd::relay(args)),
             Command::Joins(args) => refusable(join_cmds::joins(args)),
             Command::Approve(args) => refusable(join_cmds::approve(args)),
             Command::Reject(args) => refusable(join_cmds::reject(args)),

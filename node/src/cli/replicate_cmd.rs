@@ -30,8 +30,8 @@ const LOG_EVERY: Duration = Duration::from_secs(5);
         derives itself from the genesis, catches up from segments served as iroh blobs, then\n\
         follows new blocks as they are finalized, and serves what it holds to other replicas.\n\
         Later runs need only --data-dir; it resumes where it stopped, even after kill -9.\n\n\
-        Behind NAT it needs nothing else: it reaches the federation through relays (n0's by\n\
-        default, or the one the federation runs) and hole punching."
+        Behind NAT it needs nothing else: it reaches the federation through the relay the invite\n\
+        names (`bfte relay`, run by the federation) or n0's relays, and hole punching."
 )]
 pub struct ReplicateArgs {
     /// The invite code from `bfte invite`; needed on the first run only.
@@ -47,9 +47,10 @@ pub struct ReplicateArgs {
     #[arg(long)]
     pub listen: Option<SocketAddr>,
     /// How to reach the federation: `default` (n0's relays, address lookup and hole punching),
-    /// `off` (the invite's direct addresses only) or a relay URL.
-    #[arg(long, default_value = "default", value_parser = parse_relay)]
-    pub relay: RelayChoice,
+    /// `off` (the invite's direct addresses only) or a relay URL. Without it: the relay the
+    /// invite names, or `default` if it names none.
+    #[arg(long, value_parser = parse_relay)]
+    pub relay: Option<RelayChoice>,
     /// Stop when standard input closes (for a supervisor holding the pipe).
     #[arg(long)]
     pub stop_on_stdin_close: bool,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::bail;
-use bfte_shared::admin::{AdminRequest, AdminResponse, ServedReplica, Status};
+use bfte_shared::admin::{AdminRequest, AdminResponse, PeerPath, ServedReplica, Status};
 use clap::Args;
 use serde_json::{Value, json};
 
@@ -69,6 +69,7 @@ fn to_json(status: &Status) -> Value {
             "lag_ms": r.lag_ms,
             "following": r.following,
             "bytes_in": r.bytes_in,
+            "source_path": r.source_path.map(PeerPath::as_str),
             "bytes_out": r.bytes_out,
         })),
         "serving": serving,
@@ -108,8 +109,11 @@ fn print_text(status: &Status, now_ms: u64) {
         } else {
             "catching up"
         };
+        let path = replication
+            .source_path
+            .map_or(String::new(), |path| format!(" ({})", path.as_str()));
         println!(
-            "replica     {state} from {}: {} heights ({:.1} s) behind, {} in",
+            "replica     {state} from {}{path}: {} heights ({:.1} s) behind, {} in",
             replication.source.as_deref().unwrap_or("no source yet"),
             replication.lag_heights(status.finalized_height),
             replication.lag_ms as f64 / 1000.0,

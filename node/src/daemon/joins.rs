@@ -217,6 +217,7 @@ impl Driver {
             pin_height: height,
             pin_block: block.hash(),
             peers,
+            relay: self.host.net.custom_relay().map(|url| url.to_string()),
         };
         Ok(AdminResponse::Invite(invite.encode()))
     }

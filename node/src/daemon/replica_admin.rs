@@ -14,7 +14,7 @@ use super::admin::AdminCall;
 use super::admin_reads::{self, refused};
 use super::clock::wall_ms;
 use crate::ledger::Ledger;
-use crate::replica::{Progress, Served};
+use crate::replica::{Progress, Served, SourceConnection};
 use crate::store::Store;
 
 #[derive(Debug)]
@@ -22,6 +22,7 @@ pub(super) struct ReplicaAdmin {
     pub store: Arc<Store>,
     pub ledger: Ledger,
     pub progress: watch::Receiver<Progress>,
+    pub source: SourceConnection,
     pub peer_id: PeerId,
     /// The replicas it serves in turn.
     pub served: Served,
@@ -138,6 +139,7 @@ impl ReplicaAdmin {
                     Some(h) if progress.target > tip => wall_ms().saturating_sub(h.timestamp_ms),
                     _ => 0,
                 },
+                source_path: self.source.path().map(|path| path.kind()),
             }),
             serving: self.served.replicas(),
             bytes_out,

@@ -27,7 +27,8 @@ use crate::store::Store;
 /// How `replicate` reaches sources and when it stops besides Ctrl-C.
 #[derive(Debug, Clone)]
 pub struct ReplicaOptions {
-    pub relay: RelayChoice,
+    /// `None`: the relay the invite names, or n0's relays if it names none.
+    pub relay: Option<RelayChoice>,
     pub stop_on_stdin_close: bool,
 }
 
@@ -44,7 +45,7 @@ pub async fn replicate(
     let settings = dir.settings()?;
     let config = NetConfig {
         bind: settings.listen,
-        relay: options.relay,
+        relay: RelayChoice::or_invite(options.relay, &invite, RelayChoice::Default)?,
     };
     if !dir.genesis_path().exists() {
         let genesis = fetch_genesis(&secret, &config, &invite).await?;
@@ -86,7 +87,7 @@ pub async fn replicate(
     let follower = Follower::new(
         replay,
         blobs.clone(),
-        net.endpoint().clone(),
+        net.dialer(),
         invite.peers.clone(),
         tip,
     );
@@ -95,6 +96,7 @@ pub async fn replicate(
         store,
         ledger: Ledger::new(&genesis),
         progress: follower.progress(),
+        source: follower.source_connection(),
         peer_id: secret.peer_id(),
         served: net.served().clone(),
         names: invite
@@ -186,9 +188,9 @@ async fn fetch_genesis(
         .with_context(|| format!("cannot open a network endpoint on {bind}"))?;
     let mut asking = tokio::task::JoinSet::new();
     for member in invite.peers.clone() {
-        let endpoint = net.endpoint().clone();
+        let dialer = net.dialer();
         asking.spawn(async move {
-            let source = Source::connect(&endpoint, &member).await;
+            let source = Source::connect(&dialer, &member).await;
             let index = match source {
                 Ok(source) => {
                     let index = source.index().await;

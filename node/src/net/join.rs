@@ -9,7 +9,6 @@
 //! connection with a logged warning; a joiner that stalls is cut off after
 //! [`REQUEST_TIMEOUT`].
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use bfte_shared::codec::{self, DecodeError};
@@ -22,10 +21,9 @@ use iroh::endpoint::{
     SendStream, VarInt, WriteError,
 };
 use iroh::protocol::{AcceptError, ProtocolHandler};
-use iroh::{Endpoint, EndpointAddr};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{NetConfig, NetError, bind_endpoint, endpoint_id, peer_id};
+use super::{Dialer, NetConfig, NetError, bind_endpoint, peer_id};
 
 /// Join requests waiting for the driver; past that, new ones are refused as "busy".
 pub const JOIN_QUEUE: usize = 16;
@@ -187,29 +185,26 @@ async fn write_frame(stream: &mut SendStream, bytes: &[u8]) -> Result<(), JoinEr
 /// to the invite's peers (`bfte join`).
 #[derive(Debug, Clone)]
 pub struct Joiner {
-    endpoint: Endpoint,
+    dialer: Dialer,
 }
 
 impl Joiner {
     pub async fn bind(secret: &PeerSecret, config: NetConfig) -> Result<Joiner, NetError> {
+        let endpoint = bind_endpoint(secret, &config).await?;
         Ok(Joiner {
-            endpoint: bind_endpoint(secret, &config).await?,
+            dialer: Dialer::new(endpoint, config.relay.custom().cloned()),
         })
     }
 
     /// Sends the request to one peer (at its addresses that parse as `ip:port`; through
     /// relays and address lookup too when the endpoint has them) and reads its answer.
     pub async fn ask(&self, peer: &Member, request: &JoinRequest) -> Result<JoinReply, JoinError> {
-        let id = endpoint_id(&peer.id).map_err(|_| JoinError::BadPeerId(peer.id))?;
-        let target = peer
-            .addrs
-            .iter()
-            .filter_map(|addr| addr.parse::<SocketAddr>().ok())
-            .fold(EndpointAddr::new(id), |target, addr| {
-                target.with_ip_addr(addr)
-            });
+        let target = self
+            .dialer
+            .member_target(peer)
+            .map_err(|_| JoinError::BadPeerId(peer.id))?;
         tokio::time::timeout(REQUEST_TIMEOUT, async {
-            let connection = self.endpoint.connect(target, JOIN_ALPN).await?;
+            let connection = self.dialer.endpoint().connect(target, JOIN_ALPN).await?;
             let reply = exchange(&connection, request).await;
             connection.close(CLOSE_DONE, b"done");
             reply
@@ -219,7 +214,7 @@ impl Joiner {
     }
 
     pub async fn close(self) {
-        self.endpoint.close().await;
+        self.dialer.endpoint().close().await;
     }
 }
 
@@ -265,6 +260,7 @@ mod tests {
                 name: "node".into(),
                 addrs: node.local_addrs().iter().map(ToString::to_string).collect(),
             }],
+            relay: None,
         };
         let secret = PeerSecret::from_seed([9; 32]);
         let joiner = Joiner::bind(&secret, NetConfig::loopback(0))
@@ -299,10 +295,11 @@ mod tests {
             "{reply:?}"
         );
 
-        let target = EndpointAddr::new(endpoint_id(&node.peer_id()).expect("id"))
-            .with_ip_addr(node.local_addrs()[0]);
+        let id = crate::net::endpoint_id(&node.peer_id()).expect("id");
+        let target = joiner.dialer.target(id, node.local_addrs());
         let connection = joiner
-            .endpoint
+            .dialer
+            .endpoint()
             .connect(target, JOIN_ALPN)
             .await
             .expect("connect");

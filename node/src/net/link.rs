@@ -11,13 +11,13 @@ use std::time::Duration;
 use bfte_shared::admin::PeerPath;
 use bfte_shared::peer::PeerId;
 use iroh::endpoint::{Connection, ConnectionError, SendStream};
-use iroh::{Endpoint, EndpointAddr, EndpointId};
+use iroh::{EndpointAddr, EndpointId};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::frame::write_frame;
-use super::{ALPN, CLOSE_NOT_A_PEER, CLOSE_REDIAL, CLOSE_SHUTDOWN, Frame};
+use super::{ALPN, CLOSE_NOT_A_PEER, CLOSE_REDIAL, CLOSE_SHUTDOWN, Dialer, Frame};
 
 /// First wait after a failed dial; doubles up to `BACKOFF_MAX`.
 const BACKOFF_MIN: Duration = Duration::from_millis(50);
@@ -152,7 +152,7 @@ impl LinkStatus {
 impl Link {
     pub(super) fn spawn(
         runtime: &tokio::runtime::Handle,
-        endpoint: Endpoint,
+        dialer: Dialer,
         peer: PeerId,
         id: EndpointId,
         addrs: Vec<SocketAddr>,
@@ -163,7 +163,7 @@ impl Link {
         let (redial, redial_rx) = watch::channel(0);
         let status = Arc::new(LinkStatus::default());
         let task = runtime.spawn(run(Task {
-            endpoint,
+            dialer,
             peer,
             id,
             queue: queue_rx,
@@ -222,7 +222,7 @@ impl Link {
 }
 
 struct Task {
-    endpoint: Endpoint,
+    dialer: Dialer,
     peer: PeerId,
     id: EndpointId,
     queue: mpsc::Receiver<Frame>,
@@ -252,11 +252,9 @@ async fn run(mut task: Task) {
     loop {
         let target = {
             let addrs = task.addrs.borrow_and_update();
-            addrs.iter().fold(EndpointAddr::new(task.id), |addr, ip| {
-                addr.with_ip_addr(*ip)
-            })
+            task.dialer.target(task.id, addrs.iter().copied())
         };
-        match dial(&task.endpoint, target).await {
+        match dial(task.dialer.endpoint(), target).await {
             Ok((connection, stream)) => {
                 let started = Instant::now();
                 task.redial.borrow_and_update();
@@ -321,7 +319,7 @@ enum DialError {
 }
 
 async fn dial(
-    endpoint: &Endpoint,
+    endpoint: &iroh::Endpoint,
     target: EndpointAddr,
 ) -> Result<(Connection, SendStream), DialError> {
     let connection = tokio::time::timeout(CONNECT_TIMEOUT, endpoint.connect(target, ALPN))

@@ -55,6 +55,7 @@
 //! at once. Dropping a [`Net`] instead aborts its tasks without telling anyone, like a crash:
 //! peers find out by the idle timeout or when this node comes back and dials them.
 
+mod dialer;
 pub mod frame;
 mod inbound;
 pub mod join;
@@ -67,16 +68,18 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use bfte_shared::join::JOIN_ALPN;
+use bfte_shared::join::{Invite, JOIN_ALPN};
 use bfte_shared::message::MAX_MESSAGE_BYTES;
 use bfte_shared::peer::{PeerId, PeerSecret};
 use iroh::endpoint::{IdleTimeout, QuicTransportConfig, VarInt, presets};
 use iroh::protocol::Router;
+use iroh::tls::CaTlsConfig;
 use iroh::{Endpoint, EndpointId, NetReportConfig, RelayMode, SecretKey};
 use tokio::sync::mpsc;
 
 pub use iroh::RelayUrl;
 
+pub use self::dialer::Dialer;
 use self::inbound::InboundHandler;
 use self::join::{JOIN_QUEUE, JoinCall, JoinHandler};
 use self::link::Link;
@@ -115,8 +118,41 @@ pub enum RelayChoice {
     Disabled,
     /// n0's production relays, DNS address lookup and hole punching: for real deployments.
     Default,
-    /// One relay of our own (a local one in NAT tests and the relayed demo).
+    /// One relay of our own (`bfte relay`): every node of the federation uses it, so peers are
+    /// dialed through it by id (see [`Dialer`]).
     Custom(RelayUrl),
+}
+
+impl RelayChoice {
+    /// What to use when the user chose `chosen`: that if given, else the relay the invite
+    /// names, else `fallback`.
+    pub fn or_invite(
+        chosen: Option<RelayChoice>,
+        invite: &Invite,
+        fallback: RelayChoice,
+    ) -> Result<RelayChoice, NetError> {
+        if let Some(chosen) = chosen {
+            return Ok(chosen);
+        }
+        let Some(relay) = &invite.relay else {
+            return Ok(fallback);
+        };
+        relay
+            .parse()
+            .map(RelayChoice::Custom)
+            .map_err(|error: iroh::RelayUrlParseError| NetError::InviteRelay {
+                url: relay.clone(),
+                reason: error.to_string(),
+            })
+    }
+
+    /// The relay of our own, if that is the choice.
+    pub fn custom(&self) -> Option<&RelayUrl> {
+        match self {
+            RelayChoice::Custom(url) => Some(url),
+            RelayChoice::Disabled | RelayChoice::Default => None,
+        }
+    }
 }
 
 /// Where and how the endpoint listens.
@@ -170,6 +206,8 @@ pub enum NetError {
     IdMismatch { peer: PeerId, endpoint: EndpointId },
     #[error("the network must be started inside a tokio runtime")]
     NoRuntime,
+    #[error("the invite's relay `{url}` is not a usable URL ({reason}); ask for a new invite")]
+    InviteRelay { url: String, reason: String },
 }
 
 /// The iroh endpoint id of a peer: the same key. Fails for bytes that are not an ed25519 key.
@@ -213,6 +251,8 @@ impl Peers {
 pub struct Net {
     me: PeerId,
     endpoint: Endpoint,
+    /// The federation's own relay, named when dialing peers.
+    relay: Option<RelayUrl>,
     router: Router,
     peers: Arc<Peers>,
     runtime: tokio::runtime::Handle,
@@ -262,10 +302,16 @@ impl Net {
                 .accept(iroh_blobs::ALPN, history.blobs.protocol(served.clone()));
         }
         let router = router.spawn();
-        tracing::info!(peer = %me.short(), addrs = ?endpoint.bound_sockets(), "consensus endpoint bound");
+        tracing::info!(
+            peer = %me.short(),
+            addrs = ?endpoint.bound_sockets(),
+            relay = ?config.relay,
+            "consensus endpoint bound"
+        );
         let net = Net {
             me,
             endpoint,
+            relay: config.relay.custom().cloned(),
             router,
             peers,
             runtime,
@@ -283,9 +329,15 @@ impl Net {
         &self.served
     }
 
-    /// The endpoint, for dialing other protocols (a replica's sources).
-    pub fn endpoint(&self) -> &Endpoint {
-        &self.endpoint
+    /// Dials peers through this endpoint, naming our relay: for other protocols (a replica's
+    /// sources).
+    pub fn dialer(&self) -> Dialer {
+        Dialer::new(self.endpoint.clone(), self.relay.clone())
+    }
+
+    /// The federation's own relay this node uses (`--relay URL`), which its invites name.
+    pub fn custom_relay(&self) -> Option<&RelayUrl> {
+        self.relay.as_ref()
     }
 
     /// The bound UDP sockets: what other peers dial (for example from a genesis file).
@@ -315,7 +367,7 @@ impl Net {
             };
             let link = Link::spawn(
                 &self.runtime,
-                self.endpoint.clone(),
+                self.dialer(),
                 peer,
                 id,
                 addrs,
@@ -397,9 +449,11 @@ pub(crate) async fn bind_endpoint(
             .relay_mode(RelayMode::Disabled)
             .net_report_config(NetReportConfig::minimal()),
         RelayChoice::Default => Endpoint::builder(presets::N0),
-        RelayChoice::Custom(url) => {
-            Endpoint::builder(presets::Minimal).relay_mode(RelayMode::custom([url.clone()]))
-        }
+        // A federation's relay is checked against the machine's trust store (SSL_CERT_FILE
+        // included), so one with a certificate from a private CA serves QUIC address discovery.
+        RelayChoice::Custom(url) => Endpoint::builder(presets::Minimal)
+            .relay_mode(RelayMode::custom([url.clone()]))
+            .ca_tls_config(CaTlsConfig::system()),
     };
     let endpoint = builder
         .secret_key(SecretKey::from_bytes(&secret.seed()))

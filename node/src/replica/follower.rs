@@ -4,18 +4,20 @@
 //! replay's (`history::Replay`): nothing reaches the database before a certificate valid under
 //! the epoch in force covers it.
 
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bfte_shared::message::FinalizedChain;
 use bfte_shared::modules::ctrl::Member;
 use bfte_shared::round::Height;
-use iroh::Endpoint;
+use iroh::endpoint::Connection;
 use tokio::sync::watch;
 
 use super::blobs::SegmentBlobs;
 use super::protocol::{ChainPart, EpochSegments, Index};
 use super::source::{Parts, Source, SourceError};
 use crate::history::{HistoryError, Replay, SEGMENT_BLOCKS, Segment};
+use crate::net::{Dialer, PathInfo};
 
 /// The wait before trying the sources again once all of them failed.
 const RETRY: Duration = Duration::from_secs(1);
@@ -58,8 +60,9 @@ struct SegmentBounds {
 pub struct Follower {
     replay: Replay,
     blobs: SegmentBlobs,
-    endpoint: Endpoint,
+    dialer: Dialer,
     sources: Vec<Member>,
+    connection: SourceConnection,
     tip: watch::Sender<Height>,
     progress: watch::Sender<Progress>,
     /// Bytes received from the sources dropped so far.
@@ -81,6 +84,26 @@ pub struct Progress {
     pub following: bool,
 }
 
+/// The connection to the source in use, shared with the status calls that ask how it travels.
+#[derive(Debug, Clone, Default)]
+pub struct SourceConnection(Arc<Mutex<Option<Connection>>>);
+
+impl SourceConnection {
+    /// The path the connection to the source uses now: relayed, or direct once hole punched.
+    pub fn path(&self) -> Option<PathInfo> {
+        PathInfo::of(
+            self.0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref()?,
+        )
+    }
+
+    fn set(&self, connection: Option<Connection>) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = connection;
+    }
+}
+
 impl Follower {
     /// A follower that tries `sources` first (an invite's peers), then the members of the
     /// epoch the replay is in, so it finds the federation again after its membership changed.
@@ -88,7 +111,7 @@ impl Follower {
     pub fn new(
         replay: Replay,
         blobs: SegmentBlobs,
-        endpoint: Endpoint,
+        dialer: Dialer,
         sources: Vec<Member>,
         tip: watch::Sender<Height>,
     ) -> Follower {
@@ -100,8 +123,9 @@ impl Follower {
         Follower {
             replay,
             blobs,
-            endpoint,
+            dialer,
             sources,
+            connection: SourceConnection::default(),
             tip,
             progress: watch::channel(progress).0,
             settled_bytes: 0,
@@ -111,6 +135,11 @@ impl Follower {
     /// What a progress bar or a status call shows.
     pub fn progress(&self) -> watch::Receiver<Progress> {
         self.progress.subscribe()
+    }
+
+    /// How the connection to the source in use travels, for status calls.
+    pub fn source_connection(&self) -> SourceConnection {
+        self.connection.clone()
     }
 
     /// Follows the sources in turn until this node's database fails.
@@ -147,8 +176,10 @@ impl Follower {
     /// Catches up from one source's segments, then takes what it pushes. On an error, the
     /// blocks it sent that no certificate covers yet are forgotten.
     pub async fn follow(&mut self, member: &Member) -> Result<(), FollowError> {
-        let source = Source::connect(&self.endpoint, member).await?;
+        let source = Source::connect(&self.dialer, member).await?;
+        self.connection.set(Some(source.connection().clone()));
         let result = self.follow_source(&source).await;
+        self.connection.set(None);
         source.close();
         self.settled_bytes += source.bytes_in();
         if result.is_err() {

@@ -28,7 +28,7 @@ mod source;
 mod tests;
 
 pub use self::blobs::{BlobError, SegmentBlobs, ServedBlobs};
-pub use self::follower::{FollowError, Follower, Progress};
+pub use self::follower::{FollowError, Follower, Progress, SourceConnection};
 pub use self::protocol::{EpochSegments, HISTORY_ALPN, Index, Request};
 pub use self::segmenter::{HistorySource, SegmentError, start};
 pub use self::served::Served;

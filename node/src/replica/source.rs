@@ -1,7 +1,6 @@
 //! One source a replica fetches from: a voter or another replica, reached by its key and
 //! addresses. Every answer is bounded in size and time; none is trusted.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -11,12 +10,11 @@ use bfte_shared::message::MAX_MESSAGE_BYTES;
 use bfte_shared::modules::ctrl::Member;
 use bfte_shared::round::Height;
 use iroh::endpoint::{Connection, RecvStream, VarInt};
-use iroh::{Endpoint, EndpointAddr};
 use serde::de::DeserializeOwned;
 
 use super::blobs::{BlobError, SegmentBlobs};
 use super::protocol::{ChainPart, HISTORY_ALPN, Index, MAX_EPOCH_SEGMENTS, Request};
-use crate::net::endpoint_id;
+use crate::net::Dialer;
 use crate::net::frame::{FrameError, read_frame_within, write_frame};
 
 /// How long connecting, or one answer, may take.
@@ -60,20 +58,16 @@ pub struct Source {
 impl Source {
     /// Connects to `member` at its addresses that parse as `ip:port` (and through relays and
     /// address lookup when the endpoint has them).
-    pub async fn connect(endpoint: &Endpoint, member: &Member) -> Result<Source, SourceError> {
+    pub async fn connect(dialer: &Dialer, member: &Member) -> Result<Source, SourceError> {
         let name = if member.name.is_empty() {
             member.id.short()
         } else {
             member.name.clone()
         };
-        let id = endpoint_id(&member.id).map_err(|_| SourceError::BadPeerId)?;
-        let target = member
-            .addrs
-            .iter()
-            .filter_map(|addr| addr.parse::<SocketAddr>().ok())
-            .fold(EndpointAddr::new(id), |target, addr| {
-                target.with_ip_addr(addr)
-            });
+        let target = dialer
+            .member_target(member)
+            .map_err(|_| SourceError::BadPeerId)?;
+        let endpoint = dialer.endpoint();
         let connect = |alpn: &'static [u8]| {
             let target = target.clone();
             async move {
@@ -91,6 +85,11 @@ impl Source {
             blobs,
             received: Arc::default(),
         })
+    }
+
+    /// The connection of the history protocol, which carries what the source pushes.
+    pub fn connection(&self) -> &Connection {
+        &self.connection
     }
 
     /// Bytes of history received from this source.

@@ -103,7 +103,7 @@ async fn a_replica_catches_up_across_an_epoch_follows_live_and_serves_another() 
     let follower = Follower::new(
         Replay::new(replica_store.clone(), Arc::new(Ed25519Verifier)).expect("replay"),
         replica_source.blobs.clone(),
-        replica_net.endpoint().clone(),
+        replica_net.dialer(),
         vec![member],
         replica_tip,
     );
@@ -156,7 +156,7 @@ async fn a_replica_catches_up_across_an_epoch_follows_live_and_serves_another() 
     let second = Follower::new(
         Replay::new(second_store.clone(), Arc::new(Ed25519Verifier)).expect("replay"),
         second_source.blobs.clone(),
-        second_net.endpoint().clone(),
+        second_net.dialer(),
         vec![replica_member],
         second_tip,
     );

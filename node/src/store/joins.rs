@@ -139,6 +139,7 @@ mod tests {
             pin_height: bfte_shared::round::Height(0),
             pin_block: bfte_shared::hash::Hash::ZERO,
             peers: Vec::new(),
+            relay: None,
         };
         let member = Member {
             id: secret.peer_id(),

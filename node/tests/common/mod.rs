@@ -2,6 +2,8 @@
 //! nodes started, stopped, killed and queried through the CLI.
 #![allow(dead_code)] // Each test binary uses its own part of this module.
 
+pub mod netns;
+
 use std::net::{Ipv4Addr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -30,20 +32,50 @@ pub fn ok(args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// Where and how a federation's nodes run.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    /// What the node's command line is prefixed with, such as `ip netns exec NS` (empty: none).
+    pub wrapper: Vec<String>,
+    /// The host of the nodes' listen addresses.
+    pub host: String,
+    /// `bfte run --relay`.
+    pub relay: String,
+    /// More environment for the nodes.
+    pub env: Vec<(String, String)>,
+}
+
+impl Launch {
+    /// On loopback, fully offline.
+    pub fn loopback() -> Launch {
+        Launch {
+            wrapper: Vec::new(),
+            host: "127.0.0.1".into(),
+            relay: "off".into(),
+            env: Vec::new(),
+        }
+    }
+}
+
 pub struct Federation {
     _temp: tempfile::TempDir,
     pub dirs: Vec<PathBuf>,
     nodes: Vec<Option<Child>>,
+    launch: Launch,
 }
 
 impl Federation {
     pub fn new(n: usize) -> Federation {
+        Federation::launch(n, Launch::loopback())
+    }
+
+    pub fn launch(n: usize, launch: Launch) -> Federation {
         let temp = tempfile::tempdir().expect("tempdir");
         let dirs: Vec<PathBuf> = (0..n)
             .map(|i| temp.path().join(format!("peer{i}")))
             .collect();
         for (i, dir) in dirs.iter().enumerate() {
-            let listen = free_listen_addr();
+            let listen = free_listen_addr().replace("127.0.0.1", &launch.host);
             let name = format!("peer{i}");
             ok(&[
                 "init",
@@ -74,6 +106,7 @@ impl Federation {
             _temp: temp,
             dirs,
             nodes: (0..n).map(|_| None).collect(),
+            launch,
         };
         for i in 0..n {
             federation.start(i);
@@ -87,9 +120,24 @@ impl Federation {
             .append(true)
             .open(self.dirs[i].join("node.log"))
             .expect("log");
-        let child = Command::new(BFTE)
-            .args(["run", "--relay", "off", "--data-dir", p(&self.dirs[i])])
+        let mut command = match self.launch.wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(BFTE);
+                command
+            }
+            None => Command::new(BFTE),
+        };
+        let child = command
+            .args([
+                "run",
+                "--relay",
+                &self.launch.relay,
+                "--data-dir",
+                p(&self.dirs[i]),
+            ])
             .env("RUST_LOG", "bfte_node=info")
+            .envs(self.launch.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)

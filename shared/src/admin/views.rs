@@ -46,6 +46,9 @@ pub struct Replication {
     pub bytes_out: u64,
     /// Milliseconds between its tip block's timestamp and now.
     pub lag_ms: u64,
+    /// How the connection to the source travels now: relayed, or direct once hole punched.
+    #[serde(default)]
+    pub source_path: Option<PeerPath>,
 }
 
 impl Replication {

@@ -39,7 +39,14 @@ fn draw_panel(frame: &mut Frame, area: Rect, app: &App, status: &Status, r: &Rep
     let (state, _) = state(r, app);
     let lag = r.lag_heights(status.finalized_height);
     let lines = vec![
-        field("source", r.source.clone().unwrap_or_else(|| "-".into())),
+        field(
+            "source",
+            match (&r.source, r.source_path) {
+                (Some(source), Some(path)) => format!("{source} ({})", path.as_str()),
+                (Some(source), None) => source.clone(),
+                (None, _) => "-".into(),
+            },
+        ),
         field("state", state.into()),
         field(
             "this node",
