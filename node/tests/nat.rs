@@ -109,19 +109,6 @@ fn replica_status(dir: &Path) -> Option<Value> {
         .flatten()
 }
 
-/// Submits `count` items and returns the height that holds them.
-fn submit_some(federation: &Federation, count: usize, tag: &str) -> u64 {
-    let before = federation.height(0).expect("height");
-    for i in 0..count {
-        assert!(federation.submit(i % 4, &format!("{tag}-{i}")), "submit");
-    }
-    federation.wait_for("blocks with the items", Duration::from_secs(20), |f| {
-        f.height(0).is_some_and(|h| h > before)
-    });
-    std::thread::sleep(Duration::from_millis(300));
-    federation.height(0).expect("height")
-}
-
 /// What the replica's status says over time: the paths its source connection took, in order.
 struct Watch<'a> {
     dir: &'a Path,
@@ -191,7 +178,7 @@ fn a_replica_behind_nat_follows_through_the_relay_then_hole_punched() {
     federation.wait_for("the nodes to answer", Duration::from_secs(20), |f| {
         (0..4).all(|i| f.height(i).is_some())
     });
-    let height = submit_some(&federation, 12, "before");
+    let height = federation.submit_some(12, "before", Duration::from_secs(20));
 
     // The invite names the relay the node runs with, and only addresses the replica cannot reach.
     let code = ok(&["invite", "--data-dir", p(&federation.dirs[0])]);
@@ -235,14 +222,14 @@ fn a_replica_behind_nat_follows_through_the_relay_then_hole_punched() {
     );
 
     // Live: what the federation finalizes now reaches the replica.
-    let height = submit_some(&federation, 6, "live");
+    let height = federation.submit_some(6, "live", Duration::from_secs(20));
     watch.at_height(height, Duration::from_secs(10));
 
     // Both NATs map ports independently of the destination: hole punching gets through.
     watch.until("a direct path", DIRECT_WITHIN, |s| {
         s["replication"]["source_path"] == "direct"
     });
-    let height = submit_some(&federation, 6, "direct");
+    let height = federation.submit_some(6, "direct", Duration::from_secs(20));
     let status = watch.at_height(height, Duration::from_secs(10));
     assert_eq!(status["replication"]["source_path"], "direct", "{status}");
     println!("replica paths since its start: {:?}", watch.paths);

@@ -82,22 +82,10 @@ fn running_federation() -> Federation {
     federation
 }
 
-fn submit_some(federation: &Federation, count: usize, tag: &str) -> u64 {
-    let before = federation.height(0).expect("height");
-    for i in 0..count {
-        assert!(federation.submit(i % 4, &format!("{tag}-{i}")), "submit");
-    }
-    federation.wait_for("blocks with the items", Duration::from_secs(30), |f| {
-        f.height(0).is_some_and(|h| h > before)
-    });
-    std::thread::sleep(Duration::from_millis(500));
-    federation.height(0).expect("height")
-}
-
 #[test]
 fn a_replica_follows_from_an_invite_survives_kill_9_and_resumes() {
     let federation = running_federation();
-    submit_some(&federation, 12, "before");
+    federation.submit_some(12, "before", Duration::from_secs(30));
     let code = ok(&["invite", "--data-dir", p(&federation.dirs[0])]);
     let dir: PathBuf = federation.spare_dir("replica");
 
@@ -134,13 +122,13 @@ fn a_replica_follows_from_an_invite_survives_kill_9_and_resumes() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("replica"));
 
     // Live: what the federation finalizes now reaches the replica.
-    let height = submit_some(&federation, 8, "live");
+    let height = federation.submit_some(8, "live", Duration::from_secs(30));
     wait_replica(&federation, &dir, height, Duration::from_secs(10));
 
     // kill -9, more history meanwhile, then a restart from the data directory alone.
     replica.kill().expect("kill");
     replica.wait().expect("reap");
-    let height = submit_some(&federation, 12, "while-down");
+    let height = federation.submit_some(12, "while-down", Duration::from_secs(30));
     let mut replica = start_replica(&dir, None);
     wait_replica(&federation, &dir, height, Duration::from_secs(60));
     assert_eq!(chain(&dir, height), chain(&federation.dirs[0], height));

@@ -212,6 +212,20 @@ impl Federation {
             .success()
     }
 
+    /// Submits `count` items round the first four nodes and returns the height that holds
+    /// them (waiting up to `within` for a block, then a moment for the rest).
+    pub fn submit_some(&self, count: usize, tag: &str, within: Duration) -> u64 {
+        let before = self.height(0).expect("height");
+        for i in 0..count {
+            assert!(self.submit(i % 4, &format!("{tag}-{i}")), "submit");
+        }
+        self.wait_for("blocks with the items", within, |f| {
+            f.height(0).is_some_and(|h| h > before)
+        });
+        std::thread::sleep(Duration::from_millis(500));
+        self.height(0).expect("height")
+    }
+
     pub fn chain(&self, i: usize, upto: u64) -> Vec<String> {
         let mut hashes = Vec::new();
         let mut from = 0;
