@@ -82,13 +82,13 @@ pub async fn run_replicate_bench(dir: &Path, shape: Shape) -> anyhow::Result<Rep
     let replica_store = Arc::new(Store::create(dir.join("replica.redb"), store.genesis())?);
     // As `bfte replicate` runs: the replica serves what it verified from the blob store it
     // fetches into, its segmenter following its tip.
-    let (replica_tip, mut watched) = watch::channel(Height(0));
+    let (replica_tip, watched) = watch::channel(Height(0));
     let (replica_net, blobs, replica_history) = serve(
         replica_store.clone(),
         dir,
         "replica-blobs",
         2,
-        watched.clone(),
+        watched,
     )
     .await?;
     let replay = Replay::new(replica_store, Arc::new(Ed25519Verifier))?;
@@ -99,15 +99,16 @@ pub async fn run_replicate_bench(dir: &Path, shape: Shape) -> anyhow::Result<Rep
         vec![member],
         replica_tip,
     );
-    let progress = follower.progress();
+    let mut progress = follower.progress();
     let caught = Instant::now();
     let running = tokio::spawn(follower.run());
-    tokio::time::timeout(LIMIT, watched.wait_for(|t| *t >= tip))
+    // The progress, not the tip: it carries the bytes of the chain that reached the tip.
+    let bytes_in = tokio::time::timeout(LIMIT, progress.wait_for(|p| p.tip >= tip))
         .await
         .context("the replica did not catch up in time")?
-        .context("the replica stopped")?;
+        .context("the replica stopped")?
+        .bytes_in;
     let catch_up = caught.elapsed();
-    let bytes_in = progress.borrow().bytes_in;
     running.abort();
     let _ = running.await;
     drop(source_tip);
