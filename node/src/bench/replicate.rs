@@ -83,14 +83,8 @@ pub async fn run_replicate_bench(dir: &Path, shape: Shape) -> anyhow::Result<Rep
     // As `bfte replicate` runs: the replica serves what it verified from the blob store it
     // fetches into, its segmenter following its tip.
     let (replica_tip, watched) = watch::channel(Height(0));
-    let (replica_net, blobs, replica_history) = serve(
-        replica_store.clone(),
-        dir,
-        "replica-blobs",
-        2,
-        watched,
-    )
-    .await?;
+    let (replica_net, blobs, replica_history) =
+        serve(replica_store.clone(), dir, "replica-blobs", 2, watched).await?;
     let replay = Replay::new(replica_store, Arc::new(Ed25519Verifier))?;
     let follower = Follower::new(
         replay,
