@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use bfte_shared::join::Invite;
 use common::netns::{FEDERATION_HOST, Nat, RELAY_HOST};
-use common::{BFTE, Federation, Launch, bfte, ok, p};
+use common::{BFTE, Federation, Launch, bfte, ok, p, status_of};
 use serde_json::Value;
 
 /// How long the replica may take from its start to a direct path.
@@ -100,15 +100,6 @@ fn start_replica(nat: &Nat, dir: &Path, code: &str, cert: &Path) -> Process {
     Process { child, log }
 }
 
-fn replica_status(dir: &Path) -> Option<Value> {
-    let output = bfte(&["status", "--data-dir", p(dir), "--json"]);
-    output
-        .status
-        .success()
-        .then(|| serde_json::from_slice(&output.stdout).ok())
-        .flatten()
-}
-
 /// What the replica's status says over time: the paths its source connection took, in order.
 struct Watch<'a> {
     dir: &'a Path,
@@ -123,7 +114,7 @@ impl Watch<'_> {
         let deadline = Instant::now() + limit;
         let mut last = None;
         loop {
-            if let Some(status) = replica_status(self.dir) {
+            if let Some(status) = status_of(self.dir) {
                 if let Some(path) = status["replication"]["source_path"].as_str()
                     && self.paths.last().is_none_or(|(seen, _)| seen != path)
                 {

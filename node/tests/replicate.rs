@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{BFTE, Federation, bfte, free_listen_addr, ok, p};
+use common::{BFTE, Federation, bfte, free_listen_addr, ok, p, status_of};
 use serde_json::Value;
 
 fn start_replica(dir: &Path, code: Option<&str>) -> Child {
@@ -32,20 +32,11 @@ fn start_replica(dir: &Path, code: Option<&str>) -> Child {
         .expect("spawn replica")
 }
 
-fn replica_status(dir: &Path) -> Option<Value> {
-    let output = bfte(&["status", "--data-dir", p(dir), "--json"]);
-    output
-        .status
-        .success()
-        .then(|| serde_json::from_slice(&output.stdout).ok())
-        .flatten()
-}
-
 /// Waits until the replica holds `height` and follows, failing with its log after `limit`.
 fn wait_replica(federation: &Federation, dir: &Path, height: u64, limit: Duration) -> Value {
     let mut last = None;
     let caught_up = |_: &Federation| {
-        last = replica_status(dir);
+        last = status_of(dir);
         last.as_ref().is_some_and(|s| {
             s["finalized_height"].as_u64() >= Some(height)
                 && s["replication"]["following"] == Value::Bool(true)

@@ -22,6 +22,16 @@ pub fn json(args: &[&str]) -> Value {
     serde_json::from_str(&ok(args)).expect("json")
 }
 
+/// `bfte status --json` of the node or replica in `dir`; `None` while it does not answer.
+pub fn status_of(dir: &Path) -> Option<Value> {
+    let output = bfte(&["status", "--data-dir", p(dir), "--json"]);
+    output
+        .status
+        .success()
+        .then(|| serde_json::from_slice(&output.stdout).ok())
+        .flatten()
+}
+
 pub fn ok(args: &[&str]) -> String {
     let output = bfte(args);
     assert!(
