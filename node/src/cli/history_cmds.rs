@@ -3,13 +3,13 @@
 
 use std::fs::File;
 use std::io::{BufReader, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use bfte_node::daemon::DataDir;
-use bfte_node::history::{self, HistoryError, ScratchDir, Verified};
+use bfte_node::history::{self, ExportRange, HistoryError, ScratchDir, Verification, Verified};
 use bfte_node::store::Store;
 use bfte_shared::crypto::Ed25519Verifier;
 use bfte_shared::round::Height;
@@ -23,7 +23,9 @@ use super::EXIT_VIOLATION;
 #[command(after_help = "Examples:\n  \
     bfte history export --data-dir ./alice > history.cbor\n  \
     bfte history export --data-dir ./alice --to 5000 > first-5000.cbor\n  \
-    bfte history verify history.cbor\n\n\
+    bfte history export --data-dir ./alice --from 5001 > rest.cbor\n  \
+    bfte history verify history.cbor\n  \
+    bfte history verify first-5000.cbor rest.cbor\n\n\
     The format (a CBOR sequence: the genesis, then each epoch's blocks with their\n\
     certificates and how the epoch ended) is in docs/history-format.md.")]
 pub struct HistoryArgs {
@@ -37,18 +39,28 @@ enum HistoryCommand {
     Verify(VerifyArgs),
 }
 
-/// Write a node's finalized history to stdout, from the genesis on.
+/// Write a node's finalized history to stdout, from the genesis on (or from `--from`).
 ///
 /// Reads the database in one transaction (a consistent moment of history). The node must not
 /// be running: its database is open in one process at a time.
+///
+/// A file always ends on a certified block, and the summary on stderr says which `--from`
+/// continues it. A file exported `--from` a later height starts with the block it continues
+/// instead of the genesis: verify it after the files before it, never alone.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
     bfte history export --data-dir ./alice > history.cbor\n  \
-    bfte history export --data-dir ./alice --to 5000 > first-5000.cbor")]
+    bfte history export --data-dir ./alice --to 5000 > first-5000.cbor\n  \
+    bfte history export --data-dir ./alice --from 5001 > rest.cbor\n  \
+    bfte history verify first-5000.cbor rest.cbor")]
 struct ExportArgs {
     /// The node's data directory.
     #[arg(long)]
     data_dir: PathBuf,
+    /// Start at this height, continuing a file that ended on the block before it (which
+    /// must be certified, as every file's last block is).
+    #[arg(long, value_name = "HEIGHT")]
+    from: Option<u64>,
     /// Stop at the first certified block at or above this height (default: the tip).
     #[arg(long, value_name = "HEIGHT")]
     to: Option<u64>,
@@ -57,15 +69,20 @@ struct ExportArgs {
 /// Verify an exported history offline, alone: every hash link and certificate, each epoch's
 /// peers derived by applying the history, and the state roots the blocks commit to.
 ///
-/// Exits 0 when the whole file verifies, 1 when it does not (the error names the height and
-/// the reason), 2 when it cannot be checked (unreadable file, no scratch space).
+/// Several files are verified in order as one history: the first from the genesis, each
+/// later one continuing where the one before ended (`export --from`).
+///
+/// Exits 0 when every file verifies, 1 when one does not (the error names the file, the
+/// height and the reason), 2 when it cannot be checked (unreadable file, no scratch space).
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
     bfte history verify history.cbor\n  \
-    bfte history verify history.cbor --json")]
+    bfte history verify history.cbor --json\n  \
+    bfte history verify first-5000.cbor rest.cbor")]
 struct VerifyArgs {
-    /// The exported history.
-    file: PathBuf,
+    /// The exported history: one file, or a first file and the ones that continue it.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
     /// Machine-readable output: one JSON object.
     #[arg(long)]
     json: bool,
@@ -87,44 +104,69 @@ fn export(args: ExportArgs) -> anyhow::Result<()> {
     let store =
         Store::open(&path).context("export reads the database itself; stop the node first")?;
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let written = history::export(&store, args.to.map(Height), &mut out)?;
+    let range = ExportRange {
+        from: args.from.map(Height),
+        to: args.to.map(Height),
+    };
+    let written = history::export(&store, range, &mut out)?;
     out.flush().context("writing the export")?;
     eprintln!(
-        "exported heights 0 to {} ({} epochs, {} segments, {} bytes)",
-        written.last, written.epochs, written.segments, written.bytes
+        "exported heights {} to {} ({} epochs, {} segments, {} bytes); `--from {}` continues it",
+        written.first,
+        written.last,
+        written.epochs,
+        written.segments,
+        written.bytes,
+        written.last.next()
     );
     Ok(())
 }
 
 fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let file =
-        File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
     let scratch = ScratchDir::new()?;
-    let database = scratch.path().join("replay.redb");
-    let result = history::verify_file(BufReader::new(file), &database, Arc::new(Ed25519Verifier));
+    let result = verify_all(&args.files, &scratch.path().join("replay.redb"));
     // Removed before anything is printed: a reader that stops early (`| head`) ends this
     // process with SIGPIPE, and no destructor runs then.
     drop(scratch);
-    match result {
+    match result? {
         Ok(verified) => {
             print_verified(&verified, args.json);
             Ok(ExitCode::SUCCESS)
         }
-        Err(error @ (HistoryError::Io { .. } | HistoryError::Store(_))) => {
-            Err(error).with_context(|| format!("cannot check {}", args.file.display()))
+        Err((path, error @ (HistoryError::Io { .. } | HistoryError::Store(_)))) => {
+            Err(error).with_context(|| format!("cannot check {}", path.display()))
         }
-        Err(error) => {
+        Err((path, error)) => {
             if args.json {
                 println!(
                     "{:#}",
-                    json!({ "verified": false, "error": error.to_string() })
+                    json!({ "verified": false, "file": path, "error": error.to_string() })
                 );
             } else {
-                eprintln!("error: {} does not verify: {error}", args.file.display());
+                eprintln!("error: {} does not verify: {error}", path.display());
             }
             Ok(ExitCode::from(EXIT_VIOLATION))
         }
     }
+}
+
+/// The files verified in order as one history; the outer error is one that keeps them from
+/// being checked at all, the inner one names the file that does not verify.
+fn verify_all(
+    files: &[PathBuf],
+    database: &Path,
+) -> anyhow::Result<Result<Verified, (PathBuf, HistoryError)>> {
+    let mut verification = Verification::new(database, Arc::new(Ed25519Verifier));
+    let mut last = None;
+    for path in files {
+        let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        if let Err(error) = verification.read(BufReader::new(file)) {
+            return Ok(Err((path.clone(), error)));
+        }
+        last = Some(path);
+    }
+    let last = last.context("no file to verify")?;
+    Ok(verification.finish().map_err(|e| (last.clone(), e)))
 }
 
 fn print_verified(verified: &Verified, json: bool) {

@@ -103,6 +103,31 @@ pub enum HistoryError {
     )]
     SwitchPending { epoch: u64, height: Height },
 
+    #[error("nothing to export from height {from}: the export ends at height {to}")]
+    EmptyRange { from: Height, to: Height },
+
+    #[error(
+        "a file cannot start at height {from}: the block before it has no certificate of its \
+         own, and a file continues only one that ended on a certified block{}",
+        nearest_boundaries(*before, *after)
+    )]
+    NoFileBoundary {
+        from: Height,
+        /// The last certified height below `from`, if any.
+        before: Option<Height>,
+        /// The first certified height at or above `from`, if any.
+        after: Option<Height>,
+    },
+
+    #[error(
+        "this file continues history after height {after} (block {after_block}); verify it \
+         after the file that ends there: `bfte history verify EARLIER.cbor THIS.cbor`"
+    )]
+    ContinuesUnknown { after: Height, after_block: Hash },
+
+    #[error("this file continues {claimed}, but the files before it end with {found}")]
+    ContinuesElsewhere { claimed: String, found: String },
+
     #[error("the store has no finalized block at height {height}, which it should")]
     MissingTip { height: Height },
 
@@ -117,6 +142,19 @@ pub enum HistoryError {
         action: &'static str,
         source: std::io::Error,
     },
+}
+
+/// The `--from` values next to one that is not a file boundary.
+fn nearest_boundaries(before: Option<Height>, after: Option<Height>) -> String {
+    let options: Vec<String> = [before, after]
+        .into_iter()
+        .flatten()
+        .map(|h| format!("--from {}", h.next()))
+        .collect();
+    match options.is_empty() {
+        true => String::new(),
+        false => format!("; try {}", options.join(" or ")),
+    }
 }
 
 /// Why the bytes of one record are not a record.

@@ -16,7 +16,7 @@ use bfte_shared::peer::{PeerId, PeerSecret};
 use bfte_shared::round::Height;
 use bfte_shared::vote::{Vote, VoteKind};
 
-use super::export::export;
+use super::export::{ExportRange, export};
 use crate::bench::synthetic::child_block;
 use crate::ledger::Ledger;
 use crate::store::Store;
@@ -247,7 +247,7 @@ impl History {
 
     pub(crate) fn export(&self) -> Vec<u8> {
         let mut bytes = Vec::new();
-        export(&self.store, None, &mut bytes).expect("export");
+        export(&self.store, ExportRange::default(), &mut bytes).expect("export");
         bytes
     }
 }

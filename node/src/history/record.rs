@@ -1,10 +1,13 @@
-//! The records of an exported history, a CBOR sequence: one `Genesis`, then for each epoch its
-//! `Segment`s and, if it ended, its `EpochEnd`. `docs/history-format.md` specifies them.
+//! The records of an exported history, a CBOR sequence: one `Genesis` (or, for a file that
+//! continues another, one `Continues`), then for each epoch its `Segment`s and, if it ended,
+//! its `EpochEnd`. `docs/history-format.md` specifies them.
 
 use bfte_shared::block::Block;
 use bfte_shared::certificate::Certificate;
-use bfte_shared::federation::Genesis;
+use bfte_shared::federation::{FederationId, Genesis};
+use bfte_shared::hash::Hash;
 use bfte_shared::modules::ctrl::{Change, EpochConfig};
+use bfte_shared::round::Height;
 use serde::{Deserialize, Serialize};
 
 use super::segment::Segment;
@@ -27,6 +30,16 @@ pub enum Record {
     },
     Segment(Segment),
     EpochEnd(EpochEnd),
+    /// The first record of a file that continues another (`export --from`): the block the
+    /// other file ended with, which this file's first block extends. Verified only after the
+    /// files before it, never alone: the peers of `epoch` follow from the history before.
+    Continues {
+        format: u32,
+        federation: FederationId,
+        epoch: u64,
+        after: Height,
+        after_block: Hash,
+    },
 }
 
 impl Record {
@@ -35,6 +48,7 @@ impl Record {
             Record::Genesis { .. } => "genesis record",
             Record::Segment(_) => "segment",
             Record::EpochEnd(_) => "epoch end",
+            Record::Continues { .. } => "continuation record",
         }
     }
 }

@@ -160,11 +160,32 @@ impl Snapshot {
         &self,
         heights: RangeInclusive<u64>,
     ) -> Result<Option<Height>, HistoryError> {
+        self.find_certified(heights, false)
+    }
+
+    /// The last height in `heights` whose block carries its own certificate.
+    pub fn last_certified(
+        &self,
+        heights: RangeInclusive<u64>,
+    ) -> Result<Option<Height>, HistoryError> {
+        self.find_certified(heights, true)
+    }
+
+    fn find_certified(
+        &self,
+        heights: RangeInclusive<u64>,
+        from_top: bool,
+    ) -> Result<Option<Height>, HistoryError> {
         let Some(table) = self.table(FINALIZED, "finalized")? else {
             return Ok(None);
         };
         let read = failed(&self.path, "reading table `finalized`");
-        for entry in table.range(heights).map_err(read)? {
+        let range = table.range(heights).map_err(read)?;
+        let entries: Box<dyn Iterator<Item = _>> = match from_top {
+            true => Box::new(range.rev()),
+            false => Box::new(range),
+        };
+        for entry in entries {
             let (height, value) = entry.map_err(failed(&self.path, "reading table `finalized`"))?;
             let stored: StoredEntry = self.decode("finalized", value.value())?;
             if stored.certificate.is_some() {

@@ -109,7 +109,7 @@ fn a_replayed_store_serves_the_same_bytes_and_snapshots_match_the_store() {
     verify_file(exported.as_slice(), &path, Arc::new(Ed25519Verifier)).expect("verifies");
     let replica = Store::open(&path).expect("open the replica");
     let mut again = Vec::new();
-    super::export(&replica, None, &mut again).expect("export the replica");
+    super::export(&replica, super::ExportRange::default(), &mut again).expect("export the replica");
     assert_eq!(again, exported, "same history, same bytes");
     let (source, copy) = (
         Snapshot::of(&history.store).expect("snapshot"),

@@ -2,7 +2,7 @@
 //! database with the real ledger.
 
 use std::io::BufRead;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bfte_shared::codec;
@@ -52,88 +52,215 @@ pub fn verify_file(
     database: &Path,
     verifier: Arc<dyn Verifier>,
 ) -> Result<Verified, HistoryError> {
-    let mut reader = SequenceReader::new(input);
-    let (offset, first) = match next_record(&mut reader, GENESIS_RECORD_BYTES, Height(0))? {
-        Some(record) => record,
-        None => {
+    let mut verification = Verification::new(database, verifier);
+    verification.read(input)?;
+    verification.finish()
+}
+
+/// History verified from one file or from several read in order, each after the first
+/// continuing where the one before ended (`export --from`).
+pub struct Verification {
+    database: PathBuf,
+    verifier: Arc<dyn Verifier>,
+    /// Set by the first file's genesis.
+    state: Option<Verifying>,
+    bytes: u64,
+}
+
+struct Verifying {
+    replay: Replay,
+    federation: FederationId,
+    name: String,
+    epochs: Vec<EpochSummary>,
+}
+
+impl std::fmt::Debug for Verification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verification")
+            .field("database", &self.database)
+            .field("bytes", &self.bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Verification {
+    /// Verification that replays into a new database at `database` (which must not exist;
+    /// the caller removes it).
+    pub fn new(database: &Path, verifier: Arc<dyn Verifier>) -> Verification {
+        Verification {
+            database: database.to_path_buf(),
+            verifier,
+            state: None,
+            bytes: 0,
+        }
+    }
+
+    /// Verifies the next file: the first starts from the genesis, each later one continues
+    /// the one before. Stops at the first record that does not verify; a file must end on a
+    /// certified block.
+    pub fn read(&mut self, input: impl BufRead) -> Result<(), HistoryError> {
+        let mut reader = SequenceReader::new(input);
+        let height = self
+            .state
+            .as_ref()
+            .map_or(Height(0), |s| s.replay.next_height());
+        let Some((offset, first)) = next_record(&mut reader, GENESIS_RECORD_BYTES, height)? else {
+            return Err(HistoryError::Format {
+                offset: 0,
+                height,
+                source: FormatError::Truncated,
+            });
+        };
+        let state = self.open(offset, first)?;
+        let replay = &mut state.replay;
+        // A segment shorter than a full one ends its epoch's segments.
+        let mut segments_done = false;
+        loop {
+            let limit = record_limit(replay.chain().peers().len(), &replay.epoch().params);
+            let Some((offset, record)) = next_record(&mut reader, limit, replay.next_height())?
+            else {
+                break;
+            };
+            match record {
+                Record::Segment(segment) => {
+                    segments_done = !check_bounds(replay, &segment, segments_done)?;
+                    for entry in segment.entries {
+                        if let Some(epoch) = replay.push(entry.block, entry.finalization)? {
+                            return Err(HistoryError::UnannouncedEpochEnd {
+                                epoch: epoch.number.saturating_sub(1),
+                                height: epoch.start_height,
+                            });
+                        }
+                    }
+                }
+                Record::EpochEnd(end) => {
+                    let ending = replay.epoch().number;
+                    let epoch = end_epoch(replay, end, ending)?;
+                    if let Some(last) = state.epochs.last_mut() {
+                        last.end = Some(epoch.start_height);
+                        last.changes = replay
+                            .passed_at(epoch.start_height)?
+                            .iter()
+                            .map(Change::describe)
+                            .collect();
+                    }
+                    state.epochs.push(summary(&epoch));
+                    segments_done = false;
+                }
+                Record::Genesis { .. } | Record::Continues { .. } => {
+                    return Err(HistoryError::UnexpectedRecord {
+                        offset,
+                        expected: "segment or epoch end",
+                        found: record.kind(),
+                    });
+                }
+            }
+        }
+        if let Some((from, to)) = replay.uncertified() {
+            return Err(HistoryError::Unfinished { from, to });
+        }
+        self.bytes += reader.offset();
+        Ok(())
+    }
+
+    /// What the files verified to.
+    pub fn finish(self) -> Result<Verified, HistoryError> {
+        let Some(state) = self.state else {
             return Err(HistoryError::Format {
                 offset: 0,
                 height: Height(0),
                 source: FormatError::Truncated,
             });
-        }
-    };
-    let Record::Genesis { format, genesis } = first else {
-        return Err(HistoryError::UnexpectedRecord {
-            offset,
-            expected: "genesis record",
-            found: first.kind(),
-        });
-    };
-    if format != FORMAT_VERSION {
-        return Err(HistoryError::UnknownFormat {
-            found: format,
-            supported: FORMAT_VERSION,
-        });
-    }
-    let store = Store::create(database, &genesis)?;
-    let mut replay = Replay::new(Arc::new(store), verifier)?;
-    let mut epochs = vec![summary(replay.epoch())];
-    // A segment shorter than a full one ends its epoch's segments.
-    let mut segments_done = false;
-    loop {
-        let limit = record_limit(replay.chain().peers().len(), &replay.epoch().params);
-        let Some((offset, record)) = next_record(&mut reader, limit, replay.next_height())? else {
-            break;
         };
-        match record {
-            Record::Segment(segment) => {
-                segments_done = !check_bounds(&replay, &segment, segments_done)?;
-                for entry in segment.entries {
-                    if let Some(epoch) = replay.push(entry.block, entry.finalization)? {
-                        return Err(HistoryError::UnannouncedEpochEnd {
-                            epoch: epoch.number.saturating_sub(1),
-                            height: epoch.start_height,
-                        });
-                    }
-                }
+        let tip = state.replay.tip();
+        Ok(Verified {
+            federation: state.federation,
+            name: state.name,
+            tip: tip.height,
+            tip_hash: tip.hash,
+            state_root: state.replay.state_root(),
+            epochs: state.epochs,
+            bytes: self.bytes,
+        })
+    }
+
+    /// Takes a file's first record: the genesis for the first file, a continuation of what
+    /// was verified so far for every later one.
+    fn open(&mut self, offset: u64, first: Record) -> Result<&mut Verifying, HistoryError> {
+        let format = match &first {
+            Record::Genesis { format, .. } | Record::Continues { format, .. } => *format,
+            _ => FORMAT_VERSION,
+        };
+        if format != FORMAT_VERSION {
+            return Err(HistoryError::UnknownFormat {
+                found: format,
+                supported: FORMAT_VERSION,
+            });
+        }
+        match (first, self.state.take()) {
+            (Record::Genesis { genesis, .. }, None) => {
+                let store = Store::create(&self.database, &genesis)?;
+                let replay = Replay::new(Arc::new(store), self.verifier.clone())?;
+                let epochs = vec![summary(replay.epoch())];
+                Ok(self.state.insert(Verifying {
+                    replay,
+                    federation: genesis.federation_id(),
+                    name: genesis.name,
+                    epochs,
+                }))
             }
-            Record::EpochEnd(end) => {
-                let ending = replay.epoch().number;
-                let epoch = end_epoch(&mut replay, end, ending)?;
-                if let Some(last) = epochs.last_mut() {
-                    last.end = Some(epoch.start_height);
-                    last.changes = replay
-                        .passed_at(epoch.start_height)?
-                        .iter()
-                        .map(Change::describe)
-                        .collect();
+            (
+                Record::Continues {
+                    after, after_block, ..
+                },
+                None,
+            ) => Err(HistoryError::ContinuesUnknown { after, after_block }),
+            (
+                Record::Continues {
+                    federation,
+                    epoch,
+                    after,
+                    after_block,
+                    ..
+                },
+                Some(state),
+            ) => {
+                let tip = state.replay.tip();
+                let found = (
+                    state.federation,
+                    state.replay.epoch().number,
+                    tip.height,
+                    tip.hash,
+                );
+                if (federation, epoch, after, after_block) != found {
+                    return Err(HistoryError::ContinuesElsewhere {
+                        claimed: describe_tip(federation, epoch, after, after_block),
+                        found: describe_tip(found.0, found.1, found.2, found.3),
+                    });
                 }
-                epochs.push(summary(&epoch));
-                segments_done = false;
+                Ok(self.state.insert(state))
             }
-            Record::Genesis { .. } => {
-                return Err(HistoryError::UnexpectedRecord {
+            (record, state) => {
+                let expected = match state {
+                    None => "genesis record",
+                    Some(_) => "continuation record",
+                };
+                Err(HistoryError::UnexpectedRecord {
                     offset,
-                    expected: "segment or epoch end",
+                    expected,
                     found: record.kind(),
-                });
+                })
             }
         }
     }
-    if let Some((from, to)) = replay.uncertified() {
-        return Err(HistoryError::Unfinished { from, to });
-    }
-    let tip = replay.tip();
-    Ok(Verified {
-        federation: genesis.federation_id(),
-        name: genesis.name,
-        tip: tip.height,
-        tip_hash: tip.hash,
-        state_root: replay.state_root(),
-        epochs,
-        bytes: reader.offset(),
-    })
+}
+
+fn describe_tip(federation: FederationId, epoch: u64, height: Height, block: Hash) -> String {
+    format!(
+        "height {height} (block {}) in epoch {epoch} of federation {}",
+        block.short(),
+        federation.0.short()
+    )
 }
 
 /// The next record and the byte it starts at; `None` at the end of the input. `height` is the
