@@ -223,7 +223,7 @@ impl Replay {
             certificate: verified.finalization,
         };
         self.store.commit(&[], std::slice::from_ref(&finalized))?;
-        let caught_up = self.ledger.catch_up(&self.store)?;
+        let caught_up = (self.ledger).catch_up_with(&self.store, &finalized.blocks)?;
         if let Some(&last) = caught_up.applied.last() {
             self.root = last;
         }

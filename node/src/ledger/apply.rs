@@ -144,12 +144,22 @@ impl Ledger {
     /// and at the first error, which undoes the batch it happened in (at most
     /// [`BLOCKS_PER_BATCH`] blocks): the next call applies those again.
     pub fn catch_up(&mut self, store: &Store) -> Result<CatchUp, LedgerError> {
+        self.catch_up_with(store, &[])
+    }
+
+    /// As [`Ledger::catch_up`], taking the blocks in `committed` (just committed to `store`,
+    /// consecutive heights in order) from there instead of reading them back.
+    pub fn catch_up_with(
+        &mut self,
+        store: &Store,
+        committed: &[Block],
+    ) -> Result<CatchUp, LedgerError> {
         let db = store.database();
         let mut in_force = match self.in_force.take() {
             Some(in_force) => in_force,
             None => self.load(db)?,
         };
-        let result = self.apply_all(store, &mut in_force);
+        let result = self.apply_all(store, committed, &mut in_force);
         // A failed batch may have changed `in_force` for blocks it then undid: the next call
         // reads the configuration in force again from what was committed.
         if result.is_ok() {
@@ -191,14 +201,26 @@ impl Ledger {
         })
     }
 
-    fn apply_all(&self, store: &Store, in_force: &mut InForce) -> Result<CatchUp, LedgerError> {
+    fn apply_all(
+        &self,
+        store: &Store,
+        committed: &[Block],
+        in_force: &mut InForce,
+    ) -> Result<CatchUp, LedgerError> {
         let db = store.database();
         let mut done = CatchUp::default();
         loop {
             let next = self.applied_height(db)?.next();
-            let blocks = store
-                .finalized_blocks(next, BLOCKS_PER_BATCH)
-                .map_err(|e| LedgerError::corrupt("finalized", e))?;
+            let read;
+            let blocks: Vec<&Block> = match in_hand(committed, next) {
+                Some(blocks) => blocks.iter().take(BLOCKS_PER_BATCH).collect(),
+                None => {
+                    read = store
+                        .finalized_blocks(next, BLOCKS_PER_BATCH)
+                        .map_err(|e| LedgerError::corrupt("finalized", e))?;
+                    read.iter().map(|(block, _)| block).collect()
+                }
+            };
             if blocks.is_empty() {
                 return Ok(done);
             }
@@ -210,12 +232,12 @@ impl Ledger {
             txn.set_durability(Durability::None)
                 .map_err(LedgerError::failed("relaxing durability"))?;
             let mut batch = CatchUp::default();
-            for (offset, (block, _)) in blocks.into_iter().enumerate() {
+            for (offset, block) in blocks.into_iter().enumerate() {
                 let expected = Height(next.0 + offset as u64);
                 if block.header.height != expected {
                     return Err(LedgerError::MissingBlock(expected));
                 }
-                let (root, changed, proposals) = self.apply_block(&txn, &block, in_force)?;
+                let (root, changed, proposals) = self.apply_block(&txn, block, in_force)?;
                 batch.applied.push((expected, root));
                 for proposal in proposals {
                     batch.proposals_changed.retain(|p| p.id != proposal.id);
@@ -378,4 +400,12 @@ fn read_lthash(txn: &WriteTransaction) -> Result<LtHash, LedgerError> {
             LedgerError::corrupt("ledger/meta", "a lattice hash of the wrong length")
         }),
     }
+}
+
+/// The blocks of `committed` from height `next` on, if it holds that height.
+fn in_hand(committed: &[Block], next: Height) -> Option<&[Block]> {
+    let first = committed.first()?.header.height;
+    let at = usize::try_from(next.0.checked_sub(first.0)?).ok()?;
+    let rest = committed.get(at..)?;
+    (rest.first()?.header.height == next).then_some(rest)
 }
