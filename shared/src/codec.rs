@@ -51,6 +51,35 @@ pub fn encoded_len<T: Serialize + ?Sized>(value: &T) -> usize {
     counter.0
 }
 
+/// Whether `bytes` are exactly `value`'s encoding, compared as it is encoded, without keeping
+/// a copy.
+pub fn encodes_to<T: Serialize + ?Sized>(value: &T, bytes: &[u8]) -> bool {
+    struct Comparer<'a> {
+        rest: &'a [u8],
+        same: bool,
+    }
+    impl std::io::Write for Comparer<'_> {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            match self.rest.strip_prefix(bytes) {
+                Some(rest) if self.same => self.rest = rest,
+                _ => self.same = false,
+            }
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut comparer = Comparer {
+        rest: bytes,
+        same: true,
+    };
+    if let Err(e) = ciborium::into_writer(value, &mut comparer) {
+        panic!("CBOR encoding into a comparer failed, a Serialize impl is broken: {e}");
+    }
+    comparer.same && comparer.rest.is_empty()
+}
+
 /// Decodes exactly one value from `bytes`, refusing inputs larger than `limit`.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8], limit: usize) -> Result<T, DecodeError> {
     if bytes.len() > limit {
@@ -99,5 +128,26 @@ mod tests {
         assert_eq!(encode(&23u64), vec![0x17]);
         assert_eq!(encode(&24u64), vec![0x18, 24]);
         assert_eq!(encode(&256u64), vec![0x19, 1, 0]);
+    }
+
+    #[test]
+    fn encodes_to_holds_only_for_the_exact_encoding() {
+        let value = (300u64, "abc".to_string(), vec![1u8, 2, 3]);
+        let bytes = encode(&value);
+        assert!(encodes_to(&value, &bytes));
+        assert!(!encodes_to(&value, &bytes[..bytes.len() - 1]), "short");
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(!encodes_to(&value, &longer), "trailing");
+        let mut changed = bytes.clone();
+        changed[1] ^= 1;
+        assert!(!encodes_to(&value, &changed), "a changed byte");
+        // The same value in a longer integer form decodes the same but is not canonical.
+        let long_form = [&[0x83, 0x1a, 0, 0, 1, 0x2c][..], &bytes[4..]].concat();
+        assert_eq!(
+            decode::<(u64, String, Vec<u8>)>(&long_form, 64),
+            Ok(value.clone())
+        );
+        assert!(!encodes_to(&value, &long_form));
     }
 }

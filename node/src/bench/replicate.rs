@@ -88,7 +88,7 @@ pub async fn run_replicate_bench(dir: &Path, shape: Shape) -> anyhow::Result<Rep
     let replay = Replay::new(replica_store, Arc::new(Ed25519Verifier))?;
     let follower = Follower::new(
         replay,
-        blobs.clone(),
+        &replica_history,
         replica_net.dialer(),
         vec![member],
         replica_tip,

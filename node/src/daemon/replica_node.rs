@@ -84,13 +84,7 @@ pub async fn replicate(
         height = %replay.tip().height,
         "replica running"
     );
-    let follower = Follower::new(
-        replay,
-        blobs.clone(),
-        net.dialer(),
-        invite.peers.clone(),
-        tip,
-    );
+    let follower = Follower::new(replay, &history, net.dialer(), invite.peers.clone(), tip);
     show(follower.progress());
     let admin = ReplicaAdmin {
         store,

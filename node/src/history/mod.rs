@@ -41,7 +41,7 @@ pub use self::export::{ExportRange, ExportSummary, export};
 pub use self::record::{EpochEnd, FORMAT_VERSION, Record};
 pub use self::replay::{MAX_UNCERTIFIED_BLOCKS, Replay, passed_changes};
 pub use self::scratch::ScratchDir;
-pub use self::segment::{SEGMENT_BLOCKS, Segment, SegmentEntry, record_limit};
+pub use self::segment::{SEGMENT_BLOCKS, Segment, SegmentCut, SegmentEntry, record_limit};
 pub use self::snapshot::{EpochSpan, Snapshot};
 pub use self::verifier::ChainVerifier;
 pub use self::verify_file::{EpochSummary, Verification, Verified, verify_file};

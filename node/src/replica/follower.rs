@@ -13,8 +13,10 @@ use bfte_shared::round::Height;
 use iroh::endpoint::Connection;
 use tokio::sync::watch;
 
+use super::adopted::{AdoptedSegments, adoptable};
 use super::blobs::SegmentBlobs;
 use super::protocol::{ChainPart, EpochSegments, Index};
+use super::segmenter::HistorySource;
 use super::source::{Parts, Source, SourceError};
 use crate::history::{HistoryError, Replay, SEGMENT_BLOCKS, Segment};
 use crate::net::{Dialer, PathInfo};
@@ -60,6 +62,7 @@ struct SegmentBounds {
 pub struct Follower {
     replay: Replay,
     blobs: SegmentBlobs,
+    adopted: AdoptedSegments,
     dialer: Dialer,
     sources: Vec<Member>,
     connection: SourceConnection,
@@ -107,10 +110,11 @@ impl SourceConnection {
 impl Follower {
     /// A follower that tries `sources` first (an invite's peers), then the members of the
     /// epoch the replay is in, so it finds the federation again after its membership changed.
-    /// `tip` is told each new verified tip: the replica's own serving follows it.
+    /// `tip` is told each new verified tip: the replica's own serving (`history`) follows it,
+    /// and lists the segments fetched into its blob store as they are.
     pub fn new(
         replay: Replay,
-        blobs: SegmentBlobs,
+        history: &HistorySource,
         dialer: Dialer,
         sources: Vec<Member>,
         tip: watch::Sender<Height>,
@@ -122,7 +126,8 @@ impl Follower {
         };
         Follower {
             replay,
-            blobs,
+            blobs: history.blobs.clone(),
+            adopted: history.adopted.clone(),
             dialer,
             sources,
             connection: SourceConnection::default(),
@@ -274,6 +279,7 @@ impl Follower {
             let peers = self.replay.chain().peers().len();
             let segment = Segment::decode(&bytes, peers, &self.replay.epoch().params)
                 .map_err(|e| SourceError::Invalid(format!("segment {index}: {e}")))?;
+            let adopt = adoptable(&segment, &bytes);
             self.push_segment(bounds, segment)?;
             let mut proof = source.chain(last).await?;
             if !self.take_chain(&mut proof).await? {
@@ -282,8 +288,13 @@ impl Follower {
                 ))
                 .into());
             }
+            let same_epoch = self.replay.epoch().start_height == epoch.start;
+            // Final and applied, in the epoch it was listed in: what the segmenter would cut.
+            if adopt && same_epoch {
+                self.adopted.insert(bounds.first, last, hash);
+            }
             self.show(source);
-            if self.replay.epoch().start_height != epoch.start {
+            if !same_epoch {
                 break;
             }
         }
@@ -312,9 +323,10 @@ impl Follower {
         Ok(())
     }
 
-    /// Publishes the tip and the bytes received so far.
+    /// Publishes the tip, to the segmenter and the progress, and the bytes received so far.
     fn show(&self, source: &Source) {
         let tip = self.replay.tip().height;
+        self.tip.send_replace(tip);
         let bytes_in = self.settled_bytes + source.bytes_in();
         self.progress.send_modify(|p| {
             p.tip = tip;
@@ -351,7 +363,6 @@ impl Follower {
         chain.blocks.retain(|b| b.header.height >= held);
         let replay = &mut self.replay;
         tokio::task::block_in_place(|| replay.accept(chain))?;
-        self.tip.send_replace(self.replay.tip().height);
         Ok(())
     }
 }

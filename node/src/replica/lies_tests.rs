@@ -257,7 +257,7 @@ async fn replica(
         .await
         .expect("bind");
     let replay = Replay::new(store.clone(), Arc::new(Ed25519Verifier)).expect("replay");
-    let follower = Follower::new(replay, blobs, net.dialer(), sources, tip);
+    let follower = Follower::new(replay, &served, net.dialer(), sources, tip);
     (net, store, follower, watched)
 }
 

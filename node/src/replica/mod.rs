@@ -15,6 +15,7 @@
 //! from `Store::finalized_chain`. A replica serves what it holds the same way, and every node
 //! keeps the list of whom it serves (`served.rs`) for its status.
 
+mod adopted;
 mod blobs;
 mod follower;
 #[cfg(test)]

@@ -12,6 +12,7 @@ use bfte_shared::hash::Hash;
 use bfte_shared::round::Height;
 use tokio::sync::watch;
 
+use super::adopted::AdoptedSegments;
 use super::blobs::SegmentBlobs;
 use super::protocol::{EpochSegments, Index};
 use crate::history::{EpochSpan, HistoryError, Segment, Snapshot};
@@ -28,6 +29,8 @@ pub struct HistorySource {
     /// The finalized tip: changes each time the node finalizes.
     pub tip: watch::Receiver<Height>,
     pub index: watch::Receiver<Arc<Index>>,
+    /// Segments a follower fetched and verified, which the segmenter lists as they are.
+    pub adopted: AdoptedSegments,
     /// The segmenter's task, until [`HistorySource::stop`] waits for it.
     task: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
@@ -50,9 +53,11 @@ pub async fn start(
     blobs: SegmentBlobs,
     tip: watch::Receiver<Height>,
 ) -> Result<HistorySource, SegmentError> {
+    let adopted = AdoptedSegments::default();
     let mut segmenter = Segmenter {
         store: store.clone(),
         blobs: blobs.clone(),
+        adopted: adopted.clone(),
         lists: Vec::new(),
     };
     let first = segmenter.refresh(*tip.borrow()).await?;
@@ -74,6 +79,7 @@ pub async fn start(
         blobs,
         tip,
         index,
+        adopted,
         task: Arc::new(Mutex::new(Some(task))),
     })
 }
@@ -99,6 +105,7 @@ struct EpochList {
 struct Segmenter {
     store: Arc<Store>,
     blobs: SegmentBlobs,
+    adopted: AdoptedSegments,
     lists: Vec<EpochList>,
 }
 
@@ -107,12 +114,13 @@ impl Segmenter {
     /// finalized but not applied may yet be cut off by an epoch switch), and returns the index.
     async fn refresh(&mut self, applied: Height) -> Result<Index, SegmentError> {
         loop {
-            let store = self.store.clone();
+            let (store, adopted) = (self.store.clone(), self.adopted.clone());
             let known: Vec<Height> = (self.lists.iter())
                 .map(|list| list.segments.last().map_or(Height(0), |(_, last)| *last))
                 .collect();
             let (genesis, tip, spans, built) =
-                tokio::task::spawn_blocking(move || build(&store, &known, applied)).await??;
+                tokio::task::spawn_blocking(move || build(&store, &adopted, &known, applied))
+                    .await??;
             let new_epochs = spans.len() > self.lists.len();
             for span in spans.iter().skip(self.lists.len()) {
                 let listed = self.blobs.epoch(span.start).await?.unwrap_or_default();
@@ -147,8 +155,11 @@ impl Segmenter {
                     epochs,
                 });
             }
-            for (epoch, last, bytes) in built {
-                let hash = self.blobs.add_segment(bytes).await?;
+            for (epoch, last, segment) in built {
+                let hash = match segment {
+                    Built::Bytes(bytes) => self.blobs.add_segment(bytes).await?,
+                    Built::Adopted(hash) => hash,
+                };
                 if let Some(list) = self.lists.get_mut(epoch as usize) {
                     list.segments.push((hash, last));
                     list.listed = None;
@@ -158,16 +169,28 @@ impl Segmenter {
     }
 }
 
-type Built = (
+/// A segment made for the blob store, or one already there.
+enum Built {
+    Bytes(Vec<u8>),
+    Adopted(Hash),
+}
+
+type Pass = (
     bfte_shared::federation::Genesis,
     Height,
     Vec<EpochSpan>,
-    Vec<(u64, Height, Vec<u8>)>,
+    Vec<(u64, Height, Built)>,
 );
 
 /// Reads the epochs and up to [`SEGMENTS_PER_PASS`] complete segments after the `known` last
-/// heights (an epoch not in `known` builds nothing yet: its list may be in the blob store).
-fn build(store: &Store, known: &[Height], applied: Height) -> Result<Built, HistoryError> {
+/// heights (an epoch not in `known` builds nothing yet: its list may be in the blob store),
+/// taking adopted segments as they are.
+fn build(
+    store: &Store,
+    adopted: &AdoptedSegments,
+    known: &[Height],
+    applied: Height,
+) -> Result<Pass, HistoryError> {
     let snapshot = Snapshot::of(store)?;
     let tip = snapshot.tip();
     let mut built = Vec::new();
@@ -175,13 +198,18 @@ fn build(store: &Store, known: &[Height], applied: Height) -> Result<Built, Hist
         let last = span.end.unwrap_or(tip.min(applied));
         let mut first = known.max(span.start).next();
         while first <= last && built.len() < SEGMENTS_PER_PASS {
+            if let Some((end, hash)) = adopted.take(first, last) {
+                built.push((span.number, end, Built::Adopted(hash)));
+                first = end.next();
+                continue;
+            }
             let (mut segment, complete) = snapshot.segment_from(span, first, last)?;
             let end = segment.entries.last().map(|e| e.block.header.height);
             let Some(end) = end.filter(|_| complete) else {
                 break;
             };
             strip_certificates(&mut segment);
-            built.push((span.number, end, codec::encode(&segment)));
+            built.push((span.number, end, Built::Bytes(codec::encode(&segment))));
             first = end.next();
         }
     }

@@ -102,7 +102,7 @@ async fn a_replica_catches_up_across_an_epoch_follows_live_and_serves_another() 
         serve(replica_store.clone(), watched.clone(), dir.path(), 2).await;
     let follower = Follower::new(
         Replay::new(replica_store.clone(), Arc::new(Ed25519Verifier)).expect("replay"),
-        replica_source.blobs.clone(),
+        &replica_source,
         replica_net.dialer(),
         vec![member],
         replica_tip,
@@ -118,6 +118,16 @@ async fn a_replica_catches_up_across_an_epoch_follows_live_and_serves_another() 
         .expect("the follower runs")
         .clone();
     assert_eq!((shown.tip, shown.target), (tip, tip), "{shown:?}");
+    // It serves the source's segments, byte for byte: the lists hash the same.
+    let lists = |index: &Index| -> Vec<_> {
+        (index.epochs.iter())
+            .map(|e| (e.segments, e.lasts.clone()))
+            .collect()
+    };
+    eventually("the replica lists the source's segments", || {
+        (lists(&replica_source.index.borrow()) == lists(&index)).then_some(())
+    })
+    .await;
     assert_eq!(shown.source.as_deref(), Some("source-1"));
     assert!(shown.bytes_in > 10_000 * 100, "{shown:?}");
 
@@ -155,7 +165,7 @@ async fn a_replica_catches_up_across_an_epoch_follows_live_and_serves_another() 
         serve(second_store.clone(), second_watched.clone(), dir.path(), 3).await;
     let second = Follower::new(
         Replay::new(second_store.clone(), Arc::new(Ed25519Verifier)).expect("replay"),
-        second_source.blobs.clone(),
+        &second_source,
         second_net.dialer(),
         vec![replica_member],
         second_tip,
