@@ -10,7 +10,6 @@ use anyhow::{Context, bail};
 use bfte_shared::crypto::Ed25519Verifier;
 use bfte_shared::federation::Genesis;
 use bfte_shared::join::Invite;
-use bfte_shared::peer::PeerSecret;
 use tokio::sync::{mpsc, watch};
 
 use super::admin::{self, Access, AdminCall};
@@ -20,7 +19,7 @@ use super::node::stdin_closed;
 use super::replica_admin::ReplicaAdmin;
 use crate::history::Replay;
 use crate::ledger::Ledger;
-use crate::net::{Net, NetConfig, RelayChoice};
+use crate::net::{Bound, Dialer, NetConfig, RelayChoice};
 use crate::replica::{self, Follower, Progress, SegmentBlobs, Source};
 use crate::store::Store;
 
@@ -47,8 +46,13 @@ pub async fn replicate(
         bind: settings.listen,
         relay: RelayChoice::or_invite(options.relay, &invite, RelayChoice::Default)?,
     };
+    let bind = config.bind;
+    // One endpoint for the genesis fetch and everything after it.
+    let bound = Bound::bind(&secret, config)
+        .await
+        .with_context(|| format!("cannot open a network endpoint on {bind}"))?;
     if !dir.genesis_path().exists() {
-        let genesis = fetch_genesis(&secret, &config, &invite).await?;
+        let genesis = fetch_genesis(&bound.dialer(), &invite).await?;
         GenesisFile::from_genesis(&genesis, &invite.peers)?.save(&dir.genesis_path())?;
         tracing::info!(federation = %genesis.name, "wrote the genesis the invite names");
     }
@@ -75,8 +79,8 @@ pub async fn replicate(
         .context("cannot index the replica's history for serving")?;
     // Nobody is a consensus peer of a replica and it takes no join requests: only the history
     // protocols answer.
-    let (net, _inbound, _joins) = Net::bind_serving(&secret, config, Some(&history))
-        .await
+    let (net, _inbound, _joins) = bound
+        .serve(Some(&history))
         .with_context(|| format!("cannot start networking on {}", settings.listen))?;
     tracing::info!(
         peer = %secret.peer_id(),
@@ -167,22 +171,10 @@ fn open_store(dir: &DataDir, genesis: &Genesis) -> anyhow::Result<Store> {
 
 /// Asks every peer of the invite at once for its index and takes the genesis of the first
 /// whose genesis hashes to the invite's federation id.
-async fn fetch_genesis(
-    secret: &PeerSecret,
-    config: &NetConfig,
-    invite: &Invite,
-) -> anyhow::Result<Genesis> {
-    let bind = std::net::SocketAddr::new(config.bind.ip(), 0);
-    let temporary = NetConfig {
-        bind,
-        relay: config.relay.clone(),
-    };
-    let (net, _inbound, _joins) = Net::bind(secret, temporary)
-        .await
-        .with_context(|| format!("cannot open a network endpoint on {bind}"))?;
+async fn fetch_genesis(dialer: &Dialer, invite: &Invite) -> anyhow::Result<Genesis> {
     let mut asking = tokio::task::JoinSet::new();
     for member in invite.peers.clone() {
-        let dialer = net.dialer();
+        let dialer = dialer.clone();
         asking.spawn(async move {
             let source = Source::connect(&dialer, &member).await;
             let index = match source {
@@ -215,7 +207,6 @@ async fn fetch_genesis(
         }
     }
     asking.abort_all();
-    net.shutdown().await;
     found.with_context(|| {
         format!(
             "no peer of the invite served the federation's history ({}); check that this \

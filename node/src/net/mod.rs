@@ -277,9 +277,45 @@ impl Net {
         config: NetConfig,
         history: Option<&HistorySource>,
     ) -> Result<(Net, mpsc::Receiver<Inbound>, mpsc::Receiver<JoinCall>), NetError> {
-        let me = secret.peer_id();
+        Bound::bind(secret, config).await?.serve(history)
+    }
+}
+
+/// An endpoint bound that accepts nothing yet: it dials out first (a replica fetching the
+/// genesis it needs before it can serve), then serves on the same endpoint, so the peers it
+/// reached see one node, not two endpoints of one key in turn.
+#[derive(Debug)]
+pub struct Bound {
+    me: PeerId,
+    endpoint: Endpoint,
+    config: NetConfig,
+}
+
+impl Bound {
+    pub async fn bind(secret: &PeerSecret, config: NetConfig) -> Result<Bound, NetError> {
+        Ok(Bound {
+            me: secret.peer_id(),
+            endpoint: bind_endpoint(secret, &config).await?,
+            config,
+        })
+    }
+
+    /// Dials through the endpoint, naming our relay.
+    pub fn dialer(&self) -> Dialer {
+        Dialer::new(self.endpoint.clone(), self.config.relay.custom().cloned())
+    }
+
+    /// Starts accepting, as [`Net::bind_serving`].
+    pub fn serve(
+        self,
+        history: Option<&HistorySource>,
+    ) -> Result<(Net, mpsc::Receiver<Inbound>, mpsc::Receiver<JoinCall>), NetError> {
+        let Bound {
+            me,
+            endpoint,
+            config,
+        } = self;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| NetError::NoRuntime)?;
-        let endpoint = bind_endpoint(secret, &config).await?;
         let peers = Arc::new(Peers {
             links: RwLock::new(HashMap::new()),
         });
@@ -319,7 +355,9 @@ impl Net {
         };
         Ok((net, inbound_rx, joins_rx))
     }
+}
 
+impl Net {
     pub fn peer_id(&self) -> PeerId {
         self.me
     }
