@@ -12,15 +12,15 @@ use bfte_shared::ledger::{BlockOutcome, ItemOutcome};
 use bfte_shared::modules::ctrl::{EpochConfig, ModuleVersion, Proposal};
 use bfte_shared::modules::{CONSENSUS_CTRL, Effect};
 use bfte_shared::round::Height;
-use redb::{Database, Durability, ReadableTable, WriteTransaction};
+use redb::{Database, Durability, WriteTransaction};
 
+use super::batch::Batch;
 use super::error::LedgerError;
 use super::lthash::LtHash;
 use super::overlay::Overlay;
 use super::read;
 use crate::modules::{self, ApplyError, Context, Module, Rejected, ctrl};
 use crate::store::Store;
-use crate::store::tables::{APPLIED_HEIGHT_KEY, LEDGER_META, LTHASH_KEY, OUTCOMES, STATE_ROOTS};
 
 /// Most effects one item may cause, counting those caused by its effects: a cycle of modules
 /// reacting to each other is cut off here, the same way on every peer, and the item rejected.
@@ -232,12 +232,14 @@ impl Ledger {
             txn.set_durability(Durability::None)
                 .map_err(LedgerError::failed("relaxing durability"))?;
             let mut batch = CatchUp::default();
+            let mut tables = Batch::open(&txn)?;
             for (offset, block) in blocks.into_iter().enumerate() {
                 let expected = Height(next.0 + offset as u64);
                 if block.header.height != expected {
                     return Err(LedgerError::MissingBlock(expected));
                 }
-                let (root, changed, proposals) = self.apply_block(&txn, block, in_force)?;
+                let (root, changed, proposals) =
+                    self.apply_block(&txn, &mut tables, block, in_force)?;
                 batch.applied.push((expected, root));
                 for proposal in proposals {
                     batch.proposals_changed.retain(|p| p.id != proposal.id);
@@ -252,6 +254,7 @@ impl Ledger {
                     }
                 }
             }
+            tables.finish(&txn)?;
             txn.commit()
                 .map_err(LedgerError::failed("committing a ledger transaction"))?;
             done.applied.append(&mut batch.applied);
@@ -272,13 +275,14 @@ impl Ledger {
     fn apply_block(
         &self,
         txn: &WriteTransaction,
+        tables: &mut Batch,
         block: &Block,
         in_force: &InForce,
     ) -> Result<(Hash, Option<InForce>, Vec<Proposal>), LedgerError> {
         let height = block.header.height;
         let hash = block.hash();
-        self.check_commitment(txn, block)?;
-        let mut lthash = read_lthash(txn)?;
+        check_commitment(tables, block)?;
+        let lthash = &mut tables.lthash;
         let mut outcome = BlockOutcome {
             items: Vec::with_capacity(block.payload.items.len()),
             changes: Vec::new(),
@@ -293,7 +297,7 @@ impl Ledger {
                 ctrl::install(&mut state, &self.genesis);
             }
         }
-        outcome.changes.extend(overlay.flush(&mut lthash)?);
+        outcome.changes.extend(overlay.flush(lthash)?);
         for item in &block.payload.items {
             let context = Context {
                 height,
@@ -305,7 +309,7 @@ impl Ledger {
             let mut overlay = Overlay::new(txn);
             match in_force.apply_item(&context, item, &mut overlay) {
                 Ok(effects) => {
-                    outcome.changes.extend(overlay.flush(&mut lthash)?);
+                    outcome.changes.extend(overlay.flush(lthash)?);
                     outcome.items.push(ItemOutcome::Applied { effects });
                 }
                 Err(ApplyError::Rejected(Rejected(reason))) => {
@@ -316,30 +320,14 @@ impl Ledger {
         }
         let mut overlay = Overlay::new(txn);
         let changed = ctrl::finish_block(&mut overlay.module(CONSENSUS_CTRL))?;
-        outcome.changes.extend(overlay.flush(&mut lthash)?);
+        outcome.changes.extend(overlay.flush(lthash)?);
         // A module this binary lacks stops the ledger here, before the block commits.
         let changed = changed
             .map(|config| self.resolve(config, height))
             .transpose()?;
-        let root = state_root(&lthash);
+        let root = tables.state_root(!outcome.changes.is_empty());
         outcome.state_root = root;
-        {
-            let mut meta = txn
-                .open_table(LEDGER_META)
-                .map_err(LedgerError::failed("opening `ledger/meta`"))?;
-            meta.insert(LTHASH_KEY, lthash.to_bytes().as_slice())
-                .map_err(LedgerError::failed("writing `ledger/meta`"))?;
-            meta.insert(APPLIED_HEIGHT_KEY, codec::encode(&height.0).as_slice())
-                .map_err(LedgerError::failed("writing `ledger/meta`"))?;
-            txn.open_table(STATE_ROOTS)
-                .map_err(LedgerError::failed("opening `ledger/state_roots`"))?
-                .insert(height.0, &root.0)
-                .map_err(LedgerError::failed("writing `ledger/state_roots`"))?;
-            txn.open_table(OUTCOMES)
-                .map_err(LedgerError::failed("opening `ledger/outcomes`"))?
-                .insert(height.0, codec::encode(&outcome).as_slice())
-                .map_err(LedgerError::failed("writing `ledger/outcomes`"))?;
-        }
+        tables.record(height, root, &outcome)?;
         // The module wrote these values itself this very block: one that does not decode
         // would be a bug in this binary, and the state is the record, so it is only logged.
         let proposals = outcome
@@ -356,49 +344,27 @@ impl Ledger {
         Ok((root, changed, proposals))
     }
 
-    /// The block's state commitment must match our root at its height, which we applied.
-    fn check_commitment(&self, txn: &WriteTransaction, block: &Block) -> Result<(), LedgerError> {
-        let header = &block.header;
-        if header.state_height == Height(0) && header.state_root == Hash::ZERO {
-            // The genesis header commits to nothing.
-            return Ok(());
-        }
-        let roots = txn
-            .open_table(STATE_ROOTS)
-            .map_err(LedgerError::failed("opening `ledger/state_roots`"))?;
-        let ours = roots
-            .get(header.state_height.0)
-            .map_err(LedgerError::failed("reading `ledger/state_roots`"))?
-            .map(|root| Hash(*root.value()));
-        match ours {
-            Some(ours) if ours != header.state_root => Err(LedgerError::Divergence {
-                block: header.height,
-                height: header.state_height,
-                ours,
-                theirs: header.state_root,
-            }),
-            _ => Ok(()),
-        }
-    }
-
     /// The last applied height; 0 (the genesis block, which carries no items) before any.
     pub fn applied_height(&self, db: &Database) -> Result<Height, LedgerError> {
         read::applied_height(db)
     }
 }
 
-fn read_lthash(txn: &WriteTransaction) -> Result<LtHash, LedgerError> {
-    let meta = txn
-        .open_table(LEDGER_META)
-        .map_err(LedgerError::failed("opening `ledger/meta`"))?;
-    let stored = meta
-        .get(LTHASH_KEY)
-        .map_err(LedgerError::failed("reading `ledger/meta`"))?;
-    match stored {
-        None => Ok(LtHash::default()),
-        Some(bytes) => LtHash::from_bytes(bytes.value()).ok_or_else(|| {
-            LedgerError::corrupt("ledger/meta", "a lattice hash of the wrong length")
+/// The block's state commitment must match our root at its height, which we applied.
+fn check_commitment(tables: &Batch, block: &Block) -> Result<(), LedgerError> {
+    let header = &block.header;
+    if header.state_height == Height(0) && header.state_root == Hash::ZERO {
+        // The genesis header commits to nothing.
+        return Ok(());
+    }
+    match tables.root_at(header.state_height)? {
+        Some(ours) if ours != header.state_root => Err(LedgerError::Divergence {
+            block: header.height,
+            height: header.state_height,
+            ours,
+            theirs: header.state_root,
         }),
+        _ => Ok(()),
     }
 }
 

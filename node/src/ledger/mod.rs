@@ -23,6 +23,7 @@
 //! not have stops the ledger before the block that enabled it commits.
 
 mod apply;
+mod batch;
 mod error;
 mod lthash;
 mod overlay;
