@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use bfte_node::daemon::DataDir;
 use bfte_node::history::{self, HistoryError, ScratchDir, Verified};
 use bfte_node::store::Store;
 use bfte_shared::crypto::Ed25519Verifier;
@@ -47,7 +46,7 @@ enum HistoryCommand {
     bfte history export --data-dir ./alice --to 5000 > first-5000.cbor")]
 struct ExportArgs {
     /// The node's data directory.
-    #[arg(long)]
+    #[arg(long, env = super::node_dir::DATA_DIR_ENV, value_name = "DIR")]
     data_dir: PathBuf,
     /// Stop at the first certified block at or above this height (default: the tip).
     #[arg(long, value_name = "HEIGHT")]
@@ -83,7 +82,7 @@ fn export(args: ExportArgs) -> anyhow::Result<()> {
     if stdout.is_terminal() {
         bail!("the export is binary CBOR: redirect it to a file (`> history.cbor`)");
     }
-    let path = DataDir::new(&args.data_dir).database_path();
+    let path = super::node_dir::existing(&args.data_dir)?.database_path();
     let store =
         Store::open(&path).context("export reads the database itself; stop the node first")?;
     let mut out = std::io::BufWriter::new(stdout.lock());
