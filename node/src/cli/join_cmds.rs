@@ -96,9 +96,10 @@ pub struct RejectArgs {
     after_help = "Example:\n  bfte join bfte-invite-... --data-dir ./erin --name erin --listen 10.0.0.5:4100\n\n\
         Creates the data directory and the node's identity if needed, sends the signed request\n\
         to the peers the invite lists, and writes the federation's genesis file. Then start the\n\
-        node with `bfte run --data-dir DIR`: it follows the federation and starts voting once\n\
-        the federation approved it (`bfte approve` on their nodes). Exits with 1 when the\n\
-        federation refused the request, 2 when no peer of the invite answered."
+        node with `bfte run --data-dir DIR` (add `--relay off` on a network without internet):\n\
+        it waits as a follower until the federation approves it (`bfte approve` on their\n\
+        nodes), then fetches what it missed and votes. Exits with 1 when the federation refused\n\
+        the request, 2 when no peer of the invite answered."
 )]
 pub struct JoinArgs {
     /// The invite code from `bfte invite`.
@@ -280,9 +281,9 @@ pub fn join(args: JoinArgs) -> anyhow::Result<()> {
     }
     println!("this node is {}", secret.peer_id());
     println!(
-        "next: start the node with `bfte run --data-dir {}{relay_arg}`; it follows the \
-         federation and starts voting once the federation approves (`bfte approve {}` on their \
-         nodes)",
+        "next: start the node with `bfte run --data-dir {}{relay_arg}`; it waits as a follower \
+         until the federation approves it (`bfte approve {}` on their nodes), then catches up \
+         and votes",
         dir.path().display(),
         secret.peer_id()
     );
