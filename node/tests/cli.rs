@@ -102,6 +102,17 @@ fn under_json_an_error_is_one_json_line_on_stdout_with_the_exit_code() {
         );
         assert!(!stderr(&output).contains("error"), "{args:?}: stderr too");
     }
+    // A command line that does not parse, too.
+    let usage = bfte(&["status", "--data-dir", dir, "--json", "--bogus"]);
+    assert_eq!(usage.status.code(), Some(2));
+    let error = json_line(&usage);
+    assert_eq!(error["code"], 2, "{error}");
+    assert!(
+        error["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("unexpected argument '--bogus'")),
+        "{error}"
+    );
     // Without --json the same error is text on stderr, and stdout stays empty.
     let text = bfte(&["status", "--data-dir", dir]);
     assert!(text.stdout.is_empty());

@@ -1,6 +1,7 @@
 //! How a `bfte` command ends: one rule for every exit code, and errors printed in the shape
 //! the command's output has (text, or JSON under `--json`).
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::ArgMatches;
@@ -18,8 +19,8 @@ macro_rules! exit_rule {
                (`block`, `outcome`: a height not final)\n  \
             2  not done: a usage error, a data directory without a node or a node that does not\n     \
                answer, a file that cannot be read, a network failure\n\
-            Under --json an error is one line of JSON on stdout, {\"error\": MESSAGE, \"code\": N}, with N\n\
-            the exit code; usage errors stay text on stderr."
+            Under --json an error, a usage error too, is one line of JSON on stdout instead:\n\
+            {\"error\": MESSAGE, \"code\": N}, with N the exit code."
     };
 }
 pub(crate) use exit_rule;
@@ -60,6 +61,24 @@ pub fn report(error: &anyhow::Error, json: bool) -> ExitCode {
         eprintln!("error: {error:#}");
     }
     ExitCode::from(code)
+}
+
+/// Ends the process on a command line clap refused: as clap would (help and version are
+/// not errors), or as one JSON line when the line holds `--json`, since a command that would
+/// have printed JSON cannot be known from a line that did not parse.
+pub fn usage_error(error: clap::Error, args: &[OsString]) -> ! {
+    let asked_json = args
+        .iter()
+        .skip(1)
+        .take_while(|arg| *arg != "--")
+        .any(|arg| arg == "--json");
+    if !error.use_stderr() || !asked_json {
+        error.exit()
+    }
+    let text = error.to_string();
+    let message = text.trim().trim_start_matches("error: ");
+    println!("{}", json!({ "error": message, "code": EXIT_ERROR }));
+    std::process::exit(EXIT_ERROR.into())
 }
 
 /// Whether the command line asked for JSON: a `--json` flag given at any level of

@@ -21,6 +21,7 @@ mod sim;
 mod status_cmd;
 mod tui;
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -95,10 +96,17 @@ enum Command {
 }
 
 impl Cli {
-    /// Parses the process's command line, exiting on a usage error as clap does.
+    /// Parses the process's command line, exiting on a usage error as clap does (as JSON if
+    /// the line asked for it).
     pub fn from_command_line() -> Cli {
-        let matches = Cli::command().get_matches();
-        Cli::from_matches(&matches).unwrap_or_else(|error| error.exit())
+        let args: Vec<OsString> = std::env::args_os().collect();
+        let parsed = Cli::command()
+            .try_get_matches_from(&args)
+            .and_then(|matches| Cli::from_matches(&matches));
+        match parsed {
+            Ok(cli) => cli,
+            Err(error) => exit::usage_error(error, &args),
+        }
     }
 
     fn from_matches(matches: &ArgMatches) -> Result<Cli, clap::Error> {
