@@ -20,7 +20,7 @@ macro_rules! exit_rule {
             2  not done: a usage error, a data directory without a node or a node that does not\n     \
                answer, a file that cannot be read, a network failure\n\
             Under --json an error, a usage error too, is one line of JSON on stdout instead:\n\
-            {\"error\": MESSAGE, \"code\": N}, with N the exit code."
+            {\"code\": N, \"error\": MESSAGE}, with N the exit code."
     };
 }
 pub(crate) use exit_rule;
@@ -56,7 +56,7 @@ pub fn code_of(error: &anyhow::Error) -> u8 {
 pub fn report(error: &anyhow::Error, json: bool) -> ExitCode {
     let code = code_of(error);
     if json {
-        println!("{}", json!({ "error": format!("{error:#}"), "code": code }));
+        println!("{}", json!({ "code": code, "error": format!("{error:#}") }));
     } else {
         eprintln!("error: {error:#}");
     }
@@ -77,7 +77,7 @@ pub fn usage_error(error: clap::Error, args: &[OsString]) -> ! {
     }
     let text = error.to_string();
     let message = text.trim().trim_start_matches("error: ");
-    println!("{}", json!({ "error": message, "code": EXIT_ERROR }));
+    println!("{}", json!({ "code": EXIT_ERROR, "error": message }));
     std::process::exit(EXIT_ERROR.into())
 }
 
