@@ -43,7 +43,7 @@ pub enum Negative {
 }
 
 /// The exit code an error ends the command with.
-pub fn code_of(error: &anyhow::Error) -> u8 {
+fn code_of(error: &anyhow::Error) -> u8 {
     if error.chain().any(|cause| cause.is::<Negative>()) {
         EXIT_NO
     } else {
