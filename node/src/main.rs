@@ -5,13 +5,12 @@ mod cli;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::prelude::*;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = cli::Cli::from_command_line();
     if !cli.serves() {
         // A report piped into `head` ends quietly when the reader leaves, as Unix tools do,
         // instead of panicking on the broken pipe.
@@ -39,11 +38,5 @@ fn main() -> ExitCode {
         .with(stderr_logs)
         .with(bfte_node::daemon::LogTap)
         .init();
-    match cli.run() {
-        Ok(code) => code,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::from(cli::EXIT_ERROR)
-        }
-    }
+    cli.run()
 }

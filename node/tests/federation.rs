@@ -192,10 +192,18 @@ fn bad_data_directories_fail_with_a_clear_message() {
     assert!(message.contains("bfte.redb"), "{message}");
     // A data directory that was never initialised.
     let empty = fed.dirs[0].with_file_name("nothing-here");
+    let init = format!("bfte init --data-dir {}", empty.display());
     let missing = bfte(&["run", "--relay", "off", "--data-dir", p(&empty)]);
+    assert_eq!(missing.status.code(), Some(2));
     let message = String::from_utf8_lossy(&missing.stderr).to_string();
-    assert!(message.contains("--genesis"), "{message}");
+    assert!(message.contains(&init), "{message}");
     let missing = bfte(&["status", "--data-dir", p(&empty)]);
     let message = String::from_utf8_lossy(&missing.stderr).to_string();
-    assert!(message.contains("bfte run"), "{message}");
+    assert!(message.contains(&init), "{message}");
+    // A node made but never started: the command that starts it, first run included.
+    std::fs::remove_file(fed.dirs[0].join("genesis.json")).expect("remove genesis");
+    let stopped = bfte(&["status", "--data-dir", p(&fed.dirs[0])]);
+    assert_eq!(stopped.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&stopped.stderr).to_string();
+    assert!(message.contains("--genesis FILE"), "{message}");
 }

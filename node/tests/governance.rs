@@ -144,7 +144,8 @@ fn a_node_joins_by_invite_votes_once_approved_and_stops_counting_once_removed() 
     let code = invite(&fed, 0);
     assert!(code.starts_with("bfte-invite-"), "{code}");
 
-    // A code that is not an invite: a clear message, exit 1, and no data directory made.
+    // A code that is not an invite: a clear message, exit 2 (nothing was asked), and no data
+    // directory made.
     let erin_dir = fed.spare_dir("erin");
     for garbage in ["hello", "bfte-invite-0000", &code[..code.len() / 2]] {
         let output = bfte(&[
@@ -156,7 +157,7 @@ fn a_node_joins_by_invite_votes_once_approved_and_stops_counting_once_removed() 
             "erin",
         ]);
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(1), "{garbage}: {stderr}");
+        assert_eq!(output.status.code(), Some(2), "{garbage}: {stderr}");
         assert!(stderr.contains("not a usable invite code"), "{stderr}");
     }
     assert!(!erin_dir.exists());

@@ -9,19 +9,24 @@ use bfte_shared::admin::{
     ADMIN_PROTOCOL_VERSION, AdminRequest, AdminResponse, read_frame, write_frame,
 };
 
+use super::exit::Negative;
+use super::node_dir;
 use bfte_node::daemon::DataDir;
 
 #[derive(Debug)]
 pub struct AdminClient(UnixStream);
 
 impl AdminClient {
+    /// Connects to the node in `dir`; a directory without a node points to `bfte init`, one
+    /// whose node is not running to the command that starts it.
     pub fn connect(dir: &DataDir) -> anyhow::Result<AdminClient> {
+        let dir = node_dir::existing(dir.path())?;
         let path = dir.admin_socket_path();
         let stream = UnixStream::connect(&path).with_context(|| {
             format!(
-                "no node is answering on {}: start it with `bfte run --data-dir {}`",
+                "no node is answering on {}: start it with `{}`",
                 path.display(),
-                dir.path().display()
+                node_dir::start_command(&dir)
             )
         })?;
         stream.set_read_timeout(Some(Duration::from_secs(30)))?;
@@ -36,11 +41,12 @@ impl AdminClient {
         }
     }
 
+    /// Asks the node; its refusal is a [`Negative::Refused`] error (exit code 1).
     pub fn call(&mut self, request: &AdminRequest) -> anyhow::Result<AdminResponse> {
         write_frame(&mut self.0, request).context("sending to the node")?;
         let response = read_frame(&mut self.0).context("reading the node's answer")?;
-        if let AdminResponse::Error(message) = &response {
-            bail!("the node refused: {message}");
+        if let AdminResponse::Error(message) = response {
+            return Err(Negative::Refused(format!("the node refused: {message}")).into());
         }
         Ok(response)
     }

@@ -10,6 +10,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::admin_client::AdminClient;
+use super::node_dir::DATA_DIR_ENV;
 use bfte_node::daemon::DataDir;
 
 #[derive(Debug, Args)]
@@ -19,7 +20,8 @@ use bfte_node::daemon::DataDir;
         Prints the item id and nonce once the node accepted it into its outbox."
 )]
 pub struct SubmitArgs {
-    #[arg(long)]
+    /// The node's data directory.
+    #[arg(long, env = DATA_DIR_ENV, value_name = "DIR")]
     pub data_dir: PathBuf,
     pub payload: String,
 }
@@ -42,7 +44,8 @@ pub fn submit(args: SubmitArgs) -> anyhow::Result<()> {
     after_help = "Example:\n  bfte blocks --data-dir ./alice --from 1 --json"
 )]
 pub struct BlocksArgs {
-    #[arg(long)]
+    /// The node's data directory.
+    #[arg(long, env = DATA_DIR_ENV, value_name = "DIR")]
     pub data_dir: PathBuf,
     #[arg(long, default_value_t = 0)]
     pub from: u64,

@@ -11,6 +11,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::module_cmds::{connect, decoded, entries};
+use super::node_dir::DATA_DIR_ENV;
 
 #[derive(Debug, Args)]
 #[command(
@@ -22,7 +23,8 @@ use super::module_cmds::{connect, decoded, entries};
         `bfte vote ID yes` supports it."
 )]
 pub struct EvidenceArgs {
-    #[arg(long)]
+    /// The node's data directory.
+    #[arg(long, env = DATA_DIR_ENV, value_name = "DIR")]
     pub data_dir: PathBuf,
     #[arg(long)]
     pub json: bool,

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 
 use super::admin_client::AdminClient;
 use super::module_cmds::connect;
+use super::node_dir::{self, DATA_DIR_ENV};
 
 #[derive(Debug, Args)]
 #[command(
@@ -27,7 +28,7 @@ use super::module_cmds::connect;
 )]
 pub struct ProposalsArgs {
     /// The data directory of a running node.
-    #[arg(long)]
+    #[arg(long, env = DATA_DIR_ENV, value_name = "DIR")]
     pub data_dir: PathBuf,
     /// Machine-readable output: one JSON array.
     #[arg(long)]
@@ -48,9 +49,9 @@ pub struct ProposalsArgs {
         epoch at the block that passes it."
 )]
 pub struct ProposeArgs {
-    /// The data directory of a running node.
-    #[arg(long)]
-    pub data_dir: PathBuf,
+    /// The data directory of a running node (before or after the change's name).
+    #[arg(long, global = true, env = DATA_DIR_ENV, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
     #[command(subcommand)]
     pub change: ProposeChange,
 }
@@ -179,7 +180,7 @@ pub enum Ballot {
 )]
 pub struct VoteArgs {
     /// The data directory of a running node.
-    #[arg(long)]
+    #[arg(long, env = DATA_DIR_ENV, value_name = "DIR")]
     pub data_dir: PathBuf,
     /// The proposal's id, from `bfte proposals`.
     pub proposal: u64,
@@ -194,7 +195,7 @@ pub struct VoteArgs {
 )]
 pub struct EpochArgs {
     /// The data directory of a running node.
-    #[arg(long)]
+    #[arg(long, env = DATA_DIR_ENV, value_name = "DIR")]
     pub data_dir: PathBuf,
     /// Machine-readable output.
     #[arg(long)]
@@ -278,7 +279,7 @@ pub fn proposals(args: ProposalsArgs) -> anyhow::Result<()> {
 }
 
 pub fn propose(args: ProposeArgs) -> anyhow::Result<()> {
-    let mut client = connect(&args.data_dir)?;
+    let mut client = connect(node_dir::given(args.data_dir.as_deref())?)?;
     let change = match args.change {
         ProposeChange::AddPeer { id, name, addrs } => Change::AddPeer(Member { id, name, addrs }),
         ProposeChange::RemovePeer { id } => Change::RemovePeer { id },

@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use bfte_node::daemon::DataDir;
 use bfte_node::history::{self, ExportRange, HistoryError, ScratchDir, Verification, Verified};
 use bfte_node::store::Store;
 use bfte_shared::crypto::Ed25519Verifier;
@@ -55,7 +54,7 @@ enum HistoryCommand {
     bfte history verify first-5000.cbor rest.cbor")]
 struct ExportArgs {
     /// The node's data directory.
-    #[arg(long)]
+    #[arg(long, env = super::node_dir::DATA_DIR_ENV, value_name = "DIR")]
     data_dir: PathBuf,
     /// Start at this height, continuing a file that ended on the block before it (which
     /// must be certified, as every file's last block is).
@@ -100,7 +99,7 @@ fn export(args: ExportArgs) -> anyhow::Result<()> {
     if stdout.is_terminal() {
         bail!("the export is binary CBOR: redirect it to a file (`> history.cbor`)");
     }
-    let path = DataDir::new(&args.data_dir).database_path();
+    let path = super::node_dir::existing(&args.data_dir)?.database_path();
     let store =
         Store::open(&path).context("export reads the database itself; stop the node first")?;
     let mut out = std::io::BufWriter::new(stdout.lock());

@@ -9,6 +9,8 @@ use clap::Args;
 use serde_json::{Value, json};
 
 use super::admin_client::AdminClient;
+use super::exit::Negative;
+use super::node_dir::DATA_DIR_ENV;
 use bfte_node::daemon::DataDir;
 
 #[derive(Debug, Args)]
@@ -17,7 +19,8 @@ use bfte_node::daemon::DataDir;
     after_help = "Example:\n  bfte peers --data-dir ./alice --json"
 )]
 pub struct PeersArgs {
-    #[arg(long)]
+    /// The node's data directory.
+    #[arg(long, env = DATA_DIR_ENV, value_name = "DIR")]
     pub data_dir: PathBuf,
     /// Machine-readable output.
     #[arg(long)]
@@ -78,12 +81,13 @@ fn peer_json(peer: &PeerInfo) -> Value {
 #[command(
     about = "Show one finalized block: header, certificate signers and items",
     after_help = "Example:\n  bfte block 12 --data-dir ./alice --json\n\n\
-        Exits with 2 when no block is final at that height yet."
+        Exits with 1 when no block is final at that height yet."
 )]
 pub struct BlockArgs {
     /// The block's height.
     pub height: u64,
-    #[arg(long)]
+    /// The node's data directory.
+    #[arg(long, env = DATA_DIR_ENV, value_name = "DIR")]
     pub data_dir: PathBuf,
     /// Machine-readable output.
     #[arg(long)]
@@ -99,10 +103,11 @@ pub fn block(args: BlockArgs) -> anyhow::Result<()> {
         bail!("the node answered something else than a block");
     };
     let Some(detail) = detail else {
-        bail!(
+        return Err(Negative::Missing(format!(
             "no block is final at height {} yet (see `bfte status` for the finalized height)",
             args.height
-        );
+        ))
+        .into());
     };
     if args.json {
         println!("{:#}", block_json(&detail));

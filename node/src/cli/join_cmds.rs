@@ -16,9 +16,11 @@ use bfte_shared::peer::{PeerId, PeerSecret};
 use clap::Args;
 use serde_json::{Value, json};
 
+use super::exit::Negative;
 use super::governance_cmds::{member_json, submitted};
 use super::module_cmds::connect;
 use super::node_cmds::parse_relay;
+use super::node_dir::DATA_DIR_ENV;
 
 /// Where a joining node listens unless told (the same default as `bfte init`).
 const DEFAULT_LISTEN: &str = "127.0.0.1:4100";
@@ -35,7 +37,7 @@ const DEFAULT_LISTEN: &str = "127.0.0.1:4100";
 )]
 pub struct InviteArgs {
     /// The data directory of a running node.
-    #[arg(long)]
+    #[arg(long, env = DATA_DIR_ENV, value_name = "DIR")]
     pub data_dir: PathBuf,
     /// The relay URL the invite names, instead of the node's own `--relay URL`: the same relay
     /// the federation's nodes use, as outsiders reach it (say, by its public name).
@@ -51,7 +53,7 @@ pub struct InviteArgs {
 )]
 pub struct JoinsArgs {
     /// The data directory of a running node.
-    #[arg(long)]
+    #[arg(long, env = DATA_DIR_ENV, value_name = "DIR")]
     pub data_dir: PathBuf,
     /// Machine-readable output: one JSON array.
     #[arg(long)]
@@ -67,7 +69,7 @@ pub struct JoinsArgs {
 )]
 pub struct ApproveArgs {
     /// The data directory of a running node.
-    #[arg(long)]
+    #[arg(long, env = DATA_DIR_ENV, value_name = "DIR")]
     pub data_dir: PathBuf,
     /// The joining node's peer id, from `bfte joins`.
     pub peer: PeerId,
@@ -82,7 +84,7 @@ pub struct ApproveArgs {
 )]
 pub struct RejectArgs {
     /// The data directory of a running node.
-    #[arg(long)]
+    #[arg(long, env = DATA_DIR_ENV, value_name = "DIR")]
     pub data_dir: PathBuf,
     /// The joining node's peer id, from `bfte joins`.
     pub peer: PeerId,
@@ -94,16 +96,16 @@ pub struct RejectArgs {
     after_help = "Example:\n  bfte join bfte-invite-... --data-dir ./erin --name erin --listen 10.0.0.5:4100\n\n\
         Creates the data directory and the node's identity if needed, sends the signed request\n\
         to the peers the invite lists, and writes the federation's genesis file. Then start the\n\
-        node with `bfte run --data-dir DIR`: it follows the federation and starts voting once\n\
-        the federation approved it (`bfte approve` on their nodes). Exits with 1 if no peer\n\
-        took the request."
+        node with `bfte run --data-dir DIR` (add `--relay off` on a network without internet):\n\
+        it waits as a follower until the federation approves it (`bfte approve` on their\n\
+        nodes), then fetches what it missed and votes. Exits with 1 when the federation refused\n\
+        the request, 2 when no peer of the invite answered."
 )]
 pub struct JoinArgs {
     /// The invite code from `bfte invite`.
     pub code: String,
     /// The new node's data directory, created if missing.
-    /// The data directory of a running node.
-    #[arg(long)]
+    #[arg(long, env = DATA_DIR_ENV, value_name = "DIR")]
     pub data_dir: PathBuf,
     /// A human name for this node, shown to the federation's operators.
     #[arg(long)]
@@ -248,7 +250,10 @@ pub fn join(args: JoinArgs) -> anyhow::Result<()> {
     }
     let Some((who, genesis, founders)) = accepted else {
         match refusals.first() {
-            Some(reason) => bail!("the federation refused the request: {reason}"),
+            Some(reason) => {
+                let refusal = format!("the federation refused the request: {reason}");
+                return Err(Negative::Refused(refusal).into());
+            }
             None => bail!(
                 "no peer of the invite answered; check that this machine reaches them (or try \
                  --relay default) and that the invite is the latest"
@@ -276,9 +281,9 @@ pub fn join(args: JoinArgs) -> anyhow::Result<()> {
     }
     println!("this node is {}", secret.peer_id());
     println!(
-        "next: start the node with `bfte run --data-dir {}{relay_arg}`; it follows the \
-         federation and starts voting once the federation approves (`bfte approve {}` on their \
-         nodes)",
+        "next: start the node with `bfte run --data-dir {}{relay_arg}`; it waits as a follower \
+         until the federation approves it (`bfte approve {}` on their nodes), then catches up \
+         and votes",
         dir.path().display(),
         secret.peer_id()
     );

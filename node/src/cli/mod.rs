@@ -5,38 +5,40 @@ mod admin_cmds;
 mod bench;
 mod demo;
 mod evidence_cmds;
+mod exit;
 mod governance_cmds;
 mod history_cmds;
 mod inspect_cmds;
 mod join_cmds;
 mod module_cmds;
 mod node_cmds;
+mod node_dir;
+#[cfg(test)]
+mod parse_tests;
 mod relay_cmd;
 mod replicate_cmd;
 mod sim;
 mod status_cmd;
 mod tui;
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-/// Exit code for a run that found a violation (a finding, not a failure to run).
-pub const EXIT_VIOLATION: u8 = 1;
-/// Exit code when a command could not do its job; distinct from a violation so scripts can
-/// tell "the simulator found a bug" from "the simulator did not run".
-pub const EXIT_ERROR: u8 = 2;
-/// Exit code of the commands that ask a node to change something (submit, meta, attest,
-/// governance and joins) when the node refused or the command failed (2 stays clap's usage
-/// errors there).
-pub const EXIT_REFUSED: u8 = 1;
+use self::exit::exit_rule;
+
+/// What `sim` and `history verify` exit with when they found a violation: the rule's "no"
+/// (see [`exit_rule`]).
+pub const EXIT_VIOLATION: u8 = exit::EXIT_NO;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "bfte",
     version,
     about = "BFTE: a Byzantine fault tolerant consensus engine",
-    after_help = "Examples:\n  \
+    after_help = concat!(
+        "Examples:\n  \
         bfte demo                          a local federation of 4 nodes, watched in the console\n  \
         bfte tui --data-dir D              the console on a running node\n  \
         bfte status --data-dir D --json    a running node's view of consensus\n  \
@@ -46,11 +48,18 @@ pub const EXIT_REFUSED: u8 = 1;
         bfte relay --listen 0.0.0.0:3340   a relay of the federation's own, for nodes behind NAT\n  \
         bfte sim --seeds 2000              check 2000 simulated runs for safety and liveness\n  \
         bfte bench core --peers 4,7,16     measure the consensus core alone\n\n\
-        Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=bfte_node=debug) to see more."
+        Every command that works on a node takes --data-dir DIR after its name (after a\n\
+        subcommand too: `bfte meta set --data-dir D k v`), or BFTE_DATA_DIR from the environment.\n\
+        Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=bfte_node=debug) to see more.\n\n",
+        exit_rule!()
+    )
 )]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// The command line asked for JSON, so errors are JSON too.
+    #[arg(skip)]
+    json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -87,6 +96,26 @@ enum Command {
 }
 
 impl Cli {
+    /// Parses the process's command line, exiting on a usage error as clap does (as JSON if
+    /// the line asked for it).
+    pub fn from_command_line() -> Cli {
+        let args: Vec<OsString> = std::env::args_os().collect();
+        let parsed = Cli::command()
+            .try_get_matches_from(&args)
+            .and_then(|matches| Cli::from_matches(&matches));
+        match parsed {
+            Ok(cli) => cli,
+            Err(error) => exit::usage_error(error, &args),
+        }
+    }
+
+    fn from_matches(matches: &ArgMatches) -> Result<Cli, clap::Error> {
+        let mut cli =
+            Cli::from_arg_matches(matches).map_err(|error| error.format(&mut Cli::command()))?;
+        cli.json = exit::wants_json(matches);
+        Ok(cli)
+    }
+
     /// Whether the command takes over the terminal (so logs must not go to stderr).
     pub fn draws_on_terminal(&self) -> bool {
         match &self.command {
@@ -115,42 +144,45 @@ impl Cli {
         matches!(self.command, Command::Sim(_) | Command::Bench(_))
     }
 
-    pub fn run(self) -> anyhow::Result<ExitCode> {
+    /// Runs the command; an error is printed as [`exit_rule`] says and sets the exit code.
+    pub fn run(self) -> ExitCode {
+        let json = self.json;
+        self.command
+            .run()
+            .unwrap_or_else(|error| exit::report(&error, json))
+    }
+}
+
+impl Command {
+    fn run(self) -> anyhow::Result<ExitCode> {
         let done = |result: anyhow::Result<()>| result.map(|()| ExitCode::SUCCESS);
-        let refusable = |result: anyhow::Result<()>| match result {
-            Ok(()) => Ok(ExitCode::SUCCESS),
-            Err(error) => {
-                eprintln!("error: {error:#}");
-                Ok(ExitCode::from(EXIT_REFUSED))
-            }
-        };
-        match self.command {
+        match self {
             Command::Demo(args) => done(demo::demo(args)),
             Command::Init(args) => done(node_cmds::init(args)),
             Command::Genesis(args) => done(node_cmds::genesis(args)),
             Command::Run(args) => done(node_cmds::run(args)),
             Command::Status(args) => status_cmd::status(args),
-            Command::Submit(args) => refusable(admin_cmds::submit(args)),
+            Command::Submit(args) => done(admin_cmds::submit(args)),
             Command::Blocks(args) => done(admin_cmds::blocks(args)),
             Command::History(args) => history_cmds::run(args),
             Command::Block(args) => done(inspect_cmds::block(args)),
             Command::Peers(args) => done(inspect_cmds::peers(args)),
             Command::Outcome(args) => done(module_cmds::outcome(args)),
-            Command::Meta(args) => refusable(module_cmds::meta(args)),
-            Command::Attest(args) => refusable(module_cmds::attest(args)),
+            Command::Meta(args) => done(module_cmds::meta(args)),
+            Command::Attest(args) => done(module_cmds::attest(args)),
             Command::Attestations(args) => done(module_cmds::attestations(args)),
             Command::Evidence(args) => done(evidence_cmds::evidence(args)),
-            Command::Proposals(args) => refusable(governance_cmds::proposals(args)),
-            Command::Propose(args) => refusable(governance_cmds::propose(args)),
-            Command::Vote(args) => refusable(governance_cmds::vote(args)),
-            Command::Epoch(args) => refusable(governance_cmds::epoch(args)),
-            Command::Invite(args) => refusable(join_cmds::invite(args)),
-            Command::Join(args) => refusable(join_cmds::join(args)),
+            Command::Proposals(args) => done(governance_cmds::proposals(args)),
+            Command::Propose(args) => done(governance_cmds::propose(args)),
+            Command::Vote(args) => done(governance_cmds::vote(args)),
+            Command::Epoch(args) => done(governance_cmds::epoch(args)),
+            Command::Invite(args) => done(join_cmds::invite(args)),
+            Command::Join(args) => done(join_cmds::join(args)),
             Command::Replicate(args) => done(replicate_cmd::replicate(args)),
             Command::Relay(args) => done(relay_cmd::relay(args)),
-            Command::Joins(args) => refusable(join_cmds::joins(args)),
-            Command::Approve(args) => refusable(join_cmds::approve(args)),
-            Command::Reject(args) => refusable(join_cmds::reject(args)),
+            Command::Joins(args) => done(join_cmds::joins(args)),
+            Command::Approve(args) => done(join_cmds::approve(args)),
+            Command::Reject(args) => done(join_cmds::reject(args)),
             Command::Tui(args) => done(tui::tui(args)),
             Command::Sim(args) => sim::run(args),
             Command::Bench(args) => bench::run(args),

@@ -2,7 +2,7 @@
 //! (`attest`, `attestations`) and what applying a block did (`outcome`).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use bfte_node::daemon::DataDir;
@@ -22,6 +22,8 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::admin_client::AdminClient;
+use super::exit::Negative;
+use super::node_dir::{self, DATA_DIR_ENV};
 
 /// Largest CBOR value these commands decode from a node.
 const MAX_DECODED: usize = 1 << 20;
@@ -35,8 +37,9 @@ const MAX_DECODED: usize = 1 << 20;
         proposals are listed as pending."
 )]
 pub struct MetaArgs {
-    #[arg(long)]
-    pub data_dir: PathBuf,
+    /// The node's data directory (before or after `set`/`get`).
+    #[arg(long, global = true, env = DATA_DIR_ENV, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
     #[command(subcommand)]
     pub action: MetaAction,
 }
@@ -62,7 +65,8 @@ pub enum MetaAction {
         attest.threshold says otherwise) attested the same claim about the same subject."
 )]
 pub struct AttestArgs {
-    #[arg(long)]
+    /// The node's data directory.
+    #[arg(long, env = DATA_DIR_ENV, value_name = "DIR")]
     pub data_dir: PathBuf,
     pub subject: String,
     pub claim: String,
@@ -76,7 +80,8 @@ pub struct AttestArgs {
     after_help = "Example:\n  bfte attestations --data-dir ./alice --subject artifact:sha256:9f2c --json"
 )]
 pub struct AttestationsArgs {
-    #[arg(long)]
+    /// The node's data directory.
+    #[arg(long, env = DATA_DIR_ENV, value_name = "DIR")]
     pub data_dir: PathBuf,
     /// Only statements about this subject.
     #[arg(long)]
@@ -88,17 +93,19 @@ pub struct AttestationsArgs {
 #[derive(Debug, Args)]
 #[command(
     about = "Show what applying a finalized block did: each item's outcome and effects",
-    after_help = "Example:\n  bfte outcome --data-dir ./alice 42 --json"
+    after_help = "Example:\n  bfte outcome --data-dir ./alice 42 --json\n\n\
+        Exits with 1 when that height is not applied yet."
 )]
 pub struct OutcomeArgs {
-    #[arg(long)]
+    /// The node's data directory.
+    #[arg(long, env = DATA_DIR_ENV, value_name = "DIR")]
     pub data_dir: PathBuf,
     pub height: u64,
     #[arg(long)]
     pub json: bool,
 }
 
-pub(super) fn connect(data_dir: &PathBuf) -> anyhow::Result<AdminClient> {
+pub(super) fn connect(data_dir: &Path) -> anyhow::Result<AdminClient> {
     AdminClient::connect(&DataDir::new(data_dir))
 }
 
@@ -133,7 +140,7 @@ pub(super) fn decoded<T: DeserializeOwned>(bytes: &[u8], what: &str) -> anyhow::
 }
 
 pub fn meta(args: MetaArgs) -> anyhow::Result<()> {
-    let mut client = connect(&args.data_dir)?;
+    let mut client = connect(node_dir::given(args.data_dir.as_deref())?)?;
     let (wanted, json) = match args.action {
         MetaAction::Set { key, value } => {
             let item = MetaItem::Propose { key, value };
@@ -239,7 +246,10 @@ pub fn outcome(args: OutcomeArgs) -> anyhow::Result<()> {
         bail!("the node answered something else than an outcome");
     };
     let Some(outcome) = outcome else {
-        bail!("height {height} is not applied yet: check `bfte status` for the finalized height");
+        return Err(Negative::Missing(format!(
+            "height {height} is not applied yet: check `bfte status` for the finalized height"
+        ))
+        .into());
     };
     if args.json {
         let items: Vec<_> = outcome

@@ -8,6 +8,8 @@ use anyhow::{Context, bail};
 use bfte_shared::federation::ConsensusParams;
 use clap::Args;
 
+use super::node_dir::{self, DATA_DIR_ENV};
+
 use bfte_node::daemon::{self, DataDir, GenesisFile, GenesisPeer};
 use bfte_node::net::RelayChoice;
 
@@ -19,7 +21,8 @@ use bfte_node::net::RelayChoice;
         the iroh endpoint key; keep it private."
 )]
 pub struct InitArgs {
-    #[arg(long)]
+    /// Where to create the node's directory (made if missing).
+    #[arg(long, env = DATA_DIR_ENV, value_name = "DIR")]
     pub data_dir: PathBuf,
     /// A human name for this peer, shown to other operators.
     #[arg(long, default_value = "peer")]
@@ -125,7 +128,8 @@ pub fn genesis(args: GenesisArgs) -> anyhow::Result<()> {
         only the addresses in the genesis file."
 )]
 pub struct RunArgs {
-    #[arg(long)]
+    /// The node's data directory, made by `bfte init`.
+    #[arg(long, env = DATA_DIR_ENV, value_name = "DIR")]
     pub data_dir: PathBuf,
     /// The federation's genesis file, needed on the first run only.
     #[arg(long)]
@@ -151,7 +155,7 @@ pub(super) fn parse_relay(value: &str) -> Result<RelayChoice, String> {
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
-    let dir = DataDir::new(&args.data_dir);
+    let dir = node_dir::existing(&args.data_dir)?;
     let target = dir.genesis_path();
     match (&args.genesis, target.exists()) {
         (Some(source), false) => {

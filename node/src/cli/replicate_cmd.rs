@@ -17,6 +17,7 @@ use tokio::sync::watch;
 
 use super::join_cmds::identity;
 use super::node_cmds::parse_relay;
+use super::node_dir::DATA_DIR_ENV;
 
 /// How often a replica without a terminal logs its progress while it catches up.
 const LOG_EVERY: Duration = Duration::from_secs(5);
@@ -37,7 +38,7 @@ pub struct ReplicateArgs {
     /// The invite code from `bfte invite`; needed on the first run only.
     pub code: Option<String>,
     /// The replica's data directory, created if missing.
-    #[arg(long)]
+    #[arg(long, env = DATA_DIR_ENV, value_name = "DIR")]
     pub data_dir: PathBuf,
     /// A human name for this replica.
     #[arg(long, default_value = "replica")]

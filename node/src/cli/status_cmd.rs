@@ -6,11 +6,14 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 use bfte_shared::admin::{AdminRequest, AdminResponse, PeerPath, ServedReplica, Status};
+use bfte_shared::round::Round;
+use bfte_tui::state::STALL_ROUNDS;
 use clap::Args;
 use serde_json::{Value, json};
 
-use super::EXIT_REFUSED;
 use super::admin_client::AdminClient;
+use super::exit::EXIT_NO;
+use super::node_dir::DATA_DIR_ENV;
 use super::replicate_cmd::megabytes;
 use bfte_node::daemon::{DataDir, wall_ms};
 
@@ -18,32 +21,68 @@ use bfte_node::daemon::{DataDir, wall_ms};
 #[command(
     about = "Show a running node's view of consensus",
     after_help = "Example:\n  bfte status --data-dir ./alice --json\n\n\
-        Exits 0, or 1 when finality is stalled: work (items, or rounds above the finalized\n\
-        tip's) has waited 10 s or more without a finalized block. 2 means no answer."
+        Exits 0, or 1 when finality is stalled, by the measure of the console's alert: rounds\n\
+        ran 5 or more past the finalized block's, or work (items, or rounds above the finalized\n\
+        block's) has waited 10 s or more without a finalized block. 2: no answer."
 )]
 pub struct StatusArgs {
-    #[arg(long)]
+    /// The node's data directory.
+    #[arg(long, env = DATA_DIR_ENV, value_name = "DIR")]
     pub data_dir: PathBuf,
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
 }
 
-/// Exits with [`EXIT_REFUSED`] when finality is stalled, so scripts can alert on it.
+/// Exits with [`EXIT_NO`] when finality is stalled, so scripts can alert on it.
 pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
     let mut client = AdminClient::connect(&DataDir::new(&args.data_dir))?;
     let AdminResponse::Status(status) = client.call(&AdminRequest::Status)? else {
         bail!("the node answered something else than a status");
     };
+    let finality = Finality::of(&status, tip_round(&mut client, &status)?);
     if args.json {
-        println!("{:#}", to_json(&status));
+        println!("{:#}", to_json(&status, &finality));
     } else {
-        print_text(&status, wall_ms());
+        print_text(&status, &finality, wall_ms());
     }
-    Ok(stall_code(&status))
+    Ok(if finality.stalled {
+        ExitCode::from(EXIT_NO)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
-fn to_json(status: &Status) -> Value {
+/// The round of the finalized tip block; `None` while no block is final.
+fn tip_round(client: &mut AdminClient, status: &Status) -> anyhow::Result<Option<Round>> {
+    let request = AdminRequest::Block {
+        height: status.finalized_height,
+    };
+    let AdminResponse::Block(tip) = client.call(&request)? else {
+        bail!("the node answered something else than its finalized tip block");
+    };
+    Ok(tip.map(|tip| tip.block.header.round))
+}
+
+/// Whether finality keeps up, judged as the console judges it for its alert.
+#[derive(Debug, PartialEq, Eq)]
+struct Finality {
+    /// Rounds the node is past the finalized tip block's round.
+    lag_rounds: Option<u64>,
+    stalled: bool,
+}
+
+impl Finality {
+    fn of(status: &Status, tip_round: Option<Round>) -> Finality {
+        let lag_rounds = tip_round.map(|tip| status.round.0.saturating_sub(tip.0));
+        Finality {
+            lag_rounds,
+            stalled: status.stalled() || lag_rounds.is_some_and(|lag| lag >= STALL_ROUNDS),
+        }
+    }
+}
+
+fn to_json(status: &Status, finality: &Finality) -> Value {
     let peers: Vec<_> = status
         .peers
         .iter()
@@ -60,7 +99,8 @@ fn to_json(status: &Status) -> Value {
         "finalized_height": status.finalized_height.0,
         "pending_items": status.pending_items,
         "finality_wait_ms": status.finality_wait_ms,
-        "stalled": status.stalled(),
+        "finality_lag_rounds": finality.lag_rounds,
+        "stalled": finality.stalled,
         "peers": peers,
         "replication": status.replication.as_ref().map(|r| json!({
             "source": r.source,
@@ -90,7 +130,7 @@ fn served_json(replica: &ServedReplica) -> Value {
     })
 }
 
-fn print_text(status: &Status, now_ms: u64) {
+fn print_text(status: &Status, finality: &Finality, now_ms: u64) {
     println!(
         "federation  {} ({})",
         status.federation_name,
@@ -102,7 +142,14 @@ fn print_text(status: &Status, now_ms: u64) {
         status.round,
         status.leader.short()
     );
-    println!("finalized   height {}", status.finalized_height);
+    match finality.lag_rounds {
+        Some(lag) => println!(
+            "finalized   height {}, {lag} round{} ago",
+            status.finalized_height,
+            if lag == 1 { "" } else { "s" }
+        ),
+        None => println!("finalized   height {}", status.finalized_height),
+    }
     if let Some(replication) = &status.replication {
         let state = if replication.following {
             "following"
@@ -121,8 +168,8 @@ fn print_text(status: &Status, now_ms: u64) {
         );
     }
     println!("pending     {} items", status.pending_items);
-    if status.finality_wait_ms > 0 {
-        let stalled = if status.stalled() { " (stalled)" } else { "" };
+    if status.finality_wait_ms > 0 || finality.stalled {
+        let stalled = if finality.stalled { " (stalled)" } else { "" };
         println!(
             "finality    waiting {:.1} s{stalled}",
             status.finality_wait_ms as f64 / 1000.0
@@ -174,21 +221,59 @@ fn duration(secs: u64) -> String {
     }
 }
 
-fn stall_code(status: &Status) -> ExitCode {
-    if status.stalled() {
-        ExitCode::from(EXIT_REFUSED)
-    } else {
-        ExitCode::SUCCESS
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use bfte_shared::admin::PeerPath;
-    use bfte_shared::peer::PeerSecret;
+    use bfte_shared::admin::{FINALITY_STALL_MS, PeerPath};
+    use bfte_shared::federation::FederationId;
+    use bfte_shared::hash::Hash;
+    use bfte_shared::peer::{PeerId, PeerSecret};
     use bfte_shared::round::Height;
 
     use super::*;
+
+    fn status(round: u64, finality_wait_ms: u64) -> Status {
+        Status {
+            federation_id: FederationId(Hash::ZERO),
+            federation_name: "test".into(),
+            peer_id: PeerId([1; 32]),
+            role: "voter".into(),
+            round: Round(round),
+            leader: PeerId([1; 32]),
+            finalized_height: Height(7),
+            pending_items: 1,
+            finality_wait_ms,
+            peers: Vec::new(),
+            replication: None,
+            serving: Vec::new(),
+            bytes_out: 0,
+        }
+    }
+
+    #[test]
+    fn finality_stalls_by_the_consoles_measure_rounds_past_the_tip_or_time_waited() {
+        let keeping_up = Finality::of(&status(12, 800), Some(Round(11)));
+        assert_eq!(
+            keeping_up,
+            Finality {
+                lag_rounds: Some(1),
+                stalled: false
+            }
+        );
+        let rounds_past = Finality::of(&status(11 + STALL_ROUNDS, 800), Some(Round(11)));
+        assert!(rounds_past.stalled, "{rounds_past:?}");
+        let one_short = Finality::of(&status(10 + STALL_ROUNDS, 800), Some(Round(11)));
+        assert!(!one_short.stalled, "{one_short:?}");
+        let waited = Finality::of(&status(12, FINALITY_STALL_MS), Some(Round(11)));
+        assert!(waited.stalled, "{waited:?}");
+        let nothing_final = Finality::of(&status(40, 0), None);
+        assert_eq!(
+            nothing_final,
+            Finality {
+                lag_rounds: None,
+                stalled: false
+            }
+        );
+    }
 
     #[test]
     fn a_served_replica_reads_in_one_line() {
