@@ -123,7 +123,10 @@ fn wrong_commands_say_why_in_one_line() {
     let mut app = fixture::app(4, 30);
     for (line, expected) in [
         ("frobnicate", "unknown command \"frobnicate\""),
-        ("", "commands: "),
+        ("", "no command"),
+        ("block", "usage: block HEIGHT"),
+        ("block twelve", "no height \"twelve\""),
+        ("rounds now", "unknown command \"rounds\""),
         ("submit", "usage: submit TEXT"),
         ("submit two words", "usage: submit TEXT"),
         ("meta get k", "usage: meta set KEY VALUE"),

@@ -197,9 +197,11 @@ impl App {
                 self.node.blocks.outcome = outcome.map(|o| *o);
             }
             Update::NoBlock(height) => {
-                if self.node.blocks.opening == Some(height) {
-                    self.node.blocks.opening = None;
+                if self.node.blocks.opening != Some(height) {
+                    return false;
                 }
+                self.node.blocks.opening = None;
+                self.say(format!("the node holds no block at height {height}"));
             }
             Update::Modules(answer) => self.modules_answered(answer),
             Update::Governance(answer) => self.governance_answered(answer),

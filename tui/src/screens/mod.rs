@@ -3,6 +3,7 @@
 
 pub mod blocks;
 mod chrome;
+mod commands;
 mod dialog;
 pub mod governance;
 mod help;
@@ -20,7 +21,7 @@ use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-use crate::app::App;
+use crate::app::{App, Input};
 
 /// Below this the console says so instead of drawing a garbled screen.
 pub const MIN_WIDTH: u16 = 80;
@@ -122,8 +123,10 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Screen::Log => log::draw(frame, body, app),
     }
     chrome::status_bar(frame, status, app);
-    if let Some(dialog) = app.input.dialog() {
-        dialog::draw(frame, body, app, dialog);
+    match &app.input {
+        Input::Dialog(dialog) => dialog::draw(frame, body, app, dialog),
+        Input::Command(line) => commands::draw(frame, body, app, line.text()),
+        Input::Normal | Input::Filter(_) => {}
     }
     if app.help {
         help::draw(frame, body, app);
