@@ -103,7 +103,13 @@ fn draw_epoch(frame: &mut Frame, area: Rect, app: &App, epoch: &EpochConfig) {
     );
 }
 
+/// The proposals table's column that gives way below [`NARROW`] columns: the votes panel
+/// names the proposer too, and every other column keeps its label.
+const PROPOSER: usize = 2;
+const NARROW: u16 = 100;
+
 fn draw_table(frame: &mut Frame, area: Rect, app: &App, data: &GovernanceData) {
+    let narrow = area.width < NARROW;
     let own = app.node.status.as_ref().map(|s| s.peer_id);
     let visible = visible(app);
     let height = usize::from(area.height.saturating_sub(3));
@@ -129,7 +135,7 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App, data: &GovernanceData) {
                 },
                 _ => status_text(&proposal.status),
             };
-            let row = Row::new(vec![
+            let mut cells = vec![
                 proposal.id.to_string(),
                 summary(app, &proposal.change),
                 app.node.name_of(&proposal.proposer),
@@ -138,7 +144,11 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App, data: &GovernanceData) {
                 format!("{} of {}", tally.quorum, tally.peers),
                 mine.to_string(),
                 status,
-            ]);
+            ];
+            if narrow {
+                cells.remove(PROPOSER);
+            }
+            let row = Row::new(cells);
             if index == app.views.governance.cursor {
                 row.style(app.theme.selected())
             } else {
@@ -171,7 +181,7 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App, data: &GovernanceData) {
         frame.render_widget(Paragraph::new(text).block(block), area);
         return;
     }
-    let header = Row::new(vec![
+    let mut header = vec![
         "ID",
         "CHANGE",
         "PROPOSER",
@@ -180,9 +190,8 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App, data: &GovernanceData) {
         "QUORUM",
         "THIS NODE",
         "STATUS",
-    ])
-    .style(app.theme.title());
-    let widths = [
+    ];
+    let mut widths = vec![
         Constraint::Length(4),
         Constraint::Min(30),
         Constraint::Length(10),
@@ -192,7 +201,14 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App, data: &GovernanceData) {
         Constraint::Length(9),
         Constraint::Length(24),
     ];
-    let table = Table::new(rows, widths).header(header).block(block);
+    if narrow {
+        header.remove(PROPOSER);
+        widths.remove(PROPOSER);
+        widths[1] = Constraint::Min(20);
+    }
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(app.theme.title()))
+        .block(block);
     frame.render_widget(table, area);
 }
 
