@@ -85,7 +85,15 @@ fn vote_text(app: &App, data: Option<&GovernanceData>, id: ProposalId, yes: bool
         )];
     };
     let mut text = vec![
-        format!("Change: {}", proposal.change.describe()),
+        format!(
+            "Change: {}{}",
+            super::governance::describe(app, proposal),
+            if matches!(proposal.change, Change::SetParams(_)) {
+                "; every other parameter keeps its value in force"
+            } else {
+                ""
+            }
+        ),
         format!(
             "Proposed by {} at height {}.{}",
             app.node.name_of(&proposal.proposer),

@@ -8,20 +8,27 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Row, Table};
 
 use crate::app::App;
-use crate::state::{GovernanceData, quorum, status_text, vote_of};
+use crate::state::{GovernanceData, describe_change, quorum, status_text, vote_of};
 
-/// A change in a table's row: as [`Change::describe`] says it, with peers by name and short id
-/// (the votes panel and the dialog give the whole line).
-pub(super) fn summary(app: &App, change: &Change) -> String {
-    match change {
-        Change::AddPeer(member) => change
+/// A proposal's change in a table's row: as [`describe`] says it, with peers by name and short
+/// id (the votes panel and the dialog give the whole line).
+pub(super) fn summary(app: &App, proposal: &Proposal) -> String {
+    match &proposal.change {
+        Change::AddPeer(member) => proposal
+            .change
             .describe()
             .replace(&member.id.to_string(), &member.id.short()),
         Change::RemovePeer { id } => {
             format!("remove peer {} ({})", app.node.name_of(id), id.short())
         }
-        _ => change.describe(),
+        _ => describe(app, proposal),
     }
+}
+
+/// A proposal's change in full; an open parameters proposal names only what it changes.
+pub(super) fn describe(app: &App, proposal: &Proposal) -> String {
+    let epoch = app.node.governance.data.as_ref().map(|data| &data.epoch);
+    describe_change(proposal, epoch)
 }
 
 /// The proposals the table lists, newest first, after the filter (id, change, proposer or
@@ -37,7 +44,7 @@ pub fn visible(app: &App) -> Vec<&Proposal> {
             needle.is_empty()
                 || p.id.to_string() == needle.trim_start_matches('#')
                 || [
-                    summary(app, &p.change),
+                    summary(app, p),
                     app.node.name_of(&p.proposer),
                     status_text(&p.status),
                 ]
@@ -137,7 +144,7 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App, data: &GovernanceData) {
             };
             let mut cells = vec![
                 proposal.id.to_string(),
-                summary(app, &proposal.change),
+                summary(app, proposal),
                 app.node.name_of(&proposal.proposer),
                 tally.yes.to_string(),
                 tally.no.to_string(),
@@ -219,7 +226,7 @@ fn votes_lines<'a>(app: &App, data: &GovernanceData, width: usize) -> Vec<Line<'
     };
     let node = &app.node;
     let own = node.status.as_ref().map(|s| s.peer_id);
-    let mut lines: Vec<Line> = super::wrap(&proposal.change.describe(), width)
+    let mut lines: Vec<Line> = super::wrap(&describe(app, proposal), width)
         .into_iter()
         .map(|line| Line::raw(format!(" {line}")))
         .collect();

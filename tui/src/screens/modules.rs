@@ -74,7 +74,7 @@ fn ctrl_cells(app: &App, tables: &ModuleTables) -> Vec<Vec<String>> {
         vec![
             format!("proposal {}", proposal.id),
             proposal.height.to_string(),
-            super::governance::summary(app, &proposal.change),
+            super::governance::summary(app, proposal),
             status_text(&proposal.status),
         ]
     });

@@ -3,6 +3,7 @@
 //! visible changed.
 
 mod blocks;
+mod change;
 mod governance;
 mod log;
 mod modules;
@@ -15,6 +16,7 @@ use bfte_shared::peer::PeerId;
 use bfte_shared::round::Height;
 
 pub use blocks::{BlockSummary, Blocks, KEPT_BLOCKS};
+pub use change::describe_change;
 pub use governance::{
     Governance, GovernanceData, Tally, consequence, quorum, status_text, vote_of,
 };
