@@ -223,7 +223,10 @@ impl App {
             blocks.cursor += 1;
         }
         match frame.event {
-            AdminEvent::PeerConnected { .. } => self.outbox.push(Request::Peers),
+            // A new epoch changes who the peers are.
+            AdminEvent::PeerConnected { .. } | AdminEvent::EpochStarted { .. } => {
+                self.outbox.push(Request::Peers)
+            }
             // Only a finalized block changes module state; only the Modules screen shows it.
             AdminEvent::Finalized { .. } if self.screen == Screen::Modules => {
                 self.refresh_modules();

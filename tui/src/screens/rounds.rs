@@ -15,17 +15,25 @@ use crate::state::{Outcome, PeerMarks, RoundRow};
 const PEER_COLUMN: u16 = 5;
 const LEADER_COLUMN: u16 = 10;
 
-/// What the letters and the outcomes mean; one line where both fit, else one each.
-const MARKS: &str = " P proposed  N notarize vote  D dummy vote  F finalize vote  · nothing seen";
-const OUTCOMES: &str = " ✔ finalized  ■ notarized  ◇ dummy  … open";
+/// What the cells (what a peer proposed and which votes it sent) and the outcomes mean, as
+/// many to a line as fit.
+const LEGEND: [&str; 10] = [
+    "P proposed",
+    "N notarize",
+    "D dummy",
+    "F finalize",
+    "· nothing seen",
+    "– not a member",
+    "✔ finalized",
+    "■ notarized",
+    "◇ dummy",
+    "… open",
+];
+/// A cell of a round in which the peer was not a member: neither a vote nor a missed one.
+const NOT_MEMBER: &str = "–";
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let one_line = MARKS.chars().count() + 2 + OUTCOMES.chars().count() <= usize::from(area.width);
-    let legend_lines: Vec<Line> = if one_line {
-        vec![Line::raw(format!("{MARKS}  {OUTCOMES}"))]
-    } else {
-        vec![Line::raw(MARKS), Line::raw(OUTCOMES)]
-    };
+    let legend_lines = legend(usize::from(area.width));
     let legend_height = u16::try_from(legend_lines.len()).unwrap_or(1);
     let [grid, legend] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(legend_height)]).areas(area);
@@ -58,11 +66,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 ),
                 outcome_cell(row, app),
             ];
-            cells.extend(
-                node.peers
-                    .iter()
-                    .map(|peer| Cell::from(glyphs(row.marks(&peer.id)))),
-            );
+            cells.extend(node.peers.iter().map(|peer| {
+                Cell::from(if node.rounds.is_member(&peer.id, *round) {
+                    glyphs(row.marks(&peer.id))
+                } else {
+                    NOT_MEMBER
+                })
+            }));
             let row_widget = Row::new(cells);
             if index == app.views.rounds.cursor {
                 row_widget.style(app.theme.selected())
@@ -90,6 +100,21 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         .block(Block::default().borders(Borders::ALL).title(title));
     frame.render_widget(table, grid);
     frame.render_widget(Paragraph::new(legend_lines).style(app.theme.dim()), legend);
+}
+
+/// The legend's entries, greedily on lines of at most `width` columns.
+fn legend(width: usize) -> Vec<Line<'static>> {
+    let mut lines: Vec<String> = Vec::new();
+    for entry in LEGEND {
+        match lines.last_mut() {
+            Some(line) if line.chars().count() + 2 + entry.chars().count() <= width => {
+                line.push_str("  ");
+                line.push_str(entry);
+            }
+            _ => lines.push(format!(" {entry}")),
+        }
+    }
+    lines.into_iter().map(Line::raw).collect()
 }
 
 /// A peer's marks as letters, from a table (this runs for every cell of every frame).
