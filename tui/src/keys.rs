@@ -67,7 +67,8 @@ pub struct Binding {
     /// How the help and the hints show the keys.
     pub label: &'static str,
     pub action: Action,
-    /// What the help says; only normal mode's bindings are in the help.
+    /// What the help says; only normal mode's bindings are in the help, and one shown on the
+    /// line of the binding before it says nothing of its own.
     pub help: &'static str,
     /// The one screen the binding holds on; `None` for every screen.
     pub screen: Option<Screen>,

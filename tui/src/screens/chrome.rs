@@ -24,28 +24,34 @@ pub fn too_small(frame: &mut Frame, area: Rect) {
 /// shrink to their digits first, then the federation's id and name give way: the node's own
 /// identity goes last.
 pub fn title_bar(frame: &mut Frame, area: Rect, app: &App) {
-    let theme = app.theme;
     let width = usize::from(area.width);
-    let brand = " BFTE ";
-    let abouts = about(app);
-    let fits = |about: &str, tabs: &[Span]| {
-        brand.len() + about.chars().count() + tabs.iter().map(|s| s.width()).sum::<usize>() <= width
-    };
+    let brand = Span::styled(" BFTE ", app.theme.title());
     let (full, compact) = (tabs(app, false), tabs(app, true));
-    let choice = [&full, &compact]
+    let width_of = |spans: &[Span]| spans.iter().map(Span::width).sum::<usize>();
+    let abouts = about(app);
+    // The full title, then the other tabs as digits, then less of the federation.
+    let choice = abouts
+        .first()
+        .map(|about| (about, &full))
         .into_iter()
-        .flat_map(|tabs| abouts.iter().map(move |about| (about.clone(), tabs)))
-        .find(|(about, tabs)| fits(about, tabs));
-    let (about, tabs) = choice.unwrap_or_else(|| {
-        // Not even the identity fits beside the digits: it is cut.
-        let room =
-            width.saturating_sub(brand.len() + compact.iter().map(|s| s.width()).sum::<usize>());
-        let who = abouts.last().cloned().unwrap_or_default();
-        let cut: String = who.chars().take(room.saturating_sub(2)).collect();
-        (format!("{cut}… "), &compact)
-    });
-    let mut spans = vec![Span::styled(brand, theme.title()), Span::raw(about)];
-    let used: usize = spans.iter().chain(tabs.iter()).map(|s| s.width()).sum();
+        .chain(abouts.iter().map(|about| (about, &compact)))
+        .find(|(about, tabs)| {
+            brand.width() + Span::raw(about.as_str()).width() + width_of(tabs) <= width
+        });
+    let (about, tabs) = match choice {
+        Some((about, tabs)) => (about.clone(), tabs),
+        None => {
+            // Not even the node's identity fits beside the digits: it is cut.
+            let room = width.saturating_sub(brand.width() + width_of(&compact) + 2);
+            let who = abouts.last().map_or("", String::as_str);
+            (
+                format!("{}… ", who.chars().take(room).collect::<String>()),
+                &compact,
+            )
+        }
+    };
+    let mut spans = vec![brand, Span::raw(about)];
+    let used = width_of(&spans) + width_of(tabs);
     spans.push(Span::raw(" ".repeat(width.saturating_sub(used))));
     spans.extend(tabs.iter().cloned());
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
