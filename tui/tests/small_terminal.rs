@@ -58,38 +58,41 @@ fn every_title_keeps_the_nodes_identity_at_80x24() {
     );
 }
 
+/// What is pressed before a screen is looked at.
+type Keys = fn(&mut App);
+
 /// Every column label of the screen's tables at 80x24, whole.
 #[test]
 fn tables_keep_their_labels_at_80x24() {
-    let ctrl = |app: &mut App| {
+    let ctrl: Keys = |app| {
         press(app, KeyCode::Char('G'));
         press(app, KeyCode::Enter);
     };
-    let evidence = |app: &mut App| {
+    let evidence: Keys = |app| {
         press(app, KeyCode::Char('G'));
         press(app, KeyCode::Up);
         press(app, KeyCode::Enter);
     };
-    let none = |_: &mut App| {};
-    let cases: [(Screen, &dyn Fn(&mut App), &[&str]); 6] = [
+    let none: Keys = |_| {};
+    let cases: [(Screen, Keys, &[&str]); 6] = [
         (
             Screen::Overview,
-            &none,
+            none,
             &["NAME", "ID", "STATE", "PATH", "RTT", "LAST VOTE", "MISSED"],
         ),
         (
             Screen::Blocks,
-            &none,
+            none,
             &["HEIGHT", "ROUND", "HASH", "ITEMS", "PROPOSER", "TIME (UTC)"],
         ),
         (
             Screen::Governance,
-            &none,
+            none,
             &["ID", "CHANGE", "YES", "NO", "QUORUM", "THIS NODE", "STATUS"],
         ),
         (
             Screen::Joins,
-            &none,
+            none,
             &[
                 "NAME",
                 "ID",
@@ -101,12 +104,12 @@ fn tables_keep_their_labels_at_80x24() {
         ),
         (
             Screen::Modules,
-            &ctrl,
+            ctrl,
             &["WHAT", "HEIGHT", "PEERS OR CHANGE", "STATUS"],
         ),
         (
             Screen::Modules,
-            &evidence,
+            evidence,
             &["OFFENDER", "ROUND", "PROOF", "SUGGESTED"],
         ),
     ];
