@@ -2,9 +2,8 @@
 //! typed word starts, so the list doubles as the usage of the command being typed.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::layout::{Flex, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use crate::app::App;
 use crate::app::command;
@@ -42,16 +41,5 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, line: &str) {
         let word = line.split_whitespace().next().unwrap_or_default();
         format!(" No command starts with \"{word}\"; the commands are ")
     };
-    let height = u16::try_from(lines.len() + 2)
-        .unwrap_or(u16::MAX)
-        .min(area.height);
-    let [column] = Layout::horizontal([Constraint::Length(width)]).areas(area);
-    let [popup] = Layout::vertical([Constraint::Length(height)])
-        .flex(Flex::End)
-        .areas(column);
-    frame.render_widget(Clear, popup);
-    frame.render_widget(
-        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(title)),
-        popup,
-    );
+    super::popup(frame, area, Flex::End, width, &title, lines);
 }

@@ -1,7 +1,7 @@
 //! The help overlay, generated from the keymap: the current screen's keys first.
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Flex, Rect};
 use ratatui::text::{Line, Span};
 
 use crate::app::App;
@@ -25,5 +25,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         }));
     }
     let title = format!(" Keys on {} (any key closes) ", app.screen.title());
-    super::popup(frame, area, WIDTH.min(area.width), &title, lines);
+    super::popup(
+        frame,
+        area,
+        Flex::Center,
+        WIDTH.min(area.width),
+        &title,
+        lines,
+    );
 }

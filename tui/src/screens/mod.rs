@@ -133,15 +133,23 @@ pub fn draw(frame: &mut Frame, app: &App) {
     }
 }
 
-/// Draws `lines` in a bordered box of `width` columns centred over `area`, clearing what is
-/// under it: the help and the confirmation dialog.
-pub(crate) fn popup(frame: &mut Frame, area: Rect, width: u16, title: &str, lines: Vec<Line>) {
+/// Draws `lines` in a bordered box of `width` columns centred over `area` (or at its foot,
+/// with `Flex::End`), clearing what is under it: the help, the confirmation dialog and the
+/// command list.
+pub(crate) fn popup(
+    frame: &mut Frame,
+    area: Rect,
+    vertical: Flex,
+    width: u16,
+    title: &str,
+    lines: Vec<Line>,
+) {
     let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
     let [column] = Layout::horizontal([Constraint::Length(width)])
         .flex(Flex::Center)
         .areas(area);
     let [popup] = Layout::vertical([Constraint::Length(height)])
-        .flex(Flex::Center)
+        .flex(vertical)
         .areas(column);
     frame.render_widget(Clear, popup);
     frame.render_widget(
