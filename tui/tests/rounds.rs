@@ -5,7 +5,7 @@
 mod common;
 
 use bfte_shared::admin::{AdminEvent, EventFrame, VoteSort};
-use bfte_shared::modules::ctrl::Member;
+use bfte_shared::modules::ctrl::{EpochConfig, Member};
 use bfte_shared::round::Round;
 use bfte_tui::app::App;
 use bfte_tui::client::{Request, Update};
@@ -91,10 +91,8 @@ fn event(round: u64, event: AdminEvent) -> Update {
     })
 }
 
-/// erin joins by an epoch that starts from the newest block (height 42, round 60), votes in
-/// rounds 61 to 63 and misses 64 and 65; round 66 is still open.
-fn erin_joins() -> App {
-    let mut app = fixture::app(5, 60);
+/// The epoch after the one in force, starting from the block at `start`, with the same peers.
+fn next_epoch(app: &App, start: bfte_shared::round::Height) -> EpochConfig {
     let mut epoch = app
         .node
         .governance
@@ -104,7 +102,15 @@ fn erin_joins() -> App {
         .epoch
         .clone();
     epoch.number += 1;
-    epoch.start_height = app.node.blocks.tip().expect("blocks");
+    epoch.start_height = start;
+    epoch
+}
+
+/// erin joins by an epoch that starts from the newest block (height 42, round 60), votes in
+/// rounds 61 to 63 and misses 64 and 65; round 66 is still open.
+fn erin_joins() -> App {
+    let mut app = fixture::app(5, 60);
+    let mut epoch = next_epoch(&app, app.node.blocks.tip().expect("blocks"));
     epoch.members.push(Member {
         id: fixture::erin(),
         name: "erin".into(),
@@ -202,16 +208,7 @@ fn an_epoch_from_an_earlier_block_drops_what_left_the_chain() {
         .find(|b| b.height == start)
         .map(|b| b.round)
         .expect("block 40");
-    let mut epoch = app
-        .node
-        .governance
-        .data
-        .as_ref()
-        .expect("governance")
-        .epoch
-        .clone();
-    epoch.number += 1;
-    epoch.start_height = start;
+    let epoch = next_epoch(&app, start);
     app.update(event(60, AdminEvent::EpochStarted { epoch }));
     assert_eq!(app.node.blocks.tip(), Some(start));
     assert_eq!(app.node.finalized_height(), start);
