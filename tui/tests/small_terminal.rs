@@ -209,7 +209,7 @@ fn the_vote_dialog_on_a_parameters_proposal_fits_at_80x24_with_only_what_changes
     press(&mut app, KeyCode::Char('y'));
     let text = render(&app, 80, 24);
     assert!(
-        text.contains("round timeout 1000 ms → 2000 ms"),
+        text.contains("round timeout 2000 ms (now 1000 ms)"),
         "the change against the parameters in force:\n{text}"
     );
     assert!(

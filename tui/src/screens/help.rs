@@ -24,13 +24,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             ])
         }));
     }
-    let title = format!(" Keys on {} (any key closes) ", app.screen.title());
+    // The first section names the screen.
+    let title = " Keys (any key closes) ";
     super::popup(
         frame,
         area,
         Flex::Center,
         WIDTH.min(area.width),
-        &title,
+        title,
         lines,
     );
 }

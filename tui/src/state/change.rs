@@ -1,5 +1,5 @@
 //! What a proposal changes, against the epoch in force: an open parameters proposal names only
-//! the parameters it sets to another value ("round timeout 1000 ms → 2000 ms"), since the
+//! the parameters it sets to another value ("round timeout 2000 ms (now 1000 ms)"), since the
 //! node's `propose params` fills in the rest with the values in force.
 
 use bfte_shared::federation::ConsensusParams;
@@ -17,13 +17,14 @@ pub fn describe_change(proposal: &Proposal, epoch: Option<&EpochConfig>) -> Stri
     }
 }
 
-/// "set parameters: round timeout 1000 ms → 2000 ms", naming only the parameters that differ.
+/// "set parameters: round timeout 2000 ms (now 1000 ms)", naming only the parameters that
+/// differ; the new value first, as `Change::describe` says it.
 pub fn params_change(in_force: &ConsensusParams, proposed: &ConsensusParams) -> String {
     let changes: Vec<String> = fields(in_force)
         .into_iter()
         .zip(fields(proposed))
         .filter(|((_, now), (_, then))| now != then)
-        .map(|((name, now), (_, then))| format!("{name} {now} → {then}"))
+        .map(|((name, now), (_, then))| format!("{name} {then} (now {now})"))
         .collect();
     if changes.is_empty() {
         "set parameters: the values in force (changes nothing)".into()
@@ -61,7 +62,7 @@ mod tests {
         };
         assert_eq!(
             params_change(&now, &proposed),
-            "set parameters: round timeout 1000 ms → 2000 ms, block items ≤ 10000 → ≤ 500"
+            "set parameters: round timeout 2000 ms (now 1000 ms), block items ≤ 500 (now ≤ 10000)"
         );
         assert_eq!(
             params_change(&now, &now),
