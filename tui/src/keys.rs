@@ -67,7 +67,8 @@ pub struct Binding {
     /// How the help and the hints show the keys.
     pub label: &'static str,
     pub action: Action,
-    /// What the help says; only normal mode's bindings are in the help.
+    /// What the help says; only normal mode's bindings are in the help, and one shown on the
+    /// line of the binding before it says nothing of its own.
     pub help: &'static str,
     /// The one screen the binding holds on; `None` for every screen.
     pub screen: Option<Screen>,
@@ -75,6 +76,9 @@ pub struct Binding {
     pub modes: &'static [Mode],
     /// What the mode's hint line says after the label; `None` keeps the binding out of it.
     pub hint: Option<&'static str>,
+    /// The help shows it on the line of the binding before it, whose text speaks for both
+    /// (up and down, next and previous): the help fits an 80x24 terminal.
+    pub same_line: bool,
 }
 
 const NORMAL: &[Mode] = &[Mode::Normal];
@@ -95,6 +99,7 @@ const fn bind(
         screen: None,
         modes: NORMAL,
         hint: None,
+        same_line: false,
     }
 }
 
@@ -131,6 +136,13 @@ impl Binding {
             ..self
         }
     }
+
+    const fn same_line(self) -> Binding {
+        Binding {
+            same_line: true,
+            ..self
+        }
+    }
 }
 
 /// Every binding except the screen digits, which come from [`Screen::ALL`], and the characters
@@ -143,45 +155,53 @@ pub const BINDINGS: &[Binding] = &[
         "show or hide this help",
     )
     .hint("help"),
-    bind(&[KeyCode::Char('q')], "q", Action::Quit, "quit").hint("quit"),
-    bind(&[KeyCode::Tab], "Tab", Action::NextScreen, "next screen"),
     bind(
-        &[KeyCode::BackTab],
-        "Shift-Tab",
-        Action::PreviousScreen,
-        "previous screen",
+        &[KeyCode::Char('q')],
+        "q",
+        Action::Quit,
+        "quit (Ctrl-C quits too, also while typing)",
+    )
+    .hint("quit"),
+    bind(
+        &[KeyCode::Tab],
+        "Tab",
+        Action::NextScreen,
+        "next or previous screen",
     ),
+    bind(&[KeyCode::BackTab], "Shift-Tab", Action::PreviousScreen, "").same_line(),
     bind(
         &[KeyCode::Up, KeyCode::Char('k')],
         "↑ k",
         Action::Up,
-        "move up",
+        "move up or down",
     ),
     bind(
         &[KeyCode::Down, KeyCode::Char('j')],
         "↓ j",
         Action::Down,
-        "move down",
-    ),
-    bind(&[KeyCode::PageUp], "PgUp", Action::PageUp, "one page up"),
+        "",
+    )
+    .same_line(),
     bind(
-        &[KeyCode::PageDown],
-        "PgDn",
-        Action::PageDown,
-        "one page down",
+        &[KeyCode::PageUp],
+        "PgUp",
+        Action::PageUp,
+        "one page up or down",
     ),
+    bind(&[KeyCode::PageDown], "PgDn", Action::PageDown, "").same_line(),
     bind(
         &[KeyCode::Home, KeyCode::Char('g')],
         "g Home",
         Action::Top,
-        "first row",
+        "first or last row (at the last the log follows)",
     ),
     bind(
         &[KeyCode::End, KeyCode::Char('G')],
         "G End",
         Action::Bottom,
-        "last row (the log follows new lines)",
-    ),
+        "",
+    )
+    .same_line(),
     bind(
         &[KeyCode::Enter],
         "Enter",
@@ -204,19 +224,14 @@ pub const BINDINGS: &[Binding] = &[
         &[KeyCode::Char('n')],
         "n",
         Action::NextMatch,
-        "next match of the filter",
+        "next or previous filter match",
     ),
-    bind(
-        &[KeyCode::Char('N')],
-        "N",
-        Action::PreviousMatch,
-        "previous match of the filter",
-    ),
+    bind(&[KeyCode::Char('N')], "N", Action::PreviousMatch, "").same_line(),
     bind(
         &[KeyCode::Char(':')],
         ":",
         Action::Command,
-        "command line (Enter on an empty one lists the commands)",
+        "command line: writes as the CLI, :blocks, :block 12, ...",
     ),
     bind(
         &[KeyCode::Char('p')],
@@ -328,43 +343,109 @@ pub fn hints(mode: Mode) -> Vec<String> {
         .collect()
 }
 
+/// One part of the help: a title and its lines of (keys, what they do).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HelpSection {
+    pub title: String,
+    pub lines: Vec<(String, String)>,
+}
+
 /// Normal mode's bindings: the ones the help lists.
 fn normal() -> impl Iterator<Item = &'static Binding> {
     BINDINGS.iter().filter(|b| b.modes.contains(&Mode::Normal))
 }
 
-/// The screens on which a binding of their own takes one of `binding`'s keys, so the help
-/// says where the key means something else.
-fn shadowed_on(binding: &Binding) -> Vec<&'static str> {
+/// Normal mode's bindings grouped into the help's lines: a binding and those shown on its line.
+fn help_groups() -> Vec<Vec<&'static Binding>> {
+    let mut groups: Vec<Vec<&'static Binding>> = Vec::new();
+    for binding in normal() {
+        match groups.last_mut() {
+            Some(group) if binding.same_line => group.push(binding),
+            _ => groups.push(vec![binding]),
+        }
+    }
+    groups
+}
+
+/// The screen-specific bindings that take one of `group`'s keys away on their screen.
+fn shadowing(group: &[&Binding]) -> Vec<&'static Binding> {
     normal()
-        .filter(|other| other.screen.is_some() && binding.screen.is_none())
-        .filter(|other| other.keys.iter().any(|k| binding.keys.contains(k)))
-        .filter_map(|other| other.screen.map(|screen| screen.title()))
+        .filter(|other| other.screen.is_some())
+        .filter(|other| {
+            group
+                .iter()
+                .any(|b| b.screen.is_none() && other.keys.iter().any(|k| b.keys.contains(k)))
+        })
         .collect()
 }
 
-/// The help text: (keys, what they do), in keymap order with the screens after.
-pub fn help_lines() -> Vec<(String, String)> {
-    let mut lines: Vec<(String, String)> = normal()
-        .map(|b| {
-            let help = match b.screen {
-                Some(screen) => format!("{}: {}", screen.title(), b.help),
-                None => match shadowed_on(b).as_slice() {
-                    [] => b.help.to_string(),
-                    screens => format!("{} (not on {})", b.help, screens.join(", ")),
-                },
-            };
-            (b.label.to_string(), help)
+/// The help for `screen`: its own keys first, then the keys of every screen (saying where a
+/// key means something else), then the other screens' keys.
+pub fn help_sections(screen: Screen) -> Vec<HelpSection> {
+    let groups = help_groups();
+    let line = |group: &[&Binding], text: String| {
+        let keys: Vec<&str> = group.iter().map(|b| b.label).collect();
+        (keys.join(" "), text)
+    };
+    let scoped = |mine: bool| -> Vec<(String, String)> {
+        groups
+            .iter()
+            .filter(|group| {
+                group
+                    .first()
+                    .and_then(|b| b.screen)
+                    .is_some_and(|s| (s == screen) == mine)
+            })
+            .map(|group| {
+                let first = group[0];
+                let text = match first.screen {
+                    Some(s) if s != screen => format!("{}: {}", s.title(), first.help),
+                    _ => first.help.to_string(),
+                };
+                line(group, text)
+            })
+            .collect()
+    };
+    let mut everywhere: Vec<(String, String)> = groups
+        .iter()
+        .filter(|group| group.first().is_some_and(|b| b.screen.is_none()))
+        .map(|group| {
+            let shadows = shadowing(group);
+            let here: Vec<&str> = shadows
+                .iter()
+                .filter(|b| b.screen == Some(screen))
+                .map(|b| b.label)
+                .collect();
+            let elsewhere: Vec<&str> = shadows
+                .iter()
+                .filter(|b| b.screen != Some(screen))
+                .filter_map(|b| b.screen.map(Screen::title))
+                .collect();
+            let mut text = group[0].help.to_string();
+            if !here.is_empty() {
+                text.push_str(&format!(" ({} not here)", here.join(" ")));
+            } else if let Some(label) = shadows.first().map(|b| b.label) {
+                text.push_str(&format!(" ({label} not on {})", elsewhere.join(", ")));
+            }
+            line(group, text)
         })
         .collect();
     // One line for the digits: the title bar names the screens beside them.
     let keys: Vec<char> = Screen::ALL.iter().map(|s| s.key()).collect();
     if let (Some(first), Some(last)) = (keys.first(), keys.last()) {
-        lines.push((
+        everywhere.push((
             format!("{first}-{last}"),
             "show a screen (numbered in the title bar)".into(),
         ));
     }
-    lines.push(("Ctrl-C".into(), "quit".into()));
-    lines
+    let sections = [
+        (screen.title().to_string(), scoped(true)),
+        ("Every screen".to_string(), everywhere),
+        ("Other screens".to_string(), scoped(false)),
+    ];
+    sections
+        .into_iter()
+        .filter(|(_, lines)| !lines.is_empty())
+        .map(|(title, lines)| HelpSection { title, lines })
+        .collect()
 }

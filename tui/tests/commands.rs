@@ -123,7 +123,10 @@ fn wrong_commands_say_why_in_one_line() {
     let mut app = fixture::app(4, 30);
     for (line, expected) in [
         ("frobnicate", "unknown command \"frobnicate\""),
-        ("", "commands: "),
+        ("", "no command"),
+        ("block", "usage: block HEIGHT"),
+        ("block twelve", "no height \"twelve\""),
+        ("rounds now", "unknown command \"rounds\""),
         ("submit", "usage: submit TEXT"),
         ("submit two words", "usage: submit TEXT"),
         ("meta get k", "usage: meta set KEY VALUE"),
@@ -162,6 +165,77 @@ fn screen_and_quit_commands() {
 }
 
 #[test]
+fn screens_are_shown_by_name_or_the_first_letters_of_one() {
+    let mut app = fixture::app(4, 30);
+    for (line, screen) in [
+        ("blocks", Screen::Blocks),
+        ("gov", Screen::Governance),
+        ("Rounds", Screen::Rounds),
+        ("j", Screen::Joins),
+        ("log", Screen::Log),
+        ("o", Screen::Overview),
+    ] {
+        type_line(&mut app, line);
+        assert_eq!(app.screen, screen, "{line}");
+    }
+    type_line(&mut app, "help");
+    assert!(app.help, ":help opens the help");
+}
+
+#[test]
+fn block_opens_the_block_at_a_height() {
+    let mut app = fixture::app(4, 30);
+    let height = bfte_shared::round::Height(12);
+    type_line(&mut app, "block 12");
+    assert_eq!(app.screen, Screen::Blocks);
+    assert_eq!(app.open_block(), Some(height));
+    assert_eq!(app.take_requests(), vec![Request::Block(height)]);
+    let listed = bfte_tui::screens::blocks::visible(&app)
+        .nth(app.views.blocks.cursor)
+        .map(|b| b.height);
+    assert_eq!(listed, Some(height), "selected in the list Esc returns to");
+    // Another one replaces it; a height the node lacks is said so.
+    type_line(&mut app, "block 3");
+    assert_eq!(app.open_block(), Some(bfte_shared::round::Height(3)));
+    app.take_requests();
+    assert!(app.update(Update::NoBlock(bfte_shared::round::Height(3))));
+    assert_eq!(message(&app), "the node holds no block at height 3");
+    assert_eq!(app.open_block(), None);
+    // Above the finalized height nothing is asked.
+    let tip = app.node.finalized_height();
+    type_line(&mut app, &format!("block {}", tip.0 + 5));
+    assert!(app.take_requests().is_empty());
+    assert!(
+        message(&app).starts_with("no block at height"),
+        "{}",
+        message(&app)
+    );
+}
+
+#[test]
+fn the_command_list_narrows_to_the_typed_word() {
+    use bfte_tui::app::command::{COMMANDS, matching};
+    let names = |line: &str| -> (Vec<&str>, bool) {
+        let (found, any) = matching(line);
+        (found.iter().map(|c| c.name).collect(), any)
+    };
+    assert_eq!(names("").0.len(), COMMANDS.len());
+    assert_eq!(names("a"), (vec!["attest", "approve"], true));
+    assert_eq!(
+        names("vote 3"),
+        (vec!["vote"], true),
+        "the usage of the one typed"
+    );
+    assert_eq!(names("gov"), (vec!["SCREEN"], true), "a screen's name");
+    assert_eq!(names("b"), (vec!["block", "SCREEN"], true));
+    let (all, any) = names("frob");
+    assert!(
+        !any && all.len() == COMMANDS.len(),
+        "nothing matches: all of them"
+    );
+}
+
+#[test]
 fn a_read_only_console_refuses_writes_without_sending() {
     let app = App::new(PathBuf::from("/data/peer0/admin-ro.sock"), Theme::plain());
     assert!(app.read_only);
@@ -177,6 +251,8 @@ fn a_read_only_console_refuses_writes_without_sending() {
     );
     type_line(&mut app, "screen 3");
     assert_eq!(app.screen, Screen::Blocks, "reading still works");
+    type_line(&mut app, "block 3");
+    assert_eq!(app.take_requests().len(), 1, "and opening a block");
 }
 
 #[test]

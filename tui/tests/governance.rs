@@ -295,7 +295,11 @@ fn governance_events_update_the_screen_in_place_without_a_read() {
         app.node.governance.data.as_ref().map(|d| d.joins.len()),
         Some(2)
     );
-    assert!(app.take_requests().is_empty(), "no event needed a read");
+    assert_eq!(
+        app.take_requests(),
+        vec![Request::Peers],
+        "no event needed a governance read; the new epoch asks who the peers are"
+    );
 }
 
 #[test]

@@ -414,11 +414,12 @@ fn a_refused_refresh_keeps_the_last_tables() {
     assert!(app.node.modules.error.is_none());
 }
 
-/// `n` means one thing on each screen, and the help says which: next match everywhere but
-/// Governance, where it votes no.
+/// `n` means one thing on each screen, and the help says which: on Governance it votes no
+/// and the help lists that first, saying n finds no match there; elsewhere it finds the next
+/// match and the help says where it does not.
 #[test]
-fn the_help_says_where_n_votes_no_instead_of_finding_the_next_match() {
-    use bfte_tui::keys::{Action, Mode, action, help_lines};
+fn n_votes_no_on_governance_finds_the_next_match_elsewhere_and_the_help_says_which() {
+    use bfte_tui::keys::{Action, Mode, action, help_sections};
     let n = KeyEvent::new(KeyCode::Char('n'), KeyModifiers::NONE);
     assert_eq!(
         action(&n, Mode::Normal, Screen::Governance),
@@ -428,18 +429,73 @@ fn the_help_says_where_n_votes_no_instead_of_finding_the_next_match() {
         action(&n, Mode::Normal, Screen::Blocks),
         Some(Action::NextMatch)
     );
-    let lines: Vec<String> = help_lines()
-        .into_iter()
-        .filter(|(keys, _)| keys == "n")
-        .map(|(_, help)| help)
-        .collect();
+    let n_lines = |screen: Screen| -> Vec<(String, String)> {
+        help_sections(screen)
+            .into_iter()
+            .flat_map(|section| {
+                section
+                    .lines
+                    .into_iter()
+                    .filter(|(keys, _)| keys.split(' ').any(|k| k == "n"))
+                    .map(move |(_, help)| (section.title.clone(), help))
+            })
+            .collect()
+    };
+    let pair = |title: &str, help: &str| (title.to_string(), help.to_string());
     assert_eq!(
-        lines,
+        n_lines(Screen::Governance),
         [
-            "next match of the filter (not on Governance)",
-            "Governance: vote no on the selected proposal",
+            pair("Governance", "vote no on the selected proposal"),
+            pair("Every screen", "next or previous filter match (n not here)"),
         ]
     );
+    assert_eq!(
+        n_lines(Screen::Blocks),
+        [
+            pair(
+                "Every screen",
+                "next or previous filter match (n not on Governance)"
+            ),
+            pair(
+                "Other screens",
+                "Governance: vote no on the selected proposal"
+            ),
+        ]
+    );
+}
+
+/// The help starts with the keys of the screen it opens on.
+#[test]
+fn the_help_lists_the_current_screens_keys_first() {
+    use bfte_tui::keys::help_sections;
+    let titles = |screen: Screen| -> Vec<String> {
+        help_sections(screen)
+            .into_iter()
+            .map(|section| section.title)
+            .collect()
+    };
+    assert_eq!(
+        titles(Screen::Joins),
+        ["Joins", "Every screen", "Other screens"]
+    );
+    let joins = help_sections(Screen::Joins);
+    let keys: Vec<&str> = joins[0].lines.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["a", "r"]);
+    assert_eq!(
+        titles(Screen::Overview),
+        ["Every screen", "Other screens"],
+        "no keys of its own"
+    );
+    for screen in Screen::ALL {
+        for section in help_sections(screen) {
+            for (keys, help) in &section.lines {
+                assert!(
+                    keys.chars().count() <= 13 && help.chars().count() <= 58,
+                    "{screen:?}: {keys} {help} is wider than the help"
+                );
+            }
+        }
+    }
 }
 
 /// The hint lines come from the keymap: each names the keys of its mode.

@@ -2,6 +2,7 @@
 //! changes the state: switch screens, move the screen's view, open and go back, or type into,
 //! confirm and cancel what the input holds.
 
+use bfte_shared::round::Height;
 use crossterm::event::KeyEvent;
 
 use super::App;
@@ -163,13 +164,38 @@ impl App {
                     .nth(self.views.blocks.cursor)
                     .map(|b| b.height);
                 if let Some(height) = selected {
-                    self.node.blocks.opening = Some(height);
-                    self.node.blocks.outcome = None;
-                    self.outbox.push(Request::Block(height));
+                    self.request_block(height);
                 }
             }
             _ => {}
         }
+    }
+
+    /// `:block HEIGHT`: the Blocks screen with that block open, selected in the list when the
+    /// list holds it, so that Esc goes back to it. A height above the finalized one is
+    /// refused here; one the node no longer holds, by the node.
+    pub(super) fn show_block(&mut self, height: Height) {
+        let finalized = self.node.finalized_height();
+        if self.node.status.is_some() && height > finalized {
+            self.say(format!(
+                "no block at height {height} yet: the finalized height is {finalized}"
+            ));
+            return;
+        }
+        self.screen = Screen::Blocks;
+        let row = screens::blocks::visible(self).position(|b| b.height == height);
+        if let Some(row) = row {
+            self.views.blocks.cursor = row;
+        }
+        self.request_block(height);
+    }
+
+    fn request_block(&mut self, height: Height) {
+        let blocks = &mut self.node.blocks;
+        blocks.detail = None;
+        blocks.outcome = None;
+        blocks.opening = Some(height);
+        self.outbox.push(Request::Block(height));
     }
 
     fn back(&mut self) {

@@ -10,6 +10,7 @@ use bfte_shared::modules::ctrl::ProposalId;
 use bfte_shared::modules::meta::MetaItem;
 use bfte_shared::modules::{ATTEST, META};
 use bfte_shared::peer::PeerId;
+use bfte_shared::round::Height;
 
 use super::App;
 use super::governance::read_only_refusal;
@@ -26,10 +27,103 @@ pub enum Command {
     Approve(String),
     Reject(String),
     Show(Screen),
+    /// Show the Blocks screen with the finalized block at this height open.
+    Block(Height),
+    Help,
     Quit,
 }
 
-const USAGE: &str = "commands: submit TEXT, meta set KEY VALUE, attest SUBJECT CLAIM, vote ID yes|no, approve PEER, reject PEER, screen N, q (quote values with spaces)";
+/// A command as the list under the `:` prompt shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommandHelp {
+    /// The first word.
+    pub name: &'static str,
+    pub usage: &'static str,
+    pub help: &'static str,
+}
+
+const fn command(name: &'static str, usage: &'static str, help: &'static str) -> CommandHelp {
+    CommandHelp { name, usage, help }
+}
+
+/// Every command, in the order the list shows them; [`parse`] accepts each.
+pub const COMMANDS: &[CommandHelp] = &[
+    command("submit", "submit TEXT", "submit TEXT as a data item"),
+    command("meta", "meta set KEY VALUE", "propose a metadata value"),
+    command(
+        "attest",
+        "attest SUBJECT CLAIM",
+        "attest CLAIM about SUBJECT",
+    ),
+    command(
+        "vote",
+        "vote ID yes|no",
+        "vote on proposal ID (as screen 4 lists it)",
+    ),
+    command(
+        "approve",
+        "approve PEER",
+        "approve a join request (id, or prefix of id or name)",
+    ),
+    command("reject", "reject PEER", "drop a join request on this node"),
+    command(
+        "block",
+        "block HEIGHT",
+        "open the finalized block at HEIGHT",
+    ),
+    command(
+        "SCREEN",
+        "SCREEN",
+        "show a screen by name or first letters: overview, rounds, blocks, governance, \
+         joins, modules, log (or screen 1-7)",
+    ),
+    command("help", "help", "the keys of the screen"),
+    command("q", "q", "quit"),
+];
+
+/// The commands whose name starts with the first word of `line`, or all of them when none
+/// does; and whether any did.
+pub fn matching(line: &str) -> (Vec<CommandHelp>, bool) {
+    let word = line.split_whitespace().next().unwrap_or("").to_lowercase();
+    let typed_whole = line.trim_start().len() > word.len();
+    let found: Vec<CommandHelp> = COMMANDS
+        .iter()
+        .filter(|c| {
+            let name = c.name.to_lowercase();
+            let screen = c.name == "SCREEN" && screen_named(&word).is_some();
+            screen
+                || if typed_whole {
+                    name == word
+                } else {
+                    name.starts_with(&word)
+                }
+        })
+        .copied()
+        .collect();
+    if found.is_empty() {
+        (COMMANDS.to_vec(), false)
+    } else {
+        (found, true)
+    }
+}
+
+/// The screen whose name `word` is, or starts only its name.
+fn screen_named(word: &str) -> Option<Screen> {
+    if word.is_empty() {
+        return None;
+    }
+    let word = word.to_lowercase();
+    let named: Vec<Screen> = Screen::ALL
+        .into_iter()
+        .filter(|s| s.title().to_lowercase().starts_with(&word))
+        .collect();
+    match named.as_slice() {
+        [screen] => Some(*screen),
+        _ => None,
+    }
+}
+
+const UNKNOWN: &str = "the list under the prompt shows the commands";
 const VOTE_USAGE: &str = "usage: vote ID yes|no (ID as screen 4 lists it)";
 const PEER_USAGE: &str = "PEER (its id, or a unique prefix of a pending joiner's id or name)";
 
@@ -92,9 +186,18 @@ pub fn parse(line: &str) -> Result<Command, String> {
                 .map(Command::Show)
         }
         ["screen", ..] => Err("usage: screen N".into()),
+        ["block", height] => height
+            .parse()
+            .map(|height| Command::Block(Height(height)))
+            .map_err(|_| format!("no height {height:?}: usage: block HEIGHT")),
+        ["block", ..] => Err("usage: block HEIGHT (blocks shows the list)".into()),
+        ["help" | "?"] => Ok(Command::Help),
         ["q" | "quit"] => Ok(Command::Quit),
-        [] => Err(USAGE.into()),
-        [other, ..] => Err(format!("unknown command {other:?}; {USAGE}")),
+        [] => Err(format!("no command: {UNKNOWN}")),
+        [word] => screen_named(word)
+            .map(Command::Show)
+            .ok_or_else(|| format!("unknown command {word:?}: {UNKNOWN}")),
+        [other, ..] => Err(format!("unknown command {other:?}: {UNKNOWN}")),
     }
 }
 
@@ -131,6 +234,8 @@ impl App {
             Err(error) => Err(error),
             Ok(Command::Quit) => return self.act_on(Action::Quit),
             Ok(Command::Show(screen)) => return self.act_on(Action::Show(screen)),
+            Ok(Command::Help) => return self.act_on(Action::Help),
+            Ok(Command::Block(height)) => return self.show_block(height),
             Ok(_) if self.read_only => Err(read_only_refusal("writes are")),
             Ok(Command::Write(request)) => Ok(request),
             Ok(Command::Approve(peer)) => self

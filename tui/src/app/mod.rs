@@ -197,9 +197,11 @@ impl App {
                 self.node.blocks.outcome = outcome.map(|o| *o);
             }
             Update::NoBlock(height) => {
-                if self.node.blocks.opening == Some(height) {
-                    self.node.blocks.opening = None;
+                if self.node.blocks.opening != Some(height) {
+                    return false;
                 }
+                self.node.blocks.opening = None;
+                self.say(format!("the node holds no block at height {height}"));
             }
             Update::Modules(answer) => self.modules_answered(answer),
             Update::Governance(answer) => self.governance_answered(answer),
@@ -221,7 +223,10 @@ impl App {
             blocks.cursor += 1;
         }
         match frame.event {
-            AdminEvent::PeerConnected { .. } => self.outbox.push(Request::Peers),
+            // A new epoch changes who the peers are.
+            AdminEvent::PeerConnected { .. } | AdminEvent::EpochStarted { .. } => {
+                self.outbox.push(Request::Peers)
+            }
             // Only a finalized block changes module state; only the Modules screen shows it.
             AdminEvent::Finalized { .. } if self.screen == Screen::Modules => {
                 self.refresh_modules();

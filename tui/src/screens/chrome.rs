@@ -20,53 +20,82 @@ pub fn too_small(frame: &mut Frame, area: Rect) {
     );
 }
 
+/// The title: who this node is, then the screen tabs. When both do not fit, the other tabs
+/// shrink to their digits first, then the federation's id and name give way: the node's own
+/// identity goes last.
 pub fn title_bar(frame: &mut Frame, area: Rect, app: &App) {
-    let theme = app.theme;
-    let mut tabs = Vec::new();
-    for screen in Screen::ALL {
-        let label = format!(" {} {} ", screen.key(), screen.title());
-        if screen == app.screen {
-            tabs.push(Span::styled(
-                format!("[{}]", label.trim()),
-                theme.selected(),
-            ));
-        } else {
-            tabs.push(Span::raw(label));
+    let width = usize::from(area.width);
+    let brand = Span::styled(" BFTE ", app.theme.title());
+    let (full, compact) = (tabs(app, false), tabs(app, true));
+    let width_of = |spans: &[Span]| spans.iter().map(Span::width).sum::<usize>();
+    let abouts = about(app);
+    // The full title, then the other tabs as digits, then less of the federation.
+    let choice = abouts
+        .first()
+        .map(|about| (about, &full))
+        .into_iter()
+        .chain(abouts.iter().map(|about| (about, &compact)))
+        .find(|(about, tabs)| {
+            brand.width() + Span::raw(about.as_str()).width() + width_of(tabs) <= width
+        });
+    let (about, tabs) = match choice {
+        Some((about, tabs)) => (about.clone(), tabs),
+        None => {
+            // Not even the node's identity fits beside the digits: it is cut.
+            let room = width.saturating_sub(brand.width() + width_of(&compact) + 2);
+            let who = abouts.last().map_or("", String::as_str);
+            (
+                format!("{}… ", who.chars().take(room).collect::<String>()),
+                &compact,
+            )
         }
-    }
-    let tabs_width: usize = tabs.iter().map(|s| s.width()).sum();
-    let mut about = String::new();
-    if let Some(status) = &app.node.status {
-        // A node without a name (a replica) goes by its short id: once is enough.
-        let short = status.peer_id.short();
-        let name = app.node.name_of(&status.peer_id);
-        let who = if name == short {
-            short
-        } else {
-            format!("{name} {short}")
-        };
-        about = format!(
-            "{} ({}) · {who} ({}) ",
-            status.federation_name,
-            status.federation_id.0.short(),
-            status.role
-        );
-    }
-    // The tabs always show whole; a long federation or peer name gives way.
-    let room = usize::from(area.width).saturating_sub(tabs_width + 6);
-    if about.chars().count() > room {
-        about = about
-            .chars()
-            .take(room.saturating_sub(2))
-            .collect::<String>()
-            + "… ";
-    }
-    let mut spans = vec![Span::styled(" BFTE ", theme.title()), Span::raw(about)];
-    let left_width: usize = spans.iter().map(|s| s.width()).sum();
-    let gap = usize::from(area.width).saturating_sub(left_width + tabs_width);
-    spans.push(Span::raw(" ".repeat(gap)));
-    spans.extend(tabs);
+    };
+    let mut spans = vec![brand, Span::raw(about)];
+    let used = width_of(&spans) + width_of(tabs);
+    spans.push(Span::raw(" ".repeat(width.saturating_sub(used))));
+    spans.extend(tabs.iter().cloned());
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// Who this node is, longest first: with the federation's name and id, with its name only,
+/// alone. Empty until the first status.
+fn about(app: &App) -> Vec<String> {
+    let Some(status) = &app.node.status else {
+        return vec![String::new()];
+    };
+    // A node without a name (a replica) goes by its short id: once is enough.
+    let short = status.peer_id.short();
+    let name = app.node.name_of(&status.peer_id);
+    let who = if name == short {
+        format!("{short} ({})", status.role)
+    } else {
+        format!("{name} {short} ({})", status.role)
+    };
+    let federation = &status.federation_name;
+    vec![
+        format!("{federation} ({}) · {who} ", status.federation_id.0.short()),
+        format!("{federation} · {who} "),
+        format!("{who} "),
+    ]
+}
+
+/// The screen tabs; `compact` shows the other screens by their digit only.
+fn tabs(app: &App, compact: bool) -> Vec<Span<'static>> {
+    Screen::ALL
+        .iter()
+        .map(|screen| {
+            if *screen == app.screen {
+                Span::styled(
+                    format!("[{} {}]", screen.key(), screen.title()),
+                    app.theme.selected(),
+                )
+            } else if compact {
+                Span::raw(format!(" {} ", screen.key()))
+            } else {
+                Span::raw(format!(" {} {} ", screen.key(), screen.title()))
+            }
+        })
+        .collect()
 }
 
 pub fn status_bar(frame: &mut Frame, area: Rect, app: &App) {

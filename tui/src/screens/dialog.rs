@@ -4,7 +4,7 @@
 use bfte_shared::modules::ctrl::{Change, ProposalId, ProposalStatus};
 use bfte_shared::peer::PeerId;
 use ratatui::Frame;
-use ratatui::layout::{Alignment, Rect};
+use ratatui::layout::{Alignment, Flex, Rect};
 use ratatui::text::{Line, Span};
 
 use crate::app::{App, Decision, Dialog};
@@ -45,7 +45,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, dialog: &Dialog) {
         Line::styled(keys::hints(Mode::Dialog).join(" · "), app.theme.dim())
             .alignment(Alignment::Center),
     );
-    super::popup(frame, area, width, &title, lines);
+    super::popup(frame, area, Flex::Center, width, &title, lines);
 }
 
 /// The title, the paragraphs and the Confirm button's label for a decision.
@@ -85,7 +85,15 @@ fn vote_text(app: &App, data: Option<&GovernanceData>, id: ProposalId, yes: bool
         )];
     };
     let mut text = vec![
-        format!("Change: {}", proposal.change.describe()),
+        format!(
+            "Change: {}{}",
+            super::governance::describe(app, proposal),
+            if matches!(proposal.change, Change::SetParams(_)) {
+                "; every other parameter keeps its value in force"
+            } else {
+                ""
+            }
+        ),
         format!(
             "Proposed by {} at height {}.{}",
             app.node.name_of(&proposal.proposer),

@@ -8,20 +8,27 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Row, Table};
 
 use crate::app::App;
-use crate::state::{GovernanceData, quorum, status_text, vote_of};
+use crate::state::{GovernanceData, describe_change, quorum, status_text, vote_of};
 
-/// A change in a table's row: as [`Change::describe`] says it, with peers by name and short id
-/// (the votes panel and the dialog give the whole line).
-pub(super) fn summary(app: &App, change: &Change) -> String {
-    match change {
-        Change::AddPeer(member) => change
+/// A proposal's change in a table's row: as [`describe`] says it, with peers by name and short
+/// id (the votes panel and the dialog give the whole line).
+pub(super) fn summary(app: &App, proposal: &Proposal) -> String {
+    match &proposal.change {
+        Change::AddPeer(member) => proposal
+            .change
             .describe()
             .replace(&member.id.to_string(), &member.id.short()),
         Change::RemovePeer { id } => {
             format!("remove peer {} ({})", app.node.name_of(id), id.short())
         }
-        _ => change.describe(),
+        _ => describe(app, proposal),
     }
+}
+
+/// A proposal's change in full; an open parameters proposal names only what it changes.
+pub(super) fn describe(app: &App, proposal: &Proposal) -> String {
+    let epoch = app.node.governance.data.as_ref().map(|data| &data.epoch);
+    describe_change(proposal, epoch)
 }
 
 /// The proposals the table lists, newest first, after the filter (id, change, proposer or
@@ -37,7 +44,7 @@ pub fn visible(app: &App) -> Vec<&Proposal> {
             needle.is_empty()
                 || p.id.to_string() == needle.trim_start_matches('#')
                 || [
-                    summary(app, &p.change),
+                    summary(app, p),
                     app.node.name_of(&p.proposer),
                     status_text(&p.status),
                 ]
@@ -103,7 +110,13 @@ fn draw_epoch(frame: &mut Frame, area: Rect, app: &App, epoch: &EpochConfig) {
     );
 }
 
+/// The proposals table's column that gives way below [`NARROW`] columns: the votes panel
+/// names the proposer too, and every other column keeps its label.
+const PROPOSER: usize = 2;
+const NARROW: u16 = 100;
+
 fn draw_table(frame: &mut Frame, area: Rect, app: &App, data: &GovernanceData) {
+    let narrow = area.width < NARROW;
     let own = app.node.status.as_ref().map(|s| s.peer_id);
     let visible = visible(app);
     let height = usize::from(area.height.saturating_sub(3));
@@ -129,16 +142,20 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App, data: &GovernanceData) {
                 },
                 _ => status_text(&proposal.status),
             };
-            let row = Row::new(vec![
+            let mut cells = vec![
                 proposal.id.to_string(),
-                summary(app, &proposal.change),
+                summary(app, proposal),
                 app.node.name_of(&proposal.proposer),
                 tally.yes.to_string(),
                 tally.no.to_string(),
                 format!("{} of {}", tally.quorum, tally.peers),
                 mine.to_string(),
                 status,
-            ]);
+            ];
+            if narrow {
+                cells.remove(PROPOSER);
+            }
+            let row = Row::new(cells);
             if index == app.views.governance.cursor {
                 row.style(app.theme.selected())
             } else {
@@ -171,7 +188,7 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App, data: &GovernanceData) {
         frame.render_widget(Paragraph::new(text).block(block), area);
         return;
     }
-    let header = Row::new(vec![
+    let mut header = vec![
         "ID",
         "CHANGE",
         "PROPOSER",
@@ -180,9 +197,8 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App, data: &GovernanceData) {
         "QUORUM",
         "THIS NODE",
         "STATUS",
-    ])
-    .style(app.theme.title());
-    let widths = [
+    ];
+    let mut widths = vec![
         Constraint::Length(4),
         Constraint::Min(30),
         Constraint::Length(10),
@@ -192,7 +208,14 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App, data: &GovernanceData) {
         Constraint::Length(9),
         Constraint::Length(24),
     ];
-    let table = Table::new(rows, widths).header(header).block(block);
+    if narrow {
+        header.remove(PROPOSER);
+        widths.remove(PROPOSER);
+        widths[1] = Constraint::Min(20);
+    }
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(app.theme.title()))
+        .block(block);
     frame.render_widget(table, area);
 }
 
@@ -203,7 +226,7 @@ fn votes_lines<'a>(app: &App, data: &GovernanceData, width: usize) -> Vec<Line<'
     };
     let node = &app.node;
     let own = node.status.as_ref().map(|s| s.peer_id);
-    let mut lines: Vec<Line> = super::wrap(&proposal.change.describe(), width)
+    let mut lines: Vec<Line> = super::wrap(&describe(app, proposal), width)
         .into_iter()
         .map(|line| Line::raw(format!(" {line}")))
         .collect();

@@ -1,21 +1,37 @@
-//! The help overlay, generated from the keymap.
+//! The help overlay, generated from the keymap: the current screen's keys first.
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Flex, Rect};
 use ratatui::text::{Line, Span};
 
 use crate::app::App;
 use crate::keys;
 
+/// Wide enough for the longest line, narrow enough for an 80-column terminal.
+const WIDTH: u16 = 76;
+
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let lines: Vec<Line> = keys::help_lines()
-        .into_iter()
-        .map(|(keys, what)| {
+    let mut lines: Vec<Line> = Vec::new();
+    for section in keys::help_sections(app.screen) {
+        lines.push(Line::styled(
+            format!(" {}", section.title),
+            app.theme.title(),
+        ));
+        lines.extend(section.lines.into_iter().map(|(keys, what)| {
             Line::from(vec![
-                Span::styled(format!(" {keys:<11}"), app.theme.accent()),
+                Span::styled(format!("  {keys:<14}"), app.theme.accent()),
                 Span::raw(what),
             ])
-        })
-        .collect();
-    super::popup(frame, area, 72, " Keys (any key closes) ", lines);
+        }));
+    }
+    // The first section names the screen.
+    let title = " Keys (any key closes) ";
+    super::popup(
+        frame,
+        area,
+        Flex::Center,
+        WIDTH.min(area.width),
+        title,
+        lines,
+    );
 }

@@ -3,6 +3,7 @@
 
 pub mod blocks;
 mod chrome;
+mod commands;
 mod dialog;
 pub mod governance;
 mod help;
@@ -20,7 +21,7 @@ use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-use crate::app::App;
+use crate::app::{App, Input};
 
 /// Below this the console says so instead of drawing a garbled screen.
 pub const MIN_WIDTH: u16 = 80;
@@ -122,23 +123,33 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Screen::Log => log::draw(frame, body, app),
     }
     chrome::status_bar(frame, status, app);
-    if let Some(dialog) = app.input.dialog() {
-        dialog::draw(frame, body, app, dialog);
+    match &app.input {
+        Input::Dialog(dialog) => dialog::draw(frame, body, app, dialog),
+        Input::Command(line) => commands::draw(frame, body, app, line.text()),
+        Input::Normal | Input::Filter(_) => {}
     }
     if app.help {
         help::draw(frame, body, app);
     }
 }
 
-/// Draws `lines` in a bordered box of `width` columns centred over `area`, clearing what is
-/// under it: the help and the confirmation dialog.
-pub(crate) fn popup(frame: &mut Frame, area: Rect, width: u16, title: &str, lines: Vec<Line>) {
+/// Draws `lines` in a bordered box of `width` columns centred over `area` (or at its foot,
+/// with `Flex::End`), clearing what is under it: the help, the confirmation dialog and the
+/// command list.
+pub(crate) fn popup(
+    frame: &mut Frame,
+    area: Rect,
+    vertical: Flex,
+    width: u16,
+    title: &str,
+    lines: Vec<Line>,
+) {
     let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
     let [column] = Layout::horizontal([Constraint::Length(width)])
         .flex(Flex::Center)
         .areas(area);
     let [popup] = Layout::vertical([Constraint::Length(height)])
-        .flex(Flex::Center)
+        .flex(vertical)
         .areas(column);
     frame.render_widget(Clear, popup);
     frame.render_widget(

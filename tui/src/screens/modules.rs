@@ -74,7 +74,7 @@ fn ctrl_cells(app: &App, tables: &ModuleTables) -> Vec<Vec<String>> {
         vec![
             format!("proposal {}", proposal.id),
             proposal.height.to_string(),
-            super::governance::summary(app, &proposal.change),
+            super::governance::summary(app, proposal),
             status_text(&proposal.status),
         ]
     });
@@ -124,8 +124,14 @@ fn statement_cells(row: &StatementRow) -> Vec<String> {
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let [list, table] =
-        Layout::horizontal([Constraint::Length(LIST_WIDTH), Constraint::Min(0)]).areas(area);
+    // Below this the list goes above the table, which then keeps every column and label.
+    const SIDE_BY_SIDE: u16 = 100;
+    let [list, table] = if area.width < SIDE_BY_SIDE {
+        let rows = u16::try_from(ModuleTab::ALL.len() + 2).unwrap_or(u16::MAX);
+        Layout::vertical([Constraint::Length(rows), Constraint::Min(0)]).areas(area)
+    } else {
+        Layout::horizontal([Constraint::Length(LIST_WIDTH), Constraint::Min(0)]).areas(area)
+    };
     draw_list(frame, list, app);
     draw_table(frame, table, app);
 }
@@ -236,7 +242,7 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) {
             &[
                 Constraint::Length(24),
                 Constraint::Length(8),
-                Constraint::Min(30),
+                Constraint::Min(28),
                 Constraint::Length(14),
             ],
         ),

@@ -8,12 +8,14 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Sparkline, Table};
 
+use super::labels::distinct_labels;
 use super::{replication, served};
 use crate::app::App;
 use crate::state::{KEPT_ROUNDS, STALL_ROUNDS, STALL_SECS, Stall, WINDOW_SECS};
 
 /// Closed rounds over which missed votes are counted.
 const MISSED_WINDOW: usize = 50;
+const NAME_COLUMN: u16 = 14;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let status = app.node.status.as_ref();
@@ -156,10 +158,13 @@ fn draw_peers(frame: &mut Frame, area: Rect, app: &App) {
     // This node first, then by name: the order an operator scans in.
     let mut peers: Vec<&PeerInfo> = node.peers.iter().collect();
     peers.sort_by(|a, b| b.is_self.cmp(&a.is_self).then_with(|| a.name.cmp(&b.name)));
-    let rows = peers.into_iter().map(|peer| {
+    let names: Vec<String> = peers.iter().map(|peer| node.name_of(&peer.id)).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let labels = distinct_labels(&names, usize::from(NAME_COLUMN));
+    let rows = peers.into_iter().zip(labels).map(|(peer, label)| {
         let (state, style) = peer_state(peer, app);
         Row::new(vec![
-            Cell::from(peer.name.clone()),
+            Cell::from(label),
             Cell::from(peer.id.short()),
             Cell::from(state).style(style),
             Cell::from(peer.path.map_or("-", |p| p.as_str())),
@@ -187,7 +192,7 @@ fn draw_peers(frame: &mut Frame, area: Rect, app: &App) {
     let table = Table::new(
         rows,
         [
-            Constraint::Length(14),
+            Constraint::Length(NAME_COLUMN),
             Constraint::Length(9),
             Constraint::Length(16),
             Constraint::Length(7),

@@ -62,6 +62,21 @@ impl Blocks {
         true
     }
 
+    /// The round of the block at `height`, if the list holds it.
+    pub fn round_at(&self, height: Height) -> Option<Round> {
+        let index = self.list.partition_point(|b| b.height < height);
+        self.list
+            .get(index)
+            .filter(|b| b.height == height)
+            .map(|b| b.round)
+    }
+
+    /// Drops the blocks above `height`: they left the chain when an epoch started there.
+    pub fn truncate_above(&mut self, height: Height) {
+        let keep = self.list.partition_point(|b| b.height <= height);
+        self.list.truncate(keep);
+    }
+
     pub fn clear(&mut self) {
         self.list.clear();
     }

@@ -3,6 +3,7 @@
 //! visible changed.
 
 mod blocks;
+mod change;
 mod governance;
 mod log;
 mod modules;
@@ -15,6 +16,7 @@ use bfte_shared::peer::PeerId;
 use bfte_shared::round::Height;
 
 pub use blocks::{BlockSummary, Blocks, KEPT_BLOCKS};
+pub use change::describe_change;
 pub use governance::{
     Governance, GovernanceData, Tally, consequence, quorum, status_text, vote_of,
 };
@@ -78,6 +80,15 @@ impl NodeView {
             self.blocks.push(BlockSummary::from_stored(stored));
         }
         self.status = Some(snapshot.status);
+        // An epoch that started while disconnected shows only as another peer set.
+        if !self.peers.is_empty() {
+            let before: Vec<PeerId> = self.peers.iter().map(|p| p.id).collect();
+            let after: Vec<PeerId> = snapshot.peers.iter().map(|p| p.id).collect();
+            let (added, removed) = changed(&before, &after);
+            if !added.is_empty() || !removed.is_empty() {
+                self.rounds.epoch_changed(None, &added, &removed);
+            }
+        }
         self.peers = snapshot.peers;
         self.quiet_since_ms = None;
         self.last_activity_ms = None;
@@ -174,24 +185,24 @@ impl NodeView {
         true
     }
 
-    /// Tells the round grid whose membership the new epoch changed, against the peer set
-    /// known before it: the epoch in force if governance was read, else the peers listed.
+    /// A new epoch starts from the block at its start height: the old epoch's blocks above it
+    /// left the chain (the new epoch finalizes those heights again), and the round grid learns
+    /// whose membership changed, against the peer set known before: the epoch in force if
+    /// governance was read, else the peers listed.
     fn epoch_started(&mut self, epoch: &EpochConfig) {
+        let start = epoch.start_height;
+        let first = self.blocks.round_at(start).map(|round| round.next());
+        self.blocks.truncate_above(start);
+        if let Some(status) = &mut self.status {
+            status.finalized_height = status.finalized_height.min(start);
+        }
         let before: Vec<PeerId> = match &self.governance.data {
             Some(data) => data.epoch.members.iter().map(|m| m.id).collect(),
             None => self.peers.iter().map(|p| p.id).collect(),
         };
-        let added: Vec<PeerId> = epoch
-            .members
-            .iter()
-            .map(|m| m.id)
-            .filter(|id| !before.contains(id))
-            .collect();
-        let removed: Vec<PeerId> = before
-            .into_iter()
-            .filter(|id| epoch.member(id).is_none())
-            .collect();
-        self.rounds.epoch_changed(&added, &removed);
+        let after: Vec<PeerId> = epoch.members.iter().map(|m| m.id).collect();
+        let (added, removed) = changed(&before, &after);
+        self.rounds.epoch_changed(first, &added, &removed);
     }
 
     fn set_connected(&mut self, peer: &PeerId, up: bool) {
@@ -245,6 +256,13 @@ impl NodeView {
         let quiet = self.last_activity_ms?.saturating_sub(self.quiet_since_ms?) / 1000;
         (quiet >= STALL_SECS).then_some(Stall::Seconds(quiet))
     }
+}
+
+/// Who joined and who left between the peer sets `before` and `after`.
+fn changed(before: &[PeerId], after: &[PeerId]) -> (Vec<PeerId>, Vec<PeerId>) {
+    let added = after.iter().filter(|id| !before.contains(id)).copied();
+    let removed = before.iter().filter(|id| !after.contains(id)).copied();
+    (added.collect(), removed.collect())
 }
 
 fn is_activity(event: &AdminEvent) -> bool {

@@ -129,38 +129,53 @@ impl Rounds {
         self.rows.is_empty()
     }
 
-    /// A new epoch's peer set is in force from the round after the newest one seen: `added`
-    /// count from there on, `removed` no longer do.
-    pub fn epoch_changed(&mut self, added: &[PeerId], removed: &[PeerId]) {
-        let next = self
-            .rows
-            .keys()
-            .next_back()
-            .map_or(Round(0), |round| round.next());
+    /// A new epoch's peer set is in force from `first` on: the round after the block the epoch
+    /// starts from, or, when the console did not see that block, the round after the newest
+    /// one seen. The old epoch's rounds from `first` on left the chain with its blocks above
+    /// the start (the new epoch runs those rounds again), so they go. `added` count from
+    /// `first` on, `removed` no longer do.
+    pub fn epoch_changed(&mut self, first: Option<Round>, added: &[PeerId], removed: &[PeerId]) {
+        let first = match first {
+            Some(first) => {
+                self.rows.split_off(&first);
+                first
+            }
+            None => self
+                .rows
+                .keys()
+                .next_back()
+                .map_or(Round(0), |round| round.next()),
+        };
         for peer in added {
             self.membership.insert(
                 *peer,
                 Membership {
-                    from: Some(next),
+                    from: Some(first),
                     until: None,
                 },
             );
         }
         for peer in removed {
-            self.membership.entry(*peer).or_default().until = Some(next);
+            self.membership.entry(*peer).or_default().until = Some(first);
         }
+    }
+
+    /// Whether `peer` was a member in `round`, as far as the console saw the peer set change.
+    pub fn is_member(&self, peer: &PeerId, round: Round) -> bool {
+        self.membership
+            .get(peer)
+            .is_none_or(|membership| membership.covers(round))
     }
 
     /// Closed rounds (not the newest) among the last `window` in which `peer` was a member and
     /// cast no vote.
     pub fn missed_votes(&self, peer: &PeerId, window: usize) -> usize {
-        let membership = self.membership.get(peer).copied().unwrap_or_default();
         self.rows
             .iter()
             .rev()
             .skip(1)
             .take(window)
-            .filter(|(round, row)| membership.covers(**round) && !row.marks(peer).voted())
+            .filter(|(round, row)| self.is_member(peer, **round) && !row.marks(peer).voted())
             .count()
     }
 
@@ -200,7 +215,7 @@ mod tests {
             9,
             "before anyone said otherwise"
         );
-        rounds.epoch_changed(&[peer(2)], &[peer(1)]);
+        rounds.epoch_changed(None, &[peer(2)], &[peer(1)]);
         // Rounds 11-20: peer 2 votes in all but two; peer 1 is gone.
         run(&mut rounds, 11, 21, &[0, 2]);
         rounds.started(Round(21), peer(0), 2_100);
@@ -228,5 +243,23 @@ mod tests {
             "a member throughout, never voted"
         );
         assert_eq!(rounds.missed_votes(&peer(3), 5), 5, "the window bounds it");
+        assert!(!rounds.is_member(&peer(2), Round(10)) && rounds.is_member(&peer(2), Round(11)));
+        assert!(rounds.is_member(&peer(1), Round(10)) && !rounds.is_member(&peer(1), Round(11)));
+    }
+
+    #[test]
+    fn an_epoch_from_a_known_block_drops_the_old_epochs_rounds_above_it() {
+        let mut rounds = Rounds::default();
+        // The change passed in the block of round 8; the old epoch ran on to round 12.
+        run(&mut rounds, 1, 13, &[0, 1]);
+        rounds.epoch_changed(Some(Round(9)), &[peer(2)], &[]);
+        assert_eq!(rounds.len(), 8, "rounds 9-12 left the chain");
+        run(&mut rounds, 9, 14, &[0, 1]);
+        assert_eq!(
+            rounds.missed_votes(&peer(2), 50),
+            4,
+            "a member from round 9: rounds 9-12 closed without its vote"
+        );
+        assert_eq!(rounds.missed_votes(&peer(1), 50), 0);
     }
 }
