@@ -13,6 +13,7 @@ use super::network::LinkModel;
 use super::regions::{REGIONS, Regions};
 use super::runner::Simulation;
 use super::scenario::Scenario;
+use crate::bench::net::Percentiles;
 
 /// Mean gap between one submitter's items: with a submitter per region, every leader has work
 /// and each block carries a few items, so rounds follow each other back to back.
@@ -54,42 +55,23 @@ impl Scenario {
     }
 }
 
-/// Nearest-rank percentiles of a sample.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Percentiles {
-    pub p50: u64,
-    pub p99: u64,
-}
-
-impl Percentiles {
-    fn of(mut sample: Vec<u64>) -> Percentiles {
-        sample.sort_unstable();
-        let rank = |p: f64| {
-            let index = ((p * sample.len() as f64).ceil() as usize).max(1) - 1;
-            sample.get(index).copied().unwrap_or(0)
-        };
-        Percentiles {
-            p50: rank(0.5),
-            p99: rank(0.99),
-        }
-    }
-}
-
 /// What a wide-area run measured.
 #[derive(Debug, Clone)]
 pub struct WanReport {
     pub peers: usize,
     pub quorum: usize,
     pub blocks: u64,
-    /// Proposal-to-final latency over every (block, correct peer), simulated ms.
-    pub latency: Percentiles,
+    /// Proposal-to-final latency over every (block, correct peer), simulated ms; None if
+    /// nothing was finalized.
+    pub latency: Option<Percentiles>,
     /// The three-delay floor of the same (leader, peer) pairs, one per latency sample.
-    pub floor: Percentiles,
+    pub floor: Option<Percentiles>,
     /// Samples below their own pair's floor: physically impossible, so always 0.
     pub below_floor: usize,
-    /// Real time per finalized block, mean over peers and the busiest peer.
-    pub cpu_per_block: Duration,
-    pub busiest_per_block: Duration,
+    /// Real time the peers' steps took per finalized block, mean over peers and the busiest
+    /// peer. Wall time: on a machine busy with other work, scale by the run's CPU over wall.
+    pub step_time_per_block: Duration,
+    pub busiest_step_time_per_block: Duration,
     /// Finalized blocks per simulated second, from the first proposal to the last finality.
     pub blocks_per_second: f64,
     pub messages: u64,
@@ -99,8 +81,8 @@ pub struct WanReport {
 
 impl WanReport {
     /// Median latency over the median floor.
-    pub fn ratio(&self) -> f64 {
-        self.latency.p50 as f64 / self.floor.p50.max(1) as f64
+    pub fn ratio(&self) -> Option<f64> {
+        Some(self.latency?.p50_ms / self.floor?.p50_ms)
     }
 }
 
@@ -123,15 +105,29 @@ pub fn run_wide_area(seed: u64, peers: usize, rounds: u64, crypto: CryptoMode) -
         peers,
         quorum,
         blocks,
-        latency: Percentiles::of(probe.finalities.iter().map(|f| f.latency_ms).collect()),
-        floor: Percentiles::of(probe.finalities.iter().map(pair_floor).collect()),
+        latency: Percentiles::of(
+            probe
+                .finalities
+                .iter()
+                .map(|f| f.latency_ms as f64)
+                .collect(),
+        ),
+        floor: Percentiles::of(
+            probe
+                .finalities
+                .iter()
+                .map(|f| pair_floor(f) as f64)
+                .collect(),
+        ),
         below_floor: probe
             .finalities
             .iter()
             .filter(|f| f.latency_ms < pair_floor(f))
             .count(),
-        cpu_per_block: per_block(busy_total / peers as u32),
-        busiest_per_block: per_block(probe.busy.iter().max().copied().unwrap_or_default()),
+        step_time_per_block: per_block(busy_total / peers as u32),
+        busiest_step_time_per_block: per_block(
+            probe.busy.iter().max().copied().unwrap_or_default(),
+        ),
         blocks_per_second: blocks as f64 * 1e3 / span_ms.max(1) as f64,
         messages: report.stats.messages,
         simulated_ms: report.stats.simulated_ms,
