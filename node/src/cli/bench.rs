@@ -12,16 +12,19 @@ use serde_json::json;
 
 mod net;
 mod replicate;
+mod wan;
 
 use self::net::NetArgs;
 use self::replicate::ReplicateArgs;
+use self::wan::WanArgs;
 
 /// Measure performance.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
     bfte bench core --peers 4,7,16 --seconds 5\n  \
     bfte bench net --peers 4,7 --seconds 10\n  \
-    bfte bench replicate")]
+    bfte bench replicate\n  \
+    bfte bench wan --peers 4,50,100")]
 pub struct BenchArgs {
     #[command(subcommand)]
     target: BenchTarget,
@@ -32,6 +35,7 @@ enum BenchTarget {
     Core(CoreArgs),
     Net(NetArgs),
     Replicate(ReplicateArgs),
+    Wan(WanArgs),
 }
 
 /// Benchmark the consensus core alone: in process, real ed25519, no network, no disk.
@@ -72,6 +76,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         BenchTarget::Core(args) => core(args),
         BenchTarget::Net(args) => net::run(args),
         BenchTarget::Replicate(args) => replicate::run(args),
+        BenchTarget::Wan(args) => wan::run(args),
     }
 }
 

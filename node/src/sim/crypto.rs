@@ -14,6 +14,9 @@ pub enum CryptoMode {
     /// Real ed25519. Verification results are memoized across peers: verifying is a pure
     /// function, so this changes cost, never an outcome.
     Real,
+    /// Real ed25519 without the memo: every peer verifies every signature itself, as on its
+    /// own machine. For measuring CPU per peer.
+    RealPerPeer,
     /// A keyed BLAKE3 tag standing in for a signature. Simulated Byzantine peers corrupt
     /// signatures but never forge them, so every check still fails exactly when it should.
     Fast,
@@ -114,12 +117,13 @@ impl SimCrypto {
         let signers: Vec<Arc<dyn Signer>> = secrets
             .into_iter()
             .map(|secret| match mode {
-                CryptoMode::Real => Arc::new(secret) as Arc<dyn Signer>,
+                CryptoMode::Real | CryptoMode::RealPerPeer => Arc::new(secret) as Arc<dyn Signer>,
                 CryptoMode::Fast => Arc::new(FastSigner(secret.peer_id())) as Arc<dyn Signer>,
             })
             .collect();
         let verifier: Arc<dyn Verifier> = match mode {
             CryptoMode::Real => Arc::new(MemoVerifier::default()),
+            CryptoMode::RealPerPeer => Arc::new(Ed25519Verifier),
             CryptoMode::Fast => Arc::new(FastVerifier),
         };
         SimCrypto { signers, verifier }

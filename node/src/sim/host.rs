@@ -15,7 +15,7 @@ use rand::RngExt;
 
 use super::disk::Disk;
 use super::events::Event;
-use super::runner::{MAX_APPLY_DELAY_MS, Simulation};
+use super::runner::Simulation;
 use crate::driver::{Flow, Host};
 
 /// One peer's view of the simulation while its step runs.
@@ -60,7 +60,7 @@ impl Host<Disk> for SimHost<'_> {
             return Flow::Crash;
         }
         if let Some(height) = finalized_to {
-            let at = sim.now + sim.rng.random_range(0..=MAX_APPLY_DELAY_MS);
+            let at = sim.now + sim.rng.random_range(0..=sim.scenario.apply_delay_ms);
             sim.schedule(at, Event::Apply { peer, height });
         }
         Flow::Go
@@ -119,6 +119,9 @@ impl Simulation {
         if !self.checker.is_correct(peer) {
             return;
         }
+        for block in blocks {
+            self.probe.finalized(peer, block.hash(), self.now);
+        }
         let permanent = self.permanent;
         let federation = self.genesis.federation_id();
         for item in blocks.iter().flat_map(|b| &b.payload.items) {
@@ -158,8 +161,12 @@ impl Simulation {
             }
         }
         if let Message::Proposal(proposal) = message {
+            let hash = proposal.block.hash();
             self.checker
-                .on_proposal(from, proposal.block.header.round, proposal.block.hash());
+                .on_proposal(from, proposal.block.header.round, hash);
+            if self.checker.is_correct(from) {
+                self.probe.proposed(from, hash, self.now);
+            }
         }
         let targets: Vec<usize> = to
             .iter()

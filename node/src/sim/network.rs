@@ -3,6 +3,8 @@
 
 use rand::{Rng, RngExt};
 
+use super::regions::Regions;
+
 /// How links behave while faults are on.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LinkModel {
@@ -32,6 +34,8 @@ pub struct Network {
     pub link: LinkModel,
     /// Group of each peer while partitioned; messages cross only within a group.
     pub partition: Option<Vec<u8>>,
+    /// Wide-area latencies, which replace the link's (healed or not) when set.
+    pub regions: Option<Regions>,
 }
 
 impl Network {
@@ -51,7 +55,10 @@ impl Network {
             1
         };
         (0..copies)
-            .map(|_| now + rng.random_range(self.link.min_latency_ms..=self.link.max_latency_ms))
+            .map(|_| match &self.regions {
+                Some(regions) => now + regions.delay(rng, from, to),
+                None => now + rng.random_range(self.link.min_latency_ms..=self.link.max_latency_ms),
+            })
             .collect()
     }
 }

@@ -1,6 +1,8 @@
 //! A simulated process's life: started from its disk and ledger through the driver step, fed
 //! inputs in batches, crashed (after a commit, or at a scheduled moment) and restarted.
 
+use std::time::Instant;
+
 use rand::RngExt;
 
 use super::byzantine::Byzantine;
@@ -94,7 +96,9 @@ impl Simulation {
             return false;
         };
         let mut host = SimHost { sim: self, peer };
+        let started = Instant::now();
         let result = f(&mut step, &mut host);
+        self.probe.spent(peer, started.elapsed());
         self.settle(peer, step, result);
         true
     }

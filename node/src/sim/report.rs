@@ -1,6 +1,7 @@
 //! What one run reports: its totals and the invariants it broke.
 
 use super::invariants::Violation;
+use super::probe::Probe;
 use super::scenario::Scenario;
 
 /// Totals of one run.
@@ -37,4 +38,5 @@ pub struct RunReport {
     pub scenario: Scenario,
     pub stats: RunStats,
     pub violations: Vec<Violation>,
+    pub probe: Probe,
 }

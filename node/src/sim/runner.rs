@@ -2,6 +2,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use std::time::Instant;
 
 use bfte_shared::block::Block;
 use bfte_shared::federation::{Genesis, PeerSet};
@@ -20,13 +21,15 @@ use super::invariants::Checker;
 use super::ledger::ModelLedger;
 use super::network::Network;
 use super::peer::SimPeer;
+use super::probe::Probe;
 use super::report::{RunReport, RunStats};
 use super::scenario::{PROGRESS_BOUND_MS, Scenario};
 use crate::driver::Flow;
 use bfte_consensus::{Input, Now};
 
-/// Longest a simulated ledger takes to apply newly finalized blocks.
-pub(super) const MAX_APPLY_DELAY_MS: u64 = 30;
+/// Most peers one simulation holds: which peers have an item final is a bit mask.
+pub const MAX_PEERS: usize = u128::BITS as usize;
+
 pub struct Simulation {
     pub(super) scenario: Scenario,
     pub(super) rng: ChaCha8Rng,
@@ -40,15 +43,16 @@ pub struct Simulation {
     pub(super) network: Network,
     pub(super) checker: Checker,
     pub(super) stats: RunStats,
+    pub(super) probe: Probe,
     pub(super) healed: bool,
     pub(super) submissions_open: bool,
     pub(super) closed_at: Option<u64>,
     /// Items of correct peers by id: (submitted at, the peers that have it final as a bit
     /// mask, whether it counted as final everywhere yet).
-    pub(super) items: HashMap<Hash, (u64, u64, bool)>,
+    pub(super) items: HashMap<Hash, (u64, u128, bool)>,
     /// Correct peers that are members in every epoch, as a bit mask: an item is final
     /// everywhere once final at all of them (a removed peer stops following).
-    pub(super) permanent: u64,
+    pub(super) permanent: u128,
     /// The correct founder that puts the schedule's membership changes into consensus.
     pub(super) change_submitter: Option<usize>,
     /// Items the change submitter made durable, by content: a change submitted into a batch
@@ -71,6 +75,11 @@ impl std::fmt::Debug for Simulation {
 
 impl Simulation {
     pub fn new(scenario: Scenario) -> Simulation {
+        assert!(
+            scenario.peers <= MAX_PEERS,
+            "a simulation holds at most {MAX_PEERS} peers, not {}",
+            scenario.peers
+        );
         let crypto = SimCrypto::new(scenario.crypto, scenario.seed, scenario.peers);
         let ids: Vec<PeerId> = crypto.signers.iter().map(|s| s.peer_id()).collect();
         let founders: Vec<PeerId> = match scenario.membership.first() {
@@ -91,7 +100,7 @@ impl Simulation {
             .filter(|i| correct[*i])
             .filter(|i| scenario.membership.iter().all(|set| set.contains(i)))
             .collect();
-        let permanent = always.iter().fold(0u64, |mask, i| mask | 1 << i);
+        let permanent = always.iter().fold(0u128, |mask, i| mask | 1 << i);
         let change_submitter = always
             .first()
             .copied()
@@ -122,6 +131,7 @@ impl Simulation {
             network: Network {
                 link: scenario.link,
                 partition: None,
+                regions: scenario.regions.clone(),
             },
             now: 0,
             seq: 0,
@@ -132,6 +142,7 @@ impl Simulation {
             crypto,
             checker,
             stats: RunStats::default(),
+            probe: Probe::new(scenario.peers),
             healed: false,
             submissions_open: true,
             closed_at: None,
@@ -243,7 +254,10 @@ impl Simulation {
                     return;
                 }
                 self.stats.messages += 1;
-                match Message::decode(&bytes) {
+                let started = Instant::now();
+                let decoded = Message::decode(&bytes);
+                self.probe.spent(to, started.elapsed());
+                match decoded {
                     Ok(message) => {
                         let from = self.ids[from];
                         self.input(to, Input::Message { from, message });

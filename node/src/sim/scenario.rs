@@ -8,6 +8,7 @@ use rand::{RngExt, SeedableRng};
 use super::byzantine::Behavior;
 use super::crypto::CryptoMode;
 use super::network::LinkModel;
+use super::regions::Regions;
 
 /// Simulated time after the network heals within which every item a correct peer submitted
 /// must be final at every correct peer. See `SPEC.md` for why this bound is enough.
@@ -62,6 +63,11 @@ pub struct Scenario {
     /// them, as the node's loop joins whatever else is waiting: 0 still batches inputs of
     /// the same millisecond.
     pub batch_ms: u64,
+    /// Longest a peer's ledger takes to apply newly finalized blocks (drawn per apply).
+    pub apply_delay_ms: u64,
+    /// Wide-area latencies by region instead of the link's; the link's loss and duplication
+    /// still apply.
+    pub regions: Option<Regions>,
 }
 
 /// From `at_ms` of virtual time on, `peer`'s wall clock reads `back_ms` behind.
@@ -212,6 +218,8 @@ impl Scenario {
             membership: Vec::new(),
             clock_steps: Vec::new(),
             batch_ms: rng.random_range(0..=2),
+            apply_delay_ms: 30,
+            regions: None,
         }
     }
 }

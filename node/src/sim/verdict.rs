@@ -77,6 +77,7 @@ impl Simulation {
             scenario: self.scenario,
             stats: self.stats,
             violations: self.checker.violations,
+            probe: self.probe,
         }
     }
 

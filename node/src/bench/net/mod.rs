@@ -32,7 +32,7 @@ use std::fmt;
 use serde::Serialize;
 
 pub use self::phase::run_phase;
-pub use self::process::NodeUsage;
+pub use self::process::{NodeUsage, cpu_time};
 pub use self::report::NetPhaseReport;
 pub use self::stats::Percentiles;
 use crate::daemon::DataDir;

@@ -49,7 +49,8 @@ fn rss_kib(pid: u32) -> anyhow::Result<u64> {
         .with_context(|| format!("{path}: cannot read VmRSS `{line}`"))
 }
 
-fn cpu_time(pid: u32) -> anyhow::Result<Duration> {
+/// User plus system CPU time of process `pid` so far.
+pub fn cpu_time(pid: u32) -> anyhow::Result<Duration> {
     let path = format!("/proc/{pid}/stat");
     let stat = fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
     // The command name (field 2) may hold spaces; utime and stime are fields 14 and 15.

@@ -15,7 +15,7 @@ pub struct Percentiles {
 
 impl Percentiles {
     /// Nearest-rank percentiles; `None` without samples.
-    pub(super) fn of(mut samples_ms: Vec<f64>) -> Option<Percentiles> {
+    pub(crate) fn of(mut samples_ms: Vec<f64>) -> Option<Percentiles> {
         if samples_ms.is_empty() {
             return None;
         }

@@ -12,8 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use anyhow::Context as _;
-use bfte_node::sim::{CryptoMode, RunStats, Scenario, SimOptions, run_seed};
-use bfte_shared::federation::PeerSet;
+use bfte_node::sim::{CryptoMode, MAX_PEERS, RunStats, Scenario, SimOptions, run_seed};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -44,7 +43,7 @@ pub struct SimArgs {
     #[arg(long, default_value_t = SimOptions::default().rounds, value_name = "R")]
     rounds: u64,
     /// Federation size; drawn per seed from {1, 4, 7, 10} when absent.
-    #[arg(long, value_name = "P", value_parser = clap::value_parser!(u64).range(1..=PeerSet::MAX as u64))]
+    #[arg(long, value_name = "P", value_parser = clap::value_parser!(u64).range(1..=MAX_PEERS as u64))]
     peers: Option<u64>,
     /// Byzantine peers; drawn per seed from 0..=f when absent, and capped at f = (P-1)/3.
     #[arg(long, value_name = "B")]

@@ -5,6 +5,7 @@ mod membership;
 mod mutations;
 mod pitfalls;
 mod sweep;
+mod wan;
 
 use std::collections::BTreeSet;
 
