@@ -95,13 +95,21 @@ pub async fn run_replicate_bench(dir: &Path, shape: Shape) -> anyhow::Result<Rep
     );
     let mut progress = follower.progress();
     let caught = Instant::now();
-    let running = tokio::spawn(follower.run());
+    let mut running = tokio::spawn(follower.run());
     // The progress, not the tip: it carries the bytes of the chain that reached the tip.
-    let bytes_in = tokio::time::timeout(LIMIT, progress.wait_for(|p| p.tip >= tip))
+    let caught_up = tokio::time::timeout(LIMIT, progress.wait_for(|p| p.tip >= tip))
         .await
         .context("the replica did not catch up in time")?
-        .context("the replica stopped")?
-        .bytes_in;
+        .map(|p| p.bytes_in);
+    let Ok(bytes_in) = caught_up else {
+        // The follower ended early, which it does only when its own database fails (a full
+        // disk, say): say why.
+        return Err(match (&mut running).await {
+            Ok(Err(error)) => anyhow::Error::new(error).context("the replica stopped"),
+            Ok(Ok(())) => anyhow::anyhow!("the replica stopped without an error"),
+            Err(error) => anyhow::Error::new(error).context("the replica's task failed"),
+        });
+    };
     let catch_up = caught.elapsed();
     running.abort();
     let _ = running.await;
