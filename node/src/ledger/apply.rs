@@ -293,7 +293,7 @@ impl Ledger {
         let mut overlay = Overlay::new(txn);
         {
             let mut state = overlay.module(CONSENSUS_CTRL);
-            if ctrl::current(&state)?.is_none() {
+            if !ctrl::installed(&state)? {
                 ctrl::install(&mut state, &self.genesis);
             }
         }

@@ -105,19 +105,26 @@ impl ModuleState<'_, '_> {
         table: &str,
         key: &[u8],
     ) -> Result<Option<T>, LedgerError> {
-        let pending = (self.module, table.to_string(), key.to_vec());
-        let bytes = match self.overlay.writes.get(&pending) {
-            Some(value) => value.clone(),
-            None => self
-                .overlay
-                .stored(&module_table(self.module, table), key)?,
-        };
-        bytes
+        self.raw(table, key)?
             .map(|bytes| {
                 codec::decode(&bytes, MAX_VALUE_BYTES)
                     .map_err(|e| LedgerError::corrupt(module_table(self.module, table), e))
             })
             .transpose()
+    }
+
+    /// Whether `key` holds a value, without decoding it.
+    pub fn contains(&self, table: &str, key: &[u8]) -> Result<bool, LedgerError> {
+        Ok(self.raw(table, key)?.is_some())
+    }
+
+    /// The bytes under `key`: as this item wrote them, else as stored.
+    fn raw(&self, table: &str, key: &[u8]) -> Result<Option<Vec<u8>>, LedgerError> {
+        let pending = (self.module, table.to_string(), key.to_vec());
+        match self.overlay.writes.get(&pending) {
+            Some(value) => Ok(value.clone()),
+            None => self.overlay.stored(&module_table(self.module, table), key),
+        }
     }
 
     pub fn put<T: Serialize>(&mut self, table: &str, key: &[u8], value: &T) {

@@ -33,6 +33,12 @@ pub fn current(state: &ModuleState<'_, '_>) -> Result<Option<EpochConfig>, Ledge
     state.get(CONFIG, CURRENT)
 }
 
+/// Whether a configuration is in force, which it is from the first block on (read without
+/// decoding it, as every block asks).
+pub fn installed(state: &ModuleState<'_, '_>) -> Result<bool, LedgerError> {
+    state.contains(CONFIG, CURRENT)
+}
+
 /// Records `config` as the one in force and as the start of its epoch: the genesis
 /// configuration, written when the first block is applied.
 pub fn install(state: &mut ModuleState<'_, '_>, config: &EpochConfig) {
