@@ -41,10 +41,10 @@ pub enum Timer {
     Resend,
 }
 
-/// What must survive a crash, written before any message of the same output is sent: own
-/// votes (so a restart cannot double-vote) and items, and the certificates and notarized
-/// blocks of rounds not yet final (after a federation-wide restart nobody could prove them
-/// otherwise, and no proposal could build past them).
+/// What the driver stores for a restart. Own votes (so a restart cannot double-vote) and own
+/// items must be on disk before any message of the same output is sent; the certificates and
+/// notarized blocks of rounds not yet final are stored in the same order, but may reach the
+/// disk with the next own signature (SPEC.md, driver contract 1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Durable {
     Vote(Vote),
@@ -53,6 +53,14 @@ pub enum Durable {
     Certificate(Certificate),
     /// A block some notarization names.
     Block(Block),
+}
+
+impl Durable {
+    /// Whether this peer signed it: what a restarted peer must never sign differently, so it
+    /// is on disk before anything of its output leaves.
+    pub fn is_own_signature(&self) -> bool {
+        matches!(self, Durable::Vote(_) | Durable::OwnItem(_))
+    }
 }
 
 /// Where a message goes.
@@ -92,6 +100,11 @@ pub struct Output {
 }
 
 impl Output {
+    /// Whether the driver must sync its store before sending anything of this output.
+    pub fn must_sync(&self) -> bool {
+        self.persist.iter().any(Durable::is_own_signature)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.persist.is_empty()
             && self.send.is_empty()

@@ -31,7 +31,11 @@ impl NullStore {
 impl DurableStore for NullStore {
     type Error = Infallible;
 
-    fn commit<'a>(&mut self, _outputs: impl Iterator<Item = &'a Output>) -> Result<(), Infallible> {
+    fn commit<'a>(
+        &mut self,
+        _outputs: impl Iterator<Item = &'a Output>,
+        _sync: bool,
+    ) -> Result<(), Infallible> {
         Ok(())
     }
 

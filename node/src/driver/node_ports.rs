@@ -17,8 +17,12 @@ use crate::store::{Store, StoreError};
 impl DurableStore for Arc<Store> {
     type Error = StoreError;
 
-    fn commit<'a>(&mut self, outputs: impl Iterator<Item = &'a Output>) -> Result<(), StoreError> {
-        self.commit_outputs(outputs)
+    fn commit<'a>(
+        &mut self,
+        outputs: impl Iterator<Item = &'a Output>,
+        sync: bool,
+    ) -> Result<(), StoreError> {
+        self.commit_outputs(outputs, sync)
     }
 
     fn restored(&self) -> Result<Restored, StoreError> {

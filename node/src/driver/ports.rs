@@ -12,13 +12,19 @@ use bfte_shared::round::{Height, Round};
 
 use crate::ledger::CatchUp;
 
-/// Where the core's `persist` entries and finalized blocks become durable. Crash semantics are
-/// redb's: what a `commit` returned `Ok` for survives, nothing else does.
+/// Where the core's `persist` entries and finalized blocks are stored. Crash semantics are
+/// redb's: commits are ordered, a synced commit survives with every commit before it, and a
+/// crash loses the unsynced commits after the last synced one.
 pub trait DurableStore {
     type Error: std::error::Error + Send + Sync + 'static;
 
-    /// Makes every output's persist entries and finalized blocks durable, in order, at once.
-    fn commit<'a>(&mut self, outputs: impl Iterator<Item = &'a Output>) -> Result<(), Self::Error>;
+    /// Writes every output's persist entries and finalized blocks, in order, at once; on disk
+    /// when it returns if `sync`.
+    fn commit<'a>(
+        &mut self,
+        outputs: impl Iterator<Item = &'a Output>,
+        sync: bool,
+    ) -> Result<(), Self::Error>;
     /// What a starting core is handed.
     fn restored(&self) -> Result<Restored, Self::Error>;
     /// The finalized blocks that answer a pull from `from` (at most about `limit` of them).

@@ -158,8 +158,11 @@ impl<S: DurableStore, L: BlockLedger<S>> Step<S, L> {
     pub fn flush(&mut self, host: &mut impl Host<S>) -> anyhow::Result<Flow> {
         while !self.pending.is_empty() {
             let outputs = std::mem::take(&mut self.pending);
+            // Only own signatures must be on disk before anything leaves (SPEC.md, driver
+            // contract 1); a batch without one is written in order, unsynced.
+            let sync = outputs.iter().any(|(output, _)| output.must_sync());
             self.store
-                .commit(outputs.iter().map(|(output, _)| output))
+                .commit(outputs.iter().map(|(output, _)| output), sync)
                 .context(
                     "cannot write the database; stopping rather than sending what is not durable",
                 )?;

@@ -1,6 +1,7 @@
-//! What a simulated peer's database holds, behind the driver step's store trait: a commit
-//! survives a crash, exactly as a redb commit does, and nothing the peer held only in memory
-//! does.
+//! What a simulated peer's database holds, behind the driver step's store trait: a synced
+//! commit survives a crash with every commit before it, exactly as a redb commit with
+//! immediate durability does; unsynced commits after the last synced one are lost, and so is
+//! everything the peer held only in memory.
 
 use std::collections::BTreeMap;
 
@@ -25,37 +26,72 @@ pub(super) type EpochEnds = BTreeMap<u64, (Vec<Block>, Certificate)>;
 #[error("{0}")]
 pub struct Refused(String);
 
-/// What survives a crash: exactly what the core asked to persist, and the finalized chain.
-#[derive(Debug)]
-pub(super) struct Disk {
+/// What the core asked to persist, above the finalized tip.
+#[derive(Debug, Clone, Default)]
+struct Entries {
     votes: Vec<Vote>,
     own_items: Vec<ConsensusItem>,
     certificates: Vec<Certificate>,
     blocks: Vec<Block>,
+    nonces: BTreeMap<PeerId, u64>,
+}
+
+/// What the last synced commit covered: a crash comes back to it.
+#[derive(Debug, Clone)]
+struct Synced {
+    entries: Entries,
+    chain_len: usize,
+}
+
+/// What survives a crash: exactly what the core asked to persist, and the finalized chain, as
+/// of the last synced commit.
+#[derive(Debug)]
+pub(super) struct Disk {
+    entries: Entries,
     /// Finalized blocks from genesis, each with its finalization if it had its own.
     pub(super) chain: Vec<(Block, Option<Certificate>)>,
-    nonces: BTreeMap<PeerId, u64>,
-    /// The epoch the peer is in, and where earlier epochs ended.
+    /// The epoch the peer is in, and where earlier epochs ended. Only an epoch switch changes
+    /// them, and it syncs.
     pub(super) epoch: EpochConfig,
     ends: EpochEnds,
     /// The finalized blocks the last epoch switch dropped (the old epoch's, above its end).
     pub(super) dropped: Vec<Block>,
+    synced: Synced,
+    /// Synced commits so far: the model ledger's writes before the last one are durable.
+    pub(super) syncs: u64,
 }
 
 impl Disk {
     /// A fresh peer's disk: the genesis block finalized, in the genesis epoch.
     pub(super) fn new(genesis: &Block, epoch: EpochConfig) -> Disk {
         Disk {
-            votes: Vec::new(),
-            own_items: Vec::new(),
-            certificates: Vec::new(),
-            blocks: Vec::new(),
+            entries: Entries::default(),
             chain: vec![(genesis.clone(), None)],
-            nonces: BTreeMap::new(),
             epoch,
             ends: EpochEnds::new(),
             dropped: Vec::new(),
+            synced: Synced {
+                entries: Entries::default(),
+                chain_len: 1,
+            },
+            syncs: 0,
         }
+    }
+
+    /// Everything written so far survives.
+    fn sync(&mut self) {
+        self.synced = Synced {
+            entries: self.entries.clone(),
+            chain_len: self.chain.len(),
+        };
+        self.syncs += 1;
+    }
+
+    /// The process died: the unsynced commits are gone. Only ever appended to between syncs,
+    /// the chain goes back by truncation.
+    pub(super) fn crash(&mut self) {
+        self.entries = self.synced.entries.clone();
+        self.chain.truncate(self.synced.chain_len);
     }
 
     pub(super) fn tip_height(&self) -> u64 {
@@ -77,7 +113,7 @@ impl Disk {
                     )));
                 }
                 for item in &block.payload.items {
-                    let nonce = self.nonces.entry(item.author).or_insert(0);
+                    let nonce = self.entries.nonces.entry(item.author).or_insert(0);
                     *nonce = (*nonce).max(item.nonce);
                 }
                 let last = i + 1 == finalized.blocks.len();
@@ -88,25 +124,29 @@ impl Disk {
         for durable in &output.persist {
             match durable {
                 Durable::Vote(vote) => {
-                    let clash = self.votes.iter().any(|v| {
+                    let clash = self.entries.votes.iter().any(|v| {
                         v.round == vote.round && v.kind != vote.kind && same_slot(v, vote)
                     });
                     if clash {
                         return Err(Refused(format!("a conflicting own vote in {}", vote.round)));
                     }
-                    self.votes.push(vote.clone());
+                    self.entries.votes.push(vote.clone());
                 }
-                Durable::OwnItem(item) => self.own_items.push(item.clone()),
-                Durable::Certificate(certificate) => self.certificates.push(certificate.clone()),
-                Durable::Block(block) => self.blocks.push(block.clone()),
+                Durable::OwnItem(item) => self.entries.own_items.push(item.clone()),
+                Durable::Certificate(certificate) => {
+                    self.entries.certificates.push(certificate.clone())
+                }
+                Durable::Block(block) => self.entries.blocks.push(block.clone()),
             }
         }
         let tip_round = self.chain[self.chain.len() - 1].0.header.round;
-        self.votes.retain(|v| v.round > tip_round);
-        self.certificates.retain(|c| c.round > tip_round);
-        self.blocks.retain(|b| b.header.round > tip_round);
-        let nonces = &self.nonces;
-        self.own_items
+        self.entries.votes.retain(|v| v.round > tip_round);
+        self.entries.certificates.retain(|c| c.round > tip_round);
+        self.entries.blocks.retain(|b| b.header.round > tip_round);
+        let entries = &mut self.entries;
+        let nonces = &entries.nonces;
+        entries
+            .own_items
             .retain(|i| nonces.get(&i.author).is_none_or(|n| i.nonce > *n));
         Ok(())
     }
@@ -122,9 +162,16 @@ impl DurableStore for Disk {
     type Error = Refused;
 
     /// In order; a refusal stops the peer (a violation), as the real store's stops the node.
-    fn commit<'a>(&mut self, outputs: impl Iterator<Item = &'a Output>) -> Result<(), Refused> {
+    fn commit<'a>(
+        &mut self,
+        outputs: impl Iterator<Item = &'a Output>,
+        sync: bool,
+    ) -> Result<(), Refused> {
         for output in outputs {
             self.write(output)?;
+        }
+        if sync {
+            self.sync();
         }
         Ok(())
     }
@@ -134,28 +181,29 @@ impl DurableStore for Disk {
     fn restored(&self) -> Result<Restored, Refused> {
         let (tip, _) = &self.chain[self.chain.len() - 1];
         let tip_round = tip.header.round;
+        let entries = &self.entries;
         Ok(Restored {
             finalized_tip: tip.clone(),
-            finalized_nonces: self.nonces.clone(),
-            votes: self
+            finalized_nonces: entries.nonces.clone(),
+            votes: entries
                 .votes
                 .iter()
                 .filter(|v| v.round > tip_round)
                 .cloned()
                 .collect(),
-            own_items: self
+            own_items: entries
                 .own_items
                 .iter()
-                .filter(|i| self.nonces.get(&i.author).is_none_or(|n| i.nonce > *n))
+                .filter(|i| entries.nonces.get(&i.author).is_none_or(|n| i.nonce > *n))
                 .cloned()
                 .collect(),
-            certificates: self
+            certificates: entries
                 .certificates
                 .iter()
                 .filter(|c| c.round > tip_round)
                 .cloned()
                 .collect(),
-            blocks: self
+            blocks: entries
                 .blocks
                 .iter()
                 .filter(|b| b.header.round > tip_round)
@@ -229,16 +277,19 @@ impl DurableStore for Disk {
             }
         }
         for (author, nonce) in first {
-            self.nonces.insert(author, nonce.saturating_sub(1));
+            self.entries.nonces.insert(author, nonce.saturating_sub(1));
         }
         let mine = tail.iter().flat_map(|(b, _)| &b.payload.items);
-        self.own_items
+        self.entries
+            .own_items
             .extend(mine.filter(|item| item.author == *me).cloned());
-        self.votes.clear();
-        self.certificates.clear();
-        self.blocks.clear();
+        self.entries.votes.clear();
+        self.entries.certificates.clear();
+        self.entries.blocks.clear();
         self.epoch = epoch.clone();
         self.dropped = tail.into_iter().map(|(b, _)| b).collect();
+        // The real switch commits with immediate durability.
+        self.sync();
         Ok(())
     }
 }

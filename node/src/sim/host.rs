@@ -52,7 +52,9 @@ impl Host<Disk> for SimHost<'_> {
                 }
             }
         }
-        if persisted
+        // After an unsynced commit too: it is lost, and the peer must come back from the
+        // last sync.
+        if (persisted || finalized_to.is_some())
             && !sim.healed
             && sim.checker.is_correct(peer)
             && sim.rng.random_bool(sim.scenario.crash_after_persist)
@@ -115,10 +117,12 @@ impl Simulation {
     }
 
     fn on_finalized(&mut self, peer: usize, blocks: &[Block]) {
-        self.checker.on_finalized(peer, blocks);
+        let again = self.checker.on_finalized(peer, blocks);
         if !self.checker.is_correct(peer) {
             return;
         }
+        self.stats.refinalized += again as u64;
+        let blocks = &blocks[again..];
         for block in blocks {
             self.probe.finalized(peer, block.hash(), self.now);
         }

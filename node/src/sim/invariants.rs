@@ -214,22 +214,36 @@ impl Checker {
         }
     }
 
-    /// Blocks a correct peer just finalized, in height order.
-    pub fn on_finalized(&mut self, peer: usize, blocks: &[Block]) {
+    /// Blocks a correct peer just finalized, in height order. Returns how many of them it had
+    /// finalized before: a crash may lose finalized blocks that were not synced yet, and the
+    /// peer must then finalize exactly the same blocks again.
+    pub fn on_finalized(&mut self, peer: usize, blocks: &[Block]) -> usize {
         if !self.correct[peer] {
-            return;
+            return 0;
         }
         let epoch = self.epochs[peer];
+        let mut again = 0;
         for block in blocks {
             let height = block.header.height.0 as usize;
             let hash = block.hash();
             let chain = &mut self.chains[peer];
+            if height < chain.len() && height == again + blocks[0].header.height.0 as usize {
+                if chain[height] != hash {
+                    self.violations.push(Violation::Agreement {
+                        height: height as u64,
+                        peer,
+                    });
+                    return again;
+                }
+                again += 1;
+                continue;
+            }
             if height != chain.len() || chain.last() != Some(&block.header.parent) {
                 self.violations.push(Violation::BrokenChain {
                     peer,
                     height: height as u64,
                 });
-                return;
+                return again;
             }
             chain.push(hash);
             let known = *self.canonical.entry((epoch, height as u64)).or_insert(hash);
@@ -238,7 +252,7 @@ impl Checker {
                     height: height as u64,
                     peer,
                 });
-                return;
+                return again;
             }
             let stamp = block.header.timestamp_ms;
             if self
@@ -250,7 +264,7 @@ impl Checker {
                     peer,
                     height: height as u64,
                 });
-                return;
+                return again;
             }
             self.timestamps.entry(hash).or_insert(stamp);
             let parent_root = self.roots.get(&block.header.parent).copied();
@@ -268,9 +282,10 @@ impl Checker {
                     peer,
                     height: height as u64,
                 });
-                return;
+                return again;
             }
         }
+        again
     }
 
     /// A correct peer moved into `epoch`, which starts from its block `start` at `height`:

@@ -29,12 +29,17 @@ pub fn genesis_root(genesis: &Block) -> Hash {
     model_root(&Hash::ZERO, genesis)
 }
 
-/// A peer's model ledger; it survives crashes with the disk, as the real one lives in redb.
+/// A peer's model ledger; it survives crashes with the disk, as the real one lives in redb,
+/// where its writes are never synced on their own: a crash keeps what the disk's last sync
+/// covered.
 #[derive(Debug)]
 pub(super) struct ModelLedger {
     /// The state root after each applied height, from the genesis block's.
     roots: Vec<Hash>,
     epoch: EpochConfig,
+    /// The applied heights and epoch as of the last disk sync this ledger saw, and that sync's
+    /// count: what a crash comes back to unless the disk synced again since.
+    durable: (usize, EpochConfig, u64),
     /// Highest height the simulation lets it apply yet.
     released: u64,
     /// Every simulated peer's id, by index: what epoch-change items name.
@@ -52,10 +57,26 @@ impl ModelLedger {
     ) -> Self {
         ModelLedger {
             roots: vec![genesis_root(genesis)],
+            durable: (1, epoch.clone(), 0),
             epoch,
             released: 0,
             ids,
             membership,
+        }
+    }
+
+    /// The process died: what was applied before the disk's last sync stays.
+    pub(super) fn crash(&mut self, disk: &Disk) {
+        self.note_syncs(disk);
+        let (applied, epoch, _) = &self.durable;
+        self.roots.truncate(*applied);
+        self.epoch = epoch.clone();
+    }
+
+    /// A disk sync since the last look made everything applied so far durable.
+    fn note_syncs(&mut self, disk: &Disk) {
+        if disk.syncs != self.durable.2 {
+            self.durable = (self.roots.len(), self.epoch.clone(), disk.syncs);
         }
     }
 
@@ -109,6 +130,7 @@ impl BlockLedger<Disk> for ModelLedger {
     }
 
     fn catch_up(&mut self, disk: &Disk) -> Result<CatchUp, Refused> {
+        self.note_syncs(disk);
         let mut done = CatchUp {
             applied: Vec::new(),
             epoch: None,

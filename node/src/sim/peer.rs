@@ -143,13 +143,16 @@ impl Simulation {
         }
     }
 
-    /// The process dies: memory, timers and the batch in progress are gone; the disk and
-    /// the ledger stay.
+    /// The process dies: memory, timers, the batch in progress and the unsynced commits are
+    /// gone; the disk and the ledger stay as of the last sync.
     pub(super) fn crash(&mut self, peer: usize) {
         let state = &mut self.peers[peer];
         if let Some(step) = state.step.take() {
             self.stats.crashes += 1;
-            state.down = Some(step.into_parts());
+            let (mut disk, mut ledger) = step.into_parts();
+            ledger.crash(&disk);
+            disk.crash();
+            state.down = Some((disk, ledger));
         }
     }
 }

@@ -20,6 +20,8 @@ pub struct RunStats {
     /// situation in which a wrong finalize rule reverts finality.
     pub rounds_notarized_and_dummy: u64,
     pub crashes: u64,
+    /// Finalized blocks a crash lost before they were synced, finalized again by their peer.
+    pub refinalized: u64,
     /// The run ended because no event was left: every timer had stopped.
     pub went_idle: bool,
     /// When the last message was sent by a correct peer.

@@ -1,5 +1,5 @@
 //! Writing one core output: persist entries, finalized blocks, nonces and pruning, in one
-//! durable transaction.
+//! transaction, synced when it holds an own signature.
 
 use std::collections::BTreeMap;
 
@@ -55,23 +55,30 @@ impl Store {
     /// certificate does not finalize its last block, and an own vote, own item or certificate
     /// that conflicts with a stored one under the same key.
     pub fn commit(&self, persist: &[Durable], finalized: &[Finalized]) -> Result<(), StoreError> {
-        self.commit_parts(&[(persist, finalized)])
+        self.commit_parts(&[(persist, finalized)], true)
     }
 
     /// Stores several core outputs, in order, in one transaction, as `commit` stores one: the
-    /// driver's batch of inputs costs one disk sync, and nothing of it leaves before.
+    /// driver's batch of inputs costs one disk sync, and nothing of it leaves before. Without
+    /// `sync` the transaction is not synced: a crash before the next synced commit loses it
+    /// (and every unsynced commit since the last synced one), never part of it.
     pub fn commit_outputs<'a>(
         &self,
         outputs: impl IntoIterator<Item = &'a Output>,
+        sync: bool,
     ) -> Result<(), StoreError> {
         let parts: Vec<_> = outputs
             .into_iter()
             .map(|o| (o.persist.as_slice(), o.finalized.as_slice()))
             .collect();
-        self.commit_parts(&parts)
+        self.commit_parts(&parts, sync)
     }
 
-    fn commit_parts(&self, parts: &[(&[Durable], &[Finalized])]) -> Result<(), StoreError> {
+    fn commit_parts(
+        &self,
+        parts: &[(&[Durable], &[Finalized])],
+        sync: bool,
+    ) -> Result<(), StoreError> {
         if parts.iter().all(|(p, f)| p.is_empty() && f.is_empty()) {
             return Ok(());
         }
@@ -79,8 +86,13 @@ impl Store {
             .db
             .begin_write()
             .map_err(self.failed("starting a write transaction"))?;
-        txn.set_durability(Durability::Immediate)
-            .map_err(self.failed("requesting immediate durability"))?;
+        let durability = if sync {
+            Durability::Immediate
+        } else {
+            Durability::None
+        };
+        txn.set_durability(durability)
+            .map_err(self.failed("setting the commit's durability"))?;
         // On an error the transaction is dropped unfinished, which aborts it.
         let tip = self.write(&txn, parts)?;
         txn.commit().map_err(self.failed("committing"))?;

@@ -19,6 +19,8 @@ pub(super) struct Summary {
     items: u64,
     messages: u64,
     undecodable: u64,
+    crashes: u64,
+    refinalized: u64,
     simulated: Duration,
     violations: u64,
     failing_seeds: u64,
@@ -42,6 +44,8 @@ impl Summary {
             summary.items += stats.items_finalized;
             summary.messages += stats.messages;
             summary.undecodable += stats.undecodable;
+            summary.crashes += stats.crashes;
+            summary.refinalized += stats.refinalized;
             summary.simulated += Duration::from_millis(stats.simulated_ms);
             if let Some(failure) = &outcome.failure {
                 summary.failing_seeds += 1;
@@ -116,6 +120,10 @@ pub(super) fn print_summary(args: &SimArgs, seeds: &Range<u64>, threads: usize, 
         summary.messages, summary.undecodable
     );
     println!(
+        "crashes             {} ({} finalized blocks lost unsynced, finalized again)",
+        summary.crashes, summary.refinalized
+    );
+    println!(
         "violations          {} in {} failing seeds",
         summary.violations, summary.failing_seeds
     );
@@ -170,6 +178,8 @@ pub(super) fn print_json(
         "items_finalized": summary.items,
         "messages": summary.messages,
         "undecodable": summary.undecodable,
+        "crashes": summary.crashes,
+        "refinalized": summary.refinalized,
         "simulated_seconds": summary.simulated.as_secs_f64(),
         "violations": summary.violations,
         "failing_seeds": summary.failing_seeds,

@@ -55,6 +55,7 @@ struct Coverage {
     peer_counts: BTreeSet<usize>,
     behaviors: BTreeSet<String>,
     crashes: u64,
+    refinalized: u64,
     partitions: u64,
     lossy: u64,
     undecodable: u64,
@@ -75,6 +76,7 @@ fn sweep(seeds: std::ops::Range<u64>, options: SimOptions) -> Coverage {
             coverage.behaviors.insert(format!("{behavior:?}"));
         }
         coverage.crashes += report.stats.crashes;
+        coverage.refinalized += report.stats.refinalized;
         coverage.partitions += scenario.partitions.len() as u64;
         coverage.lossy += u64::from(scenario.link.loss > 0.0);
         coverage.undecodable += report.stats.undecodable;
@@ -98,6 +100,10 @@ fn assert_covers_everything(coverage: &Coverage) {
         "{coverage:?}"
     );
     assert!(coverage.crashes > 0 && coverage.partitions > 0 && coverage.lossy > 0);
+    assert!(
+        coverage.refinalized > 0,
+        "no crash lost unsynced finality: {coverage:?}"
+    );
     assert!(
         coverage.undecodable > 0 && coverage.notarized_and_dummy > 0,
         "{coverage:?}"
