@@ -59,6 +59,8 @@ pub(super) struct Disk {
     synced: Synced,
     /// Synced commits so far: the model ledger's writes before the last one are durable.
     pub(super) syncs: u64,
+    /// Commits that wrote anything, synced or not.
+    pub(super) writes: u64,
 }
 
 impl Disk {
@@ -75,6 +77,7 @@ impl Disk {
                 chain_len: 1,
             },
             syncs: 0,
+            writes: 0,
         }
     }
 
@@ -167,9 +170,12 @@ impl DurableStore for Disk {
         outputs: impl Iterator<Item = &'a Output>,
         sync: bool,
     ) -> Result<(), Refused> {
+        let mut wrote = false;
         for output in outputs {
+            wrote |= !output.persist.is_empty() || !output.finalized.is_empty();
             self.write(output)?;
         }
+        self.writes += u64::from(wrote);
         if sync {
             self.sync();
         }

@@ -32,6 +32,15 @@ pub(super) struct SimPeer {
 }
 
 impl SimPeer {
+    /// The peer's disk, whether it is up or down.
+    pub(super) fn disk(&self) -> Option<&Disk> {
+        match (&self.step, &self.down) {
+            (Some(step), _) => Some(step.store()),
+            (None, Some((disk, _))) => Some(disk),
+            (None, None) => None,
+        }
+    }
+
     /// A process not started yet, with its disk and ledger.
     pub(super) fn down(disk: Disk, ledger: ModelLedger, byzantine: Option<Byzantine>) -> SimPeer {
         SimPeer {

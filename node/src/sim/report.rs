@@ -22,6 +22,11 @@ pub struct RunStats {
     pub crashes: u64,
     /// Finalized blocks a crash lost before they were synced, finalized again by their peer.
     pub refinalized: u64,
+    /// Commits that wrote something to a disk, over all peers, and those that synced it.
+    pub disk_writes: u64,
+    pub disk_syncs: u64,
+    /// The heights each peer finalized, summed: what the disk writes paid for.
+    pub peer_blocks: u64,
     /// The run ended because no event was left: every timer had stopped.
     pub went_idle: bool,
     /// When the last message was sent by a correct peer.

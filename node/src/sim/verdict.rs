@@ -72,6 +72,13 @@ impl Simulation {
         }
         self.stats.simulated_ms = self.now;
         self.stats.blocks_finalized = self.checker.longest_height();
+        self.stats.peer_blocks = (0..self.peers.len())
+            .map(|p| self.checker.finalized_height(p))
+            .sum();
+        for disk in self.peers.iter().filter_map(|p| p.disk()) {
+            self.stats.disk_writes += disk.writes;
+            self.stats.disk_syncs += disk.syncs;
+        }
         self.stats.rounds = self.max_round();
         RunReport {
             scenario: self.scenario,

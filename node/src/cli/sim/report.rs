@@ -21,6 +21,10 @@ pub(super) struct Summary {
     undecodable: u64,
     crashes: u64,
     refinalized: u64,
+    disk_writes: u64,
+    disk_syncs: u64,
+    /// Finalized blocks times peers: the block-peer pairs the disk writes paid for.
+    peer_blocks: u64,
     simulated: Duration,
     violations: u64,
     failing_seeds: u64,
@@ -46,6 +50,9 @@ impl Summary {
             summary.undecodable += stats.undecodable;
             summary.crashes += stats.crashes;
             summary.refinalized += stats.refinalized;
+            summary.disk_writes += stats.disk_writes;
+            summary.disk_syncs += stats.disk_syncs;
+            summary.peer_blocks += stats.peer_blocks;
             summary.simulated += Duration::from_millis(stats.simulated_ms);
             if let Some(failure) = &outcome.failure {
                 summary.failing_seeds += 1;
@@ -123,6 +130,12 @@ pub(super) fn print_summary(args: &SimArgs, seeds: &Range<u64>, threads: usize, 
         "crashes             {} ({} finalized blocks lost unsynced, finalized again)",
         summary.crashes, summary.refinalized
     );
+    let per_block = |count: u64| count as f64 / summary.peer_blocks.max(1) as f64;
+    println!(
+        "disk per peer-block {:.2} commits, {:.2} synced",
+        per_block(summary.disk_writes),
+        per_block(summary.disk_syncs)
+    );
     println!(
         "violations          {} in {} failing seeds",
         summary.violations, summary.failing_seeds
@@ -180,6 +193,8 @@ pub(super) fn print_json(
         "undecodable": summary.undecodable,
         "crashes": summary.crashes,
         "refinalized": summary.refinalized,
+        "disk_commits": summary.disk_writes,
+        "disk_syncs": summary.disk_syncs,
         "simulated_seconds": summary.simulated.as_secs_f64(),
         "violations": summary.violations,
         "failing_seeds": summary.failing_seeds,
