@@ -18,9 +18,11 @@
 //! [`Store::commit`] takes one core [`Output`](bfte_consensus::Output)'s `persist` and
 //! `finalized` and writes them in **one** write transaction committed with
 //! [`redb::Durability::Immediate`]: when it returns `Ok`, all of it is on disk, and on a crash
-//! before that, none of it is. The driver calls it before sending any message of that output
-//! (the core's driver contract 1: a restart can then never sign a vote conflicting with one
-//! that left the process). The finalized blocks are appended, the nonces advanced, and the
+//! before that, none of it is. The driver calls [`Store::commit_outputs`] before sending any
+//! message of those outputs, synced when they hold an own vote or item (the core's driver
+//! contract 1: a restart can then never sign a vote conflicting with one that left the
+//! process) and unsynced ([`redb::Durability::None`]) otherwise: redb orders commits, so a
+//! crash loses only the unsynced commits after the last synced one, whole. The finalized blocks are appended, the nonces advanced, and the
 //! entries at or below the new tip pruned in that same transaction, so the stored consensus
 //! state always matches the stored tip (driver contract 5). A commit that would break the
 //! chain (a batch not extending the tip, a certificate not for its last block) or overwrite a
@@ -40,6 +42,7 @@ mod migrations;
 mod read;
 mod seen_votes;
 pub(crate) mod tables;
+mod usage;
 
 #[cfg(test)]
 mod epoch_tests;
@@ -64,6 +67,7 @@ use self::tables::{
     BLOCKS, CERTIFICATES, FINALIZED, FINALIZED_NONCES, FinalizedEntryRef, META, OWN_ITEMS,
     OWN_VOTES, SEEN_VOTES, name,
 };
+pub use self::usage::{DiskUsage, TableUsage};
 #[cfg(doc)]
 use bfte_consensus::{Finalized, Restored};
 

@@ -33,7 +33,7 @@ use serde::Serialize;
 
 pub use self::phase::run_phase;
 pub use self::process::{NodeUsage, cpu_time};
-pub use self::report::NetPhaseReport;
+pub use self::report::{NetPhaseReport, PhaseDisk};
 pub use self::stats::Percentiles;
 use crate::daemon::DataDir;
 

@@ -11,6 +11,7 @@ use super::load::Submission;
 use super::phase::Window;
 use super::process::NodeUsage;
 use super::stats::{Percentiles, millis};
+use crate::store::DiskUsage;
 
 /// The figures of one phase. Blocks and items count once peer0 reports them final.
 #[derive(Debug, Clone, Serialize)]
@@ -37,6 +38,15 @@ pub struct NetPhaseReport {
     pub nodes: Vec<NodeUsage>,
     /// CPU seconds each node spent during the window.
     pub node_cpu_seconds: Vec<f64>,
+    /// Peer0's database once the federation stopped, if it could be read.
+    pub disk: Option<PhaseDisk>,
+}
+
+/// A stopped node's database, table by table, and the finalized height it holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseDisk {
+    pub height: u64,
+    pub usage: DiskUsage,
 }
 
 impl NetPhaseReport {
@@ -91,6 +101,7 @@ impl NetPhaseReport {
                 .zip(&window.after)
                 .map(|(before, after)| after.cpu_seconds - before.cpu_seconds)
                 .collect(),
+            disk: None,
         }
     }
 

@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use bfte_node::bench::net::{
-    ItemKind, NetNode, NetPhaseReport, NetWorkload, Percentiles, run_phase,
+    ItemKind, NetNode, NetPhaseReport, NetWorkload, Percentiles, PhaseDisk, run_phase,
 };
+use bfte_node::daemon::DataDir;
+use bfte_node::store::Store;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -119,14 +121,17 @@ fn measure(
         root: root.clone(),
         children: Vec::new(),
     };
+    let mut peer0 = None;
     let measured = federation.start(peers).and_then(|nodes| {
+        peer0 = nodes.first().map(|node| node.dir.clone());
         run_phase(&nodes, workload, duration, &progress)
             .with_context(|| format!("{peers} peers, {workload}"))
     });
     progress.finish_and_clear();
     federation.stop();
     match measured {
-        Ok(report) => {
+        Ok(mut report) => {
+            report.disk = peer0.and_then(|dir| peer0_disk(&dir).ok());
             let _ = std::fs::remove_dir_all(&root);
             Ok(report)
         }
@@ -169,6 +174,15 @@ impl Drop for Federation {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// What peer0's stopped database holds, table by table, with its finalized height.
+fn peer0_disk(dir: &DataDir) -> anyhow::Result<PhaseDisk> {
+    let store = Store::open(dir.database_path())?;
+    Ok(PhaseDisk {
+        height: store.finalized_height()?.0,
+        usage: store.disk_usage()?,
+    })
 }
 
 fn progress_bar(peers: usize) -> ProgressBar {
@@ -216,6 +230,22 @@ fn print_row(report: &NetPhaseReport) {
         report.db_bytes_per_block(),
         report.max_rss_kib() as f64 / 1024.0,
     );
+    if let Some(disk) = &report.disk {
+        let per_block = |bytes: u64| bytes as f64 / disk.height.max(1) as f64;
+        let tables: Vec<String> = disk
+            .usage
+            .tables
+            .iter()
+            .filter(|t| t.total_bytes() > 0)
+            .map(|t| format!("{} {:.0}", t.name, per_block(t.total_bytes())))
+            .collect();
+        println!(
+            "{:>7}peer0 disk B/bk by table: {}; file {:.0}",
+            "",
+            tables.join(", "),
+            per_block(disk.usage.file_bytes)
+        );
+    }
 }
 
 fn percentiles(p: Option<Percentiles>) -> String {
