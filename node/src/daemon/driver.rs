@@ -116,7 +116,11 @@ impl Driver {
     pub(super) fn on_frame(&mut self, from: PeerId, bytes: &[u8]) {
         match Message::decode(bytes) {
             Ok(message) => {
-                if let Message::Vote(vote) = &message {
+                // A peer sends its own votes only; recording others' would let one peer fill
+                // the trail with votes under any name.
+                if let Message::Vote(vote) = &message
+                    && vote.signer == from
+                {
                     self.seen_votes.push(vote.clone());
                 }
                 self.host.observer.inbound(&message);

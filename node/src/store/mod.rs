@@ -40,6 +40,7 @@ pub(crate) mod fixtures;
 mod joins;
 mod migrations;
 mod read;
+mod round_votes;
 mod seen_votes;
 pub(crate) mod tables;
 mod usage;

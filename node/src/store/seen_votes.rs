@@ -7,29 +7,32 @@ use std::collections::BTreeMap;
 
 use bfte_shared::crypto::Verifier;
 use bfte_shared::peer::PeerId;
+use bfte_shared::round::Round;
 use bfte_shared::vote::Vote;
 use redb::{Durability, ReadableTable, TableError};
 
 use super::Store;
 use super::codec;
 use super::error::StoreError;
-use super::tables::{SEEN_VOTES, kind_code, name};
+use super::round_votes::RoundVotes;
+use super::tables::{SEEN_VOTES, name};
 
-/// At most this many distinct votes are kept per signer, round and kind: two already prove a
-/// conflict, and a peer sending forgeries cannot grow the table without bound.
-const MAX_PER_SLOT: usize = 4;
-
-/// Rounds of votes kept behind the newest recorded round: about 12 MB with 4 peers, enough to
-/// audit the recent past (a crash-restart, a suspected double vote) without growing for ever.
+/// Rounds of votes kept behind the newest recorded round: enough to audit the recent past (a
+/// crash-restart, a suspected double vote) without growing for ever.
 pub const SEEN_VOTE_ROUNDS: u64 = 10_000;
 
 impl Store {
     /// Records votes received from peers, as they came (signatures are checked by the audit,
-    /// not here). Votes older than [`SEEN_VOTE_ROUNDS`] behind the newest one are pruned.
+    /// not here), one record per round. Votes older than [`SEEN_VOTE_ROUNDS`] behind the newest
+    /// one are pruned.
     pub fn record_seen_votes(&self, votes: &[Vote]) -> Result<(), StoreError> {
         let Some(newest) = votes.iter().map(|v| v.round.0).max() else {
             return Ok(());
         };
+        let mut by_round: BTreeMap<u64, Vec<&Vote>> = BTreeMap::new();
+        for vote in votes {
+            by_round.entry(vote.round.0).or_default().push(vote);
+        }
         let mut txn = self
             .db
             .begin_write()
@@ -40,27 +43,29 @@ impl Store {
             let mut table = txn
                 .open_table(SEEN_VOTES)
                 .map_err(self.failed("opening table `seen_votes`"))?;
-            for vote in votes {
-                let key = (vote.round.0, vote.signer.as_bytes(), kind_code(vote.kind));
-                let mut slot: Vec<Vote> = match table
-                    .get(key)
+            for (round, votes) in by_round {
+                let mut record: RoundVotes = match table
+                    .get(round)
                     .map_err(self.failed("reading table `seen_votes`"))?
                 {
                     Some(bytes) => codec::decode(&self.path, name::SEEN_VOTES, bytes.value())?,
-                    None => Vec::new(),
+                    None => RoundVotes::default(),
                 };
-                if slot.contains(vote) || slot.len() >= MAX_PER_SLOT {
+                let mut added = false;
+                for vote in votes {
+                    added |= record.add(vote);
+                }
+                if !added {
                     continue;
                 }
-                slot.push(vote.clone());
-                let bytes = codec::encode(&self.path, name::SEEN_VOTES, &slot)?;
+                let bytes = codec::encode(&self.path, name::SEEN_VOTES, &record)?;
                 table
-                    .insert(key, bytes.as_slice())
+                    .insert(round, bytes.as_slice())
                     .map_err(self.failed("writing table `seen_votes`"))?;
             }
             if let Some(oldest_kept) = newest.checked_sub(SEEN_VOTE_ROUNDS) {
                 table
-                    .retain_in(..(oldest_kept, &[0u8; 32], 0), |_, _| false)
+                    .retain_in(..oldest_kept, |_, _| false)
                     .map_err(self.failed("pruning table `seen_votes`"))?;
             }
         }
@@ -84,9 +89,17 @@ impl Store {
             .iter()
             .map_err(self.failed("reading table `seen_votes`"))?
         {
-            let (_, value) = entry.map_err(self.failed("reading table `seen_votes`"))?;
-            let slot: Vec<Vote> = codec::decode(&self.path, name::SEEN_VOTES, value.value())?;
-            for vote in slot {
+            let (round, value) = entry.map_err(self.failed("reading table `seen_votes`"))?;
+            let round = Round(round.value());
+            let record: RoundVotes = codec::decode(&self.path, name::SEEN_VOTES, value.value())?;
+            let Some(votes) = record.votes(round) else {
+                return Err(StoreError::corrupt(
+                    &self.path,
+                    name::SEEN_VOTES,
+                    format!("the record of {round} names a signer, block or kind it lacks"),
+                ));
+            };
+            for vote in votes {
                 let bytes = vote.signing_bytes(&federation);
                 if verifier.verify(vote.signed(&bytes)) {
                     *audit.valid_votes.entry(vote.signer).or_default() += 1;

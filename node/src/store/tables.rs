@@ -31,7 +31,7 @@ pub(super) mod name {
     pub(in crate::store) const BLOCKS: &str = "blocks";
     pub(in crate::store) const FINALIZED: &str = "finalized";
     pub(in crate::store) const FINALIZED_NONCES: &str = "finalized_nonces";
-    pub(in crate::store) const SEEN_VOTES: &str = "seen_votes";
+    pub(in crate::store) const SEEN_VOTES: &str = "seen_votes/by_round";
     pub(in crate::store) const PENDING_JOINS: &str = "pending_joins";
 }
 
@@ -80,11 +80,11 @@ pub(super) const FINALIZED_NONCES: TableDefinition<&[u8; 32], &[u8]> =
     TableDefinition::new(name::FINALIZED_NONCES);
 
 /// Votes received from other peers, an audit trail (`seen_votes.rs`), not consensus state.
-/// Key: `(round, signer, kind)`, the kind as [`kind_code`]. Value: `Vec<Vote>`, the distinct
-/// votes received under that key as they came (a few at most; two mean a conflict if their
-/// signatures hold). Written without fsync; pruned to the last `SEEN_VOTE_ROUNDS` rounds.
-pub(super) const SEEN_VOTES: TableDefinition<(u64, &[u8; 32], u8), &[u8]> =
-    TableDefinition::new(name::SEEN_VOTES);
+/// Key: the round. Value: `RoundVotes` (`round_votes.rs`), the distinct votes received in that
+/// round as they came, each signer and block hash stored once (a few votes per signer and kind
+/// at most; two mean a conflict if their signatures hold). Written without fsync; pruned to the
+/// last `SEEN_VOTE_ROUNDS` rounds.
+pub(super) const SEEN_VOTES: TableDefinition<u64, &[u8]> = TableDefinition::new(name::SEEN_VOTES);
 
 /// Pending join requests. Key: the joiner's `PeerId` bytes. Value: `PendingRequest`
 /// (`joins.rs`). A new request from the same peer replaces its earlier one. Databases made
