@@ -127,8 +127,8 @@ fn metadata_and_attestations_agree_on_every_node_with_one_state_root() {
     );
     let rejected = (1..=goal).any(|h| {
         let outcome = json(&["outcome", "--data-dir", dir(0), &h.to_string(), "--json"]);
-        outcome["items"].as_array().is_some_and(|items| {
-            items.iter().any(|i| {
+        outcome["entries"].as_array().is_some_and(|entries| {
+            entries.iter().any(|i| {
                 i["reason"]
                     .as_str()
                     .is_some_and(|r| r.contains("already attested"))

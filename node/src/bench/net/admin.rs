@@ -54,11 +54,15 @@ impl AdminConnection {
         }
     }
 
-    /// Submits an item (`Submit` or `SubmitItem`); returns its nonce once the node has made it
-    /// durable.
+    /// Submits entries (`Submit`, `SubmitItem` or `SubmitMany`); returns the nonce of the
+    /// item carrying the first one, once the node has made them durable.
     pub(super) fn submit(&mut self, request: &AdminRequest) -> anyhow::Result<u64> {
         match self.call(request)? {
-            AdminResponse::Submitted { nonce, .. } => Ok(nonce),
+            AdminResponse::Submitted(receipt) => Ok(receipt.nonce),
+            AdminResponse::SubmittedMany(receipts) => match receipts.first() {
+                Some(Some(receipt)) if receipts.iter().all(Option::is_some) => Ok(receipt.nonce),
+                _ => bail!("the node refused some of {} entries", receipts.len()),
+            },
             other => bail!("expected a submit receipt, got {other:?}"),
         }
     }
