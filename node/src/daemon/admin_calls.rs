@@ -17,7 +17,8 @@ use crate::net::PathInfo;
 
 /// What an admin call comes to: an answer now, or entries that wait for the batch's item.
 pub(super) enum Answer {
-    Now(AdminResponse),
+    /// Boxed: a status or a block is large, and most answers are small.
+    Now(Box<AdminResponse>),
     Queued(Vec<Entry>, Shape),
 }
 
@@ -30,7 +31,7 @@ pub(super) enum Shape {
 
 impl From<AdminResponse> for Answer {
     fn from(response: AdminResponse) -> Answer {
-        Answer::Now(response)
+        Answer::Now(Box::new(response))
     }
 }
 
@@ -49,7 +50,7 @@ impl Driver {
         reply: oneshot::Sender<AdminResponse>,
     ) {
         match self.answer(request) {
-            Answer::Now(response) => self.replies.push((reply, response)),
+            Answer::Now(response) => self.replies.push((reply, *response)),
             Answer::Queued(entries, shape) => self.submissions.queue(entries, (reply, shape)),
         }
     }
@@ -88,7 +89,7 @@ impl Driver {
             AdminRequest::Approve { peer } => self
                 .approve(peer)
                 .unwrap_or_else(|error| refused(error).into()),
-            other => Answer::Now(self.answer_now(other)),
+            other => self.answer_now(other).into(),
         }
     }
 
