@@ -49,7 +49,7 @@ impl Pool {
     /// Adds a verified item; returns false if an item with this author and nonce is known or
     /// the author has no room left.
     pub fn insert(&mut self, item: ConsensusItem) -> bool {
-        let size = codec::encode(&item).len();
+        let size = codec::encoded_len(&item);
         let weight = item.weight();
         if self.contains(&item.author, item.nonce) || !self.has_room(&item.author, weight, size) {
             return false;
