@@ -54,15 +54,17 @@ impl AdminConnection {
         }
     }
 
-    /// Submits entries (`Submit`, `SubmitItem` or `SubmitMany`); returns the nonce of the
-    /// item carrying the first one, once the node has made them durable.
-    pub(super) fn submit(&mut self, request: &AdminRequest) -> anyhow::Result<u64> {
+    /// Submits entries (`Submit`, `SubmitItem` or `SubmitMany`) and returns, once the node
+    /// has made them durable, the nonce of the item carrying the first accepted one, and
+    /// whether the node refused some (its outbox is full until some of its items are final:
+    /// a closed loop outruns finality, since a node answers at durability).
+    pub(super) fn submit(&mut self, request: &AdminRequest) -> anyhow::Result<(Option<u64>, bool)> {
         match self.call(request)? {
-            AdminResponse::Submitted(receipt) => Ok(receipt.nonce),
-            AdminResponse::SubmittedMany(receipts) => match receipts.first() {
-                Some(Some(receipt)) if receipts.iter().all(Option::is_some) => Ok(receipt.nonce),
-                _ => bail!("the node refused some of {} entries", receipts.len()),
-            },
+            AdminResponse::Submitted(receipt) => Ok((Some(receipt.nonce), false)),
+            AdminResponse::SubmittedMany(receipts) => {
+                let first = receipts.iter().flatten().next().map(|r| r.nonce);
+                Ok((first, receipts.iter().any(Option::is_none)))
+            }
             other => bail!("expected a submit receipt, got {other:?}"),
         }
     }

@@ -17,6 +17,9 @@ use super::ItemKind;
 use super::admin::AdminConnection;
 use crate::daemon::DataDir;
 
+/// How long a load thread waits after the node refused entries because its outbox was full.
+const FULL_PAUSE: Duration = Duration::from_millis(5);
+
 /// When a load thread sends its next item.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Pace {
@@ -86,14 +89,19 @@ impl Submitter {
                     }
                     let sent = Instant::now();
                     let request = request(*node, turn as u64, load);
-                    let nonce = connection
+                    let (nonce, full) = connection
                         .submit(&request)
                         .with_context(|| format!("submitting to peer{node}"))?;
-                    accepted.push(Submission {
-                        node: *node,
-                        nonce,
-                        sent,
-                    });
+                    if let Some(nonce) = nonce {
+                        accepted.push(Submission {
+                            node: *node,
+                            nonce,
+                            sent,
+                        });
+                    }
+                    if full {
+                        thread::sleep(FULL_PAUSE);
+                    }
                 }
                 Ok(accepted)
             })
