@@ -113,6 +113,47 @@ fn metadata_and_attestations_agree_on_every_node_with_one_state_root() {
     // Attesting twice is refused when applied, visibly, and changes nothing.
     ok(&["attest", "--data-dir", dir(0), subject, "built-from:4e1a"]);
 
+    // Several payloads in one request are signed as one item: one item id and nonce, each
+    // payload at its index, and each final as an entry of its own.
+    let receipts = ok(&["submit", "--data-dir", dir(2), "one", "two", "three"]);
+    let receipts: Vec<Vec<&str>> = receipts
+        .lines()
+        .map(|line| line.split_whitespace().collect())
+        .collect();
+    assert_eq!(receipts.len(), 3, "{receipts:?}");
+    for (index, receipt) in receipts.iter().enumerate() {
+        assert_eq!(receipt[..3], receipts[0][..3], "one item: {receipts:?}");
+        assert_eq!(receipt[3], format!("#{index}"), "{receipts:?}");
+    }
+    let nonce: u64 = receipts[0][2].parse().expect("a nonce");
+    fed.wait_for(
+        "the batch final with its entries",
+        Duration::from_secs(30),
+        |f| {
+            let height = f.height(0).unwrap_or(0);
+            (1..=height).any(|h| {
+                let block = json(&["block", "--data-dir", dir(0), &h.to_string(), "--json"]);
+                let items = block["items"].as_array().cloned().unwrap_or_default();
+                // Only a batch has an entry at index 2; its author's entries at that nonce.
+                let Some(last) = items
+                    .iter()
+                    .find(|e| e["nonce"] == nonce && e["index"] == 2)
+                else {
+                    return false;
+                };
+                let entries: Vec<&Value> = items
+                    .iter()
+                    .filter(|e| e["nonce"] == nonce && e["author"] == last["author"])
+                    .collect();
+                entries.len() == 3
+                    && entries
+                        .iter()
+                        .enumerate()
+                        .all(|(i, e)| e["index"] == i as u64)
+            })
+        },
+    );
+
     // Every node reaches the same state root at the same height.
     let goal = fed.height(0).expect("height") + 1;
     ok(&["submit", "--data-dir", dir(1), "a last item"]);
@@ -127,8 +168,8 @@ fn metadata_and_attestations_agree_on_every_node_with_one_state_root() {
     );
     let rejected = (1..=goal).any(|h| {
         let outcome = json(&["outcome", "--data-dir", dir(0), &h.to_string(), "--json"]);
-        outcome["items"].as_array().is_some_and(|items| {
-            items.iter().any(|i| {
+        outcome["entries"].as_array().is_some_and(|entries| {
+            entries.iter().any(|i| {
                 i["reason"]
                     .as_str()
                     .is_some_and(|r| r.contains("already attested"))

@@ -46,6 +46,17 @@ impl Payload {
     pub fn encoded_len(&self) -> usize {
         codec::encoded_len(self)
     }
+
+    /// The entries of all items: what the block's item limit counts (`max_block_items`, with
+    /// an empty item counting as one, see [`ConsensusItem::weight`]).
+    pub fn entry_count(&self) -> usize {
+        self.items.iter().map(|item| item.entries.len()).sum()
+    }
+
+    /// What the block's item limit counts.
+    pub fn weight(&self) -> usize {
+        self.items.iter().map(ConsensusItem::weight).sum()
+    }
 }
 
 impl BlockHeader {

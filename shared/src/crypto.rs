@@ -24,7 +24,8 @@ impl Domain {
             Domain::NotarizeVote => b"bfte/v1/vote/notarize\0",
             Domain::DummyVote => b"bfte/v1/vote/dummy\0",
             Domain::FinalizeVote => b"bfte/v1/vote/finalize\0",
-            Domain::Item => b"bfte/v1/item\0",
+            // v2: an item signs a list of entries (v1 signed one module and data).
+            Domain::Item => b"bfte/v2/item\0",
             Domain::JoinRequest => b"bfte/v1/join-request\0",
         }
     }

@@ -1,4 +1,4 @@
-//! What the ledger records for each applied block: every item's outcome, the effects it
+//! What the ledger records for each applied block: every entry's outcome, the effects it
 //! caused, and the state it changed. Clients list these per block (`bfte block`, the console).
 
 use serde::{Deserialize, Serialize};
@@ -7,17 +7,17 @@ use crate::hash::Hash;
 use crate::item::ModuleId;
 use crate::modules::Effect;
 
-/// How one item of a finalized block was applied.
+/// How one entry of a finalized block was applied.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ItemOutcome {
     /// Applied: the effects it caused, in routing order.
     Applied { effects: Vec<Effect> },
     /// Left without any effect on state, for this reason. Deterministic: every peer rejects
-    /// the same items for the same reason.
+    /// the same entries for the same reason.
     Rejected { reason: String },
 }
 
-/// One entry of module state that an item changed.
+/// One entry of module state that an item's entry changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateChange {
     pub module: ModuleId,
@@ -32,8 +32,8 @@ pub struct StateChange {
 /// Everything applying one finalized block did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlockOutcome {
-    /// One per item, in block order.
-    pub items: Vec<ItemOutcome>,
+    /// One per entry, in block order: the items in order, each item's entries in order.
+    pub entries: Vec<ItemOutcome>,
     pub changes: Vec<StateChange>,
     /// The root over all module state after this block.
     pub state_root: Hash,

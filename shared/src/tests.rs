@@ -132,7 +132,7 @@ fn a_certificate_for_another_kind_or_federation_is_rejected() {
 }
 
 fn sample_messages(fx: &Fixture) -> Vec<Message> {
-    let item = ConsensusItem::new(
+    let item = ConsensusItem::single(
         &fx.federation,
         &fx.secrets[0],
         1,
@@ -280,7 +280,7 @@ fn hostile_bytes_never_panic_module_and_admin_decoders() {
         data: meta.clone(),
     });
     let outcome = encode(&BlockOutcome {
-        items: vec![
+        entries: vec![
             ItemOutcome::Applied { effects: vec![] },
             ItemOutcome::Rejected {
                 reason: "no".into(),

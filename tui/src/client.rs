@@ -365,7 +365,7 @@ impl Connection {
         request: &AdminRequest,
     ) -> anyhow::Result<Result<Option<u64>, String>> {
         match self.exchange(request).await? {
-            AdminResponse::Submitted { nonce, .. } => Ok(Ok(Some(nonce))),
+            AdminResponse::Submitted(receipt) => Ok(Ok(Some(receipt.nonce))),
             AdminResponse::Done => Ok(Ok(None)),
             AdminResponse::Error(message) => Ok(Err(format!("the node refused: {message}"))),
             other => bail!("unexpected answer {other:?}"),

@@ -1,9 +1,9 @@
-//! One line per consensus item and per effect, decoded by its module: what the block explorer
-//! shows. Items of modules the console does not know, or that do not decode, show as bytes;
-//! such effects as their kind and size.
+//! One line per entry of a consensus item and per effect, decoded by its module: what the
+//! block explorer shows. Entries of modules the console does not know, or that do not decode,
+//! show as bytes; such effects as their kind and size.
 
 use bfte_shared::codec;
-use bfte_shared::item::ConsensusItem;
+use bfte_shared::item::Entry;
 use bfte_shared::modules::attest::AttestItem;
 use bfte_shared::modules::ctrl::{CtrlItem, PASSED, Proposal};
 use bfte_shared::modules::evidence::Proof;
@@ -15,11 +15,11 @@ const LIMIT: usize = 4 * MAX_VALUE_BYTES;
 /// Bytes of opaque data shown.
 const PREVIEW_BYTES: usize = 48;
 
-pub fn describe(item: &ConsensusItem) -> String {
+pub fn describe(entry: &Entry) -> String {
     let decoded =
-        match item.module {
-            DATA => Some(format!("data: {}", preview(&item.data))),
-            CONSENSUS_CTRL => codec::decode::<CtrlItem>(&item.data, LIMIT)
+        match entry.module {
+            DATA => Some(format!("data: {}", preview(&entry.data))),
+            CONSENSUS_CTRL => codec::decode::<CtrlItem>(&entry.data, LIMIT)
                 .ok()
                 .map(|ctrl| match ctrl {
                     CtrlItem::Propose(change) => format!("ctrl: propose {}", change.describe()),
@@ -28,19 +28,21 @@ pub fn describe(item: &ConsensusItem) -> String {
                         if yes { "yes" } else { "no" }
                     ),
                 }),
-            META => codec::decode::<MetaItem>(&item.data, LIMIT).ok().map(
+            META => codec::decode::<MetaItem>(&entry.data, LIMIT).ok().map(
                 |MetaItem::Propose { key, value }| format!("meta: propose {key} = \"{value}\""),
             ),
-            ATTEST => codec::decode::<AttestItem>(&item.data, LIMIT).ok().map(
+            ATTEST => codec::decode::<AttestItem>(&entry.data, LIMIT).ok().map(
                 |AttestItem::Attest { subject, claim, .. }| format!("attest: {subject} {claim}"),
             ),
-            EVIDENCE => codec::decode::<Proof>(&item.data, LIMIT).ok().map(|proof| {
-                let (offender, round) = proof.offence();
-                format!("evidence: {} misbehaved in round {round}", offender.short())
-            }),
+            EVIDENCE => codec::decode::<Proof>(&entry.data, LIMIT)
+                .ok()
+                .map(|proof| {
+                    let (offender, round) = proof.offence();
+                    format!("evidence: {} misbehaved in round {round}", offender.short())
+                }),
             _ => None,
         };
-    decoded.unwrap_or_else(|| format!("module {}: {}", item.module.0, preview(&item.data)))
+    decoded.unwrap_or_else(|| format!("module {}: {}", entry.module.0, preview(&entry.data)))
 }
 
 /// What an applied item's effect says, when its module's effect is known: a passed proposal.
@@ -72,24 +74,18 @@ fn preview(data: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use bfte_shared::codec;
-    use bfte_shared::item::{ConsensusItem, ModuleId};
+    use bfte_shared::item::{Entry, ModuleId};
     use bfte_shared::modules::ctrl::{
         Change, CtrlItem, ModuleVersion, PASSED, Proposal, ProposalId, ProposalStatus,
     };
     use bfte_shared::modules::{CONSENSUS_CTRL, Effect, META};
-    use bfte_shared::peer::{PeerSecret, Signature};
+    use bfte_shared::peer::PeerSecret;
     use bfte_shared::round::Height;
 
     use super::{describe, describe_effect};
 
-    fn item(module: ModuleId, data: Vec<u8>) -> ConsensusItem {
-        ConsensusItem {
-            author: PeerSecret::from_seed([1; 32]).peer_id(),
-            nonce: 1,
-            module,
-            data,
-            signature: Signature([0; 64]),
-        }
+    fn item(module: ModuleId, data: Vec<u8>) -> Entry {
+        Entry { module, data }
     }
 
     fn ctrl(item_: &CtrlItem) -> String {

@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use bfte_shared::admin::{AdminRequest, AdminResponse, MAX_ADMIN_FRAME, ModuleEntry, Status};
+use bfte_shared::admin::{
+    AdminRequest, AdminResponse, MAX_ADMIN_FRAME, ModuleEntry, Receipt, Status,
+};
 use bfte_shared::codec;
 use bfte_tui::client::{self, MODULES_EVERY, Request, STATUS_EVERY, Update};
 use bfte_tui::fixture;
@@ -54,10 +56,11 @@ async fn serve(
                     value: codec::encode(&"Demo".to_string()),
                 }])
             }
-            AdminRequest::Submit { .. } => AdminResponse::Submitted {
+            AdminRequest::Submit { .. } => AdminResponse::Submitted(Receipt {
                 item: bfte_shared::hash::Hash::tagged(b"test", b"item"),
                 nonce: 5,
-            },
+                index: 0,
+            }),
             AdminRequest::SubmitItem { .. } => AdminResponse::Error("read-only socket".into()),
             AdminRequest::Reject { .. } => AdminResponse::Done,
             AdminRequest::Proposals | AdminRequest::Joins | AdminRequest::Epoch

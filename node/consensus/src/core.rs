@@ -7,7 +7,7 @@ use bfte_shared::block::{Block, BlockHeader};
 use bfte_shared::crypto::{Signer, Verifier};
 use bfte_shared::federation::{ConsensusParams, FederationId, Genesis, PeerSet};
 use bfte_shared::hash::Hash;
-use bfte_shared::item::ModuleId;
+use bfte_shared::item::Entry;
 use bfte_shared::message::{Message, Pull};
 use bfte_shared::modules::ctrl::EpochConfig;
 use bfte_shared::peer::PeerId;
@@ -70,10 +70,10 @@ pub enum Input {
         message: Message,
     },
     Timer(Timer),
-    /// A local client asks to put an item into consensus.
+    /// Local clients ask to put entries into consensus: signed together as one item (or as
+    /// few as the block limits allow), so a driver hands a whole batch's submissions at once.
     Submit {
-        module: ModuleId,
-        data: Vec<u8>,
+        entries: Vec<Entry>,
     },
     /// A connection to a peer came up (again): whatever happened while it was down, compare
     /// notes. Without this, a peer cut off while the rest went idle would never catch up.
@@ -283,7 +283,7 @@ impl Core {
             Input::Message { from, message } => self.on_message(from, message),
             Input::Timer(Timer::Round(round)) => self.on_round_timeout(round),
             Input::Timer(Timer::Resend) => self.on_resend(),
-            Input::Submit { module, data } => self.submit(module, data),
+            Input::Submit { entries } => self.submit(entries),
             Input::PeerConnected(peer) => {
                 if self.peers.contains(&peer) && peer != self.me {
                     self.pull(Destination::Peer(peer));
@@ -399,8 +399,9 @@ impl Core {
         &self.peers
     }
 
+    /// Entries pending in the pool (what clients submitted, whichever items carry them).
     pub fn pending_items(&self) -> usize {
-        self.pool.len()
+        self.pool.entries()
     }
 
     pub fn federation(&self) -> FederationId {

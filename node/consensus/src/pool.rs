@@ -9,41 +9,54 @@ use bfte_shared::round::Round;
 
 /// CBOR framing of a payload around its items, counted generously.
 const PAYLOAD_OVERHEAD: usize = 16;
-/// Most pending items one author may have here: a peer (Byzantine, or with a runaway client)
-/// cannot make the others hold unbounded memory; its further items wait until some are final.
-pub const MAX_ITEMS_PER_AUTHOR: usize = 50_000;
+/// Most pending entries (an item counts as its entries, see `ConsensusItem::weight`) one
+/// author may have here: a peer (Byzantine, or with a runaway client) cannot make the others
+/// hold unbounded memory; its further items wait until some are final. Counting entries, not
+/// items, keeps the cap's meaning now that one item may carry thousands of entries.
+pub const MAX_ENTRIES_PER_AUTHOR: usize = 50_000;
 /// Most encoded bytes of pending items one author may have here.
 pub const MAX_BYTES_PER_AUTHOR: usize = 64 << 20;
+
+/// What one author's pending items take: entries and encoded bytes.
+#[derive(Debug, Default, Clone, Copy)]
+struct Share {
+    entries: usize,
+    bytes: usize,
+}
 
 #[derive(Debug, Default)]
 pub struct Pool {
     /// Items by author, then nonce, with their encoded size. Every item here had a valid
     /// signature when it arrived.
     by_author: BTreeMap<PeerId, BTreeMap<u64, (ConsensusItem, usize)>>,
-    /// Encoded bytes of each author's items in `by_author`.
-    bytes: BTreeMap<PeerId, usize>,
+    /// What each author's items in `by_author` take.
+    shares: BTreeMap<PeerId, Share>,
 }
 
 impl Pool {
-    pub fn len(&self) -> usize {
-        self.by_author.values().map(BTreeMap::len).sum()
+    /// Entries pending here.
+    pub fn entries(&self) -> usize {
+        self.shares.values().map(|share| share.entries).sum()
     }
 
-    /// Whether `author` may add an item of `size` encoded bytes.
-    pub fn has_room(&self, author: &PeerId, size: usize) -> bool {
-        let items = self.by_author.get(author).map_or(0, BTreeMap::len);
-        let bytes = self.bytes.get(author).copied().unwrap_or(0);
-        items < MAX_ITEMS_PER_AUTHOR && bytes + size <= MAX_BYTES_PER_AUTHOR
+    /// Whether `author` may add an item of `weight` entries and `size` encoded bytes.
+    pub fn has_room(&self, author: &PeerId, weight: usize, size: usize) -> bool {
+        let share = self.shares.get(author).copied().unwrap_or_default();
+        share.entries + weight <= MAX_ENTRIES_PER_AUTHOR
+            && share.bytes + size <= MAX_BYTES_PER_AUTHOR
     }
 
     /// Adds a verified item; returns false if an item with this author and nonce is known or
     /// the author has no room left.
     pub fn insert(&mut self, item: ConsensusItem) -> bool {
-        let size = codec::encode(&item).len();
-        if self.contains(&item.author, item.nonce) || !self.has_room(&item.author, size) {
+        let size = codec::encoded_len(&item);
+        let weight = item.weight();
+        if self.contains(&item.author, item.nonce) || !self.has_room(&item.author, weight, size) {
             return false;
         }
-        *self.bytes.entry(item.author).or_default() += size;
+        let share = self.shares.entry(item.author).or_default();
+        share.entries += weight;
+        share.bytes += size;
         self.by_author
             .entry(item.author)
             .or_default()
@@ -81,14 +94,16 @@ impl Pool {
         for (author, &nonce) in finalized_nonces {
             if let Some(by_nonce) = self.by_author.get_mut(author) {
                 let kept = by_nonce.split_off(&nonce.saturating_add(1));
-                let dropped: usize = by_nonce.values().map(|(_, size)| size).sum();
-                *by_nonce = kept;
-                if let Some(bytes) = self.bytes.get_mut(author) {
-                    *bytes = bytes.saturating_sub(dropped);
+                let dropped = std::mem::replace(by_nonce, kept);
+                if let Some(share) = self.shares.get_mut(author) {
+                    for (item, size) in dropped.values() {
+                        share.entries = share.entries.saturating_sub(item.weight());
+                        share.bytes = share.bytes.saturating_sub(*size);
+                    }
                 }
                 if by_nonce.is_empty() {
                     self.by_author.remove(author);
-                    self.bytes.remove(author);
+                    self.shares.remove(author);
                 }
             }
         }
@@ -102,7 +117,8 @@ impl Pool {
     }
 
     /// Fills a payload fairly: authors take turns (the first turn rotates with the round), each
-    /// turn takes the author's next nonce after the chain's, until a limit is reached. Nonces
+    /// turn takes the author's next nonce after the chain's, until a limit is reached
+    /// (`max_entries` counts entries, `ConsensusItem::weight`). Nonces
     /// are taken without gaps, so an item that has not reached this leader yet is never
     /// skipped (and thereby made invalid) by a later one.
     pub fn select(
@@ -110,7 +126,7 @@ impl Pool {
         chain_nonces: &BTreeMap<PeerId, u64>,
         round: Round,
         max_bytes: usize,
-        max_items: usize,
+        max_entries: usize,
     ) -> Vec<ConsensusItem> {
         let mut queues: Vec<_> = self
             .by_author
@@ -136,16 +152,18 @@ impl Pool {
         queues.rotate_left(start);
         let mut chosen = Vec::new();
         let mut bytes = PAYLOAD_OVERHEAD;
+        let mut entries = 0;
         'fill: loop {
             let mut took_any = false;
             for queue in &mut queues {
                 let Some((item, size)) = queue.peek() else {
                     continue;
                 };
-                if chosen.len() == max_items || bytes + size > max_bytes {
+                if entries + item.weight() > max_entries || bytes + size > max_bytes {
                     break 'fill;
                 }
                 bytes += size;
+                entries += item.weight();
                 chosen.push(item.clone());
                 queue.next();
                 took_any = true;
@@ -160,34 +178,43 @@ impl Pool {
 
 #[cfg(test)]
 mod tests {
-    use bfte_shared::item::ModuleId;
+    use bfte_shared::item::{Entry, ModuleId};
     use bfte_shared::peer::Signature;
 
     use super::*;
 
-    fn item(author: u8, nonce: u64, data_bytes: usize) -> ConsensusItem {
+    fn batch(author: u8, nonce: u64, entries: usize, data_bytes: usize) -> ConsensusItem {
         ConsensusItem {
             author: PeerId([author; 32]),
             nonce,
-            module: ModuleId(0),
-            data: vec![0; data_bytes],
+            entries: vec![
+                Entry {
+                    module: ModuleId(0),
+                    data: vec![0; data_bytes],
+                };
+                entries
+            ],
             signature: Signature([0; 64]),
         }
+    }
+
+    fn item(author: u8, nonce: u64, data_bytes: usize) -> ConsensusItem {
+        batch(author, nonce, 1, data_bytes)
     }
 
     #[test]
     fn an_author_cannot_fill_the_pool_beyond_its_caps_and_finality_frees_room() {
         let mut pool = Pool::default();
-        for nonce in 1..=MAX_ITEMS_PER_AUTHOR as u64 {
+        for nonce in 1..=MAX_ENTRIES_PER_AUTHOR as u64 {
             assert!(pool.insert(item(1, nonce, 8)));
         }
         assert!(
-            !pool.insert(item(1, MAX_ITEMS_PER_AUTHOR as u64 + 1, 8)),
-            "item cap"
+            !pool.insert(item(1, MAX_ENTRIES_PER_AUTHOR as u64 + 1, 8)),
+            "entry cap"
         );
         assert!(pool.insert(item(2, 1, 8)), "another author is not affected");
         pool.remove_final(&BTreeMap::from([(PeerId([1; 32]), 10)]));
-        assert!(pool.insert(item(1, MAX_ITEMS_PER_AUTHOR as u64 + 1, 8)));
+        assert!(pool.insert(item(1, MAX_ENTRIES_PER_AUTHOR as u64 + 1, 8)));
 
         let big = 1 << 20;
         let fit = MAX_BYTES_PER_AUTHOR / (big + 64);
@@ -199,6 +226,32 @@ mod tests {
         assert!(
             pool.insert(item(3, fit as u64 + 1, big)),
             "bytes freed by finality"
+        );
+    }
+
+    #[test]
+    fn the_author_cap_counts_entries_not_items() {
+        let mut pool = Pool::default();
+        assert!(pool.insert(batch(1, 1, MAX_ENTRIES_PER_AUTHOR - 10, 8)));
+        assert!(!pool.insert(batch(1, 2, 11, 8)), "one entry over the cap");
+        assert!(pool.insert(batch(1, 2, 10, 8)), "exactly at the cap");
+        assert_eq!(pool.entries(), MAX_ENTRIES_PER_AUTHOR);
+        assert!(pool.contains(&PeerId([1; 32]), 2));
+        pool.remove_final(&BTreeMap::from([(PeerId([1; 32]), 1)]));
+        assert_eq!(pool.entries(), 10, "finality frees the batch's entries");
+    }
+
+    #[test]
+    fn select_counts_entries_against_the_block_limit() {
+        let mut pool = Pool::default();
+        for nonce in 1..=3 {
+            assert!(pool.insert(batch(1, nonce, 40, 8)));
+        }
+        let chosen = pool.select(&BTreeMap::new(), Round(1), 1 << 20, 100);
+        assert_eq!(
+            chosen.iter().map(|i| i.nonce).collect::<Vec<_>>(),
+            vec![1, 2],
+            "a third batch of 40 would make 120 entries"
         );
     }
 }

@@ -150,7 +150,7 @@ impl Core {
         if header.config_hash != self.config_hash {
             return Err(Verdict::Invalid("wrong peer set or parameters"));
         }
-        if block.payload.items.len() > self.params.max_block_items as usize
+        if block.payload.weight() > self.params.max_block_items as usize
             || block.payload.encoded_len() > self.params.max_block_bytes as usize
         {
             return Err(Verdict::Invalid("payload over the block limits"));
@@ -206,6 +206,9 @@ impl Core {
         for item in &payload.items {
             if !self.peers.contains(&item.author) {
                 return Err(Verdict::Invalid("item from outside the federation"));
+            }
+            if item.entries.is_empty() {
+                return Err(Verdict::Invalid("item without entries"));
             }
             let last = nonces.entry(item.author).or_insert(0);
             if item.nonce != last.saturating_add(1) {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use bfte_consensus::{CoreConfig, Input};
 use bfte_shared::crypto::{Ed25519Verifier, Verifier};
 use bfte_shared::federation::{ConsensusParams, Genesis, InvalidPeerSet, PeerSet};
-use bfte_shared::item::ModuleId;
+use bfte_shared::item::{Entry, ModuleId};
 use bfte_shared::message::Message;
 use bfte_shared::peer::{PeerId, PeerSecret};
 
@@ -246,8 +246,10 @@ impl Cluster {
             .collect();
         let started = Instant::now();
         let input = Input::Submit {
-            module: ModuleId(0),
-            data,
+            entries: vec![Entry {
+                module: ModuleId(0),
+                data,
+            }],
         };
         self.run_batch(peer, |step, host| {
             step.handle(host, input);

@@ -61,7 +61,7 @@ pub fn write_history(path: &Path, shape: Shape) -> anyhow::Result<Store> {
                 .map(|_| {
                     nonce += 1;
                     let data = vec![0xb7; shape.item_bytes];
-                    ConsensusItem::new(&federation, &secrets[0], nonce, DATA, data)
+                    ConsensusItem::single(&federation, &secrets[0], nonce, DATA, data)
                 })
                 .collect();
             let parent = blocks.last().unwrap_or(&tip);

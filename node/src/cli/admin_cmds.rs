@@ -3,8 +3,12 @@
 
 use std::path::PathBuf;
 
-use anyhow::bail;
+use std::io::BufRead;
+
+use anyhow::{Context, bail};
 use bfte_shared::admin::{AdminRequest, AdminResponse};
+use bfte_shared::item::Entry;
+use bfte_shared::modules::DATA;
 use bfte_shared::round::Height;
 use clap::Args;
 use serde_json::json;
@@ -15,26 +19,76 @@ use bfte_node::daemon::DataDir;
 
 #[derive(Debug, Args)]
 #[command(
-    about = "Put an item into consensus through a running node",
-    after_help = "Example:\n  bfte submit --data-dir ./alice 'hello federation'\n\n\
-        Prints the item id and nonce once the node accepted it into its outbox."
+    about = "Put entries into consensus through a running node",
+    after_help = "Examples:\n  bfte submit --data-dir ./alice 'hello federation'\n  \
+        bfte submit --data-dir ./alice first second third\n  \
+        seq 1000 | bfte submit --data-dir ./alice --lines\n\n\
+        Several payloads (or --lines) are submitted in one request and signed together as one \
+        item. Prints, per payload once the node made it durable, the id and nonce of the \
+        item that carries it and, for several, its index there (or why it was refused)."
 )]
 pub struct SubmitArgs {
     /// The node's data directory.
     #[arg(long, env = DATA_DIR_ENV, value_name = "DIR")]
     pub data_dir: PathBuf,
-    pub payload: String,
+    /// One entry per payload.
+    #[arg(required_unless_present = "lines")]
+    pub payloads: Vec<String>,
+    /// Read one payload per line of standard input (after any given as arguments).
+    #[arg(long)]
+    pub lines: bool,
 }
 
 pub fn submit(args: SubmitArgs) -> anyhow::Result<()> {
+    let mut payloads = args.payloads;
+    if args.lines {
+        for line in std::io::stdin().lock().lines() {
+            payloads.push(line.context("cannot read standard input")?);
+        }
+    }
     let mut client = AdminClient::connect(&DataDir::new(&args.data_dir))?;
-    let request = AdminRequest::Submit {
-        data: args.payload.into_bytes(),
+    if let [payload] = payloads.as_slice() {
+        let request = AdminRequest::Submit {
+            data: payload.as_bytes().to_vec(),
+        };
+        let AdminResponse::Submitted(receipt) = client.call(&request)? else {
+            bail!("the node answered something else than an accepted item");
+        };
+        println!("{} nonce {}", receipt.item, receipt.nonce);
+        return Ok(());
+    }
+    if payloads.is_empty() {
+        bail!("nothing to submit: standard input had no lines");
+    }
+    let entries = payloads
+        .into_iter()
+        .map(|payload| Entry {
+            module: DATA,
+            data: payload.into_bytes(),
+        })
+        .collect();
+    let AdminResponse::SubmittedMany(receipts) =
+        client.call(&AdminRequest::SubmitMany { entries })?
+    else {
+        bail!("the node answered something else than accepted entries");
     };
-    let AdminResponse::Submitted { item, nonce } = client.call(&request)? else {
-        bail!("the node answered something else than an accepted item");
-    };
-    println!("{item} nonce {nonce}");
+    let mut refused = 0;
+    for receipt in &receipts {
+        match receipt {
+            Some(r) => println!("{} nonce {} #{}", r.item, r.nonce, r.index),
+            None => {
+                refused += 1;
+                println!("refused");
+            }
+        }
+    }
+    if refused > 0 {
+        bail!(
+            "the node refused {refused} of {} entries: larger than a block may be, or its \
+             outbox is full (retry once its pending items are final)",
+            receipts.len()
+        );
+    }
     Ok(())
 }
 
@@ -74,7 +128,7 @@ pub fn blocks(args: BlocksArgs) -> anyhow::Result<()> {
                 "parent": header.parent.to_string(),
                 "proposer": header.proposer.to_string(),
                 "timestamp_ms": header.timestamp_ms,
-                "items": entry.block.payload.items.len(),
+                "items": entry.block.payload.entry_count(),
                 "finalization_signers": entry.certificate.as_ref().map(|c| c.signatures.len()),
             });
             println!("{value}");
@@ -84,7 +138,7 @@ pub fn blocks(args: BlocksArgs) -> anyhow::Result<()> {
                 header.height,
                 header.round,
                 entry.block.hash().short(),
-                entry.block.payload.items.len(),
+                entry.block.payload.entry_count(),
                 header.proposer.short()
             );
         }

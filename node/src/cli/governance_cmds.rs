@@ -208,9 +208,10 @@ pub(super) fn submitted(
     request: &AdminRequest,
     what: &str,
 ) -> anyhow::Result<()> {
-    let AdminResponse::Submitted { item, nonce } = client.call(request)? else {
+    let AdminResponse::Submitted(receipt) = client.call(request)? else {
         bail!("the node answered something else than an accepted item");
     };
+    let (item, nonce) = (receipt.item, receipt.nonce);
     println!("{what}: item {item} nonce {nonce}; it counts once finalized (see `bfte proposals`)");
     Ok(())
 }

@@ -132,14 +132,21 @@ pub fn block(args: BlockArgs) -> anyhow::Result<()> {
     for signer in &detail.signers {
         println!("  signed by {signer}");
     }
-    println!("items       {}", detail.block.payload.items.len());
-    for item in &detail.block.payload.items {
+    // Entries, each with where it is: its item's author and nonce, and its index there.
+    let payload = &detail.block.payload;
+    println!(
+        "items       {} ({} signed)",
+        payload.entry_count(),
+        payload.items.len()
+    );
+    for (at, entry) in payload.items.iter().flat_map(|item| item.entry_refs()) {
         println!(
-            "  module {} author {} nonce {} {} bytes",
-            item.module.0,
-            item.author.short(),
-            item.nonce,
-            item.data.len()
+            "  module {} author {} nonce {} #{} {} bytes",
+            entry.module.0,
+            at.author.short(),
+            at.nonce,
+            at.index,
+            entry.data.len()
         );
     }
     Ok(())
@@ -152,12 +159,14 @@ fn block_json(detail: &BlockDetail) -> Value {
         .payload
         .items
         .iter()
-        .map(|item| {
+        .flat_map(|item| item.entry_refs())
+        .map(|(at, entry)| {
             json!({
-                "module": item.module.0,
-                "author": item.author.to_string(),
-                "nonce": item.nonce,
-                "bytes": item.data.len(),
+                "module": entry.module.0,
+                "author": at.author.to_string(),
+                "nonce": at.nonce,
+                "index": at.index,
+                "bytes": entry.data.len(),
             })
         })
         .collect();

@@ -110,11 +110,12 @@ pub(super) fn connect(data_dir: &Path) -> anyhow::Result<AdminClient> {
 }
 
 fn submit(client: &mut AdminClient, module: ModuleId, data: Vec<u8>) -> anyhow::Result<()> {
-    let AdminResponse::Submitted { item, nonce } =
+    let AdminResponse::Submitted(receipt) =
         client.call(&AdminRequest::SubmitItem { module, data })?
     else {
         bail!("the node answered something else than an accepted item");
     };
+    let (item, nonce) = (receipt.item, receipt.nonce);
     println!("submitted {item} nonce {nonce}; it counts once finalized");
     Ok(())
 }
@@ -252,10 +253,10 @@ pub fn outcome(args: OutcomeArgs) -> anyhow::Result<()> {
         .into());
     };
     if args.json {
-        let items: Vec<_> = outcome
-            .items
+        let entries: Vec<_> = outcome
+            .entries
             .iter()
-            .map(|item| match item {
+            .map(|entry| match entry {
                 ItemOutcome::Applied { effects } => json!({
                     "applied": true,
                     "effects": effects.iter().map(|e| e.kind.clone()).collect::<Vec<_>>(),
@@ -266,7 +267,7 @@ pub fn outcome(args: OutcomeArgs) -> anyhow::Result<()> {
         let value = json!({
             "height": height.0,
             "state_root": outcome.state_root.to_string(),
-            "items": items,
+            "entries": entries,
             "changes": outcome.changes.len(),
         });
         println!("{value:#}");
@@ -274,16 +275,17 @@ pub fn outcome(args: OutcomeArgs) -> anyhow::Result<()> {
     }
     println!("height      {height}");
     println!("state root  {}", outcome.state_root);
-    for (i, item) in outcome.items.iter().enumerate() {
-        match item {
+    // One outcome per entry, in block order (`bfte block` lists the entries in that order).
+    for (i, entry) in outcome.entries.iter().enumerate() {
+        match entry {
             ItemOutcome::Applied { effects } if effects.is_empty() => {
-                println!("  item {i}: applied")
+                println!("  entry {i}: applied")
             }
             ItemOutcome::Applied { effects } => {
                 let kinds: Vec<&str> = effects.iter().map(|e| e.kind.as_str()).collect();
-                println!("  item {i}: applied, effects {}", kinds.join(", "));
+                println!("  entry {i}: applied, effects {}", kinds.join(", "));
             }
-            ItemOutcome::Rejected { reason } => println!("  item {i}: rejected: {reason}"),
+            ItemOutcome::Rejected { reason } => println!("  entry {i}: rejected: {reason}"),
         }
     }
     for change in &outcome.changes {

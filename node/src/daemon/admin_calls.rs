@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use bfte_shared::admin::{AdminRequest, AdminResponse, PeerInfo, PeerStatus, Status};
 use bfte_shared::codec;
-use bfte_shared::item::ModuleId;
+use bfte_shared::item::{Entry, ModuleId};
 use bfte_shared::modules::ctrl::CtrlItem;
 use bfte_shared::modules::{CONSENSUS_CTRL, DATA};
 use bfte_shared::peer::PeerId;
@@ -14,27 +14,97 @@ use tokio::sync::oneshot;
 use super::admin_reads::{self, refused};
 use super::driver::Driver;
 use crate::net::PathInfo;
-use bfte_consensus::{Durable, Input};
+
+/// What an admin call comes to: an answer now, or entries that wait for the batch's item.
+pub(super) enum Answer {
+    /// Boxed: a status or a block is large, and most answers are small.
+    Now(Box<AdminResponse>),
+    Queued(Vec<Entry>, Shape),
+}
+
+/// How a queued submission is answered: one receipt, or one per entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Shape {
+    One,
+    Many,
+}
+
+impl From<AdminResponse> for Answer {
+    fn from(response: AdminResponse) -> Answer {
+        Answer::Now(Box::new(response))
+    }
+}
+
+/// Why an entry was not accepted, for a client that submitted one.
+const REFUSED: &str = "the item was refused: it is larger than a block may be, or this node's \
+                       outbox is full (retry once its pending items are final)";
 
 impl Driver {
-    /// Answers one admin call. The answer waits for the batch's commit, so a submitted item
-    /// is durable when the client hears it was accepted. A call that fails is answered with
-    /// why; it never stops the node.
+    /// Answers one admin call. The answer waits for the batch's commit, so a submitted entry
+    /// is durable when the client hears it was accepted; submissions wait for the batch's one
+    /// signed item (`sign_submissions`). A call that fails is answered with why; it never
+    /// stops the node.
     pub(super) fn on_admin(
         &mut self,
         request: AdminRequest,
         reply: oneshot::Sender<AdminResponse>,
     ) {
-        let response = self.answer(request);
-        self.replies.push((reply, response));
+        match self.answer(request) {
+            Answer::Now(response) => self.replies.push((reply, *response)),
+            Answer::Queued(entries, shape) => self.submissions.queue(entries, (reply, shape)),
+        }
     }
 
-    fn answer(&mut self, request: AdminRequest) -> AdminResponse {
+    /// Signs the batch's submissions as one item and queues each client's answer for the
+    /// batch's commit.
+    pub(super) fn sign_submissions(&mut self) {
+        for ((reply, shape), receipts) in self.submissions.sign(&mut self.step, &self.host) {
+            let response = match shape {
+                Shape::One => match receipts.first().copied().flatten() {
+                    Some(receipt) => AdminResponse::Submitted(receipt),
+                    None => AdminResponse::Error(REFUSED.into()),
+                },
+                Shape::Many => AdminResponse::SubmittedMany(receipts),
+            };
+            self.replies.push((reply, response));
+        }
+    }
+
+    fn answer(&mut self, request: AdminRequest) -> Answer {
+        match request {
+            AdminRequest::Submit { data } => {
+                self.submit(vec![Entry { module: DATA, data }], Shape::One)
+            }
+            AdminRequest::SubmitItem { module, data } => {
+                self.submit(vec![Entry { module, data }], Shape::One)
+            }
+            AdminRequest::SubmitMany { entries } => self.submit(entries, Shape::Many),
+            AdminRequest::Propose { change } => {
+                self.submit_one(CONSENSUS_CTRL, codec::encode(&CtrlItem::Propose(change)))
+            }
+            AdminRequest::Vote { proposal, yes } => self.submit_one(
+                CONSENSUS_CTRL,
+                codec::encode(&CtrlItem::Vote { proposal, yes }),
+            ),
+            AdminRequest::Approve { peer } => self
+                .approve(peer)
+                .unwrap_or_else(|error| refused(error).into()),
+            other => self.answer_now(other).into(),
+        }
+    }
+
+    fn answer_now(&mut self, request: AdminRequest) -> AdminResponse {
         match request {
             AdminRequest::Hello { version } => AdminResponse::Hello { version },
             AdminRequest::Status => AdminResponse::Status(self.status()),
-            AdminRequest::Submit { data } => self.submit(DATA, data),
-            AdminRequest::SubmitItem { module, data } => self.submit(module, data),
+            AdminRequest::Submit { .. }
+            | AdminRequest::SubmitItem { .. }
+            | AdminRequest::SubmitMany { .. }
+            | AdminRequest::Propose { .. }
+            | AdminRequest::Vote { .. }
+            | AdminRequest::Approve { .. } => {
+                AdminResponse::Error("a submission is answered with its batch".into())
+            }
             read @ (AdminRequest::Outcome { .. }
             | AdminRequest::ModuleEntries { .. }
             | AdminRequest::Block { .. }
@@ -50,13 +120,6 @@ impl Driver {
             AdminRequest::Subscribe => {
                 AdminResponse::Error("subscribe on a connection of its own".into())
             }
-            AdminRequest::Propose { change } => {
-                self.submit(CONSENSUS_CTRL, codec::encode(&CtrlItem::Propose(change)))
-            }
-            AdminRequest::Vote { proposal, yes } => self.submit(
-                CONSENSUS_CTRL,
-                codec::encode(&CtrlItem::Vote { proposal, yes }),
-            ),
             AdminRequest::Epoch => match self.current_epoch() {
                 Ok(mut epoch) => {
                     epoch.members = self.addressed(std::mem::take(&mut epoch.members));
@@ -65,37 +128,39 @@ impl Driver {
                 Err(error) => refused(error),
             },
             AdminRequest::Joins => self.joins().unwrap_or_else(refused),
-            AdminRequest::Approve { peer } => self.approve(peer).unwrap_or_else(refused),
             AdminRequest::Reject { peer } => self.reject(peer).unwrap_or_else(refused),
             AdminRequest::Invite => self.invite().unwrap_or_else(refused),
         }
     }
 
-    /// Puts an item into the core's outbox; refused (with why) if it could never fit a block
-    /// or names a module this node does not run.
-    pub(super) fn submit(&mut self, module: ModuleId, data: Vec<u8>) -> AdminResponse {
-        if !self.step.ledger().runs(module) {
-            return AdminResponse::Error(format!("no module with id {} is enabled", module.0));
+    /// One entry, answered with one receipt.
+    pub(super) fn submit_one(&mut self, module: ModuleId, data: Vec<u8>) -> Answer {
+        self.submit(vec![Entry { module, data }], Shape::One)
+    }
+
+    /// Queues entries for the batch's item; refused at once (with why) if one names a module
+    /// this node does not run or this node is no peer in force. An entry that could never fit
+    /// a block is refused by the core, on its own.
+    fn submit(&mut self, entries: Vec<Entry>, shape: Shape) -> Answer {
+        if entries.is_empty() {
+            return AdminResponse::Error("nothing to submit: no entries".into()).into();
+        }
+        if let Some(entry) = entries.iter().find(|e| !self.step.ledger().runs(e.module)) {
+            return AdminResponse::Error(format!(
+                "no module with id {} is enabled",
+                entry.module.0
+            ))
+            .into();
         }
         if !self.step.core().is_voter() {
             return AdminResponse::Error(format!(
                 "this node is not a peer in epoch {} (it follows the federation): only peers \
                  in force put items into consensus",
                 self.step.core().epoch()
-            ));
+            ))
+            .into();
         }
-        let federation = self.step.core().federation();
-        let output = self.step.handle(&self.host, Input::Submit { module, data });
-        let accepted = output.persist.iter().find_map(|d| match d {
-            Durable::OwnItem(item) => Some((item.id(&federation), item.nonce)),
-            _ => None,
-        });
-        match accepted {
-            Some((item, nonce)) => AdminResponse::Submitted { item, nonce },
-            None => AdminResponse::Error(
-                "the item was refused: it is larger than a block may be, or this node's outbox is full (retry once its pending items are final)".into(),
-            ),
-        }
+        Answer::Queued(entries, shape)
     }
 
     fn peers(&self) -> Vec<PeerInfo> {

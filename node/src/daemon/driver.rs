@@ -16,12 +16,13 @@ use bfte_shared::vote::Vote;
 use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
+use super::admin_calls::Shape;
 use super::clock::NodeClock;
 use super::epochs::dial_list;
 use super::events::Observer;
 use super::finality::FinalityWatch;
 use super::joins::close_admitted_joins;
-use crate::driver::{Flow, Host, Step};
+use crate::driver::{Flow, Host, Step, Submissions};
 use crate::ledger::{CatchUp, Ledger};
 use crate::net::Net;
 use crate::store::Store;
@@ -38,6 +39,8 @@ pub(super) struct Driver {
     pub(super) seen_votes: Vec<Vote>,
     /// Admin answers that wait for this batch's commit.
     pub(super) replies: Vec<(oneshot::Sender<AdminResponse>, AdminResponse)>,
+    /// This batch's submissions, signed together at its end.
+    pub(super) submissions: Submissions<(oneshot::Sender<AdminResponse>, Shape)>,
 }
 
 /// What the step reaches the world through in the node process.
@@ -103,9 +106,10 @@ impl Host<Arc<Store>> for NodeHost {
 }
 
 impl Driver {
-    /// Ends a batch: the step commits and carries it out, then the admin calls that waited
-    /// are answered.
+    /// Ends a batch: its submissions become one signed item, the step commits and carries it
+    /// out, then the admin calls that waited are answered.
     pub(super) fn flush(&mut self) -> anyhow::Result<()> {
+        self.sign_submissions();
         self.step.flush(&mut self.host)?;
         for (reply, response) in self.replies.drain(..) {
             let _ = reply.send(response);

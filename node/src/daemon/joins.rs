@@ -20,6 +20,7 @@ use bfte_shared::modules::ctrl::{
 };
 use bfte_shared::peer::PeerId;
 
+use super::admin_calls::Answer;
 use super::clock::wall_ms;
 use super::driver::Driver;
 use super::events::Observer;
@@ -257,11 +258,9 @@ impl Driver {
 
     /// `AdminRequest::Approve`: a yes vote on the open proposal that adds the peer, or else a
     /// proposal to add it as its pending request here describes it.
-    pub(super) fn approve(&mut self, peer: PeerId) -> anyhow::Result<AdminResponse> {
+    pub(super) fn approve(&mut self, peer: PeerId) -> anyhow::Result<Answer> {
         if self.current_epoch()?.member(&peer).is_some() {
-            return Ok(AdminResponse::Error(format!(
-                "peer {peer} is a member already"
-            )));
+            return Ok(AdminResponse::Error(format!("peer {peer} is a member already")).into());
         }
         let open = self
             .step
@@ -286,9 +285,10 @@ impl Driver {
             return Ok(AdminResponse::Error(format!(
                 "no join request from {peer} is pending here and no open proposal adds it: \
                  `bfte joins` lists the requests, `bfte proposals` the proposals"
-            )));
+            ))
+            .into());
         };
-        Ok(self.submit(CONSENSUS_CTRL, codec::encode(&item)))
+        Ok(self.submit_one(CONSENSUS_CTRL, codec::encode(&item)))
     }
 
     /// `AdminRequest::Reject`: forgets the pending request here.

@@ -113,6 +113,7 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
         federation_name: genesis.name.clone(),
         seen_votes: Vec::new(),
         replies: Vec::new(),
+        submissions: Default::default(),
     };
     super::log_tap::forward_logs_to(driver.host.observer.hub());
     let (calls_tx, mut calls) = mpsc::channel::<AdminCall>(64);

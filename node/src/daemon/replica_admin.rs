@@ -76,6 +76,7 @@ impl ReplicaAdmin {
             ),
             AdminRequest::Submit { .. }
             | AdminRequest::SubmitItem { .. }
+            | AdminRequest::SubmitMany { .. }
             | AdminRequest::Propose { .. }
             | AdminRequest::Vote { .. }
             | AdminRequest::Approve { .. }

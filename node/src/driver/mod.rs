@@ -1,12 +1,15 @@
-//! The one driver step every core runs under (`step.rs`), and the traits through which it
-//! reaches the store, the ledger, the transport and the clock (`ports.rs`).
+//! The one driver step every core runs under (`step.rs`), the traits through which it
+//! reaches the store, the ledger, the transport and the clock (`ports.rs`), and the batching
+//! of a batch's submissions into one signed item (`submissions.rs`).
 
 mod node_ports;
 mod ports;
 mod step;
+mod submissions;
 
 pub use ports::{BlockLedger, DurableStore, Flow, Host};
 pub use step::{StartCore, Step};
+pub use submissions::Submissions;
 
 /// `Core::start` as a [`StartCore`].
 pub fn start_core() -> StartCore {

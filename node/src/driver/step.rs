@@ -9,6 +9,7 @@ use anyhow::Context;
 use bfte_consensus::{
     Core, CoreConfig, Destination, Input, Now, Output, Restored, StartError, Timer, coalesce_items,
 };
+use bfte_shared::item::Entry;
 use bfte_shared::message::Message;
 use bfte_shared::modules::EVIDENCE;
 use bfte_shared::modules::ctrl::EpochConfig;
@@ -186,16 +187,17 @@ impl<S: DurableStore, L: BlockLedger<S>> Step<S, L> {
             if let Some(epoch) = new_epoch {
                 self.switch_epoch(host, epoch)?;
             }
-            // After a switch too: a proof of an old epoch's offence is still a proof.
-            for proof in proofs {
-                let data = bfte_shared::codec::encode(&proof);
-                self.handle(
-                    host,
-                    Input::Submit {
+            // After a switch too: a proof of an old epoch's offence is still a proof. The
+            // batch's proofs are signed together, as one item.
+            if !proofs.is_empty() {
+                let entries = proofs
+                    .iter()
+                    .map(|proof| Entry {
                         module: EVIDENCE,
-                        data,
-                    },
-                );
+                        data: bfte_shared::codec::encode(proof),
+                    })
+                    .collect();
+                self.handle(host, Input::Submit { entries });
             }
         }
         Ok(Flow::Go)
@@ -257,7 +259,12 @@ impl<S: DurableStore, L: BlockLedger<S>> Step<S, L> {
         for finalized in &output.finalized {
             if let Some(last) = finalized.blocks.last() {
                 let items: usize = finalized.blocks.iter().map(|b| b.payload.items.len()).sum();
-                tracing::info!(height = %last.header.height, round = %last.header.round, items, "finalized");
+                let entries: usize = finalized
+                    .blocks
+                    .iter()
+                    .map(|b| b.payload.entry_count())
+                    .sum();
+                tracing::info!(height = %last.header.height, round = %last.header.round, items, entries, "finalized");
             }
         }
         for evidence in &output.evidence {

@@ -146,7 +146,7 @@ impl History {
     fn item(&mut self, key: usize, module: ModuleId, data: Vec<u8>) -> ConsensusItem {
         self.nonces[key] += 1;
         let federation = self.store.genesis().federation_id();
-        ConsensusItem::new(
+        ConsensusItem::single(
             &federation,
             &self.secrets[key],
             self.nonces[key],

@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::segment::Segment;
 
-/// The version of the format `export` writes and `verify_file` reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The version of the format `export` writes and `verify_file` reads. 2: an item carries a
+/// list of entries under one signature (1: one module and data per item).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Most bytes the first record (the genesis) may take.
 pub(super) const GENESIS_RECORD_BYTES: usize = 1 << 20;

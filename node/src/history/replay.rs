@@ -253,8 +253,8 @@ impl Replay {
 /// The changes whose proposals passed in a block, from the ledger's record of applying it.
 pub fn passed_changes(outcome: &BlockOutcome) -> Result<Vec<Change>, DecodeError> {
     let mut changes = Vec::new();
-    for item in &outcome.items {
-        let ItemOutcome::Applied { effects } = item else {
+    for entry in &outcome.entries {
+        let ItemOutcome::Applied { effects } = entry else {
             continue;
         };
         for effect in effects {

@@ -106,8 +106,10 @@ mod tests {
             .then(|| ConsensusItem {
                 author: PeerId([1; 32]),
                 nonce: 1,
-                module: ModuleId(0),
-                data: vec![7; bytes],
+                entries: vec![bfte_shared::item::Entry {
+                    module: ModuleId(0),
+                    data: vec![7; bytes],
+                }],
                 signature: Signature([0; 64]),
             })
             .into_iter()

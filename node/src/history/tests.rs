@@ -228,7 +228,7 @@ fn segments_follow_the_cut_rule_across_batches_and_a_segment_cut_elsewhere_is_re
 #[test]
 fn a_tampered_block_is_refused_at_its_height() {
     let (_, mut records) = honest();
-    epoch1_entry(&mut records, 4).block.payload.items[0]
+    epoch1_entry(&mut records, 4).block.payload.items[0].entries[0]
         .data
         .push(0);
     let error = refused(&records);
@@ -418,8 +418,8 @@ fn a_record_larger_than_its_epoch_allows_is_refused() {
         .expect("read")
         .expect("block 1")
         .0;
-    block.payload.items[0].module = ModuleId(0);
-    block.payload.items[0].data = vec![0; 8 << 20];
+    block.payload.items[0].entries[0].module = ModuleId(0);
+    block.payload.items[0].entries[0].data = vec![0; 8 << 20];
     let oversized = Record::Segment(Segment {
         entries: vec![SegmentEntry {
             block,

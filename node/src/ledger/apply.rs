@@ -7,7 +7,7 @@ use bfte_shared::block::Block;
 use bfte_shared::codec;
 use bfte_shared::federation::{FederationId, Genesis, PeerSet};
 use bfte_shared::hash::Hash;
-use bfte_shared::item::{ConsensusItem, ModuleId};
+use bfte_shared::item::{Entry, ModuleId};
 use bfte_shared::ledger::{BlockOutcome, ItemOutcome};
 use bfte_shared::modules::ctrl::{EpochConfig, ModuleVersion, Proposal};
 use bfte_shared::modules::{CONSENSUS_CTRL, Effect};
@@ -22,8 +22,8 @@ use super::read;
 use crate::modules::{self, ApplyError, Context, Module, Rejected, ctrl};
 use crate::store::Store;
 
-/// Most effects one item may cause, counting those caused by its effects: a cycle of modules
-/// reacting to each other is cut off here, the same way on every peer, and the item rejected.
+/// Most effects one entry may cause, counting those caused by its effects: a cycle of modules
+/// reacting to each other is cut off here, the same way on every peer, and the entry rejected.
 pub const MAX_EFFECTS_PER_ITEM: usize = 64;
 /// Finalized blocks read from the store, and applied in one transaction, at a time.
 const BLOCKS_PER_BATCH: usize = 64;
@@ -39,19 +39,20 @@ struct InForce {
 }
 
 impl InForce {
-    /// Applies one item and routes its effects; any refusal rejects the item as a whole.
-    fn apply_item(
+    /// Applies one entry and routes its effects; any refusal rejects the entry as a whole (the
+    /// other entries of its item are applied on their own).
+    fn apply_entry(
         &self,
         context: &Context<'_>,
-        item: &ConsensusItem,
+        entry: &Entry,
         overlay: &mut Overlay<'_>,
     ) -> Result<Vec<Effect>, ApplyError> {
-        let Some((id, module)) = self.modules.iter().find(|(id, _)| *id == item.module) else {
-            return Err(Rejected(format!("module {} is not enabled", item.module.0)).into());
+        let Some((id, module)) = self.modules.iter().find(|(id, _)| *id == entry.module) else {
+            return Err(Rejected(format!("module {} is not enabled", entry.module.0)).into());
         };
         let mut routed = Vec::new();
         let mut queue: VecDeque<Effect> = module
-            .apply(context, &item.data, &mut overlay.module(*id))?
+            .apply(context, &entry.data, &mut overlay.module(*id))?
             .into();
         while let Some(effect) = queue.pop_front() {
             for (id, module) in self.modules.iter().filter(|(id, _)| *id != effect.from) {
@@ -284,7 +285,7 @@ impl Ledger {
         check_commitment(tables, block)?;
         let lthash = &mut tables.lthash;
         let mut outcome = BlockOutcome {
-            items: Vec::with_capacity(block.payload.items.len()),
+            entries: Vec::with_capacity(block.payload.entry_count()),
             changes: Vec::new(),
             state_root: Hash::ZERO,
         };
@@ -306,16 +307,18 @@ impl Ledger {
                 peers: &in_force.peers,
                 federation: &in_force.signing,
             };
-            let mut overlay = Overlay::new(txn);
-            match in_force.apply_item(&context, item, &mut overlay) {
-                Ok(effects) => {
-                    outcome.changes.extend(overlay.flush(lthash)?);
-                    outcome.items.push(ItemOutcome::Applied { effects });
+            for entry in &item.entries {
+                let mut overlay = Overlay::new(txn);
+                match in_force.apply_entry(&context, entry, &mut overlay) {
+                    Ok(effects) => {
+                        outcome.changes.extend(overlay.flush(lthash)?);
+                        outcome.entries.push(ItemOutcome::Applied { effects });
+                    }
+                    Err(ApplyError::Rejected(Rejected(reason))) => {
+                        outcome.entries.push(ItemOutcome::Rejected { reason });
+                    }
+                    Err(ApplyError::Ledger(error)) => return Err(error),
                 }
-                Err(ApplyError::Rejected(Rejected(reason))) => {
-                    outcome.items.push(ItemOutcome::Rejected { reason });
-                }
-                Err(ApplyError::Ledger(error)) => return Err(error),
             }
         }
         let mut overlay = Overlay::new(txn);

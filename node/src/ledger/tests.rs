@@ -4,7 +4,7 @@
 use bfte_shared::block::Block;
 use bfte_shared::codec;
 use bfte_shared::hash::Hash;
-use bfte_shared::item::{ConsensusItem, ModuleId};
+use bfte_shared::item::{ConsensusItem, Entry, ModuleId};
 use bfte_shared::ledger::ItemOutcome;
 use bfte_shared::modules::attest::{AttestItem, STATEMENT_FINAL, StatementFinal};
 use bfte_shared::modules::ctrl::{
@@ -19,6 +19,13 @@ use super::{Ledger, LedgerError};
 use crate::modules::attest::THRESHOLD_KEY;
 use crate::store::Store;
 use crate::store::fixtures::{Federation, child, federation, finalized, new_store};
+
+fn meta_data(key: &str, value: &str) -> Vec<u8> {
+    codec::encode(&MetaItem::Propose {
+        key: key.into(),
+        value: value.into(),
+    })
+}
 
 /// Builds blocks of items from a federation's peers, each author's nonces in sequence.
 struct Chain {
@@ -43,12 +50,20 @@ impl Chain {
         self.fed.module_item(peer, self.nonces[peer], module, data)
     }
 
+    /// One item of several entries, signed once by `peer`.
+    fn batch(&mut self, peer: usize, entries: Vec<Entry>) -> ConsensusItem {
+        self.nonces[peer] += 1;
+        let federation = self.fed.genesis.federation_id();
+        ConsensusItem::new(
+            &federation,
+            &self.fed.secrets[peer],
+            self.nonces[peer],
+            entries,
+        )
+    }
+
     fn meta(&mut self, peer: usize, key: &str, value: &str) -> ConsensusItem {
-        let item = MetaItem::Propose {
-            key: key.into(),
-            value: value.into(),
-        };
-        self.item(peer, META, codec::encode(&item))
+        self.item(peer, META, meta_data(key, value))
     }
 
     fn attest(&mut self, peer: usize, subject: &str, claim: &str) -> ConsensusItem {
@@ -118,7 +133,7 @@ fn apply(ledger: &mut Ledger, store: &Store, block: &Block) -> Vec<ItemOutcome> 
         .outcome(store.database(), block.header.height)
         .expect("outcome")
         .expect("recorded")
-        .items
+        .entries
 }
 
 fn effect_kinds(outcome: &ItemOutcome) -> Vec<String> {
@@ -459,14 +474,14 @@ fn a_change_passes_exactly_at_quorum_and_takes_effect_after_its_block() {
         .outcome(store.database(), Height(2))
         .expect("outcome")
         .expect("recorded");
-    let ItemOutcome::Applied { effects } = &outcome.items[0] else {
-        panic!("the deciding vote was refused: {:?}", outcome.items[0]);
+    let ItemOutcome::Applied { effects } = &outcome.entries[0] else {
+        panic!("the deciding vote was refused: {:?}", outcome.entries[0]);
     };
     assert_eq!(effects.len(), 1);
     assert_eq!(effects[0].kind, PASSED);
     let passed: Proposal = codec::decode(&effects[0].data, 1 << 16).expect("body");
     assert_eq!(passed.status, ProposalStatus::Passed { height: Height(2) });
-    assert!(rejection(&outcome.items[1]).contains("only peers in force"));
+    assert!(rejection(&outcome.entries[1]).contains("only peers in force"));
     // The catch-up reports the proposal as it stands after the block, as subscribers see it.
     assert_eq!(caught_up.proposals_changed, vec![passed.clone()]);
     assert_eq!(proposals(&ledger, &store), vec![passed]);
@@ -697,7 +712,7 @@ fn catch_up_stops_at_an_epoch_boundary_and_the_next_block_applies_under_the_new_
         .outcome(store.database(), Height(3))
         .expect("outcome")
         .expect("recorded")
-        .items;
+        .entries;
     assert!(rejection(&outcomes[0]).contains("only peers in force"));
     assert_eq!(effect_kinds(&outcomes[2]), Vec::<String>::new());
     assert_eq!(effect_kinds(&outcomes[3]), [VALUE_SET]);
@@ -820,4 +835,54 @@ fn a_change_that_no_longer_applies_when_it_reaches_quorum_is_rejected() {
         }
     );
     assert_eq!(ledger.epoch(store.database()).expect("epoch").number, 1);
+}
+
+/// A batch is applied entry by entry, in order, each with its own outcome: a refused entry
+/// changes nothing and does not take the others of its item down with it, and entries count
+/// as their author's, as single items do.
+#[test]
+fn a_batch_applies_each_entry_in_order_with_its_own_outcome() {
+    let mut chain = Chain::new(4);
+    let (_dir, store) = new_store(&chain.fed);
+    let mut ledger = new_ledger(&chain);
+    let entry = |module, data| Entry { module, data };
+    let first = chain.batch(
+        0,
+        vec![
+            entry(META, meta_data("federation.name", "alpha")),
+            entry(META, vec![0xff, 0x00]),
+            entry(DATA, b"opaque".to_vec()),
+            entry(META, meta_data("federation.name", "alpha")),
+        ],
+    );
+    let second = chain.batch(
+        1,
+        vec![
+            entry(ModuleId(99), vec![]),
+            entry(META, meta_data("federation.name", "alpha")),
+        ],
+    );
+    let third = chain.meta(2, "federation.name", "alpha");
+    let block = chain.block(vec![first, second, third]);
+    let outcomes = apply(&mut ledger, &store, &block);
+    assert_eq!(outcomes.len(), 7, "one outcome per entry: {outcomes:?}");
+    assert_eq!(effect_kinds(&outcomes[0]), Vec::<String>::new());
+    assert!(rejection(&outcomes[1]).contains("undecodable"));
+    assert_eq!(effect_kinds(&outcomes[2]), Vec::<String>::new());
+    assert!(
+        matches!(&outcomes[3], ItemOutcome::Applied { .. }),
+        "a second proposal of the same value by the same author counts once: {:?}",
+        outcomes[3]
+    );
+    assert!(rejection(&outcomes[4]).contains("module 99 is not enabled"));
+    assert_eq!(
+        effect_kinds(&outcomes[5]),
+        Vec::<String>::new(),
+        "two authors are not a quorum of 3"
+    );
+    assert_eq!(
+        effect_kinds(&outcomes[6]),
+        [VALUE_SET],
+        "the third author makes the quorum"
+    );
 }

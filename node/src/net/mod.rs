@@ -86,8 +86,9 @@ use self::link::Link;
 pub use self::link::PathInfo;
 use crate::replica::{HISTORY_ALPN, HistoryServer, HistorySource, Served};
 
-/// The ALPN of the consensus protocol; the version changes when the framing does.
-pub const ALPN: &[u8] = b"bfte/consensus/1";
+/// The ALPN of the consensus protocol; the version changes when the framing or the messages
+/// do (2: items carry batches of entries), so a node of another version never connects.
+pub const ALPN: &[u8] = b"bfte/consensus/2";
 /// Frames received from all peers waiting for the driver.
 pub const INBOUND_CAPACITY: usize = 4096;
 /// Frames waiting to be written to one peer; beyond that `send` drops.

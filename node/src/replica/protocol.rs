@@ -16,8 +16,9 @@ use bfte_shared::message::{FinalizedChain, MAX_MESSAGE_BYTES};
 use bfte_shared::round::Height;
 use serde::{Deserialize, Serialize};
 
-/// The ALPN of history requests; the version changes when the requests do.
-pub const HISTORY_ALPN: &[u8] = b"bfte/history/2";
+/// The ALPN of history requests; the version changes when the requests or the blocks they
+/// carry do (3: items carry batches of entries).
+pub const HISTORY_ALPN: &[u8] = b"bfte/history/3";
 /// Largest request on the wire: requests are a few integers.
 pub const MAX_REQUEST_BYTES: usize = 1024;
 /// Most hashes an epoch's segment list may hold on the wire (a billion heights).
@@ -113,8 +114,10 @@ mod tests {
             items: vec![ConsensusItem {
                 author: PeerId([1; 32]),
                 nonce: height,
-                module: ModuleId(0),
-                data: vec![0; bytes],
+                entries: vec![bfte_shared::item::Entry {
+                    module: ModuleId(0),
+                    data: vec![0; bytes],
+                }],
                 signature: Signature([0; 64]),
             }],
         };

@@ -205,7 +205,7 @@ impl Byzantine {
     /// A validly signed proposal whose payload is far over the block size limit.
     fn oversized(&self, proposal: &Proposal) -> Message {
         let mut block = proposal.block.clone();
-        let item = ConsensusItem::new(
+        let item = ConsensusItem::single(
             &self.federation,
             self.signer.as_ref(),
             u64::MAX,

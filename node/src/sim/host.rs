@@ -107,7 +107,9 @@ impl Simulation {
             // in force throughout are owed.
             Durable::OwnItem(item) if self.permanent & 1 << peer != 0 => {
                 if Some(peer) == self.change_submitter {
-                    self.durable_changes.insert(item.data.clone());
+                    for entry in &item.entries {
+                        self.durable_changes.insert(entry.data.clone());
+                    }
                 }
                 let id = item.id(&self.genesis.federation_id());
                 self.items.entry(id).or_insert((self.now, 0, false));

@@ -4,7 +4,7 @@
 //! a consensus_ctrl change passes; the driver step then moves the disk and the core into the
 //! new epoch exactly as it does in the node.
 
-use bfte_consensus::{Core, Input};
+use bfte_consensus::Core;
 use bfte_shared::block::Block;
 use bfte_shared::codec;
 use bfte_shared::modules::ctrl::EpochConfig;
@@ -26,8 +26,9 @@ pub(super) fn change_item(members: &[usize]) -> Vec<u8> {
 
 /// The member indices a block's first epoch-change item names, if any.
 pub(super) fn change_in(block: &Block, peers: usize) -> Option<Vec<usize>> {
-    block.payload.items.iter().find_map(|item| {
-        let body = item.data.strip_prefix(CHANGE_TAG)?;
+    let entries = block.payload.items.iter().flat_map(|item| &item.entries);
+    entries.into_iter().find_map(|entry| {
+        let body = entry.data.strip_prefix(CHANGE_TAG)?;
         let members: Vec<u64> = codec::decode(body, 1024).ok()?;
         let members: Vec<usize> = members.into_iter().map(|m| m as usize).collect();
         (!members.is_empty() && members.iter().all(|&m| m < peers)).then_some(members)
@@ -102,13 +103,13 @@ impl Simulation {
         if self.durable_changes.contains(&data) {
             return;
         }
-        let input = Input::Submit {
+        let entries = vec![bfte_shared::item::Entry {
             module: bfte_shared::modules::DATA,
             data,
-        };
+        }];
         // Until the change is durable: the submitter may be down, or crash before its batch
         // commits.
-        let retry = if self.input(submitter, input) {
+        let retry = if self.submit_entries(submitter, entries) {
             1_000
         } else {
             100

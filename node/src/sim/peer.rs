@@ -12,8 +12,9 @@ use super::host::SimHost;
 use super::invariants::Violation;
 use super::ledger::ModelLedger;
 use super::runner::Simulation;
-use crate::driver::{Flow, StartCore, Step};
+use crate::driver::{Flow, StartCore, Step, Submissions};
 use bfte_consensus::{CoreConfig, Input};
+use bfte_shared::item::Entry;
 
 /// Most finalized blocks one answer to a pull carries: smaller than the node's, so that
 /// catching up takes several pulls.
@@ -29,6 +30,8 @@ pub(super) struct SimPeer {
     pub(super) byzantine: Option<Byzantine>,
     /// Whether a `Flush` event is queued for the batch in progress.
     pub(super) flush_queued: bool,
+    /// The batch's submissions, signed together at its `Flush` as the node does.
+    pub(super) submissions: Submissions<()>,
 }
 
 impl SimPeer {
@@ -48,6 +51,7 @@ impl SimPeer {
             down: Some((disk, ledger)),
             byzantine,
             flush_queued: false,
+            submissions: Submissions::default(),
         }
     }
 }
@@ -144,9 +148,32 @@ impl Simulation {
         up
     }
 
+    /// Queues entries for the peer's batch, as the node's admin calls do; returns whether the
+    /// peer was up.
+    pub(super) fn submit_entries(&mut self, peer: usize, entries: Vec<Entry>) -> bool {
+        if self.peers[peer].step.is_none() {
+            return false;
+        }
+        self.peers[peer].submissions.queue(entries, ());
+        self.queue_flush(peer);
+        true
+    }
+
+    /// Ends the peer's batch: its submissions become one signed item, then the step flushes.
+    pub(super) fn flush(&mut self, peer: usize) {
+        self.peers[peer].flush_queued = false;
+        let mut submissions = std::mem::take(&mut self.peers[peer].submissions);
+        self.with_step(peer, |step, host| {
+            submissions.sign(step, host);
+            step.flush(host)
+        });
+    }
+
     pub(super) fn queue_flush(&mut self, peer: usize) {
         let state = &mut self.peers[peer];
-        if !state.flush_queued && state.step.as_ref().is_some_and(|s| s.has_pending()) {
+        let pending =
+            state.step.as_ref().is_some_and(|s| s.has_pending()) || !state.submissions.is_empty();
+        if !state.flush_queued && pending {
             state.flush_queued = true;
             self.schedule(self.now + self.scenario.batch_ms, Event::Flush { peer });
         }
@@ -156,6 +183,8 @@ impl Simulation {
     /// gone; the disk and the ledger stay as of the last sync.
     pub(super) fn crash(&mut self, peer: usize) {
         let state = &mut self.peers[peer];
+        // Submissions not yet signed die with the process: nobody heard they were accepted.
+        state.submissions = Submissions::default();
         if let Some(step) = state.step.take() {
             self.stats.crashes += 1;
             let (mut disk, mut ledger) = step.into_parts();

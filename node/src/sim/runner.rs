@@ -7,7 +7,7 @@ use std::time::Instant;
 use bfte_shared::block::Block;
 use bfte_shared::federation::{Genesis, PeerSet};
 use bfte_shared::hash::Hash;
-use bfte_shared::item::ModuleId;
+use bfte_shared::item::{Entry, ModuleId};
 use bfte_shared::message::Message;
 use bfte_shared::peer::PeerId;
 use rand::rngs::ChaCha8Rng;
@@ -272,10 +272,7 @@ impl Simulation {
                 });
                 self.queue_flush(peer);
             }
-            Event::Flush { peer } => {
-                self.peers[peer].flush_queued = false;
-                self.with_step(peer, |step, host| step.flush(host));
-            }
+            Event::Flush { peer } => self.flush(peer),
             Event::Connected { peer, with } => {
                 let with = self.ids[with];
                 self.input(peer, Input::PeerConnected(with));
@@ -339,8 +336,11 @@ impl Simulation {
         if self.peers[peer].step.is_some() {
             let len = self.rng.random_range(1..64usize);
             let data: Vec<u8> = (0..len).map(|_| self.rng.random()).collect();
-            let module = ModuleId(0);
-            self.input(peer, Input::Submit { module, data });
+            let entries = vec![Entry {
+                module: ModuleId(0),
+                data,
+            }];
+            self.submit_entries(peer, entries);
         }
         let gap = self.rng.random_range(0..=self.scenario.submit_gap_ms * 2);
         self.schedule(self.now + gap, Event::Submit { peer });

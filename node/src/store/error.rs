@@ -43,6 +43,18 @@ pub enum StoreError {
     },
 
     #[error(
+        "{}: created by an older bfte (schema version {found}; this bfte opens versions from \
+         {oldest}, since items are now signed in batches): export its history with the bfte that \
+         wrote it if you need it, then start this node from a new data directory",
+        path.display()
+    )]
+    OlderSchema {
+        path: PathBuf,
+        found: u64,
+        oldest: u64,
+    },
+
+    #[error(
         "{}: in use by another process or another handle in this one; is a node already \
          running on this database?",
         path.display()

@@ -46,13 +46,13 @@ impl Federation {
         data: Vec<u8>,
     ) -> ConsensusItem {
         let federation = self.genesis.federation_id();
-        ConsensusItem::new(&federation, &self.secrets[peer], nonce, module, data)
+        ConsensusItem::single(&federation, &self.secrets[peer], nonce, module, data)
     }
 
     pub(crate) fn item(&self, peer: usize, nonce: u64) -> ConsensusItem {
         let federation = self.genesis.federation_id();
         let data = nonce.to_le_bytes().to_vec();
-        ConsensusItem::new(&federation, &self.secrets[peer], nonce, ModuleId(0), data)
+        ConsensusItem::single(&federation, &self.secrets[peer], nonce, ModuleId(0), data)
     }
 }
 

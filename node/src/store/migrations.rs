@@ -16,7 +16,12 @@ use super::tables::{GENESIS_KEY, META, SCHEMA_VERSION_KEY, name};
 
 /// The layout `tables.rs` describes. Raise it, and add a migration, with every change to a
 /// table's key, value or meaning.
-pub(super) const SCHEMA_VERSION: u64 = 1;
+pub(super) const SCHEMA_VERSION: u64 = 2;
+
+/// The oldest version this build opens. Version 1 stored items of one module and data each,
+/// signed over that encoding (and outcomes one per item): no migration can re-sign others'
+/// items as batches, so such a database is refused with what to do rather than misread.
+pub(super) const OLDEST_READABLE: u64 = 2;
 
 /// One step of the schema, from version `from` to `from + 1`.
 #[derive(Debug)]
@@ -27,8 +32,8 @@ pub(super) struct Migration {
     pub(super) run: fn(&WriteTransaction, &Path) -> Result<(), StoreError>,
 }
 
-/// Every migration in order: `MIGRATIONS[i]` takes version `i + 1` to `i + 2`. Version 1 is the
-/// first schema, so there are none yet.
+/// Every migration in order: `MIGRATIONS[i]` takes version `OLDEST_READABLE + i` one further.
+/// Version 2 is the oldest readable one, so there are none yet.
 pub(super) const MIGRATIONS: &[Migration] = &[];
 
 /// Reads the schema version of a database that has a `meta` table.

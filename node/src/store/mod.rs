@@ -189,6 +189,13 @@ impl Store {
                 supported: SCHEMA_VERSION,
             });
         }
+        if found < migrations::OLDEST_READABLE {
+            return Err(StoreError::OlderSchema {
+                path,
+                found,
+                oldest: migrations::OLDEST_READABLE,
+            });
+        }
         if found < SCHEMA_VERSION {
             migrations::migrate(&db, &path, found)?;
         }

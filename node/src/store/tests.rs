@@ -8,14 +8,14 @@ use bfte_shared::block::Block;
 use bfte_shared::certificate::Certificate;
 use bfte_shared::crypto::Ed25519Verifier;
 use bfte_shared::hash::Hash;
-use bfte_shared::item::{ConsensusItem, ModuleId};
+use bfte_shared::item::{ConsensusItem, Entry, ModuleId};
 use bfte_shared::message::{FinalizedChain, Message};
 use bfte_shared::peer::PeerId;
 use bfte_shared::round::{Height, Round};
 use bfte_shared::vote::{Vote, VoteKind};
 
 use super::fixtures::{Federation, child, db_path, federation, finalization, finalized, new_store};
-use super::migrations::{MIGRATIONS, SCHEMA_VERSION};
+use super::migrations::{MIGRATIONS, OLDEST_READABLE, SCHEMA_VERSION};
 use super::tables::{self, kind_code};
 use super::{Store, StoreError};
 use bfte_consensus::{Core, CoreConfig, Destination, Durable, Finalized, Input, Output, Timer};
@@ -381,7 +381,7 @@ fn a_conflicting_own_vote_item_or_certificate_is_refused() {
         .expect("another quorum for the same vote is not a conflict");
 
     let mut other_item = fed.item(0, 1);
-    other_item.data = b"other".to_vec();
+    other_item.entries[0].data = b"other".to_vec();
     let conflicts = [
         Durable::Vote(fed.vote(0, 1, VoteKind::Notarize(b.hash()))),
         Durable::OwnItem(other_item),
@@ -521,11 +521,45 @@ fn a_newer_schema_is_refused_and_an_open_database_is_in_use() {
 }
 
 #[test]
-fn migrations_cover_every_version_below_the_current_one() {
-    assert_eq!(MIGRATIONS.len() as u64, SCHEMA_VERSION - 1);
+fn migrations_cover_every_readable_version_below_the_current_one() {
+    assert_eq!(MIGRATIONS.len() as u64, SCHEMA_VERSION - OLDEST_READABLE);
     for (i, migration) in MIGRATIONS.iter().enumerate() {
-        assert_eq!(migration.from, i as u64 + 1, "{}", migration.what);
+        assert_eq!(
+            migration.from,
+            OLDEST_READABLE + i as u64,
+            "{}",
+            migration.what
+        );
     }
+}
+
+/// A database of schema 1 holds items signed one entry each: refused with what to do, not
+/// misread.
+#[test]
+fn a_database_of_single_entry_items_is_refused_with_what_to_do() {
+    let fed = federation(4);
+    let (dir, store) = new_store(&fed);
+    let path = db_path(&dir);
+    drop(store);
+    poke_meta(
+        &path,
+        tables::SCHEMA_VERSION_KEY,
+        &bfte_shared::codec::encode(&1u64),
+    );
+    assert_open_fails(
+        &path,
+        |e| {
+            matches!(
+                e,
+                StoreError::OlderSchema {
+                    found: 1,
+                    oldest: 2,
+                    ..
+                }
+            )
+        },
+        "new data directory",
+    );
 }
 
 #[test]
@@ -783,8 +817,10 @@ impl Cluster {
         self.now += 1;
         self.submitted += 1;
         let input = Input::Submit {
-            module: ModuleId(0),
-            data: data.to_vec(),
+            entries: vec![Entry {
+                module: ModuleId(0),
+                data: data.to_vec(),
+            }],
         };
         let output = self.peers[peer].core.handle(self.now, input);
         self.apply(peer, output);

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codec::{self, DecodeError};
 use crate::hash::Hash;
-use crate::item::ModuleId;
+use crate::item::{Entry, ModuleId};
 use crate::join::PendingJoin;
 use crate::ledger::BlockOutcome;
 use crate::modules::ctrl::{Change, EpochConfig, Proposal, ProposalId};
@@ -33,7 +33,7 @@ pub use views::{
 };
 
 /// Bumped on any incompatible change; both ends say theirs first and refuse a mismatch.
-pub const ADMIN_PROTOCOL_VERSION: u32 = 7;
+pub const ADMIN_PROTOCOL_VERSION: u32 = 8;
 /// No admin frame may be larger.
 pub const MAX_ADMIN_FRAME: usize = 32 << 20;
 /// The socket that takes every request, in the data directory.
@@ -47,7 +47,8 @@ pub enum AdminRequest {
         version: u32,
     },
     Status,
-    /// Put an item into the node's outbox; answered once the node accepted it.
+    /// Put an entry of the data module into the node's outbox; answered once it is durable
+    /// there. The node signs every submission of one batch together, as one item.
     Submit {
         data: Vec<u8>,
     },
@@ -71,7 +72,13 @@ pub enum AdminRequest {
         #[serde(with = "serde_bytes")]
         data: Vec<u8>,
     },
-    /// What applying the finalized block at `height` did: item outcomes, effects, changes.
+    /// Put many entries (any modules) into the node's outbox at once: signed together, in
+    /// this order, unless they are more than a block may carry. Answered with
+    /// [`AdminResponse::SubmittedMany`], one receipt per entry, once they are durable.
+    SubmitMany {
+        entries: Vec<Entry>,
+    },
+    /// What applying the finalized block at `height` did: entry outcomes, effects, changes.
     Outcome {
         height: Height,
     },
@@ -120,6 +127,7 @@ impl AdminRequest {
         match self {
             AdminRequest::Submit { .. }
             | AdminRequest::SubmitItem { .. }
+            | AdminRequest::SubmitMany { .. }
             | AdminRequest::Propose { .. }
             | AdminRequest::Vote { .. }
             | AdminRequest::Approve { .. }
@@ -146,10 +154,10 @@ pub enum AdminResponse {
         version: u32,
     },
     Status(Status),
-    Submitted {
-        item: Hash,
-        nonce: u64,
-    },
+    Submitted(Receipt),
+    /// One receipt per entry of a `SubmitMany`, in its order: `None` for an entry the node
+    /// refused (larger than a block, or the outbox full).
+    SubmittedMany(Vec<Option<Receipt>>),
     Blocks(Vec<FinalizedBlock>),
     Peers(Vec<PeerInfo>),
     /// `None` when no block is final at that height yet.
@@ -171,6 +179,16 @@ pub enum AdminResponse {
     Invite(String),
     Epoch(EpochConfig),
     Error(String),
+}
+
+/// Where a submitted entry is: the signed item that carries it (its id and nonce) and its
+/// position in that item's entries. Its outcome is at that position among the item's entries
+/// once the item is final (`Outcome`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub item: Hash,
+    pub nonce: u64,
+    pub index: u32,
 }
 
 /// One entry of a module table.

@@ -1,6 +1,6 @@
 //! The built-in modules' item types and effects: what peers submit and what the ledger
 //! records, shared by the node (which applies them) and its clients (which build and show
-//! them). Every item is canonical CBOR in a `ConsensusItem`'s `data`.
+//! them). Every item is canonical CBOR in the `data` of an `Entry` of a `ConsensusItem`.
 
 pub mod attest;
 pub mod ctrl;

@@ -154,8 +154,17 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App, detail: &BlockDetail) {
     } else {
         ", outcomes not known (the ledger has not applied the block yet)"
     };
+    // An item signs a batch of entries; each entry has its own outcome. Items of one entry
+    // (most of them) read as before, a batch's entries carry their index.
+    let payload = &detail.block.payload;
+    let entries = payload.entry_count();
+    let count = if entries == payload.items.len() {
+        entries.to_string()
+    } else {
+        format!("{entries} entries in {} signed items", payload.items.len())
+    };
     lines.push(Line::styled(
-        format!(" Items ({}{applied})", detail.block.payload.items.len()),
+        format!(" Items ({count}{applied})"),
         app.theme.title(),
     ));
     // Long items, effects and reasons wrap under their own start: an item's text starts after
@@ -166,16 +175,22 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App, detail: &BlockDetail) {
             .into_iter()
             .map(move |line| format!("{:indent$}{line}", ""))
     };
-    for (index, item) in detail.block.payload.items.iter().enumerate() {
-        let result = outcome.and_then(|o| o.items.get(index));
+    let flattened = payload.items.iter().flat_map(|item| {
+        let batch = item.entries.len() > 1;
+        item.entry_refs()
+            .map(move |(at, entry)| (item, batch.then_some(at.index), entry))
+    });
+    for (index, (item, in_batch, entry)) in flattened.enumerate() {
+        let result = outcome.and_then(|o| o.entries.get(index));
         let (mark, style) = match result {
             Some(ItemOutcome::Applied { .. }) => ("✔", app.theme.good()),
             Some(ItemOutcome::Rejected { .. }) => ("✗", app.theme.bad()),
             None => ("·", app.theme.dim()),
         };
+        let at = in_batch.map_or(String::new(), |i| format!(" #{i}"));
         let text = format!(
-            "{} · {} nonce {}",
-            decode::describe(item),
+            "{} · {} nonce {}{at}",
+            decode::describe(entry),
             node.name_of(&item.author),
             item.nonce
         );

@@ -31,7 +31,8 @@ impl BlockSummary {
             round: header.round,
             hash: stored.block.hash(),
             proposer: header.proposer,
-            items: u32::try_from(stored.block.payload.items.len()).unwrap_or(u32::MAX),
+            // Entries: what clients submitted, however many signed items carry them.
+            items: u32::try_from(stored.block.payload.entry_count()).unwrap_or(u32::MAX),
             at_ms: header.timestamp_ms,
         }
     }

@@ -54,11 +54,17 @@ impl AdminConnection {
         }
     }
 
-    /// Submits an item (`Submit` or `SubmitItem`); returns its nonce once the node has made it
-    /// durable.
-    pub(super) fn submit(&mut self, request: &AdminRequest) -> anyhow::Result<u64> {
+    /// Submits entries (`Submit`, `SubmitItem` or `SubmitMany`) and returns, once the node
+    /// has made them durable, the nonce of the item carrying the first accepted one, and
+    /// whether the node refused some (its outbox is full until some of its items are final:
+    /// a closed loop outruns finality, since a node answers at durability).
+    pub(super) fn submit(&mut self, request: &AdminRequest) -> anyhow::Result<(Option<u64>, bool)> {
         match self.call(request)? {
-            AdminResponse::Submitted { nonce, .. } => Ok(nonce),
+            AdminResponse::Submitted(receipt) => Ok((Some(receipt.nonce), false)),
+            AdminResponse::SubmittedMany(receipts) => {
+                let first = receipts.iter().flatten().next().map(|r| r.nonce);
+                Ok((first, receipts.iter().any(Option::is_none)))
+            }
             other => bail!("expected a submit receipt, got {other:?}"),
         }
     }

@@ -1,5 +1,6 @@
-//! Load threads: each holds an admin connection to one or more nodes and submits items to
-//! them in turn, either as fast as the nodes accept them (closed loop) or on a fixed schedule.
+//! Load threads: each holds an admin connection to one or more nodes and submits entries to
+//! them in turn, one or a batch per request, either as fast as the nodes accept them (closed
+//! loop) or on a fixed schedule.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,12 +9,16 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use bfte_shared::admin::AdminRequest;
-use bfte_shared::modules::ATTEST;
+use bfte_shared::item::Entry;
 use bfte_shared::modules::attest::AttestItem;
+use bfte_shared::modules::{ATTEST, DATA};
 
 use super::ItemKind;
 use super::admin::AdminConnection;
 use crate::daemon::DataDir;
+
+/// How long a load thread waits after the node refused entries because its outbox was full.
+const FULL_PAUSE: Duration = Duration::from_millis(5);
 
 /// When a load thread sends its next item.
 #[derive(Debug, Clone, Copy)]
@@ -25,7 +30,18 @@ pub(super) enum Pace {
     Every(Duration),
 }
 
-/// One accepted item: which node took it, its nonce there, and when it was sent.
+/// What one load thread submits per request.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Load {
+    /// Data bytes of each entry.
+    pub(super) item_bytes: usize,
+    pub(super) items: ItemKind,
+    /// Entries per request: `Submit` (or `SubmitItem`) for 1, `SubmitMany` above.
+    pub(super) batch: usize,
+}
+
+/// One accepted request: which node took it, the nonce there of the item that carries its
+/// first entry, and when it was sent.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Submission {
     pub(super) node: usize,
@@ -39,12 +55,11 @@ pub(super) struct Submitter {
 }
 
 impl Submitter {
-    /// Starts a thread submitting items of `item_bytes` to `nodes` (index in the federation
-    /// and data directory) in turn.
+    /// Starts a thread submitting `load` to `nodes` (index in the federation and data
+    /// directory) in turn.
     pub(super) fn spawn(
         nodes: &[(usize, &DataDir)],
-        item_bytes: usize,
-        items: ItemKind,
+        load: Load,
         pace: Pace,
         stop: Arc<AtomicBool>,
     ) -> anyhow::Result<Submitter> {
@@ -54,6 +69,7 @@ impl Submitter {
             .collect::<anyhow::Result<Vec<_>>>()?;
         let count = connections.len();
         anyhow::ensure!(count > 0, "a load thread needs at least one node");
+        anyhow::ensure!(load.batch > 0, "a request needs at least one entry");
         let handle = thread::Builder::new()
             .name("load".into())
             .spawn(move || {
@@ -72,15 +88,20 @@ impl Submitter {
                         due += interval;
                     }
                     let sent = Instant::now();
-                    let request = item(*node, turn as u64, item_bytes, items);
-                    let nonce = connection
+                    let request = request(*node, turn as u64, load);
+                    let (nonce, full) = connection
                         .submit(&request)
                         .with_context(|| format!("submitting to peer{node}"))?;
-                    accepted.push(Submission {
-                        node: *node,
-                        nonce,
-                        sent,
-                    });
+                    if let Some(nonce) = nonce {
+                        accepted.push(Submission {
+                            node: *node,
+                            nonce,
+                            sent,
+                        });
+                    }
+                    if full {
+                        thread::sleep(FULL_PAUSE);
+                    }
                 }
                 Ok(accepted)
             })
@@ -96,21 +117,38 @@ impl Submitter {
     }
 }
 
-/// An item of about `bytes` of data, naming the node and sequence number where they fit (the
-/// node tells items apart by author and nonce anyway): opaque bytes, or an attestation of a
-/// statement no other item attests.
-fn item(node: usize, sequence: u64, bytes: usize, kind: ItemKind) -> AdminRequest {
+/// The request of one turn: `load.batch` entries of about `load.item_bytes` of data each.
+fn request(node: usize, turn: u64, load: Load) -> AdminRequest {
+    if load.batch == 1 {
+        let Entry { module, data } = entry(node, turn, load.item_bytes, load.items);
+        return if module == DATA {
+            AdminRequest::Submit { data }
+        } else {
+            AdminRequest::SubmitItem { module, data }
+        };
+    }
+    let batch = load.batch as u64;
+    let entries = (turn * batch..(turn + 1) * batch)
+        .map(|sequence| entry(node, sequence, load.item_bytes, load.items))
+        .collect();
+    AdminRequest::SubmitMany { entries }
+}
+
+/// An entry of about `bytes` of data, naming the node and sequence number where they fit
+/// (the node tells entries apart by author, nonce and index anyway): opaque bytes, or an
+/// attestation of a statement no other entry attests.
+fn entry(node: usize, sequence: u64, bytes: usize, kind: ItemKind) -> Entry {
     let mut data = format!("bench {node} {sequence} ").into_bytes();
     data.resize(bytes, b'.');
     match kind {
-        ItemKind::Data => AdminRequest::Submit { data },
+        ItemKind::Data => Entry { module: DATA, data },
         ItemKind::Attest => {
             let attest = AttestItem::Attest {
                 subject: String::from_utf8_lossy(&data).into_owned(),
                 claim: "benchmarked".into(),
                 detail: None,
             };
-            AdminRequest::SubmitItem {
+            Entry {
                 module: ATTEST,
                 data: bfte_shared::codec::encode(&attest),
             }

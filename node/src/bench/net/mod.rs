@@ -58,8 +58,9 @@ pub enum ItemKind {
     Attest,
 }
 
-/// What the load threads submit. Sizes are of the item's data; each item also carries its
-/// author, nonce, module and signature (about 110 bytes encoded).
+/// What the load threads submit. Sizes are of an entry's data; each entry also carries its
+/// module (a few bytes encoded), and each signed item its author, nonce and signature (about
+/// 110 bytes), whatever its number of entries.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum NetWorkload {
@@ -68,11 +69,14 @@ pub enum NetWorkload {
     /// is pending almost all the time, and each block carries the few (one submit round trip,
     /// including the node's fsync, is about one round) that arrived during its round.
     NearEmpty,
-    /// As many items as the nodes accept: `connections` load threads per node in a closed loop.
+    /// As many items as the nodes accept: `connections` load threads per node in a closed loop,
+    /// each request carrying `batch` entries (`Submit` for 1, `SubmitMany` above). The node signs
+    /// every request of one driver batch together, so even `batch` 1 shares signatures.
     Saturate {
         item_bytes: usize,
         connections: usize,
         items: ItemKind,
+        batch: usize,
     },
     /// A fixed offered rate, spread evenly over the nodes (one load thread each).
     Paced {
@@ -87,14 +91,20 @@ impl fmt::Display for NetWorkload {
             NetWorkload::NearEmpty => write!(f, "near-empty"),
             NetWorkload::Saturate {
                 item_bytes,
-                items: ItemKind::Data,
+                items,
+                batch,
                 ..
-            } => write!(f, "saturate {item_bytes} B"),
-            NetWorkload::Saturate {
-                item_bytes,
-                items: ItemKind::Attest,
-                ..
-            } => write!(f, "attest {item_bytes} B"),
+            } => {
+                let kind = match items {
+                    ItemKind::Data => "saturate",
+                    ItemKind::Attest => "attest",
+                };
+                write!(f, "{kind} {item_bytes} B")?;
+                if *batch > 1 {
+                    write!(f, " x{batch}")?;
+                }
+                Ok(())
+            }
             NetWorkload::Paced {
                 item_bytes,
                 items_per_second,

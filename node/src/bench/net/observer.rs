@@ -26,8 +26,11 @@ pub(super) struct SeenBlock {
     /// This machine's clock when the block was first seen final.
     pub(super) seen_unix_ms: f64,
     pub(super) seen: Instant,
-    /// Author and nonce of every item.
+    /// Author and nonce of every signed item.
     pub(super) items: Vec<(PeerId, u64)>,
+    /// Entries of all items: what the benchmark counts as items finalized.
+    pub(super) entries: u64,
+    /// Data bytes of all entries.
     pub(super) payload_bytes: u64,
 }
 
@@ -71,11 +74,13 @@ impl Observer {
                         .iter()
                         .map(|item| (item.author, item.nonce))
                         .collect(),
+                    entries: block.payload.entry_count() as u64,
                     payload_bytes: block
                         .payload
                         .items
                         .iter()
-                        .map(|i| i.data.len() as u64)
+                        .flat_map(|i| &i.entries)
+                        .map(|e| e.data.len() as u64)
                         .sum(),
                 }
             })

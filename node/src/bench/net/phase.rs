@@ -10,7 +10,7 @@ use bfte_shared::peer::PeerId;
 use indicatif::ProgressBar;
 
 use super::admin::AdminConnection;
-use super::load::{Pace, Submitter};
+use super::load::{Load, Pace, Submitter};
 use super::observer::{Observer, SeenBlock};
 use super::process::NodeUsage;
 use super::report::NetPhaseReport;
@@ -98,11 +98,16 @@ fn start_load(
     stop: &Arc<AtomicBool>,
     submitters: &mut Vec<Submitter>,
 ) -> anyhow::Result<()> {
-    let mut each_node = |item_bytes, threads, pace, items| -> anyhow::Result<()> {
+    let mut each_node = |item_bytes, threads, pace, items, batch| -> anyhow::Result<()> {
         for (index, node) in nodes.iter().enumerate() {
             for _ in 0..threads {
                 let target = [(index, &node.dir)];
-                let submitter = Submitter::spawn(&target, item_bytes, items, pace, stop.clone())?;
+                let load = Load {
+                    item_bytes,
+                    items,
+                    batch,
+                };
+                let submitter = Submitter::spawn(&target, load, pace, stop.clone())?;
                 submitters.push(submitter);
             }
         }
@@ -111,13 +116,12 @@ fn start_load(
     match workload {
         NetWorkload::NearEmpty => {
             let all: Vec<_> = nodes.iter().map(|n| &n.dir).enumerate().collect();
-            let submitter = Submitter::spawn(
-                &all,
-                TINY_ITEM_BYTES,
-                ItemKind::Data,
-                Pace::ClosedLoop,
-                stop.clone(),
-            )?;
+            let load = Load {
+                item_bytes: TINY_ITEM_BYTES,
+                items: ItemKind::Data,
+                batch: 1,
+            };
+            let submitter = Submitter::spawn(&all, load, Pace::ClosedLoop, stop.clone())?;
             submitters.push(submitter);
             Ok(())
         }
@@ -125,7 +129,8 @@ fn start_load(
             item_bytes,
             connections,
             items,
-        } => each_node(item_bytes, connections, Pace::ClosedLoop, items),
+            batch,
+        } => each_node(item_bytes, connections, Pace::ClosedLoop, items, batch),
         NetWorkload::Paced {
             item_bytes,
             items_per_second,
@@ -136,7 +141,7 @@ fn start_load(
                 "a paced load needs a positive rate, not {items_per_second}"
             );
             let interval = Duration::from_secs_f64(1.0 / per_node);
-            each_node(item_bytes, 1, Pace::Every(interval), ItemKind::Data)
+            each_node(item_bytes, 1, Pace::Every(interval), ItemKind::Data, 1)
         }
     }
 }
@@ -176,7 +181,7 @@ fn watch(
     while blocks.last().is_none_or(|b| b.seen < close_at) {
         let seen = observer.poll()?;
         stuck.check(&seen)?;
-        items += seen.iter().map(|b| b.items.len()).sum::<usize>();
+        items += seen.iter().map(|b| b.entries as usize).sum::<usize>();
         blocks.extend(seen);
         if redrawn.elapsed() >= PROGRESS_EVERY {
             redrawn = Instant::now();

@@ -68,7 +68,7 @@ impl NetPhaseReport {
             }
         };
         let blocks = window.blocks.len() as u64;
-        let items = window.blocks.iter().map(|b| b.items.len() as u64).sum();
+        let items = window.blocks.iter().map(|b| b.entries).sum();
         let accepted = submissions
             .iter()
             .filter(|s| s.sent > opened && s.sent <= closed)
@@ -129,12 +129,16 @@ impl NetPhaseReport {
     }
 }
 
-/// Latency of every item submitted by the harness and finalized in the window.
+/// Latency of every request the harness submitted and saw finalized in the window (a
+/// request of many entries counts once, from its item that carries its first entry).
 fn submit_to_final(window: &Window, submissions: &[Submission], authors: &[PeerId]) -> Vec<f64> {
-    let sent: HashMap<(PeerId, u64), Instant> = submissions
-        .iter()
-        .filter_map(|s| Some(((*authors.get(s.node)?, s.nonce), s.sent)))
-        .collect();
+    // Requests that the node signed into one item share its nonce: one latency each.
+    let mut sent: HashMap<(PeerId, u64), Vec<Instant>> = HashMap::new();
+    for s in submissions {
+        if let Some(author) = authors.get(s.node) {
+            sent.entry((*author, s.nonce)).or_default().push(s.sent);
+        }
+    }
     window
         .blocks
         .iter()
@@ -143,6 +147,7 @@ fn submit_to_final(window: &Window, submissions: &[Submission], authors: &[PeerI
                 .items
                 .iter()
                 .filter_map(|key| sent.get(key))
+                .flatten()
                 .map(|sent| millis(block.seen.duration_since(*sent)))
         })
         .collect()

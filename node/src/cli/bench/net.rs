@@ -43,6 +43,11 @@ pub struct NetArgs {
     #[arg(long, default_value_t = 4, value_name = "N",
           value_parser = clap::value_parser!(u64).range(1..=64))]
     connections: u64,
+    /// Entries per request in the saturation phases: 1 submits each on its own (`Submit`; the
+    /// node still signs a batch's submissions together), more use `SubmitMany`.
+    #[arg(long, default_value_t = 1, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    batch: u64,
     /// Print the results as JSON on stdout instead of a table.
     #[arg(long)]
     json: bool,
@@ -56,6 +61,7 @@ pub fn run(args: NetArgs) -> anyhow::Result<ExitCode> {
     );
     let duration = Duration::from_secs_f64(args.seconds);
     let connections = usize::try_from(args.connections)?;
+    let batch = usize::try_from(args.batch)?;
     if !args.json {
         print_header();
     }
@@ -75,16 +81,19 @@ pub fn run(args: NetArgs) -> anyhow::Result<ExitCode> {
             item_bytes: 100,
             connections,
             items: ItemKind::Data,
+            batch,
         })?;
         measure(NetWorkload::Saturate {
             item_bytes: 100,
             connections,
             items: ItemKind::Attest,
+            batch,
         })?;
         measure(NetWorkload::Saturate {
             item_bytes: 1024,
             connections,
             items: ItemKind::Data,
+            batch,
         })?;
         measure(NetWorkload::Paced {
             item_bytes: 100,
@@ -96,6 +105,7 @@ pub fn run(args: NetArgs) -> anyhow::Result<ExitCode> {
         let text = serde_json::to_string_pretty(&json!({
             "seconds": args.seconds,
             "connections": connections,
+            "batch": batch,
             "results": rows,
         }))
         .context("cannot render the results as JSON")?;

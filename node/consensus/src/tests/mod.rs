@@ -5,7 +5,7 @@ use std::sync::Arc;
 use bfte_shared::certificate::Certificate;
 use bfte_shared::crypto::Ed25519Verifier;
 use bfte_shared::federation::{ConsensusParams, Genesis, PeerSet};
-use bfte_shared::item::ModuleId;
+use bfte_shared::item::{Entry, ModuleId};
 use bfte_shared::message::Message;
 use bfte_shared::peer::{PeerId, PeerSecret};
 use bfte_shared::round::Round;
@@ -80,15 +80,24 @@ fn votes(output: &Output) -> Vec<Vote> {
         .collect()
 }
 
+mod batch;
+
+/// One entry for module 0, submitted alone.
+fn submit(data: Vec<u8>) -> Input {
+    Input::Submit {
+        entries: vec![Entry {
+            module: ModuleId(0),
+            data,
+        }],
+    }
+}
+
 /// The leader of round 1 proposes once it has an item; returns (leader index, proposal).
 fn first_proposal(fed: &Federation) -> (usize, Core, Proposal, Output) {
     let probe = fed.fresh(0);
     let leader = fed.index_of(probe.leader(Round(1)));
     let mut core = fed.fresh(leader);
-    let submit = Input::Submit {
-        module: ModuleId(0),
-        data: b"hello".to_vec(),
-    };
+    let submit = submit(b"hello".to_vec());
     let output = core.handle(1, submit);
     let proposal = proposals(&output).pop().expect("the leader proposes");
     (leader, core, proposal, output)
@@ -267,10 +276,7 @@ fn a_wall_clock_stepping_back_delays_no_timer() {
     let hour = 3_600_000;
     let armed = |wall_ms: u64| {
         let mut core = fed.fresh(follower);
-        let submit = Input::Submit {
-            module: ModuleId(0),
-            data: b"hello".to_vec(),
-        };
+        let submit = submit(b"hello".to_vec());
         let now = Now {
             monotonic_ms: 1_000,
             wall_ms,
@@ -303,10 +309,7 @@ fn a_leader_with_a_clock_behind_proposes_a_block_others_accept() {
         monotonic_ms: 5,
         wall_ms: 0,
     };
-    let submit = Input::Submit {
-        module: ModuleId(0),
-        data: b"hello".to_vec(),
-    };
+    let submit = submit(b"hello".to_vec());
     let proposal = proposals(&core.handle(behind, submit))
         .pop()
         .expect("the leader proposes");
@@ -383,13 +386,7 @@ fn items_gossiped_together_are_pooled_except_a_forged_one() {
     // Three submissions in a row, as the driver batches them: one message per output each.
     let mut sent = Vec::new();
     for i in 0..3u8 {
-        let output = author.handle(
-            0,
-            Input::Submit {
-                module: ModuleId(0),
-                data: vec![i],
-            },
-        );
+        let output = author.handle(0, submit(vec![i]));
         sent.extend(output.send);
     }
     let merged = super::coalesce_items(sent);
@@ -406,7 +403,7 @@ fn items_gossiped_together_are_pooled_except_a_forged_one() {
         "no item left alone"
     );
     let mut forged = items.clone();
-    forged[1].data = vec![9];
+    forged[1].entries[0].data = vec![9];
     let from = fed.id(0);
     receiver.handle(
         0,
