@@ -26,14 +26,14 @@ use crate::modules::ctrl::{Change, EpochConfig, Proposal, ProposalId};
 use crate::peer::PeerId;
 use crate::round::Height;
 
-pub use events::{AdminEvent, EventFrame, LogLevel, VoteSort};
+pub use events::{AdminEvent, DummyCause, EventFrame, LogLevel, VoteSort};
 pub use views::{
     BlockDetail, FINALITY_STALL_MS, FinalizedBlock, PeerInfo, PeerPath, PeerStatus, Replication,
     ServedReplica, Status,
 };
 
 /// Bumped on any incompatible change; both ends say theirs first and refuse a mismatch.
-pub const ADMIN_PROTOCOL_VERSION: u32 = 7;
+pub const ADMIN_PROTOCOL_VERSION: u32 = 8;
 /// No admin frame may be larger.
 pub const MAX_ADMIN_FRAME: usize = 32 << 20;
 /// The socket that takes every request, in the data directory.
