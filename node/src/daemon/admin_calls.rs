@@ -164,7 +164,7 @@ impl Driver {
                     voting: if *id == me {
                         core.is_voter()
                     } else {
-                        observer.is_voting(id, core.round())
+                        observer.is_voting(id, core.round(), now)
                     },
                     silent_ms: observer.silent_ms(id, now),
                 })

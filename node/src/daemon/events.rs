@@ -29,6 +29,8 @@ mod tests;
 
 /// Events a subscriber may fall behind by before it is dropped.
 pub const EVENT_BUFFER: usize = 4096;
+/// How long a vote of the round before the current one counts as voting now.
+pub const FRESH_VOTE_MS: u64 = 5_000;
 /// Rounds below the current one whose first proposal and certificates are remembered, so
 /// resent messages do not repeat their events.
 const DEDUP_ROUNDS: u64 = 64;
@@ -104,6 +106,8 @@ pub struct Observer {
     last_vote: HashMap<PeerId, Round>,
     /// When each peer's last message arrived, on the node's monotonic clock.
     heard_ms: HashMap<PeerId, u64>,
+    /// When each peer's last vote arrived, on the same clock.
+    voted_ms: HashMap<PeerId, u64>,
     /// (round, proposer) of proposals already reported.
     proposals: BTreeSet<(Round, PeerId)>,
     /// (round, is_dummy) of certificates already reported.
@@ -133,15 +137,25 @@ impl Observer {
         self.heard_ms.get(peer).map(|at| now_ms.saturating_sub(*at))
     }
 
-    /// Whether `peer` was seen voting in `round` or the round before.
-    pub fn is_voting(&self, peer: &PeerId, round: Round) -> bool {
+    /// Whether `peer` votes now: a vote of it in `round` arrived, or one of the round before
+    /// less than [`FRESH_VOTE_MS`] ago. A peer that died after voting in the round before a
+    /// stuck one stops counting after that; the live ones resend their votes of the stuck
+    /// round, so they keep counting.
+    pub fn is_voting(&self, peer: &PeerId, round: Round, now_ms: u64) -> bool {
+        let fresh = self
+            .voted_ms
+            .get(peer)
+            .is_some_and(|at| now_ms.saturating_sub(*at) < FRESH_VOTE_MS);
         self.last_vote(peer)
-            .is_some_and(|last| last.0 + 1 >= round.0)
+            .is_some_and(|last| last >= round || (fresh && last.0 + 1 >= round.0))
     }
 
     /// A decoded message from `from` at monotonic `now_ms`, before the core handles it.
     pub fn inbound(&mut self, from: PeerId, message: &Message, now_ms: u64, view: &impl RoundView) {
         self.heard_ms.insert(from, now_ms);
+        if let Message::Vote(vote) = message {
+            self.voted_ms.insert(vote.signer, now_ms);
+        }
         self.message(message, view);
     }
 

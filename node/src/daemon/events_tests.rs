@@ -69,11 +69,19 @@ fn nothing_is_published_without_subscribers_but_last_votes_are_kept() {
     assert_eq!(observer.silent_ms(&peer(1), 4_000), Some(2_500));
     assert_eq!(observer.silent_ms(&peer(3), 4_000), None, "never heard");
     assert!(
-        observer.is_voting(&peer(1), Round(8)),
+        observer.is_voting(&peer(1), Round(8), 2_000),
         "voted the round before"
     );
-    assert!(!observer.is_voting(&peer(1), Round(9)));
-    assert!(!observer.is_voting(&peer(3), Round(1)));
+    assert!(
+        !observer.is_voting(&peer(1), Round(8), 1_500 + FRESH_VOTE_MS),
+        "a stuck round: its vote of the round before went stale"
+    );
+    assert!(
+        observer.is_voting(&peer(1), Round(7), 60_000),
+        "voted this round"
+    );
+    assert!(!observer.is_voting(&peer(1), Round(9), 2_000));
+    assert!(!observer.is_voting(&peer(3), Round(1), 2_000));
     // A subscriber that comes later sees only what happens after it came.
     let mut events = hub.subscribe();
     assert!(drain(&mut events).is_empty());

@@ -96,8 +96,8 @@ pub struct PeerStatus {
     pub id: PeerId,
     pub name: String,
     pub connected: bool,
-    /// This node saw a vote signed by the peer in the current round or the one before (this
-    /// node itself: it is a voter).
+    /// This node saw a vote signed by the peer in the current round, or one in the round
+    /// before within the last few seconds (this node itself: it is a voter).
     pub voting: bool,
     /// Milliseconds since the last message this node received from the peer; `None` if none
     /// came since the node started (and for this node itself).

@@ -170,7 +170,12 @@ fn draw_alert(frame: &mut Frame, area: Rect, app: &App) {
         };
         Span::styled(format!(" ⚠ FINALITY STALLED: {why}"), app.theme.bad())
     } else if node.finality_lag().is_some() {
-        let text = match quorum {
+        // Idle, nobody votes: the count would only alarm.
+        let busy = node
+            .status
+            .as_ref()
+            .is_some_and(|s| s.pending_items > 0 || s.finality_wait_ms > 0);
+        let text = match quorum.filter(|_| busy) {
             Some(quorum) => format!(" ✓ finality keeping up · {quorum}"),
             None => " ✓ finality keeping up".into(),
         };
