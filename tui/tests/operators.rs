@@ -161,15 +161,15 @@ fn the_live_round_panel_counts_votes_against_the_quorum() {
     let small = render(&mid_round(5), 80, 24);
     for text in [
         "Round 61 (live): leader peer1, running 1.2 s",
-        "■■□□|□ 2 of 4 needed",
+        "■■□□|□ 2 votes, 4 needed",
         "not voted peer0, peer3, peer4",
-        "finalize  ■■■■|□ 4 of 4 needed (round 60)",
+        "finalize  ■■■■|□ 4 votes, 4 needed (round 60)",
     ] {
         assert!(small.contains(text), "{text}:\n{small}");
     }
     assert_snapshot!("live_round_80x24", small);
     let large = render(&mid_round(16), 200, 60);
-    assert!(large.contains("2 of 11 needed"), "{large}");
+    assert!(large.contains("2 votes, 11 needed"), "{large}");
     assert_snapshot!("live_round_200x60", large);
 }
 

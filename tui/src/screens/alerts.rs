@@ -48,7 +48,7 @@ fn describe(alert: &Alert, app: &App) -> String {
         AlertKind::Stalled(why) => format!("⚠ finality stalled: {why}"),
         AlertKind::Recovered => "✓ finality recovered".into(),
         AlertKind::Disconnected(peer) => format!("○ {} disconnected", name(peer)),
-        AlertKind::Reconnected(peer) => format!("● {} reconnected", name(peer)),
+        AlertKind::Reconnected(peer) => format!("● {} connected", name(peer)),
         AlertKind::Epoch {
             number,
             start_height,

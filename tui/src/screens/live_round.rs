@@ -50,7 +50,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                     app.theme.warn()
                 },
             ),
-            Span::raw(format!(" {votes} of {quorum} needed")),
+            Span::raw(format!(" {votes} votes, {quorum} needed")),
         ])
     };
     let missing: Vec<String> = members
@@ -107,7 +107,7 @@ fn previous(app: &App, round: Round, members: &[PeerId], quorum: usize) -> Line<
     Line::from(vec![
         label,
         Span::styled(bar(votes, members.len(), quorum), style),
-        Span::raw(format!(" {votes} of {quorum} needed (round {before})")),
+        Span::raw(format!(" {votes} votes, {quorum} needed (round {before})")),
     ])
 }
 
