@@ -3,7 +3,8 @@
 //! it reconnects when its node restarts and raises the stall alert when the quorum is lost;
 //! it shows module state as the ledger applies it; and the admin CLI commands it sits beside
 //! answer; on Governance it votes on another peer's proposal through its dialog and sees the
-//! vote counted. Needs tmux (`.ci/run` installs it). An ignored test retakes the screenshots in
+//! vote counted; with two of five peers down it names them in the quorum sentence and sees
+//! finality recover once they are back. Needs tmux (`.ci/run` installs it). An ignored test retakes the screenshots in
 //! `assets/console-*.txt`.
 
 mod common;
@@ -279,6 +280,55 @@ fn the_console_reconnects_after_a_restart_and_alerts_on_a_lost_quorum_and_the_cl
     );
     tmux.wait_text("FINALITY STALLED");
     tmux.wait_text("○ disconnected");
+    tmux.keys(&["q"]);
+    assert!(
+        tmux.wait_text("CONSOLE EXITED")
+            .contains("CONSOLE EXITED 0")
+    );
+}
+
+/// Two of five peers die: the overview names them in the quorum sentence, and says finality
+/// keeps up again once they are back.
+#[test]
+fn the_console_names_the_silent_peers_of_a_lost_quorum_and_sees_finality_recover() {
+    let mut federation = Federation::new(5);
+    let dir = p(&federation.dirs[0]).to_string();
+    let tmux = Tmux::start(&format!("{BFTE} tui --data-dir {dir}"));
+    tmux.wait_text("connected to");
+    federation.wait_for("every peer connected", WAIT, |_| {
+        let peers = json(&["peers", "--data-dir", &dir, "--json"]);
+        peers
+            .as_array()
+            .is_some_and(|list| list.len() == 5 && list.iter().all(|p| p["connected"] == true))
+    });
+    let submit = |text: &str| {
+        assert!(bfte(&["submit", "--data-dir", &dir, text]).status.success());
+    };
+    submit("before");
+    tmux.wait_for("a finalized block", |s| {
+        overview_height(s).filter(|h| *h >= 1)
+    });
+
+    federation.kill(3);
+    federation.kill(4);
+    submit("stuck");
+    let line = tmux.wait_for("the quorum sentence", |screen| {
+        screen
+            .lines()
+            .find(|line| {
+                line.contains("FINALITY STALLED: 3 of 5 voting, 4 needed: peer3, peer4 silent for")
+            })
+            .map(str::to_string)
+    });
+    assert!(line.contains(" s"), "{line}");
+    // The stall is in the alert list with its time.
+    tmux.wait_text("⚠ finality stalled");
+
+    federation.start(3);
+    federation.start(4);
+    submit("after");
+    tmux.wait_text("finality keeping up");
+    tmux.wait_text("✓ finality recovered");
     tmux.keys(&["q"]);
     assert!(
         tmux.wait_text("CONSOLE EXITED")

@@ -143,7 +143,8 @@ fn wrong_commands_say_why_in_one_line() {
             message(&app)
         );
         assert!(!message(&app).contains('\n'));
-        assert!(app.take_requests().is_empty(), "{line:?} sent something");
+        let sent = app.take_requests();
+        assert!(sent.is_empty(), "{line:?} sent {sent:?}");
     }
 }
 
@@ -348,7 +349,8 @@ fn a_joiner_must_be_named_unambiguously() {
             "{line:?}: {}",
             message(&app)
         );
-        assert!(app.take_requests().is_empty(), "{line:?} sent something");
+        let sent = app.take_requests();
+        assert!(sent.is_empty(), "{line:?} sent {sent:?}");
     }
     app.node.governance.data = None;
     type_line(&mut app, "approve dana");

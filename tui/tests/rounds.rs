@@ -35,6 +35,7 @@ fn header(screen: &str) -> Vec<String> {
     line.trim_matches(|c| c == '"' || c == '│')
         .split_whitespace()
         .skip(4)
+        .take_while(|label| *label != "WHY")
         .map(String::from)
         .collect()
 }

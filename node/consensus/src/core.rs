@@ -422,4 +422,15 @@ impl Core {
     pub fn is_voter(&self) -> bool {
         self.my_index.is_some()
     }
+
+    /// What this peer made of the leader's proposal in `round`, while it keeps the round:
+    /// `None` if none arrived, `Some(Err(why))` if it was invalid, `Some(Ok(()))` otherwise.
+    /// Operators read it as the cause of a dummy round.
+    pub fn proposal_verdict(&self, round: Round) -> Option<Result<(), &'static str>> {
+        let state = self.rounds.get(&round)?;
+        match state.proposal_rejected {
+            Some(why) => Some(Err(why)),
+            None => state.proposal.as_ref().map(|_| Ok(())),
+        }
+    }
 }

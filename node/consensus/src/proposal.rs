@@ -83,7 +83,10 @@ impl Core {
         let Some(state) = self.rounds.get(&round) else {
             return;
         };
-        if state.own_notarize.is_some() || state.own_dummy.is_some() || state.proposal_rejected {
+        if state.own_notarize.is_some()
+            || state.own_dummy.is_some()
+            || state.proposal_rejected.is_some()
+        {
             return;
         }
         let Some(proposal) = &state.proposal else {
@@ -95,7 +98,7 @@ impl Core {
             Err(Verdict::Invalid(why)) => {
                 tracing::debug!(peer = %self.me.short(), now = self.now, %round, why, "rejected proposal");
                 if let Some(state) = self.rounds.get_mut(&round) {
-                    state.proposal_rejected = true;
+                    state.proposal_rejected = Some(why);
                 }
             }
             Err(Verdict::Missing(what)) => {

@@ -36,8 +36,9 @@ impl VoteSet {
 pub struct RoundState {
     /// The leader's first validly signed proposal; no other is ever considered.
     pub proposal: Option<Proposal>,
-    /// The proposal was checked and is invalid: never vote for anything in this round.
-    pub proposal_rejected: bool,
+    /// The proposal was checked and is invalid, for this reason: never vote for anything in
+    /// this round. Kept as the reason, which operators see as the cause of the dummy round.
+    pub proposal_rejected: Option<&'static str>,
     /// This peer's signed votes in the round (at most one of each kind).
     pub own_notarize: Option<Vote>,
     pub own_dummy: Option<Vote>,

@@ -242,6 +242,7 @@ mod tests {
             finalized_height: Height(7),
             pending_items: 1,
             finality_wait_ms,
+            quorum: 1,
             peers: Vec::new(),
             replication: None,
             serving: Vec::new(),

@@ -194,7 +194,10 @@ impl Driver {
     }
 
     fn status(&self) -> Status {
-        let me = self.step.core().peer_id();
+        let core = self.step.core();
+        let me = core.peer_id();
+        let now = self.host.clock.now().monotonic_ms;
+        let observer = &self.host.observer;
         let states: HashMap<PeerId, bool> = self
             .host
             .net
@@ -203,35 +206,32 @@ impl Driver {
             .map(|s| (s.id, s.connected))
             .collect();
         Status {
-            federation_id: self.step.core().federation(),
+            federation_id: core.federation(),
             federation_name: self.federation_name.clone(),
             peer_id: me,
-            role: if self.step.core().is_voter() {
-                "voter"
-            } else {
-                "follower"
-            }
-            .into(),
-            round: self.step.core().round(),
-            leader: self.step.core().leader(self.step.core().round()),
-            finalized_height: self.step.core().finalized_height(),
-            pending_items: self.step.core().pending_items() as u64,
-            finality_wait_ms: self
-                .host
-                .finality
-                .waiting_ms(self.host.clock.now().monotonic_ms),
+            role: if core.is_voter() { "voter" } else { "follower" }.into(),
+            round: core.round(),
+            leader: core.leader(core.round()),
+            finalized_height: core.finalized_height(),
+            pending_items: core.pending_items() as u64,
+            finality_wait_ms: self.host.finality.waiting_ms(now),
+            quorum: u32::try_from(core.peers().quorum()).unwrap_or(u32::MAX),
             replication: None,
             serving: self.host.net.served().replicas(),
             bytes_out: self.host.net.served().bytes_out(),
-            peers: self
-                .step
-                .core()
+            peers: core
                 .peers()
                 .iter()
                 .map(|id| PeerStatus {
                     id: *id,
                     name: self.host.names.get(id).cloned().unwrap_or_default(),
                     connected: *id == me || states.get(id).copied().unwrap_or(false),
+                    voting: if *id == me {
+                        core.is_voter()
+                    } else {
+                        observer.is_voting(id, core.round(), now)
+                    },
+                    silent_ms: observer.silent_ms(id, now),
                 })
                 .collect(),
         }

@@ -1,7 +1,7 @@
 //! The admin sockets against a stand-in driver: the read-only socket refuses writes, and a
 //! subscriber gets a status, then events, and is dropped with a last frame when it lags.
 
-use bfte_shared::admin::{PeerStatus, Status};
+use bfte_shared::admin::{DummyCause, PeerStatus, Status};
 use bfte_shared::federation::FederationId;
 use bfte_shared::hash::Hash;
 use bfte_shared::peer::PeerId;
@@ -20,6 +20,7 @@ fn status() -> Status {
         finalized_height: Height(2),
         pending_items: 0,
         finality_wait_ms: 0,
+        quorum: 1,
         replication: None,
         serving: Vec::new(),
         bytes_out: 0,
@@ -27,6 +28,8 @@ fn status() -> Status {
             id: PeerId([1; 32]),
             name: "me".into(),
             connected: true,
+            voting: true,
+            silent_ms: None,
         }],
     }
 }
@@ -126,10 +129,19 @@ async fn a_subscriber_gets_a_status_then_events_and_is_dropped_when_it_lags() {
         AdminResponse::Subscribed { status: got } => assert_eq!(got, status()),
         other => panic!("{other:?}"),
     }
-    events.publish(AdminEvent::DummyCertified { round: Round(9) });
+    events.publish(AdminEvent::DummyCertified {
+        round: Round(9),
+        cause: DummyCause::Timeout,
+    });
     match response(&mut stream).await {
         AdminResponse::Event(frame) => {
-            assert_eq!(frame.event, AdminEvent::DummyCertified { round: Round(9) });
+            assert_eq!(
+                frame.event,
+                AdminEvent::DummyCertified {
+                    round: Round(9),
+                    cause: DummyCause::Timeout,
+                }
+            );
         }
         other => panic!("{other:?}"),
     }

@@ -64,7 +64,7 @@ impl Host<Arc<Store>> for NodeHost {
 
     fn committed(&mut self, outputs: &[(Output, Round)], core: &Core) -> Flow {
         for (output, round) in outputs {
-            self.observer.output(output, *round, core.leader(*round));
+            self.observer.output(output, *round, core);
         }
         let finalized = outputs.iter().any(|(o, _)| !o.finalized.is_empty());
         let now = self.clock.now().monotonic_ms;
@@ -127,7 +127,10 @@ impl Driver {
                 {
                     self.seen_votes.push(vote.clone());
                 }
-                self.host.observer.inbound(&message);
+                let now = self.host.clock.now().monotonic_ms;
+                self.host
+                    .observer
+                    .inbound(from, &message, now, self.step.core());
                 self.step
                     .handle(&self.host, Input::Message { from, message });
             }

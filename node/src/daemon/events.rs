@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use bfte_shared::admin::{AdminEvent, EventFrame, VoteSort};
+use bfte_shared::admin::{AdminEvent, DummyCause, EventFrame, VoteSort};
 use bfte_shared::join::PendingJoin;
 use bfte_shared::message::Message;
 use bfte_shared::modules::ctrl::EpochConfig;
@@ -21,7 +21,7 @@ use bfte_shared::vote::VoteKind;
 use tokio::sync::broadcast;
 
 use crate::ledger::CatchUp;
-use bfte_consensus::Output;
+use bfte_consensus::{Core, Evidence, Output};
 
 #[cfg(test)]
 #[path = "events_tests.rs"]
@@ -29,6 +29,8 @@ mod tests;
 
 /// Events a subscriber may fall behind by before it is dropped.
 pub const EVENT_BUFFER: usize = 4096;
+/// How long a vote of the round before the current one counts as voting now.
+pub const FRESH_VOTE_MS: u64 = 5_000;
 /// Rounds below the current one whose first proposal and certificates are remembered, so
 /// resent messages do not repeat their events.
 const DEDUP_ROUNDS: u64 = 64;
@@ -65,13 +67,47 @@ impl EventHub {
     }
 }
 
-/// Watches what passes through the driver: remembers each peer's last vote (for the peers
-/// view) and turns messages and core outputs into events.
+/// What the observer asks the consensus core about a round, to say why it went dummy (a trait,
+/// so that its tests need no core).
+pub trait RoundView {
+    fn leader(&self, round: Round) -> PeerId;
+    /// See [`Core::proposal_verdict`].
+    fn proposal_verdict(&self, round: Round) -> Option<Result<(), &'static str>>;
+}
+
+impl RoundView for Core {
+    fn leader(&self, round: Round) -> PeerId {
+        Core::leader(self, round)
+    }
+
+    fn proposal_verdict(&self, round: Round) -> Option<Result<(), &'static str>> {
+        Core::proposal_verdict(self, round)
+    }
+}
+
+/// Why `round` went dummy, from what this node's core made of its proposal.
+fn dummy_cause(view: &impl RoundView, round: Round) -> DummyCause {
+    match view.proposal_verdict(round) {
+        None => DummyCause::LeaderSilent {
+            leader: view.leader(round),
+        },
+        Some(Err(why)) => DummyCause::ProposalInvalid { why: why.into() },
+        Some(Ok(())) => DummyCause::Timeout,
+    }
+}
+
+/// Watches what passes through the driver: remembers each peer's last vote and when it last
+/// heard from each peer (for the status and the peers view), and turns messages and core
+/// outputs into events.
 #[derive(Debug, Default)]
 pub struct Observer {
     hub: EventHub,
     round: Round,
     last_vote: HashMap<PeerId, Round>,
+    /// When each peer's last message arrived, on the node's monotonic clock.
+    heard_ms: HashMap<PeerId, u64>,
+    /// When each peer's last vote arrived, on the same clock.
+    voted_ms: HashMap<PeerId, u64>,
     /// (round, proposer) of proposals already reported.
     proposals: BTreeSet<(Round, PeerId)>,
     /// (round, is_dummy) of certificates already reported.
@@ -95,24 +131,62 @@ impl Observer {
         self.last_vote.get(peer).copied()
     }
 
-    /// A decoded message from a peer, before the core handles it.
-    pub fn inbound(&mut self, message: &Message) {
-        self.message(message);
+    /// How long ago (monotonic `now_ms`) the last message from `peer` arrived; `None` if
+    /// none did since the node started.
+    pub fn silent_ms(&self, peer: &PeerId, now_ms: u64) -> Option<u64> {
+        self.heard_ms.get(peer).map(|at| now_ms.saturating_sub(*at))
     }
 
-    /// What the core produced: own proposals, votes and certificates, finalized blocks, and
-    /// the round it is in now.
-    pub fn output(&mut self, output: &Output, round: Round, leader: PeerId) {
+    /// Whether `peer` votes now: a vote of it in `round` arrived, or one of the round before
+    /// less than [`FRESH_VOTE_MS`] ago. A peer that died after voting in the round before a
+    /// stuck one stops counting after that; the live ones resend their votes of the stuck
+    /// round, so they keep counting.
+    pub fn is_voting(&self, peer: &PeerId, round: Round, now_ms: u64) -> bool {
+        let fresh = self
+            .voted_ms
+            .get(peer)
+            .is_some_and(|at| now_ms.saturating_sub(*at) < FRESH_VOTE_MS);
+        self.last_vote(peer)
+            .is_some_and(|last| last >= round || (fresh && last.0 + 1 >= round.0))
+    }
+
+    /// A decoded message from `from` at monotonic `now_ms`, before the core handles it.
+    pub fn inbound(&mut self, from: PeerId, message: &Message, now_ms: u64, view: &impl RoundView) {
+        self.heard_ms.insert(from, now_ms);
+        if let Message::Vote(vote) = message {
+            self.voted_ms.insert(vote.signer, now_ms);
+        }
+        self.message(message, view);
+    }
+
+    /// What the core produced: own proposals, votes and certificates, finalized blocks,
+    /// evidence, and the round it is in now.
+    pub fn output(&mut self, output: &Output, round: Round, view: &impl RoundView) {
         for (_, message) in &output.send {
-            self.message(message);
+            self.message(message, view);
         }
         if round > self.round {
             self.round = round;
             self.forget_old_rounds();
+            let leader = view.leader(round);
             self.hub.publish(AdminEvent::RoundStarted { round, leader });
         }
         if !self.hub.is_watched() {
             return;
+        }
+        for evidence in &output.evidence {
+            let (offender, round, what) = match evidence {
+                Evidence::ConflictingVotes(pair) => (pair.0.signer, pair.0.round, "two votes"),
+                Evidence::ConflictingProposals(pair) => {
+                    let header = &pair.0.block.header;
+                    (header.proposer, header.round, "two proposals")
+                }
+            };
+            self.hub.publish(AdminEvent::Evidence {
+                offender,
+                round,
+                what: what.into(),
+            });
         }
         for finalized in &output.finalized {
             for block in &finalized.blocks {
@@ -159,7 +233,7 @@ impl Observer {
         });
     }
 
-    fn message(&mut self, message: &Message) {
+    fn message(&mut self, message: &Message, view: &impl RoundView) {
         if let Message::Vote(vote) = message {
             let last = self.last_vote.entry(vote.signer).or_default();
             *last = (*last).max(vote.round);
@@ -195,7 +269,10 @@ impl Observer {
                 let round = certificate.round;
                 let event = match certificate.kind {
                     VoteKind::Notarize(block) => AdminEvent::Notarized { round, block },
-                    VoteKind::Dummy => AdminEvent::DummyCertified { round },
+                    VoteKind::Dummy => AdminEvent::DummyCertified {
+                        round,
+                        cause: dummy_cause(view, round),
+                    },
                     // Finality is reported from the core's output, block by block.
                     VoteKind::Finalize(_) => return,
                 };

@@ -1,7 +1,7 @@
 //! The observer turns what passes through the driver into events, once each, and does no work
 //! while nobody subscribes.
 
-use bfte_shared::admin::{AdminEvent, VoteSort};
+use bfte_shared::admin::{AdminEvent, DummyCause, VoteSort};
 use bfte_shared::certificate::Certificate;
 use bfte_shared::hash::Hash;
 use bfte_shared::message::Message;
@@ -14,6 +14,24 @@ use super::*;
 
 fn peer(n: u8) -> PeerId {
     PeerId([n; 32])
+}
+
+/// A core's answers about rounds: peer(round % 4) leads; round 4's proposal was valid, round
+/// 5's invalid, others never came.
+struct Rounds;
+
+impl RoundView for Rounds {
+    fn leader(&self, round: Round) -> PeerId {
+        peer((round.0 % 4) as u8)
+    }
+
+    fn proposal_verdict(&self, round: Round) -> Option<Result<(), &'static str>> {
+        match round.0 {
+            4 => Some(Ok(())),
+            5 => Some(Err("parent not notarized")),
+            _ => None,
+        }
+    }
 }
 
 fn vote(round: u64, signer: u8, kind: VoteKind) -> Message {
@@ -45,13 +63,34 @@ fn nothing_is_published_without_subscribers_but_last_votes_are_kept() {
     let hub = EventHub::default();
     let mut observer = Observer::new(hub.clone());
     assert!(!hub.is_watched());
-    observer.inbound(&vote(7, 1, VoteKind::Dummy));
-    observer.inbound(&vote(5, 1, VoteKind::Dummy));
+    observer.inbound(peer(1), &vote(7, 1, VoteKind::Dummy), 1_000, &Rounds);
+    observer.inbound(peer(1), &vote(5, 1, VoteKind::Dummy), 1_500, &Rounds);
     assert_eq!(observer.last_vote(&peer(1)), Some(Round(7)));
+    assert_eq!(observer.silent_ms(&peer(1), 4_000), Some(2_500));
+    assert_eq!(observer.silent_ms(&peer(3), 4_000), None, "never heard");
+    assert!(
+        observer.is_voting(&peer(1), Round(8), 2_000),
+        "voted the round before"
+    );
+    assert!(
+        !observer.is_voting(&peer(1), Round(8), 1_500 + FRESH_VOTE_MS),
+        "a stuck round: its vote of the round before went stale"
+    );
+    assert!(
+        observer.is_voting(&peer(1), Round(7), 60_000),
+        "voted this round"
+    );
+    assert!(!observer.is_voting(&peer(1), Round(9), 2_000));
+    assert!(!observer.is_voting(&peer(3), Round(1), 2_000));
     // A subscriber that comes later sees only what happens after it came.
     let mut events = hub.subscribe();
     assert!(drain(&mut events).is_empty());
-    observer.inbound(&vote(8, 2, VoteKind::Finalize(Hash::ZERO)));
+    observer.inbound(
+        peer(2),
+        &vote(8, 2, VoteKind::Finalize(Hash::ZERO)),
+        2_000,
+        &Rounds,
+    );
     assert_eq!(
         drain(&mut events),
         [AdminEvent::VoteSeen {
@@ -75,14 +114,15 @@ fn rounds_and_certificates_are_reported_once() {
         )],
         ..Output::default()
     };
-    observer.output(&output, Round(4), peer(2));
+    observer.output(&output, Round(4), &Rounds);
     // The same certificate again (a resend, or from a peer) and the same round again.
-    observer.inbound(&certificate(3, VoteKind::Notarize(block)));
-    observer.output(&Output::default(), Round(4), peer(2));
-    observer.inbound(&certificate(4, VoteKind::Dummy));
-    observer.inbound(&certificate(4, VoteKind::Dummy));
+    let from = peer(1);
+    observer.inbound(from, &certificate(3, VoteKind::Notarize(block)), 0, &Rounds);
+    observer.output(&Output::default(), Round(4), &Rounds);
+    observer.inbound(from, &certificate(4, VoteKind::Dummy), 0, &Rounds);
+    observer.inbound(from, &certificate(4, VoteKind::Dummy), 0, &Rounds);
     // Finality comes from the core's output, not from certificates.
-    observer.inbound(&certificate(3, VoteKind::Finalize(block)));
+    observer.inbound(from, &certificate(3, VoteKind::Finalize(block)), 0, &Rounds);
     assert_eq!(
         drain(&mut events),
         [
@@ -92,10 +132,66 @@ fn rounds_and_certificates_are_reported_once() {
             },
             AdminEvent::RoundStarted {
                 round: Round(4),
-                leader: peer(2)
+                leader: peer(0)
             },
-            AdminEvent::DummyCertified { round: Round(4) },
+            AdminEvent::DummyCertified {
+                round: Round(4),
+                cause: DummyCause::Timeout
+            },
         ]
+    );
+}
+
+#[test]
+fn a_dummy_round_says_whether_the_leader_was_silent_or_its_proposal_invalid() {
+    let hub = EventHub::default();
+    let mut events = hub.subscribe();
+    let mut observer = Observer::new(hub);
+    for round in [5, 6] {
+        observer.inbound(peer(1), &certificate(round, VoteKind::Dummy), 0, &Rounds);
+    }
+    assert_eq!(
+        drain(&mut events),
+        [
+            AdminEvent::DummyCertified {
+                round: Round(5),
+                cause: DummyCause::ProposalInvalid {
+                    why: "parent not notarized".into()
+                }
+            },
+            AdminEvent::DummyCertified {
+                round: Round(6),
+                cause: DummyCause::LeaderSilent { leader: peer(2) }
+            },
+        ]
+    );
+}
+
+#[test]
+fn evidence_in_the_output_names_the_offender() {
+    let hub = EventHub::default();
+    let mut events = hub.subscribe();
+    let mut observer = Observer::new(hub);
+    let Message::Vote(first) = vote(3, 2, VoteKind::Dummy) else {
+        unreachable!()
+    };
+    let Message::Vote(second) = vote(3, 2, VoteKind::Finalize(Hash::ZERO)) else {
+        unreachable!()
+    };
+    let output = Output {
+        evidence: vec![bfte_consensus::Evidence::ConflictingVotes(Box::new((
+            first, second,
+        )))],
+        ..Output::default()
+    };
+    observer.output(&output, Round(0), &Rounds);
+    assert_eq!(
+        drain(&mut events),
+        [AdminEvent::Evidence {
+            offender: peer(2),
+            round: Round(3),
+            what: "two votes".into()
+        }]
     );
 }
 
@@ -104,9 +200,9 @@ fn certificates_of_long_gone_rounds_are_not_reported() {
     let hub = EventHub::default();
     let mut events = hub.subscribe();
     let mut observer = Observer::new(hub);
-    observer.output(&Output::default(), Round(500), peer(1));
+    observer.output(&Output::default(), Round(500), &Rounds);
     drain(&mut events);
-    observer.inbound(&certificate(10, VoteKind::Dummy));
+    observer.inbound(peer(1), &certificate(10, VoteKind::Dummy), 0, &Rounds);
     assert!(drain(&mut events).is_empty());
 }
 
@@ -115,7 +211,10 @@ fn a_lagging_subscriber_is_told_how_much_it_missed() {
     let hub = EventHub::default();
     let mut events = hub.subscribe();
     for _ in 0..EVENT_BUFFER + 10 {
-        hub.publish(AdminEvent::DummyCertified { round: Round(1) });
+        hub.publish(AdminEvent::DummyCertified {
+            round: Round(1),
+            cause: DummyCause::Timeout,
+        });
     }
     assert!(matches!(events.try_recv(), Err(TryRecvError::Lagged(10))));
 }

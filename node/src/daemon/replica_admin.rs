@@ -109,6 +109,9 @@ impl ReplicaAdmin {
             finalized_height: tip,
             pending_items: 0,
             finality_wait_ms: 0,
+            quorum: epoch
+                .peer_set()
+                .map_or(0, |set| u32::try_from(set.quorum()).unwrap_or(u32::MAX)),
             peers: epoch
                 .members
                 .iter()
@@ -125,6 +128,9 @@ impl ReplicaAdmin {
                         id: member.id,
                         name,
                         connected: used,
+                        // A replica receives no votes.
+                        voting: false,
+                        silent_ms: None,
                     }
                 })
                 .collect(),

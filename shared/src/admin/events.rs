@@ -42,9 +42,10 @@ pub enum AdminEvent {
         round: Round,
         block: Hash,
     },
-    /// A round got a dummy certificate (first sight).
+    /// A round got a dummy certificate (first sight), and why, as this node saw the round.
     DummyCertified {
         round: Round,
+        cause: DummyCause,
     },
     /// A block became final (its unfinal ancestors each get their own event first).
     Finalized {
@@ -56,6 +57,13 @@ pub enum AdminEvent {
     },
     PeerConnected {
         peer: PeerId,
+    },
+    /// The node caught `offender` signing two conflicting messages in `round` (`what`: votes
+    /// or proposals); the proof goes into consensus as an evidence item.
+    Evidence {
+        offender: PeerId,
+        round: Round,
+        what: String,
     },
     PeerLost {
         peer: PeerId,
@@ -88,6 +96,29 @@ pub enum AdminEvent {
     DroppedSlow {
         missed: u64,
     },
+}
+
+/// Why a round ended with a dummy certificate instead of a block, from what this node saw of
+/// the round when the certificate arrived.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DummyCause {
+    /// No proposal from the leader reached this node: the leader is offline, or cut off.
+    LeaderSilent { leader: PeerId },
+    /// The leader's proposal broke a rule, named here; this node voted dummy.
+    ProposalInvalid { why: String },
+    /// A valid proposal arrived, but too few notarize votes did before the round timed out.
+    Timeout,
+}
+
+impl DummyCause {
+    /// The cause in a few words, most telling first (a narrow column keeps the start).
+    pub fn brief(&self) -> String {
+        match self {
+            DummyCause::LeaderSilent { .. } => "leader offline: no proposal".into(),
+            DummyCause::ProposalInvalid { why } => format!("proposal invalid: {why}"),
+            DummyCause::Timeout => "timeout: too few votes in time".into(),
+        }
+    }
 }
 
 /// The kind of a vote without the block hash it names.

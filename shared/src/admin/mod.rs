@@ -26,7 +26,7 @@ use crate::modules::ctrl::{Change, EpochConfig, Proposal, ProposalId};
 use crate::peer::PeerId;
 use crate::round::Height;
 
-pub use events::{AdminEvent, EventFrame, LogLevel, VoteSort};
+pub use events::{AdminEvent, DummyCause, EventFrame, LogLevel, VoteSort};
 pub use views::{
     BlockDetail, FINALITY_STALL_MS, FinalizedBlock, PeerInfo, PeerPath, PeerStatus, Replication,
     ServedReplica, Status,

@@ -21,6 +21,8 @@ pub struct Status {
     /// How long this node has had work waiting (items, or rounds above the finalized tip's)
     /// without finalizing a block, in milliseconds; 0 while idle or keeping up.
     pub finality_wait_ms: u64,
+    /// Votes a certificate needs in the epoch in force (n - f).
+    pub quorum: u32,
     pub peers: Vec<PeerStatus>,
     /// Where a replica stands against its sources; `None` on a peer.
     pub replication: Option<Replication>,
@@ -94,6 +96,24 @@ pub struct PeerStatus {
     pub id: PeerId,
     pub name: String,
     pub connected: bool,
+    /// This node saw a vote signed by the peer in the current round, or one in the round
+    /// before within the last few seconds (this node itself: it is a voter).
+    pub voting: bool,
+    /// Milliseconds since the last message this node received from the peer; `None` if none
+    /// came since the node started (and for this node itself).
+    pub silent_ms: Option<u64>,
+}
+
+impl Status {
+    /// The members whose votes this node sees now.
+    pub fn voting(&self) -> usize {
+        self.peers.iter().filter(|p| p.voting).count()
+    }
+
+    /// Whether enough members vote for a certificate to form.
+    pub fn has_quorum(&self) -> bool {
+        self.voting() >= self.quorum as usize
+    }
 }
 
 /// One peer of the federation as this node sees it (`AdminRequest::Peers`).

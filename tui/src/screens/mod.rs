@@ -1,6 +1,7 @@
 //! Drawing: a pure function of [`App`]. The frame is a title bar with the screen tabs, the
 //! current screen, and a status bar with the connection; help and "too small" draw over it.
 
+mod alerts;
 pub mod blocks;
 mod chrome;
 mod commands;
@@ -9,9 +10,11 @@ pub mod governance;
 mod help;
 pub mod joins;
 mod labels;
+mod live_round;
 mod log;
 pub mod modules;
 mod overview;
+mod rate_chart;
 mod replication;
 mod rounds;
 mod served;

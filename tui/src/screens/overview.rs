@@ -1,6 +1,6 @@
-//! Overview: where consensus is, how fast blocks finalize, every peer's connection and the
-//! replicas this node serves. A replica's overview is its replication instead
-//! (`replication.rs`).
+//! Overview: where consensus is, how fast blocks finalize and in how long, who votes against
+//! the quorum, every peer's connection and vote latency, the replicas this node serves and the
+//! alerts. A replica's overview is its replication instead (`replication.rs`).
 
 use bfte_shared::admin::PeerInfo;
 use ratatui::Frame;
@@ -9,13 +9,17 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Sparkline, Table};
 
 use super::labels::distinct_labels;
-use super::{replication, served};
+use super::{alerts, rate_chart, replication, served};
 use crate::app::App;
-use crate::state::{KEPT_ROUNDS, STALL_ROUNDS, STALL_SECS, Stall, WINDOW_SECS};
+use crate::state::{FIGURES_WINDOW_MS, KEPT_ROUNDS};
 
 /// Closed rounds over which missed votes are counted.
 const MISSED_WINDOW: usize = 50;
-const NAME_COLUMN: u16 = 14;
+/// Recent rounds over which a peer's vote latency is the median.
+const LATENCY_WINDOW: usize = 50;
+const NAME_COLUMN: u16 = 11;
+/// From this body height on, the consensus box shows every field (below it, the first six).
+const TALL: u16 = 30;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let status = app.node.status.as_ref();
@@ -26,8 +30,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     }
     let serving = status.map_or(0, |s| s.serving.len());
     let peers_height = u16::try_from(app.node.peers.len() + 3).unwrap_or(u16::MAX);
+    let top_height = if area.height >= TALL { 10 } else { 8 };
     let [top, alert, rest] = Layout::vertical([
-        Constraint::Length(8),
+        Constraint::Length(top_height),
         Constraint::Length(1),
         Constraint::Min(0),
     ])
@@ -42,9 +47,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             .min(rest.height.saturating_sub(peers_height))
             .max(4),
     };
-    let [peers, served] = Layout::vertical([
-        Constraint::Min(peers_height.min(5)),
+    // The alerts take what the peers and the replicas leave.
+    let [peers, served, alert_list] = Layout::vertical([
+        Constraint::Length(peers_height.min(rest.height.saturating_sub(served_height))),
         Constraint::Length(served_height),
+        Constraint::Min(0),
     ])
     .areas(rest);
     let [consensus, rates] =
@@ -55,6 +62,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     draw_peers(frame, peers, app);
     if let Some(status) = status.filter(|s| !s.serving.is_empty()) {
         served::draw(frame, served, app, status);
+    }
+    if alert_list.height >= 3 {
+        alerts::draw(frame, alert_list, app);
     }
 }
 
@@ -68,84 +78,108 @@ fn draw_consensus(frame: &mut Frame, area: Rect, app: &App) {
     };
     let lines = match &node.status {
         None => vec![Line::raw(" waiting for the node ...")],
-        Some(status) => vec![
-            field("round", status.round.to_string()),
-            field(
-                "leader",
-                format!(
-                    "{} ({})",
-                    node.name_of(&status.leader),
-                    status.leader.short()
+        Some(status) => {
+            let figures = node.finality_summary();
+            let ms = |ms: Option<u64>| ms.map_or("-".to_string(), |ms| format!("{ms} ms"));
+            vec![
+                field("round", status.round.to_string()),
+                field(
+                    "leader",
+                    format!(
+                        "{} ({})",
+                        node.name_of(&status.leader),
+                        status.leader.short()
+                    ),
                 ),
-            ),
-            field("finalized", format!("height {}", status.finalized_height)),
-            field(
-                "lag",
-                node.finality_lag().map_or("-".into(), |lag| {
-                    format!("{lag} round{}", if lag == 1 { "" } else { "s" })
-                }),
-            ),
-            field(
-                "this node",
-                format!("{} ({})", status.peer_id.short(), status.role),
-            ),
-            field(
-                "peers",
-                format!(
-                    "{} of {} connected",
-                    node.peers.iter().filter(|p| p.connected).count(),
-                    node.peers.len()
+                field("finalized", format!("height {}", status.finalized_height)),
+                field("lag", lag(app)),
+                field(
+                    "finality",
+                    format!("p50 {} · p99 {}", ms(figures.p50_ms), ms(figures.p99_ms)),
                 ),
-            ),
-        ],
+                field(
+                    "dummies",
+                    figures.dummy_percent().map_or("-".into(), |percent| {
+                        format!("{percent}% of {} rounds", figures.rounds)
+                    }),
+                ),
+                field(
+                    "this node",
+                    format!("{} ({})", status.peer_id.short(), status.role),
+                ),
+                field(
+                    "peers",
+                    format!(
+                        "{} of {} connected",
+                        node.peers.iter().filter(|p| p.connected).count(),
+                        node.peers.len()
+                    ),
+                ),
+            ]
+        }
     };
+    // The finality figures' window, in the title so the lines stay short.
+    let title = format!(
+        " Consensus (figures: last {} min) ",
+        FIGURES_WINDOW_MS / 60_000
+    );
     frame.render_widget(
-        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" Consensus ")),
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(title)),
         area,
     );
 }
 
+/// Rounds since the last finalized block, and how long the node has waited for one with work
+/// pending, which grows through a stall even when rounds stop advancing.
+fn lag(app: &App) -> String {
+    let node = &app.node;
+    let rounds = node.finality_lag().map_or("-".into(), |lag| {
+        format!("{lag} round{}", if lag == 1 { "" } else { "s" })
+    });
+    match node.status.as_ref().map_or(0, |s| s.finality_wait_ms) {
+        0 => rounds,
+        waited => format!("{rounds} · waiting {} s", waited / 1000),
+    }
+}
+
 fn draw_rates(frame: &mut Frame, area: Rect, app: &App) {
+    let items_height = if area.height >= 10 { 4 } else { 3 };
     let [blocks, items] =
-        Layout::vertical([Constraint::Length(4), Constraint::Length(4)]).areas(area);
-    let rates = &app.node.rates;
-    let title = format!(
-        " Blocks/s, last {WINDOW_SECS} s of activity (avg {:.1}) ",
-        rates.blocks_per_sec()
-    );
-    frame.render_widget(
-        Sparkline::default()
-            .block(Block::default().borders(Borders::ALL).title(title))
-            .data(rates.blocks())
-            .style(app.theme.accent()),
-        blocks,
-    );
+        Layout::vertical([Constraint::Min(5), Constraint::Length(items_height)]).areas(area);
+    rate_chart::draw(frame, blocks, app);
     frame.render_widget(
         Sparkline::default()
             .block(Block::default().borders(Borders::ALL).title(" Items/s "))
-            .data(rates.items())
+            .data(app.node.rates.items())
             .style(app.theme.accent()),
         items,
     );
 }
 
+/// One line: whether finality keeps up, and who votes against the quorum needed.
 fn draw_alert(frame: &mut Frame, area: Rect, app: &App) {
     let node = &app.node;
+    let voting = node.voting();
+    let quorum = voting.as_ref().map(|v| v.sentence(|id| node.name_of(id)));
     let line = if let Some(stall) = node.stall() {
-        let why = match stall {
-            Stall::Rounds(lag) => {
-                format!("{lag} rounds passed without a finalized block (alert at {STALL_ROUNDS})")
-            }
-            Stall::Seconds(secs) => format!(
-                "peers kept voting for {secs} s without a finalized block (alert at {STALL_SECS} s)"
-            ),
+        let why = match (&quorum, voting.as_ref().is_some_and(|v| !v.has_quorum())) {
+            // Without a quorum nothing can finalize: that is the cause.
+            (Some(quorum), true) => quorum.clone(),
+            (Some(quorum), false) => format!("{quorum}; {}", stall.describe()),
+            (None, _) => stall.describe(),
         };
-        Span::styled(
-            format!(" ⚠ FINALITY STALLED: {why}; check peers and the log"),
-            app.theme.bad(),
-        )
+        Span::styled(format!(" ⚠ FINALITY STALLED: {why}"), app.theme.bad())
     } else if node.finality_lag().is_some() {
-        Span::styled(" ✓ finality keeping up", app.theme.good())
+        // Idle, nobody votes: the count would only alarm.
+        let busy = node
+            .status
+            .as_ref()
+            .is_some_and(|s| s.pending_items > 0 || s.finality_wait_ms > 0);
+        let text = match quorum.filter(|_| busy) {
+            Some(quorum) => format!(" ✓ finality keeping up · {quorum}"),
+            None => " ✓ finality keeping up".into(),
+        };
+        Span::styled(text, app.theme.good())
     } else {
         Span::styled(" · no block finalized yet", app.theme.dim())
     };
@@ -172,6 +206,11 @@ fn draw_peers(frame: &mut Frame, area: Rect, app: &App) {
                 format!("{:.1} ms", us as f64 / 1000.0)
             })),
             Cell::from(
+                node.rounds
+                    .vote_latency_ms(&peer.id, LATENCY_WINDOW)
+                    .map_or("-".to_string(), |ms| format!("{ms} ms")),
+            ),
+            Cell::from(
                 peer.last_vote_round
                     .map_or("-".to_string(), |round| round.to_string()),
             ),
@@ -184,21 +223,25 @@ fn draw_peers(frame: &mut Frame, area: Rect, app: &App) {
         "STATE",
         "PATH",
         "RTT",
+        "VOTE LAT",
         "LAST VOTE",
         "MISSED",
     ])
     .style(app.theme.title());
-    let title = format!(" Peers (missed: votes absent in the last {window} closed rounds) ");
+    let title = format!(
+        " Peers (vote lat: median from round start; missed: of the last {window} closed rounds) "
+    );
     let table = Table::new(
         rows,
         [
             Constraint::Length(NAME_COLUMN),
+            Constraint::Length(8),
+            Constraint::Length(14),
+            Constraint::Length(6),
+            Constraint::Length(8),
+            Constraint::Length(8),
             Constraint::Length(9),
-            Constraint::Length(16),
-            Constraint::Length(7),
-            Constraint::Length(9),
-            Constraint::Length(10),
-            Constraint::Length(7),
+            Constraint::Length(6),
         ],
     )
     .header(header)

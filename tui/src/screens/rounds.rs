@@ -1,13 +1,16 @@
-//! Rounds: recent rounds as rows, peers as columns, with what each peer did in each round.
+//! Rounds: the current round live on top (`live_round.rs`), then recent rounds as rows, peers
+//! as columns, with what each peer did in each round and why a dummy round went dummy.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
+use bfte_shared::admin::DummyCause;
 use bfte_shared::peer::PeerId;
 
 use super::labels::distinct_labels;
+use super::live_round;
 use crate::app::App;
 use crate::state::{Outcome, PeerMarks, RoundRow};
 
@@ -35,8 +38,13 @@ const NOT_MEMBER: &str = "–";
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let legend_lines = legend(usize::from(area.width));
     let legend_height = u16::try_from(legend_lines.len()).unwrap_or(1);
-    let [grid, legend] =
-        Layout::vertical([Constraint::Min(3), Constraint::Length(legend_height)]).areas(area);
+    let [live, grid, legend] = Layout::vertical([
+        Constraint::Length(live_round::HEIGHT),
+        Constraint::Min(3),
+        Constraint::Length(legend_height),
+    ])
+    .areas(area);
+    live_round::draw(frame, live, app);
     let node = &app.node;
     let names: Vec<String> = node.peers.iter().map(|p| node.name_of(&p.id)).collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -73,6 +81,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                     NOT_MEMBER
                 })
             }));
+            // The leader's name is in its own column.
+            cells.push(Cell::from(
+                row.cause.as_ref().map_or(String::new(), DummyCause::brief),
+            ));
             let row_widget = Row::new(cells);
             if index == app.views.rounds.cursor {
                 row_widget.style(app.theme.selected())
@@ -87,6 +99,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         "OUTCOME".to_string(),
     ];
     header.extend(distinct_labels(&names, usize::from(PEER_COLUMN) - 1));
+    header.push("WHY DUMMY".to_string());
     let mut widths = vec![
         Constraint::Length(8),
         Constraint::Length(LEADER_COLUMN),
@@ -94,6 +107,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Constraint::Length(11),
     ];
     widths.extend(node.peers.iter().map(|_| Constraint::Length(PEER_COLUMN)));
+    widths.push(Constraint::Fill(1));
     let title = format!(" Rounds ({} kept, newest first) ", node.rounds.len());
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(app.theme.title()))

@@ -2,21 +2,28 @@
 //! then one event at a time. Applying an event never awaits and says whether anything
 //! visible changed.
 
+mod alerts;
 mod blocks;
 mod change;
+mod figures;
 mod governance;
 mod log;
 mod modules;
+mod quorum;
 mod rates;
 mod rounds;
 
-use bfte_shared::admin::{AdminEvent, EventFrame, FinalizedBlock, PeerInfo, Status};
+use bfte_shared::admin::{
+    AdminEvent, EventFrame, FINALITY_STALL_MS, FinalizedBlock, PeerInfo, Status,
+};
 use bfte_shared::modules::ctrl::EpochConfig;
 use bfte_shared::peer::PeerId;
 use bfte_shared::round::Height;
 
+pub use alerts::{Alert, AlertKind, Alerts, KEPT_ALERTS};
 pub use blocks::{BlockSummary, Blocks, KEPT_BLOCKS};
 pub use change::describe_change;
+pub use figures::{FIGURES_WINDOW_MS, Figures, FinalitySummary};
 pub use governance::{
     Governance, GovernanceData, Tally, consequence, quorum, status_text, vote_of,
 };
@@ -24,6 +31,7 @@ pub use log::{KEPT_LINES, Log, LogLine};
 pub use modules::{
     MetaRow, ModuleTab, ModuleTables, Modules, ProofRow, RawTables, StatementRow, TABLES,
 };
+pub use quorum::Voting;
 pub use rates::{Rates, WINDOW_SECS};
 pub use rounds::{KEPT_ROUNDS, Outcome, PeerMarks, RoundRow, Rounds};
 
@@ -51,6 +59,8 @@ pub struct NodeView {
     pub blocks: Blocks,
     pub log: Log,
     pub rates: Rates,
+    pub figures: Figures,
+    pub alerts: Alerts,
     pub modules: Modules,
     pub governance: Governance,
     /// Node time of the latest event: what the ages of join requests are measured against,
@@ -60,15 +70,36 @@ pub struct NodeView {
     quiet_since_ms: Option<u64>,
     /// Node time of the last vote, proposal, certificate or round seen.
     last_activity_ms: Option<u64>,
+    /// Whether the last look found finality stalled: a change is an alert.
+    stalled: bool,
 }
 
 /// Why the overview says finality is stuck.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stall {
+    /// The node has waited this many seconds with work pending and no block finalized.
+    Waiting(u64),
     /// Rounds pass without finalizing.
     Rounds(u64),
     /// Peers keep voting, no block finalizes.
     Seconds(u64),
+}
+
+impl Stall {
+    pub fn describe(self) -> String {
+        match self {
+            Stall::Waiting(secs) => format!(
+                "no block finalized for {secs} s with work pending (alert at {} s)",
+                FINALITY_STALL_MS / 1000
+            ),
+            Stall::Rounds(lag) => {
+                format!("{lag} rounds passed without a finalized block (alert at {STALL_ROUNDS})")
+            }
+            Stall::Seconds(secs) => format!(
+                "peers kept voting for {secs} s without a finalized block (alert at {STALL_SECS} s)"
+            ),
+        }
+    }
 }
 
 impl NodeView {
@@ -110,6 +141,7 @@ impl NodeView {
             return false;
         }
         self.status = Some(status);
+        self.note_stall();
         true
     }
 
@@ -121,7 +153,14 @@ impl NodeView {
             self.last_activity_ms = Some(at);
             self.quiet_since_ms.get_or_insert(at);
         }
-        match &frame.event {
+        self.rates.advance(at);
+        let changed = self.apply_event(at, &frame.event);
+        self.note_stall();
+        changed
+    }
+
+    fn apply_event(&mut self, at: u64, event: &AdminEvent) -> bool {
+        match event {
             AdminEvent::RoundStarted { round, leader } => {
                 if let Some(status) = &mut self.status {
                     status.round = status.round.max(*round);
@@ -131,19 +170,25 @@ impl NodeView {
             }
             AdminEvent::ProposalSeen {
                 round, proposer, ..
-            } => self.rounds.proposed(*round, *proposer),
+            } => self.rounds.proposed(*round, *proposer, at),
             AdminEvent::VoteSeen {
                 round,
                 signer,
                 kind,
             } => {
-                self.rounds.voted(*round, *signer, *kind);
+                self.rounds.voted(*round, *signer, *kind, at);
                 if let Some(peer) = self.peers.iter_mut().find(|p| p.id == *signer) {
                     peer.last_vote_round = peer.last_vote_round.max(Some(*round));
                 }
             }
-            AdminEvent::Notarized { round, .. } => self.rounds.ended(*round, Outcome::Notarized),
-            AdminEvent::DummyCertified { round } => self.rounds.ended(*round, Outcome::Dummy),
+            AdminEvent::Notarized { round, .. } => {
+                self.rounds.ended(*round, Outcome::Notarized);
+                self.figures.round_ended(at, false);
+            }
+            AdminEvent::DummyCertified { round, cause } => {
+                self.rounds.dummy(*round, cause.clone());
+                self.figures.round_ended(at, true);
+            }
             AdminEvent::Finalized {
                 height,
                 round,
@@ -162,12 +207,27 @@ impl NodeView {
                 if let Some(status) = &mut self.status {
                     status.finalized_height = status.finalized_height.max(*height);
                 }
+                if let Some(proposed) = self.rounds.get(*round).and_then(|r| r.proposed_ms) {
+                    self.figures.finalized(at, proposed);
+                }
                 self.rounds.ended(*round, Outcome::Finalized);
                 self.rates.finalized(at, *items);
                 self.quiet_since_ms = Some(at);
             }
-            AdminEvent::PeerConnected { peer } => self.set_connected(peer, true),
-            AdminEvent::PeerLost { peer } => self.set_connected(peer, false),
+            AdminEvent::PeerConnected { peer } => self.set_connected(at, peer, true),
+            AdminEvent::PeerLost { peer } => self.set_connected(at, peer, false),
+            AdminEvent::Evidence {
+                offender,
+                round,
+                what,
+            } => self.alerts.push(
+                at,
+                AlertKind::Evidence {
+                    offender: *offender,
+                    round: *round,
+                    what: what.clone(),
+                },
+            ),
             AdminEvent::Log { level, line } => self.log.push(LogLine {
                 at_ms: at,
                 level: *level,
@@ -175,14 +235,37 @@ impl NodeView {
             }),
             AdminEvent::DroppedSlow { .. } => return false,
             AdminEvent::EpochStarted { epoch } => {
+                self.alerts.push(
+                    at,
+                    AlertKind::Epoch {
+                        number: epoch.number,
+                        start_height: epoch.start_height.0,
+                        peers: epoch.members.len(),
+                    },
+                );
                 self.epoch_started(epoch);
-                return self.governance.apply(&frame.event);
+                self.governance.apply(event);
             }
             AdminEvent::JoinRequested { .. }
             | AdminEvent::JoinClosed { .. }
-            | AdminEvent::ProposalChanged { .. } => return self.governance.apply(&frame.event),
+            | AdminEvent::ProposalChanged { .. } => return self.governance.apply(event),
         }
         true
+    }
+
+    /// Records a stall starting or ending in the alert list, at the node time last seen.
+    fn note_stall(&mut self) {
+        let stall = self.stall();
+        if stall.is_some() == self.stalled {
+            return;
+        }
+        self.stalled = stall.is_some();
+        let at = self.last_event_ms.unwrap_or(0);
+        let kind = match stall {
+            Some(stall) => AlertKind::Stalled(stall.describe()),
+            None => AlertKind::Recovered,
+        };
+        self.alerts.push(at, kind);
     }
 
     /// A new epoch starts from the block at its start height: the old epoch's blocks above it
@@ -205,8 +288,16 @@ impl NodeView {
         self.rounds.epoch_changed(first, &added, &removed);
     }
 
-    fn set_connected(&mut self, peer: &PeerId, up: bool) {
+    fn set_connected(&mut self, at: u64, peer: &PeerId, up: bool) {
         if let Some(info) = self.peers.iter_mut().find(|p| p.id == *peer) {
+            if info.connected != up {
+                let kind = if up {
+                    AlertKind::Reconnected(*peer)
+                } else {
+                    AlertKind::Disconnected(*peer)
+                };
+                self.alerts.push(at, kind);
+            }
             info.connected = up;
             if !up {
                 info.path = None;
@@ -234,6 +325,16 @@ impl NodeView {
             .unwrap_or_else(|| id.short())
     }
 
+    /// Who votes against the quorum, from the node's last status.
+    pub fn voting(&self) -> Option<Voting> {
+        Voting::of(self.status.as_ref()?)
+    }
+
+    /// The finality figures over the last minutes, ending at the latest node time seen.
+    pub fn finality_summary(&self) -> FinalitySummary {
+        self.figures.summary(self.last_event_ms.unwrap_or(0))
+    }
+
     pub fn finalized_height(&self) -> Height {
         self.status
             .as_ref()
@@ -247,9 +348,13 @@ impl NodeView {
         Some(round.0.saturating_sub(finalized.0))
     }
 
-    /// Whether finality looks stuck: rounds keep passing, or peers keep voting, without a
-    /// finalized block. Judged on the node's clock from the events, so no timer is needed.
+    /// Whether finality looks stuck: the node says it waited too long with work pending, or
+    /// rounds keep passing, or peers keep voting, without a finalized block. Judged on the
+    /// node's clock (its status and events), so no timer is needed.
     pub fn stall(&self) -> Option<Stall> {
+        if let Some(status) = self.status.as_ref().filter(|s| s.stalled()) {
+            return Some(Stall::Waiting(status.finality_wait_ms / 1000));
+        }
         if let Some(lag) = self.finality_lag().filter(|lag| *lag >= STALL_ROUNDS) {
             return Some(Stall::Rounds(lag));
         }

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use bfte_shared::admin::VoteSort;
+use bfte_shared::admin::{DummyCause, VoteSort};
 use bfte_shared::peer::PeerId;
 use bfte_shared::round::Round;
 
@@ -17,6 +17,8 @@ pub struct PeerMarks {
     pub notarize: bool,
     pub dummy: bool,
     pub finalize: bool,
+    /// When the peer's first notarize or dummy vote of the round arrived (node clock, ms).
+    pub vote_ms: Option<u64>,
 }
 
 impl PeerMarks {
@@ -43,6 +45,10 @@ pub struct RoundRow {
     /// When the node entered the next one.
     pub ended_ms: Option<u64>,
     pub outcome: Outcome,
+    /// Why the round went dummy, as the node saw it.
+    pub cause: Option<DummyCause>,
+    /// When the leader's proposal arrived (node clock, ms).
+    pub proposed_ms: Option<u64>,
     pub marks: HashMap<PeerId, PeerMarks>,
 }
 
@@ -90,17 +96,56 @@ impl Rounds {
         row.started_ms.get_or_insert(at_ms);
     }
 
-    pub fn proposed(&mut self, round: Round, proposer: PeerId) {
-        self.row(round).marks.entry(proposer).or_default().proposed = true;
+    pub fn proposed(&mut self, round: Round, proposer: PeerId, at_ms: u64) {
+        let row = self.row(round);
+        row.proposed_ms.get_or_insert(at_ms);
+        row.marks.entry(proposer).or_default().proposed = true;
     }
 
-    pub fn voted(&mut self, round: Round, signer: PeerId, sort: VoteSort) {
+    pub fn voted(&mut self, round: Round, signer: PeerId, sort: VoteSort, at_ms: u64) {
         let marks = self.row(round).marks.entry(signer).or_default();
         match sort {
             VoteSort::Notarize => marks.notarize = true,
             VoteSort::Dummy => marks.dummy = true,
             VoteSort::Finalize => marks.finalize = true,
         }
+        if sort != VoteSort::Finalize {
+            marks.vote_ms.get_or_insert(at_ms);
+        }
+    }
+
+    /// A dummy certificate for `round`, and why the node says the round went dummy.
+    pub fn dummy(&mut self, round: Round, cause: DummyCause) {
+        self.ended(round, Outcome::Dummy);
+        self.row(round).cause = Some(cause);
+    }
+
+    pub fn get(&self, round: Round) -> Option<&RoundRow> {
+        self.rows.get(&round)
+    }
+
+    /// The median time from the node entering a round to `peer`'s first vote in it, over the
+    /// last `window` rounds in which both are known: how far behind the round the peer votes.
+    pub fn vote_latency_ms(&self, peer: &PeerId, window: usize) -> Option<u64> {
+        let mut delays: Vec<u64> = self
+            .rows
+            .values()
+            .rev()
+            .take(window)
+            .filter_map(|row| {
+                Some(
+                    row.marks
+                        .get(peer)?
+                        .vote_ms?
+                        .saturating_sub(row.started_ms?),
+                )
+            })
+            .collect();
+        if delays.is_empty() {
+            return None;
+        }
+        delays.sort_unstable();
+        Some(delays[delays.len() / 2])
     }
 
     /// Records a round's certificate; a later, stronger outcome is never downgraded.
@@ -200,9 +245,21 @@ mod tests {
         for r in from..to {
             rounds.started(Round(r), peer(0), r * 100);
             for v in voters {
-                rounds.voted(Round(r), peer(*v), VoteSort::Notarize);
+                let at = r * 100 + 10 * u64::from(*v);
+                rounds.voted(Round(r), peer(*v), VoteSort::Notarize, at);
             }
         }
+    }
+
+    #[test]
+    fn vote_latency_is_the_median_delay_from_round_start_to_the_first_vote() {
+        let mut rounds = Rounds::default();
+        run(&mut rounds, 1, 11, &[0, 3]);
+        // A late finalize vote does not count as the peer's vote time.
+        rounds.voted(Round(10), peer(3), VoteSort::Finalize, 5_000);
+        assert_eq!(rounds.vote_latency_ms(&peer(3), 50), Some(30));
+        assert_eq!(rounds.vote_latency_ms(&peer(0), 50), Some(0));
+        assert_eq!(rounds.vote_latency_ms(&peer(1), 50), None, "never voted");
     }
 
     #[test]
