@@ -82,7 +82,7 @@ pub(super) const FINALIZED_NONCES: TableDefinition<&[u8; 32], &[u8]> =
 /// Votes received from other peers, an audit trail (`seen_votes.rs`), not consensus state.
 /// Key: the round. Value: `RoundVotes` (`round_votes.rs`), the distinct votes received in that
 /// round as they came, each signer and block hash stored once (a few votes per signer and kind
-/// at most; two mean a conflict if their signatures hold). Written without fsync; pruned to the
+/// at most; two mean a conflict if their signatures hold). Synced once per 250 ms batch; pruned to the
 /// last `SEEN_VOTE_ROUNDS` rounds.
 pub(super) const SEEN_VOTES: TableDefinition<u64, &[u8]> = TableDefinition::new(name::SEEN_VOTES);
 
