@@ -16,6 +16,12 @@ pub enum HistoryError {
     Chain(#[from] ChainError),
 
     #[error(
+        "the segment from height {first} was counted to end at {end}, but read again it does \
+         not end there: the finalized table changed under the segmenter"
+    )]
+    SegmentMoved { first: Height, end: Height },
+
+    #[error(
         "the block at height {height} commits to configuration {found}, but epoch {epoch}'s \
          is {expected}"
     )]

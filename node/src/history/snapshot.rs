@@ -233,6 +233,32 @@ impl Snapshot {
         Ok((Segment { entries }, complete))
     }
 
+    /// Counts the blocks of `epoch` from `from` to `last` into `cut`, the open segment's count
+    /// so far: the height its segment ends at, by [`SegmentCut`]'s rule or at the epoch's end,
+    /// or the count through `last`. Lets a caller that follows a growing tip decode each block
+    /// once, instead of the open segment again at every new height.
+    pub fn segment_end(
+        &self,
+        epoch: &EpochSpan,
+        from: Height,
+        last: Height,
+        mut cut: SegmentCut,
+    ) -> Result<Result<Height, SegmentCut>, HistoryError> {
+        let Some(table) = self.table(FINALIZED, "finalized")?.filter(|_| from <= last) else {
+            return Ok(Err(cut));
+        };
+        let read = failed(&self.path, "reading table `finalized`");
+        for entry in table.range(from.0..=last.0).map_err(read)? {
+            let (_, value) = entry.map_err(failed(&self.path, "reading table `finalized`"))?;
+            let stored: StoredEntry = self.decode("finalized", value.value())?;
+            let height = stored.block.header.height;
+            if cut.ends_with(&stored.block) || Some(height) == epoch.end {
+                return Ok(Ok(height));
+            }
+        }
+        Ok(Err(cut))
+    }
+
     /// The end proof of `epoch` and what followed it; `None` for the epoch in force.
     pub fn epoch_end(&self, epoch: &EpochSpan) -> Result<Option<EpochEnd>, HistoryError> {
         let Some(end) = epoch.end else {

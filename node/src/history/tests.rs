@@ -18,7 +18,7 @@ use super::error::{FormatError, HistoryError};
 use super::fixture::{History, membership_change, small_params};
 use super::record::{FORMAT_VERSION, Record};
 use super::replay::Replay;
-use super::segment::{SEGMENT_BLOCKS, Segment, SegmentEntry};
+use super::segment::{SEGMENT_BLOCKS, Segment, SegmentCut, SegmentEntry};
 use super::snapshot::Snapshot;
 use super::verify_file::{Verified, verify_file};
 use crate::store::Store;
@@ -98,6 +98,48 @@ fn an_honest_history_through_a_membership_change_verifies_to_the_nodes_state_roo
         (1, Height(3), 4)
     );
     assert_eq!(history.epoch().number, 1);
+}
+
+/// The segmenter counts an open segment one new height at a time: it must end it where
+/// reading the segment whole does.
+#[test]
+fn counting_a_segment_height_by_height_ends_it_where_reading_it_whole_does() {
+    let history = membership_change(0, 1);
+    let snapshot = Snapshot::of(&history.store).expect("snapshot");
+    let mut ends = Vec::new();
+    for epoch in snapshot.epochs() {
+        let (first, last) = (epoch.start.next(), epoch.end.unwrap_or(snapshot.tip()));
+        let (whole, complete) = snapshot.segment_from(epoch, first, last).expect("segment");
+        let whole_end = (whole.entries.last())
+            .map(|entry| entry.block.header.height)
+            .filter(|_| complete);
+        let mut cut = SegmentCut::default();
+        let mut counted_end = None;
+        for height in (first.0..=last.0).map(Height) {
+            match snapshot
+                .segment_end(epoch, height, height, cut)
+                .expect("count")
+            {
+                Ok(end) => {
+                    counted_end = Some(end);
+                    break;
+                }
+                Err(counted) => cut = counted,
+            }
+        }
+        assert_eq!(counted_end, whole_end, "epoch {}", epoch.number);
+        // Nothing new to count leaves the count as it was.
+        let past = last.next();
+        assert_eq!(
+            snapshot.segment_end(epoch, past, last, cut).expect("count"),
+            Err(cut)
+        );
+        ends.push(counted_end);
+    }
+    assert!(
+        ends.first().is_some_and(Option::is_some),
+        "the first epoch ended: {ends:?}"
+    );
 }
 
 #[test]

@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use super::adopted::AdoptedSegments;
 use super::blobs::SegmentBlobs;
 use super::protocol::{EpochSegments, Index};
-use crate::history::{EpochSpan, HistoryError, Segment, Snapshot};
+use crate::history::{EpochSpan, HistoryError, Segment, SegmentCut, Snapshot};
 use crate::store::Store;
 
 /// Most segments built in one pass: bounds the memory a long history takes at startup.
@@ -100,6 +100,25 @@ impl HistorySource {
 struct EpochList {
     segments: Vec<(Hash, Height)>,
     listed: Option<Hash>,
+    /// How far the segment after the last one is counted.
+    open: Option<OpenSegment>,
+}
+
+/// The blocks of an epoch's open segment counted so far, so that each new height decodes one
+/// block rather than the whole open segment again.
+#[derive(Debug, Clone, Copy)]
+struct OpenSegment {
+    through: Height,
+    cut: SegmentCut,
+    /// The epoch's end when counted: an epoch that ended since is counted again.
+    epoch_end: Option<Height>,
+}
+
+/// Where an epoch's listed segments end, and how far the next one is counted.
+#[derive(Debug, Clone, Copy)]
+struct Known {
+    last: Height,
+    open: Option<OpenSegment>,
 }
 
 struct Segmenter {
@@ -115,12 +134,18 @@ impl Segmenter {
     async fn refresh(&mut self, applied: Height) -> Result<Index, SegmentError> {
         loop {
             let (store, adopted) = (self.store.clone(), self.adopted.clone());
-            let known: Vec<Height> = (self.lists.iter())
-                .map(|list| list.segments.last().map_or(Height(0), |(_, last)| *last))
+            let known: Vec<Known> = (self.lists.iter())
+                .map(|list| Known {
+                    last: list.segments.last().map_or(Height(0), |(_, last)| *last),
+                    open: list.open,
+                })
                 .collect();
-            let (genesis, tip, spans, built) =
+            let (genesis, tip, spans, built, opens) =
                 tokio::task::spawn_blocking(move || build(&store, &adopted, &known, applied))
                     .await??;
+            for (list, open) in self.lists.iter_mut().zip(opens) {
+                list.open = open;
+            }
             let new_epochs = spans.len() > self.lists.len();
             for span in spans.iter().skip(self.lists.len()) {
                 let listed = self.blobs.epoch(span.start).await?.unwrap_or_default();
@@ -128,7 +153,7 @@ impl Segmenter {
                 let segments = listed.into_iter().take_while(|(_, l)| *l <= last).collect();
                 self.lists.push(EpochList {
                     segments,
-                    listed: None,
+                    ..EpochList::default()
                 });
             }
             if built.is_empty() && !new_epochs {
@@ -180,44 +205,65 @@ type Pass = (
     Height,
     Vec<EpochSpan>,
     Vec<(u64, Height, Built)>,
+    Vec<Option<OpenSegment>>,
 );
 
 /// Reads the epochs and up to [`SEGMENTS_PER_PASS`] complete segments after the `known` last
 /// heights (an epoch not in `known` builds nothing yet: its list may be in the blob store),
-/// taking adopted segments as they are.
+/// taking adopted segments as they are; and how far each known epoch's open segment is
+/// counted now.
 fn build(
     store: &Store,
     adopted: &AdoptedSegments,
-    known: &[Height],
+    known: &[Known],
     applied: Height,
 ) -> Result<Pass, HistoryError> {
     let snapshot = Snapshot::of(store)?;
     let tip = snapshot.tip();
     let mut built = Vec::new();
-    for (span, &known) in snapshot.epochs().iter().zip(known) {
+    let mut opens = Vec::new();
+    for (span, known) in snapshot.epochs().iter().zip(known) {
         let last = span.end.unwrap_or(tip.min(applied));
-        let mut first = known.max(span.start).next();
+        let mut first = known.last.max(span.start).next();
+        let mut open = known.open.filter(|open| open.epoch_end == span.end);
         while first <= last && built.len() < SEGMENTS_PER_PASS {
             if let Some((end, hash)) = adopted.take(first, last) {
                 built.push((span.number, end, Built::Adopted(hash)));
                 first = end.next();
+                open = None;
                 continue;
             }
-            let (mut segment, complete) = snapshot.segment_from(span, first, last)?;
-            let end = segment.entries.last().map(|e| e.block.header.height);
-            let Some(end) = end.filter(|_| complete) else {
-                break;
+            let (from, cut) = open.map_or((first, SegmentCut::default()), |open| {
+                (open.through.next(), open.cut)
+            });
+            let end = match snapshot.segment_end(span, from, last, cut)? {
+                Ok(end) => end,
+                Err(cut) => {
+                    open = Some(OpenSegment {
+                        through: last,
+                        cut,
+                        epoch_end: span.end,
+                    });
+                    break;
+                }
             };
+            let (mut segment, complete) = snapshot.segment_from(span, first, end)?;
+            if !complete {
+                return Err(HistoryError::SegmentMoved { first, end });
+            }
             strip_certificates(&mut segment);
             built.push((span.number, end, Built::Bytes(codec::encode(&segment))));
             first = end.next();
+            open = None;
         }
+        opens.push(open);
     }
     Ok((
         snapshot.genesis().clone(),
         tip,
         snapshot.epochs().to_vec(),
         built,
+        opens,
     ))
 }
 
