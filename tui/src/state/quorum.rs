@@ -14,7 +14,7 @@ pub struct Voting {
     pub members: usize,
     pub quorum: usize,
     /// Members not voting, with how long since their last message (`None`: not heard since
-    /// the node started), in the status's order.
+    /// the node started).
     pub absent: Vec<(PeerId, Option<u64>)>,
 }
 
@@ -51,7 +51,9 @@ impl Voting {
         if self.absent.is_empty() {
             return head;
         }
-        let names: Vec<String> = self.absent.iter().map(|(id, _)| name_of(id)).collect();
+        // By name, not in the status's order of peer ids: the same peers read the same.
+        let mut names: Vec<String> = self.absent.iter().map(|(id, _)| name_of(id)).collect();
+        names.sort();
         let shortest = self.absent.iter().filter_map(|(_, ms)| *ms).min();
         let why = match shortest {
             None => "not heard since the node started".to_string(),
@@ -99,6 +101,11 @@ mod tests {
             two_down.sentence(name),
             "3 of 5 voting, 4 needed: peer2, peer3 silent for 40 s"
         );
+        let reversed = Voting {
+            absent: two_down.absent.iter().rev().copied().collect(),
+            ..two_down.clone()
+        };
+        assert_eq!(reversed.sentence(name), two_down.sentence(name));
         let all = voting(&[
             (true, None),
             (true, Some(5)),
