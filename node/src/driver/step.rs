@@ -170,11 +170,7 @@ impl<S: DurableStore, L: BlockLedger<S>> Step<S, L> {
             if host.committed(&outputs, &self.core) == Flow::Crash {
                 return Ok(Flow::Crash);
             }
-            let new_epoch = if outputs.iter().any(|(o, _)| !o.finalized.is_empty()) {
-                self.apply_ledger(host)?
-            } else {
-                None
-            };
+            let finalized = outputs.iter().any(|(o, _)| !o.finalized.is_empty());
             let mut proofs = Vec::new();
             let mut sends = Vec::new();
             for (output, _) in outputs {
@@ -184,6 +180,13 @@ impl<S: DurableStore, L: BlockLedger<S>> Step<S, L> {
             for (to, message) in coalesce_items(sends) {
                 self.send(host, to, &message);
             }
+            // The ledger applies after the batch's messages left: none of them depends on
+            // module state, and a vote in the same batch as a finalization must not wait for
+            // the ledger's transaction.
+            let new_epoch = match finalized {
+                true => self.apply_ledger(host)?,
+                false => None,
+            };
             if let Some(epoch) = new_epoch {
                 self.switch_epoch(host, epoch)?;
             }
