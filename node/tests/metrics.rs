@@ -65,6 +65,10 @@ fn nodes_serve_metrics_that_follow_the_federation_and_log_to_a_file_only() {
     fed.wait_for("every node's metrics", Duration::from_secs(30), |f| {
         (0..4).all(|i| node_figure(f, i, "bfte_round", None).is_some())
     });
+    // The metrics are served from the start; the admin socket opens a moment later.
+    fed.wait_for("every node's admin socket", Duration::from_secs(30), |f| {
+        (0..4).all(|i| f.status(i).is_some())
+    });
     assert!(fed.submit(0, "first"), "submit");
     fed.wait_for(
         "a finalized block in the metrics",
