@@ -216,6 +216,15 @@ fn a_busy_or_bad_metrics_address_stops_the_node_naming_the_option() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--metrics"), "{stderr}");
 
+    // A directory that holds no node gets no log directory from a `run` that fails.
+    let empty = fed.spare_dir("empty");
+    std::fs::create_dir(&empty).expect("an empty directory");
+    assert!(!bfte(&["run", "--data-dir", p(&empty)]).status.success());
+    assert!(
+        !empty.join("logs").exists(),
+        "no logs/ in a directory without a node"
+    );
+
     // A log directory that cannot be made is an error that names it.
     let blocked = fed.spare_dir("blocked");
     std::fs::write(&blocked, "a file").expect("a file in the way");

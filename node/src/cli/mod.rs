@@ -129,12 +129,15 @@ impl Cli {
     }
 
     /// Where a node command writes its log (see `logging.rs`); `None` for other commands,
-    /// and for `bfte run` on a data directory that does not exist (it fails at once anyway,
-    /// and must not leave an empty directory behind).
+    /// and for `bfte run` on a directory that holds no node (it fails at once anyway, and
+    /// must not leave a log directory behind).
     pub fn node_log_dir(&self) -> Option<PathBuf> {
         match &self.command {
-            Command::Run(args) => (args.log_dir.is_some() || args.data_dir.is_dir())
-                .then(|| logging::node_log_dir(&args.data_dir, args.log_dir.as_deref())),
+            Command::Run(args) => (args.log_dir.is_some()
+                || bfte_node::daemon::DataDir::new(&args.data_dir)
+                    .secret_path()
+                    .exists())
+            .then(|| logging::node_log_dir(&args.data_dir, args.log_dir.as_deref())),
             Command::Replicate(args) => Some(logging::node_log_dir(
                 &args.data_dir,
                 args.log_dir.as_deref(),
