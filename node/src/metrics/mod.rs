@@ -78,120 +78,131 @@ impl NodeMetrics {
         // Proposal to finality takes 3 network delays when all goes well, and a few round
         // timeouts when leaders fail: 25 ms to about 100 s, doubling.
         let finality_latency = Histogram::new(exponential_buckets(0.025, 2.0, 13));
-        let metrics = NodeMetrics {
-            registry: Arc::new(Registry::default()),
-            round: Gauge::default(),
-            finalized_height: Gauge::default(),
-            finality_latency,
-            finality_wait: Gauge::default(),
-            dummy_rounds: Counter::default(),
-            notarized_blocks: Counter::default(),
-            finalized_blocks: Counter::default(),
-            finalized_items: Counter::default(),
-            missed_votes: Family::default(),
-            peer_connected: Family::default(),
-            peer_rtt: Family::default(),
-            peer_send_queue: Family::default(),
-            pending_items: Gauge::default(),
-            consensus_bytes_in: Counter::default(),
-            consensus_bytes_out: Counter::default(),
-            history_bytes_out: Counter::default(),
-            history_replicas: Gauge::default(),
-        };
-        let m = &metrics;
+        let round = Default::default();
         registry.register(
             "round",
             "The round this node's consensus is in",
-            m.round.clone(),
+            Clone::clone(&round),
         );
+        let finalized_height = Default::default();
         registry.register(
             "finalized_height",
             "Height of the highest finalized block",
-            m.finalized_height.clone(),
+            Clone::clone(&finalized_height),
         );
         registry.register(
             "finality_latency_seconds",
             "From the moment this node saw a block's proposal to the moment it saw the block \
              final",
-            m.finality_latency.clone(),
+            Clone::clone(&finality_latency),
         );
+        let finality_wait = Default::default();
         registry.register(
             "finality_wait_seconds",
             "How long work (pending items, or rounds above the finalized tip) has waited \
              without a finalized block; 0 when idle (the figure behind `bfte status`'s stall \
              exit code)",
-            m.finality_wait.clone(),
+            Clone::clone(&finality_wait),
         );
+        let dummy_rounds = Default::default();
         registry.register(
             "dummy_rounds",
             "Rounds that ended with a dummy certificate (no block) seen by this node",
-            m.dummy_rounds.clone(),
+            Clone::clone(&dummy_rounds),
         );
+        let notarized_blocks = Default::default();
         registry.register(
             "notarized_blocks",
             "Rounds that ended with a notarized block seen by this node",
-            m.notarized_blocks.clone(),
+            Clone::clone(&notarized_blocks),
         );
+        let finalized_blocks = Default::default();
         registry.register(
             "finalized_blocks",
             "Blocks this node saw finalized",
-            m.finalized_blocks.clone(),
+            Clone::clone(&finalized_blocks),
         );
+        let finalized_items = Default::default();
         registry.register(
             "finalized_items",
             "Items in the blocks this node saw finalized",
-            m.finalized_items.clone(),
+            Clone::clone(&finalized_items),
         );
+        let missed_votes = Default::default();
         registry.register(
             "missed_votes",
             "Rounds this node left before any vote of the peer for that round had arrived",
-            m.missed_votes.clone(),
+            Clone::clone(&missed_votes),
         );
+        let peer_connected = Default::default();
         registry.register(
             "peer_connected",
             "1 while this node's connection to the peer is up (this node itself counts as \
              connected), 0 otherwise",
-            m.peer_connected.clone(),
+            Clone::clone(&peer_connected),
         );
+        let peer_rtt = Default::default();
         registry.register(
             "peer_rtt_seconds",
             "Round-trip time of the path to the peer, while connected",
-            m.peer_rtt.clone(),
+            Clone::clone(&peer_rtt),
         );
+        let peer_send_queue = Default::default();
         registry.register(
             "peer_send_queue_frames",
             "Frames queued for the peer and not yet written to its stream",
-            m.peer_send_queue.clone(),
+            Clone::clone(&peer_send_queue),
         );
+        let pending_items = Default::default();
         registry.register(
             "pending_items",
             "Items this node holds that are not final yet",
-            m.pending_items.clone(),
+            Clone::clone(&pending_items),
         );
+        let consensus_bytes_in = Default::default();
         registry.register(
             "consensus_bytes_received",
             "Bytes of consensus messages received from peers",
-            m.consensus_bytes_in.clone(),
+            Clone::clone(&consensus_bytes_in),
         );
+        let consensus_bytes_out = Default::default();
         registry.register(
             "consensus_bytes_sent",
             "Bytes of consensus messages handed to the network for peers (one copy per peer)",
-            m.consensus_bytes_out.clone(),
+            Clone::clone(&consensus_bytes_out),
         );
+        let history_bytes_out = Default::default();
         registry.register(
             "history_bytes_served",
             "Bytes of finalized history (blocks and segment blobs) served to replicas and \
              peers catching up",
-            m.history_bytes_out.clone(),
+            Clone::clone(&history_bytes_out),
         );
+        let history_replicas = Default::default();
         registry.register(
             "history_replicas",
             "Replicas fetching or following the finalized history from this node now",
-            m.history_replicas.clone(),
+            Clone::clone(&history_replicas),
         );
         NodeMetrics {
             registry: Arc::new(registry),
-            ..metrics
+            round,
+            finalized_height,
+            finality_latency,
+            finality_wait,
+            dummy_rounds,
+            notarized_blocks,
+            finalized_blocks,
+            finalized_items,
+            missed_votes,
+            peer_connected,
+            peer_rtt,
+            peer_send_queue,
+            pending_items,
+            consensus_bytes_in,
+            consensus_bytes_out,
+            history_bytes_out,
+            history_replicas,
         }
     }
 
