@@ -5,6 +5,7 @@ pub mod daemon;
 pub mod driver;
 pub mod history;
 pub mod ledger;
+pub mod metrics;
 pub mod modules;
 pub mod net;
 pub mod replica;

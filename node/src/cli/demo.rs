@@ -18,7 +18,7 @@ use bfte_node::daemon::DataDir;
     about = "Run a local federation of node processes on loopback until Ctrl-C",
     after_help = "Examples:\n  bfte demo                       4 peers in a temporary directory\n  \
         bfte demo --peers 7 --dir ./fed  keep the data to restart the same federation later\n\n\
-        Each peer is a `bfte run` process with its data in DIR/peerN (log in DIR/peerN/node.log).\n\
+        Each peer is a `bfte run` process with its data in DIR/peerN (log in DIR/peerN/logs/).\n\
         The demo submits a trickle of items so rounds keep finalizing and opens the console on\n\
         peer0 (q quits and stops the federation); with --no-tui it prints peer0's view instead.\n\
         Inspect any peer with `bfte status --data-dir DIR/peerN` or `bfte tui --data-dir DIR/peerN`."
@@ -76,6 +76,7 @@ pub(super) fn prepare(root: &Path, peers: usize) -> anyhow::Result<Vec<DataDir>>
 
 pub(super) fn spawn(dir: &DataDir) -> anyhow::Result<Child> {
     let exe = std::env::current_exe().context("cannot find the bfte executable")?;
+    // The node logs to DIR/peerN/logs/; its stderr holds only where, and why it stopped.
     let log = std::fs::File::create(dir.path().join("node.log"))
         .with_context(|| format!("cannot create a log in {}", dir.path().display()))?;
     Command::new(exe)
@@ -110,7 +111,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let outcome = if args.no_tui {
         eprintln!(
-            "{} peers running in {} (logs: peerN/node.log). Ctrl-C stops them.",
+            "{} peers running in {} (logs: peerN/logs/). Ctrl-C stops them.",
             args.peers,
             root.display()
         );

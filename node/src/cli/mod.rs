@@ -10,6 +10,7 @@ mod governance_cmds;
 mod history_cmds;
 mod inspect_cmds;
 mod join_cmds;
+pub mod logging;
 mod module_cmds;
 mod node_cmds;
 mod node_dir;
@@ -22,6 +23,7 @@ mod status_cmd;
 mod tui;
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -50,7 +52,8 @@ pub const EXIT_VIOLATION: u8 = exit::EXIT_NO;
         bfte bench core --peers 4,7,16     measure the consensus core alone\n\n\
         Every command that works on a node takes --data-dir DIR after its name (after a\n\
         subcommand too: `bfte meta set --data-dir D k v`), or BFTE_DATA_DIR from the environment.\n\
-        Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=bfte_node=debug) to see more.\n\n",
+        Logs go to stderr, a node's to DATA_DIR/logs/; set RUST_LOG (e.g.\n\
+        RUST_LOG=bfte_node=debug) to see more.\n\n",
         exit_rule!()
     )
 )]
@@ -123,6 +126,29 @@ impl Cli {
             Command::Demo(args) => !args.no_tui,
             _ => false,
         }
+    }
+
+    /// Where a node command writes its log (see `logging.rs`); `None` for other commands,
+    /// and for `bfte run` on a directory that holds no node (it fails at once anyway, and
+    /// must not leave a log directory behind).
+    pub fn node_log_dir(&self) -> Option<PathBuf> {
+        match &self.command {
+            Command::Run(args) => (args.log_dir.is_some()
+                || bfte_node::daemon::DataDir::new(&args.data_dir)
+                    .secret_path()
+                    .exists())
+            .then(|| logging::node_log_dir(&args.data_dir, args.log_dir.as_deref())),
+            Command::Replicate(args) => Some(logging::node_log_dir(
+                &args.data_dir,
+                args.log_dir.as_deref(),
+            )),
+            _ => None,
+        }
+    }
+
+    /// Reports an error from before the command ran, as [`Cli::run`] reports its errors.
+    pub fn report(&self, error: &anyhow::Error) -> ExitCode {
+        exit::report(error, self.json)
     }
 
     /// Whether the command serves others over sockets (a node, or a client of one that lives

@@ -120,9 +120,16 @@ pub fn genesis(args: GenesisArgs) -> anyhow::Result<()> {
 #[derive(Debug, Args)]
 #[command(
     about = "Run a node until Ctrl-C",
-    after_help = "Example:\n  bfte run --data-dir ./alice --genesis genesis.json\n\n\
+    after_help = "Examples:\n  bfte run --data-dir ./alice --genesis genesis.json\n  \
+        bfte run --data-dir ./alice --metrics 127.0.0.1:9464   then: curl 127.0.0.1:9464/metrics\n\n\
         The first run copies the genesis file into the data directory; later runs need only\n\
-        --data-dir. Logs go to stderr (RUST_LOG=bfte_node=debug for more).\n\n\
+        --data-dir. The log goes to DATA_DIR/logs/bfte.YYYY-MM-DD.log, a file a day, the last 7\n\
+        kept (RUST_LOG=bfte_node=debug for more); stderr gets only the line saying so and the\n\
+        error the node stops with.\n\n\
+        With --metrics the node serves Prometheus metrics (bfte_*: round, finalized height,\n\
+        finality latency, dummy rounds, missed votes, each peer's connection, RTT and send\n\
+        queue, bytes in and out) at http://ADDR/metrics. Keep ADDR on loopback or a private\n\
+        network: it has no authentication.\n\n\
         Peers behind NAT are reached through relays and hole punching (n0's public relays by\n\
         default). On a LAN or loopback, `--relay off` keeps the node fully offline: it dials\n\
         only the addresses in the genesis file."
@@ -142,6 +149,13 @@ pub struct RunArgs {
     /// its nodes stop with it even when it is killed.
     #[arg(long)]
     pub stop_on_stdin_close: bool,
+    /// Serve Prometheus metrics at http://ADDR/metrics (such as 127.0.0.1:9464); off when
+    /// absent.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<SocketAddr>,
+    /// Where the log files go, instead of DATA_DIR/logs.
+    #[arg(long, value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
 }
 
 pub(super) fn parse_relay(value: &str) -> Result<RelayChoice, String> {
@@ -188,6 +202,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let options = daemon::RunOptions {
         relay: args.relay,
         stop_on_stdin_close: args.stop_on_stdin_close,
+        metrics: args.metrics,
     };
     runtime.block_on(daemon::run(dir, options))
 }

@@ -55,6 +55,9 @@ pub struct ReplicateArgs {
     /// Stop when standard input closes (for a supervisor holding the pipe).
     #[arg(long)]
     pub stop_on_stdin_close: bool,
+    /// Where the log files go, instead of DATA_DIR/logs.
+    #[arg(long, value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
 }
 
 pub fn replicate(args: ReplicateArgs) -> anyhow::Result<()> {

@@ -24,6 +24,7 @@ use super::finality::FinalityWatch;
 use super::joins::close_admitted_joins;
 use crate::driver::{Flow, Host, Step, Submissions};
 use crate::ledger::{CatchUp, Ledger};
+use crate::metrics::{MetricsRecorder, Sample};
 use crate::net::Net;
 use crate::store::Store;
 use bfte_consensus::{Core, Input, Now, Output};
@@ -55,6 +56,8 @@ pub(super) struct NodeHost {
     pub(super) finality: FinalityWatch,
     /// The applied tip, which the history server serves up to and pushes to its followers.
     pub(super) history_tip: watch::Sender<Height>,
+    /// Present with `--metrics`.
+    pub(super) metrics: Option<MetricsRecorder>,
 }
 
 impl Host<Arc<Store>> for NodeHost {
@@ -65,6 +68,9 @@ impl Host<Arc<Store>> for NodeHost {
     fn committed(&mut self, outputs: &[(Output, Round)], core: &Core) -> Flow {
         for (output, round) in outputs {
             self.observer.output(output, *round, core);
+            if let Some(metrics) = &mut self.metrics {
+                metrics.committed(output, *round, core, &self.names, &self.observer);
+            }
         }
         let finalized = outputs.iter().any(|(o, _)| !o.finalized.is_empty());
         let now = self.clock.now().monotonic_ms;
@@ -74,6 +80,9 @@ impl Host<Arc<Store>> for NodeHost {
 
     fn send(&mut self, to: &[PeerId], message: &Message) {
         let frame = Arc::new(message.encode());
+        if let Some(metrics) = &self.metrics {
+            metrics.sent(frame.len(), to.len());
+        }
         for peer in to {
             self.net.send(peer, frame.clone());
         }
@@ -118,7 +127,11 @@ impl Driver {
     }
 
     pub(super) fn on_frame(&mut self, from: PeerId, bytes: &[u8]) {
-        match Message::decode(bytes) {
+        let decoded = Message::decode(bytes);
+        if let Some(metrics) = &mut self.host.metrics {
+            metrics.inbound(bytes.len(), decoded.as_ref().ok());
+        }
+        match decoded {
             Ok(message) => {
                 // A peer sends its own votes only; recording others' would let one peer fill
                 // the trail with votes under any name.
@@ -156,6 +169,24 @@ impl Driver {
 
     pub(super) fn fire_timers(&mut self) {
         self.step.fire_due(&self.host);
+    }
+
+    /// Refreshes the metrics the node keeps anyway, from where `bfte status` reads them.
+    pub(super) fn sample_metrics(&mut self) {
+        let Some(metrics) = &mut self.host.metrics else {
+            return;
+        };
+        let net = &self.host.net;
+        let now = self.host.clock.now().monotonic_ms;
+        metrics.sample(&Sample {
+            core: self.step.core(),
+            names: &self.host.names,
+            states: &net.peer_states(),
+            queued_frames: &net.queued_frames(),
+            history_bytes_out: net.served().bytes_out(),
+            history_replicas: net.served().replicas().len(),
+            finality_wait_ms: self.host.finality.waiting_ms(now),
+        });
     }
 
     /// A connection that came up (again) is a reason to compare notes with that peer.

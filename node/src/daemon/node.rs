@@ -2,6 +2,7 @@
 //! admin sockets, then feed the driver (`driver.rs`) batches of inputs until asked to stop.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ use super::files::{DataDir, GenesisFile};
 use super::finality::FinalityWatch;
 use crate::driver::{Step, start_core};
 use crate::ledger::Ledger;
+use crate::metrics::{self, MetricsRecorder, NodeMetrics};
 use crate::net::{Inbound, Net, NetConfig, RelayChoice};
 use crate::replica::{self, SegmentBlobs};
 use crate::store::Store;
@@ -32,6 +34,8 @@ const MAX_BATCH: usize = 256;
 pub struct RunOptions {
     pub relay: RelayChoice,
     pub stop_on_stdin_close: bool,
+    /// Where to serve Prometheus metrics (`GET /metrics`); none when absent.
+    pub metrics: Option<SocketAddr>,
 }
 
 /// Runs a node until Ctrl-C (or standard input closing, if asked) or a fatal error (a database
@@ -40,7 +44,17 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
     let RunOptions {
         relay,
         stop_on_stdin_close,
+        metrics,
     } = options;
+    let metrics = match metrics {
+        Some(addr) => {
+            let recorded = NodeMetrics::new();
+            let bound = metrics::serve(addr, recorded.clone()).await?;
+            tracing::info!(%bound, "serving metrics at /metrics");
+            Some(MetricsRecorder::new(recorded))
+        }
+        None => None,
+    };
     let secret = dir.secret()?;
     let settings = dir.settings()?;
     let genesis_file = GenesisFile::load(&dir.genesis_path())?;
@@ -97,6 +111,7 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
         connected: HashMap::new(),
         finality: FinalityWatch::default(),
         history_tip,
+        metrics,
     };
     let genesis_config = CoreConfig::new(&genesis, Arc::new(secret), Arc::new(Ed25519Verifier));
     let (step, _) = Step::start(
@@ -144,6 +159,7 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
             _ = connection_check.tick() => {
                 driver.check_connections();
                 driver.flush_seen_votes();
+                driver.sample_metrics();
             }
             _ = tokio::signal::ctrl_c() => break,
             () = &mut supervisor_gone => {

@@ -390,8 +390,8 @@ async fn pump(connection: &Connection, mut stream: SendStream, task: &mut Task) 
     }
     End::Refused
 }
-#[cfg(test)]
 impl Link {
+    /// Frames queued and not yet taken by the writer task.
     pub(super) fn queue_len(&self) -> usize {
         self.queue.max_capacity() - self.queue.capacity()
     }

@@ -455,6 +455,15 @@ impl Net {
         states
     }
 
+    /// How many frames wait in each peer's send queue (for the metrics).
+    pub fn queued_frames(&self) -> Vec<(PeerId, usize)> {
+        let links = self.peers.links();
+        links
+            .iter()
+            .map(|(id, link)| (*id, link.queue_len()))
+            .collect()
+    }
+
     /// Closes every connection and the endpoint, telling peers; frames still queued are lost.
     pub async fn shutdown(self) {
         self.peers.links_mut().clear();

@@ -4,7 +4,7 @@
 
 pub mod netns;
 
-use std::net::{Ipv4Addr, UdpSocket};
+use std::net::{Ipv4Addr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -72,6 +72,8 @@ pub struct Federation {
     pub dirs: Vec<PathBuf>,
     nodes: Vec<Option<Child>>,
     launch: Launch,
+    /// Each node's `--metrics` address, when the federation serves metrics.
+    pub metrics: Option<Vec<String>>,
 }
 
 impl Federation {
@@ -80,6 +82,15 @@ impl Federation {
     }
 
     pub fn launch(n: usize, launch: Launch) -> Federation {
+        Federation::create(n, launch, false)
+    }
+
+    /// On loopback, each node serving metrics at `self.metrics[i]`.
+    pub fn with_metrics(n: usize) -> Federation {
+        Federation::create(n, Launch::loopback(), true)
+    }
+
+    fn create(n: usize, launch: Launch, metrics: bool) -> Federation {
         let temp = tempfile::tempdir().expect("tempdir");
         let dirs: Vec<PathBuf> = (0..n)
             .map(|i| temp.path().join(format!("peer{i}")))
@@ -117,6 +128,7 @@ impl Federation {
             dirs,
             nodes: (0..n).map(|_| None).collect(),
             launch,
+            metrics: metrics.then(|| (0..n).map(|_| free_tcp_addr()).collect()),
         };
         for i in 0..n {
             federation.start(i);
@@ -138,14 +150,17 @@ impl Federation {
             }
             None => Command::new(BFTE),
         };
+        command.args([
+            "run",
+            "--relay",
+            &self.launch.relay,
+            "--data-dir",
+            p(&self.dirs[i]),
+        ]);
+        if let Some(addr) = self.metrics.as_ref().and_then(|m| m.get(i)) {
+            command.args(["--metrics", addr]);
+        }
         let child = command
-            .args([
-                "run",
-                "--relay",
-                &self.launch.relay,
-                "--data-dir",
-                p(&self.dirs[i]),
-            ])
             .env("RUST_LOG", "bfte_node=info")
             .envs(self.launch.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
@@ -281,7 +296,7 @@ impl Federation {
                     .dirs
                     .iter()
                     .map(|d| {
-                        let log = std::fs::read_to_string(d.join("node.log")).unwrap_or_default();
+                        let log = node_log(d);
                         let last: Vec<&str> = log.lines().rev().take(5).collect();
                         format!("{}: {:?}\n", d.display(), last)
                     })
@@ -308,6 +323,27 @@ pub fn free_listen_addr() -> String {
         .expect("free port")
         .port();
     format!("127.0.0.1:{port}")
+}
+
+/// `127.0.0.1:PORT` with a TCP port that was free a moment ago.
+pub fn free_tcp_addr() -> String {
+    let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|s| s.local_addr())
+        .expect("free port")
+        .port();
+    format!("127.0.0.1:{port}")
+}
+
+/// The newest of a node's log files (in `DIR/logs/`), then its stderr (`DIR/node.log`: where
+/// the log is, and the error it stopped with).
+pub fn node_log(dir: &Path) -> String {
+    let newest = std::fs::read_dir(dir.join("logs"))
+        .ok()
+        .and_then(|entries| entries.filter_map(Result::ok).map(|e| e.path()).max());
+    let log = newest
+        .and_then(|path| std::fs::read_to_string(path).ok())
+        .unwrap_or_default();
+    log + &std::fs::read_to_string(dir.join("node.log")).unwrap_or_default()
 }
 
 pub fn p(path: &Path) -> &str {
