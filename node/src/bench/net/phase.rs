@@ -80,8 +80,9 @@ fn wait_until_connected(nodes: &[NetNode]) -> anyhow::Result<Vec<PeerId>> {
                     break;
                 }
                 _ if started.elapsed() > READY_LIMIT => bail!(
-                    "peer{index} is not connected to all its peers after {READY_LIMIT:?}; see {}",
-                    node.dir.path().join("node.log").display()
+                    "peer{index} is not connected to all its peers after {READY_LIMIT:?}; see its log \
+                     in {}",
+                    node.dir.path().join("logs").display()
                 ),
                 _ => thread::sleep(Duration::from_millis(50)),
             }
@@ -221,7 +222,7 @@ impl Stuck {
             self.last_block = Instant::now();
         } else if self.last_block.elapsed() > NO_PROGRESS_LIMIT {
             bail!(
-                "no block was finalized for {NO_PROGRESS_LIMIT:?}; see the nodes' node.log files"
+                "no block was finalized for {NO_PROGRESS_LIMIT:?}; see the nodes' logs/ directories"
             );
         }
         Ok(())
