@@ -1,6 +1,8 @@
 //! Signing with domain separation, and (batch) verification behind a trait so the simulator can
 //! swap in a cheaper stand-in that performs every check except the curve arithmetic.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt::Debug;
 
 use crate::peer::{PeerId, PeerSecret, Signature};
@@ -83,7 +85,7 @@ impl Verifier for Ed25519Verifier {
         let mut signatures = Vec::with_capacity(batch.len());
         let mut messages = Vec::with_capacity(batch.len());
         for item in batch {
-            let Ok(key) = item.signer.verifying_key() else {
+            let Some(key) = verifying_key(item.signer) else {
                 return false;
             };
             keys.push(key);
@@ -96,6 +98,33 @@ impl Verifier for Ed25519Verifier {
             _ => ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok(),
         }
     }
+}
+
+/// Most signers' keys kept decompressed per thread; more clears the cache (a federation has at
+/// most a few hundred members, so only a flood of unknown signers would).
+const CACHED_KEYS: usize = 1_024;
+
+thread_local! {
+    /// Decompressing a signer's point costs about a quarter of checking one signature, and the
+    /// same few peers sign everything a node checks.
+    static VERIFYING_KEYS: RefCell<HashMap<PeerId, ed25519_dalek::VerifyingKey>> =
+        RefCell::new(HashMap::new());
+}
+
+/// `signer`'s key, decompressed once per thread; `None` if its bytes are not a curve point.
+fn verifying_key(signer: &PeerId) -> Option<ed25519_dalek::VerifyingKey> {
+    VERIFYING_KEYS.with(|keys| {
+        let mut keys = keys.borrow_mut();
+        if let Some(key) = keys.get(signer) {
+            return Some(*key);
+        }
+        let key = signer.verifying_key().ok()?;
+        if keys.len() >= CACHED_KEYS {
+            keys.clear();
+        }
+        keys.insert(*signer, key);
+        Some(key)
+    })
 }
 
 #[cfg(test)]
@@ -123,6 +152,33 @@ mod tests {
         assert!(batch(&sigs));
         sigs[2].0[0] ^= 1;
         assert!(!batch(&sigs));
+    }
+
+    #[test]
+    fn a_cached_key_checks_like_a_fresh_one_and_a_non_key_never_verifies() {
+        let secret = PeerSecret::from_seed([7; 32]);
+        let message = Domain::Item.signing_bytes(&3u64);
+        let signature = secret.sign(&message);
+        let id = secret.peer_id();
+        let one = |signer: &PeerId, signature: &Signature| {
+            Ed25519Verifier.verify(SignedBytes {
+                signer,
+                message: &message,
+                signature,
+            })
+        };
+        // The second check takes the key from the cache.
+        assert!(one(&id, &signature));
+        assert!(one(&id, &signature));
+        let mut forged = signature;
+        forged.0[5] ^= 1;
+        assert!(!one(&id, &forged));
+        let not_a_key = (0..=255u8)
+            .map(|b| PeerId([b; 32]))
+            .find(|id| id.verifying_key().is_err())
+            .expect("some byte pattern is not a curve point");
+        assert!(!one(&not_a_key, &signature));
+        assert!(!one(&not_a_key, &signature), "nor when asked again");
     }
 
     #[test]
