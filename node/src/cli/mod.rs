@@ -3,6 +3,7 @@
 mod admin_client;
 mod admin_cmds;
 mod bench;
+mod chaos;
 mod demo;
 mod evidence_cmds;
 mod exit;
@@ -93,6 +94,7 @@ enum Command {
     Tui(tui::TuiArgs),
     Sim(sim::SimArgs),
     Bench(bench::BenchArgs),
+    Chaos(chaos::ChaosArgs),
 }
 
 impl Cli {
@@ -135,6 +137,7 @@ impl Cli {
                 | Command::Relay(_)
                 | Command::Demo(_)
                 | Command::Tui(_)
+                | Command::Chaos(_)
         )
     }
 
@@ -186,6 +189,7 @@ impl Command {
             Command::Tui(args) => done(tui::tui(args)),
             Command::Sim(args) => sim::run(args),
             Command::Bench(args) => bench::run(args),
+            Command::Chaos(args) => chaos::run(args),
         }
     }
 }

@@ -1,0 +1,210 @@
+//! `bfte chaos`: a local federation of `bfte run` processes under load and seeded faults,
+//! checked at the end from the nodes' own records (`bfte_node::chaos`).
+
+mod nodes;
+mod runner;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use bfte_node::chaos::{FaultKind, NodeRecord, Schedule, Verdict, check};
+use bfte_node::store::Store;
+use clap::Args;
+use serde_json::json;
+
+use self::nodes::Nodes;
+use self::runner::{Observed, Runner};
+use super::EXIT_VIOLATION;
+
+#[derive(Debug, Args)]
+#[command(
+    about = "Run a local federation under seeded faults and check safety and liveness",
+    after_help = "Examples:\n  \
+        bfte chaos                                  4 peers for 2 minutes, a random seed\n  \
+        bfte chaos --peers 7 --seconds 3600         an hour\n  \
+        bfte chaos --peers 4 --seconds 120 --seed 42   replay a run: same faults, same times\n\n\
+        Each peer is a `bfte run` process on loopback (data and log in DIR/peerN). While the\n\
+        run lasts, items are submitted round-robin to the nodes that are up, and nodes are\n\
+        killed with SIGKILL and restarted, or paused with SIGSTOP and resumed, at most f at a\n\
+        time, as the seed says. Then the nodes are stopped and their databases checked: every\n\
+        finalized chain is a prefix of the longest, every accepted item is final exactly once,\n\
+        no peer signed conflicting votes (received-votes audit trail), state roots agree at\n\
+        every height. A failed run keeps DIR and prints the command that replays its faults."
+)]
+pub struct ChaosArgs {
+    /// How many peers (4 to 7).
+    #[arg(long, default_value_t = 4,
+          value_parser = clap::value_parser!(u64).range(4..=7))]
+    peers: u64,
+    /// How long faults are injected, in seconds (the final checks come after).
+    #[arg(long, default_value_t = 120, value_name = "S",
+          value_parser = clap::value_parser!(u64).range(10..))]
+    seconds: u64,
+    /// The seed of the fault schedule; random when absent (the run prints it).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Items submitted per second across the nodes that are up.
+    #[arg(long, default_value_t = 20.0, value_name = "N")]
+    load: f64,
+    /// Where the peers' data directories go; a temporary directory, removed after a passing
+    /// run, when absent. Must not hold a federation already.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: ChaosArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        args.load.is_finite() && args.load > 0.0,
+        "--load must be a positive number of items a second, not {}",
+        args.load
+    );
+    let peers = usize::try_from(args.peers)?;
+    let seed = match args.seed {
+        Some(seed) => seed,
+        None => getrandom::u64().map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?,
+    };
+    let replay = format!(
+        "bfte chaos --peers {peers} --seconds {} --seed {seed}",
+        args.seconds
+    );
+    let root = args.dir.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("bfte-chaos-{}-{seed}", std::process::id()))
+    });
+    anyhow::ensure!(
+        !root.join("peer0").exists(),
+        "{} already holds a federation; pick another --dir",
+        root.display()
+    );
+    let run = Duration::from_secs(args.seconds);
+    let schedule = Schedule::generate(seed, peers, run);
+    eprintln!(
+        "chaos: seed {seed}, {peers} peers for {} s, {} kills and {} pauses scheduled, data in {}",
+        args.seconds,
+        schedule.count(FaultKind::Kill),
+        schedule.count(FaultKind::Pause),
+        root.display()
+    );
+
+    let outcome = run_and_check(&root, peers, &schedule, run, args.load, seed);
+    let (observed, verdict) = match outcome {
+        Ok(found) => found,
+        Err(error) => {
+            eprintln!("chaos: the run failed; replay it with `{replay}`");
+            eprintln!("chaos: node data and logs kept in {}", root.display());
+            return Err(error);
+        }
+    };
+    let mut violations = observed.violations.clone();
+    violations.extend(verdict.violations.iter().cloned());
+    if args.json {
+        println!(
+            "{}",
+            report_json(peers, args.seconds, seed, &observed, &verdict, &violations)
+        );
+    } else {
+        print_report(&observed, &verdict);
+    }
+    if violations.is_empty() {
+        if args.dir.is_none() {
+            let _ = std::fs::remove_dir_all(&root);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    for violation in &violations {
+        eprintln!("chaos: VIOLATION: {violation}");
+    }
+    eprintln!("chaos: replay this schedule with `{replay}`");
+    eprintln!("chaos: node data and logs kept in {}", root.display());
+    Ok(ExitCode::from(EXIT_VIOLATION))
+}
+
+fn run_and_check(
+    root: &std::path::Path,
+    peers: usize,
+    schedule: &Schedule,
+    run: Duration,
+    load: f64,
+    seed: u64,
+) -> anyhow::Result<(Observed, Verdict)> {
+    let mut nodes = Nodes::start(root, peers)?;
+    let observed = Runner::new(&mut nodes, seed).run(schedule, run, load, &|line| {
+        eprintln!("chaos: {line}");
+    })?;
+    let killed = nodes.stop();
+    let mut records = Vec::with_capacity(peers);
+    for (peer, dir) in nodes.dirs.iter().enumerate() {
+        records.push(NodeRecord::read(&format!("peer{peer}"), dir)?);
+    }
+    let genesis = Store::open(nodes.dirs[0].database_path())
+        .context("cannot open peer0's database")?
+        .genesis()
+        .clone();
+    let mut verdict = check(&records, &observed.accepted, &genesis.federation_id());
+    for peer in killed {
+        verdict
+            .violations
+            .push(format!("peer{peer} did not stop when asked and was killed"));
+    }
+    Ok((observed, verdict))
+}
+
+fn print_report(observed: &Observed, verdict: &Verdict) {
+    println!(
+        "faults     {} kills, {} pauses",
+        observed.kills, observed.pauses
+    );
+    println!(
+        "items      {} submitted, {} accepted, {} of them final exactly once; {} items final in all",
+        observed.submitted,
+        observed.accepted.len(),
+        verdict.accepted_final,
+        verdict.items_final
+    );
+    println!("chain      {} blocks finalized", verdict.longest);
+    println!(
+        "recovery   longest {:.1} s over {} recoveries; all final {} after the last fault",
+        observed.longest_recovery.as_secs_f64(),
+        observed.recoveries,
+        observed
+            .final_recovery
+            .map_or("never".into(), |d| format!("{:.1} s", d.as_secs_f64()))
+    );
+    println!(
+        "votes      {} audited, {} conflicting pairs",
+        verdict.audited_votes,
+        verdict.conflicts.len()
+    );
+}
+
+fn report_json(
+    peers: usize,
+    seconds: u64,
+    seed: u64,
+    observed: &Observed,
+    verdict: &Verdict,
+    violations: &[String],
+) -> serde_json::Value {
+    json!({
+        "peers": peers,
+        "seconds": seconds,
+        "seed": seed,
+        "kills": observed.kills,
+        "pauses": observed.pauses,
+        "submitted": observed.submitted,
+        "accepted": observed.accepted.len(),
+        "accepted_final": verdict.accepted_final,
+        "items_final": verdict.items_final,
+        "height": verdict.longest,
+        "recoveries": observed.recoveries,
+        "longest_recovery_s": observed.longest_recovery.as_secs_f64(),
+        "final_recovery_s": observed.final_recovery.map(|d| d.as_secs_f64()),
+        "audited_votes": verdict.audited_votes,
+        "conflicts": verdict.conflicts.len(),
+        "violations": violations,
+    })
+}
