@@ -14,6 +14,11 @@ const LASTS_MS: (u64, u64) = (500, 8_000);
 /// The shortest fault worth scheduling: a later start is dropped rather than clipped shorter.
 const SHORTEST: Duration = Duration::from_millis(500);
 
+/// Largest delay a slow link gets, in milliseconds.
+const MAX_DELAY_MS: u64 = 300;
+/// Largest share of frames a lossy link drops, in percent.
+const MAX_LOSS_PERCENT: u8 = 30;
+
 /// What happens to a node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FaultKind {
@@ -21,6 +26,30 @@ pub enum FaultKind {
     Kill,
     /// SIGSTOP, then SIGCONT when the fault ends: a node that hangs, then wakes up late.
     Pause,
+    /// The link between the node and `other` drops everything, both ways.
+    Cut { other: usize },
+    /// The link between the node and `other` delays and drops frames, both ways.
+    Slow {
+        other: usize,
+        delay_ms: u64,
+        loss_percent: u8,
+    },
+}
+
+impl FaultKind {
+    pub fn is_link(&self) -> bool {
+        matches!(self, FaultKind::Cut { .. } | FaultKind::Slow { .. })
+    }
+}
+
+/// What a schedule may contain besides kills and pauses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Options {
+    /// Link faults (the nodes need the `chaos` feature).
+    pub links: bool,
+    /// A Byzantine node: never given another fault, and it takes one of the f faults the
+    /// federation tolerates for the whole run.
+    pub byzantine: Option<usize>,
 }
 
 /// One fault: from `at` (since the run started) for `lasts`.
@@ -39,28 +68,30 @@ impl Fault {
 }
 
 /// The faults of a run of `run` over `peers` nodes, in start order. At most f = (n - 1) / 3
-/// nodes are faulty at any time, so the federation is expected to keep finalizing throughout,
-/// and every fault ends by the end of the run.
+/// nodes are faulty at any time (a link fault counts against its first node, a Byzantine node
+/// all the time), so the federation is expected to keep finalizing throughout, and every fault
+/// ends by the end of the run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Schedule {
     pub faults: Vec<Fault>,
 }
 
 impl Schedule {
-    pub fn generate(seed: u64, peers: usize, run: Duration) -> Schedule {
+    pub fn generate(seed: u64, peers: usize, run: Duration, options: Options) -> Schedule {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let tolerated = peers.saturating_sub(1) / 3;
+        let tolerated =
+            (peers.saturating_sub(1) / 3).saturating_sub(usize::from(options.byzantine.is_some()));
         let mut faults: Vec<Fault> = Vec::new();
         let mut at = WARMUP;
         loop {
             at += Duration::from_millis(rng.random_range(GAP_MS.0..=GAP_MS.1));
             // Drawn whatever happens below, so one choice never shifts the others.
             let lasts = Duration::from_millis(rng.random_range(LASTS_MS.0..=LASTS_MS.1));
-            let kind = if rng.random_bool(0.5) {
-                FaultKind::Kill
-            } else {
-                FaultKind::Pause
-            };
+            let other_pick = rng.random_range(0..peers.max(1));
+            let delay_ms = rng.random_range(0..=MAX_DELAY_MS);
+            let loss_percent = rng.random_range(0..=MAX_LOSS_PERCENT);
+            let kinds = if options.links { 4 } else { 2 };
+            let kind = rng.random_range(0..kinds);
             let pick = rng.random_range(0..peers.max(1));
             if at + SHORTEST > run {
                 break;
@@ -73,11 +104,29 @@ impl Schedule {
             if busy.len() >= tolerated {
                 continue;
             }
-            let free: Vec<usize> = (0..peers).filter(|p| !busy.contains(p)).collect();
+            let free: Vec<usize> = (0..peers)
+                .filter(|p| !busy.contains(p) && Some(*p) != options.byzantine)
+                .collect();
+            if free.is_empty() {
+                continue;
+            }
+            let peer = free[pick % free.len()];
+            let others: Vec<usize> = (0..peers).filter(|p| *p != peer).collect();
+            let other = others[other_pick % others.len()];
+            let kind = match kind {
+                0 => FaultKind::Kill,
+                1 => FaultKind::Pause,
+                2 => FaultKind::Cut { other },
+                _ => FaultKind::Slow {
+                    other,
+                    delay_ms,
+                    loss_percent,
+                },
+            };
             faults.push(Fault {
                 at,
                 lasts: lasts.min(run - at),
-                peer: free[pick % free.len()],
+                peer,
                 kind,
             });
         }
@@ -93,8 +142,8 @@ impl Schedule {
             .unwrap_or_default()
     }
 
-    pub fn count(&self, kind: FaultKind) -> usize {
-        self.faults.iter().filter(|f| f.kind == kind).count()
+    pub fn count(&self, kind: impl Fn(&FaultKind) -> bool) -> usize {
+        self.faults.iter().filter(|f| kind(&f.kind)).count()
     }
 }
 
@@ -106,18 +155,31 @@ mod tests {
 
     #[test]
     fn a_seed_gives_the_same_schedule_and_another_seed_another() {
-        assert_eq!(Schedule::generate(7, 4, RUN), Schedule::generate(7, 4, RUN));
-        assert_ne!(Schedule::generate(7, 4, RUN), Schedule::generate(8, 4, RUN));
+        let links = Options {
+            links: true,
+            byzantine: None,
+        };
+        let same = Schedule::generate(7, 4, RUN, links);
+        assert_eq!(same, Schedule::generate(7, 4, RUN, links));
+        assert_ne!(same, Schedule::generate(8, 4, RUN, links));
     }
 
     #[test]
     fn at_most_f_nodes_are_faulty_at_once_and_all_faults_end_in_the_run() {
         for seed in 0..200 {
-            for peers in [4, 5, 7] {
-                let schedule = Schedule::generate(seed, peers, RUN);
+            for (peers, byzantine) in [(4, None), (5, None), (7, None), (7, Some(6))] {
+                let options = Options {
+                    links: seed % 2 == 0,
+                    byzantine,
+                };
+                let schedule = Schedule::generate(seed, peers, RUN, options);
                 assert!(schedule.faults.len() > 10, "seed {seed}: {schedule:?}");
                 for fault in &schedule.faults {
-                    assert!(fault.peer < peers);
+                    assert!(fault.peer < peers && Some(fault.peer) != byzantine);
+                    if let FaultKind::Cut { other } | FaultKind::Slow { other, .. } = fault.kind {
+                        assert!(other < peers && other != fault.peer, "{fault:?}");
+                    }
+                    assert!(options.links || !fault.kind.is_link());
                     assert!(fault.at >= WARMUP && fault.ends() <= RUN, "{fault:?}");
                     let concurrent: Vec<usize> = schedule
                         .faults
@@ -139,9 +201,17 @@ mod tests {
     }
 
     #[test]
-    fn both_kinds_of_fault_are_drawn() {
-        let schedule = Schedule::generate(1, 4, RUN);
-        assert!(schedule.count(FaultKind::Kill) > 0);
-        assert!(schedule.count(FaultKind::Pause) > 0);
+    fn every_kind_of_fault_is_drawn() {
+        let options = Options {
+            links: true,
+            byzantine: None,
+        };
+        let schedule = Schedule::generate(1, 4, RUN, options);
+        assert!(schedule.count(|k| *k == FaultKind::Kill) > 0);
+        assert!(schedule.count(|k| *k == FaultKind::Pause) > 0);
+        assert!(schedule.count(|k| matches!(k, FaultKind::Cut { .. })) > 0);
+        assert!(schedule.count(|k| matches!(k, FaultKind::Slow { .. })) > 0);
+        let without = Schedule::generate(1, 4, RUN, Options::default());
+        assert_eq!(without.count(FaultKind::is_link), 0);
     }
 }

@@ -1,6 +1,8 @@
 //! `bfte chaos`: a local federation of `bfte run` processes under load and seeded faults,
 //! checked at the end from the nodes' own records (`bfte_node::chaos`).
 
+#[cfg(feature = "chaos")]
+mod links;
 mod nodes;
 mod runner;
 
@@ -9,7 +11,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use bfte_node::chaos::{FaultKind, NodeRecord, Schedule, Verdict, check};
+use bfte_node::chaos::byzantine::{self, NAMES, leaves_evidence};
+use bfte_node::chaos::{Byzantine, FaultKind, NodeRecord, Options, Schedule, Verdict, check};
 use bfte_node::store::Store;
 use clap::Args;
 use serde_json::json;
@@ -28,7 +31,8 @@ use super::EXIT_VIOLATION;
         Each peer is a `bfte run` process on loopback (data and log in DIR/peerN). While the\n\
         run lasts, items are submitted round-robin to the nodes that are up, and nodes are\n\
         killed with SIGKILL and restarted, or paused with SIGSTOP and resumed, at most f at a\n\
-        time, as the seed says. Then the nodes are stopped and their databases checked: every\n\
+        time, as the seed says; a bfte built with `--features chaos` also cuts links, slows\n\
+        them (delay and loss), and can run one node Byzantine (--byzantine). Then the nodes are stopped and their databases checked: every\n\
         finalized chain is a prefix of the longest, every accepted item is final exactly once,\n\
         no peer signed conflicting votes (received-votes audit trail), state roots agree at\n\
         every height. A failed run keeps DIR and prints the command that replays its faults."
@@ -45,6 +49,11 @@ pub struct ChaosArgs {
     /// The seed of the fault schedule; random when absent (the run prints it).
     #[arg(long)]
     seed: Option<u64>,
+    /// Run the last peer Byzantine, with this behaviour (needs a bfte built with
+    /// `--features chaos`): equivocate, double-vote, dummy-and-finalize, bad-signatures,
+    /// malformed, withhold, stale-spam or false-state.
+    #[arg(long, value_name = "BEHAVIOUR")]
+    byzantine: Option<String>,
     /// Items submitted per second across the nodes that are up.
     #[arg(long, default_value_t = 20.0, value_name = "N")]
     load: f64,
@@ -64,14 +73,43 @@ pub fn run(args: ChaosArgs) -> anyhow::Result<ExitCode> {
         args.load
     );
     let peers = usize::try_from(args.peers)?;
+    let byzantine = match &args.byzantine {
+        None => None,
+        Some(name) => {
+            anyhow::ensure!(
+                cfg!(feature = "chaos"),
+                "--byzantine needs a bfte built with the chaos feature: \
+                 `cargo build -p bfte-node --features chaos`"
+            );
+            anyhow::ensure!(
+                peers >= 7,
+                "--byzantine needs --peers 7: with fewer, the Byzantine node takes the one \
+                 fault the federation tolerates and no other fault could be injected"
+            );
+            let Some(behavior) = byzantine::behavior(name) else {
+                let names: Vec<&str> = NAMES.iter().map(|(n, _)| *n).collect();
+                anyhow::bail!("unknown --byzantine {name}: one of {}", names.join(", "));
+            };
+            Some((peers - 1, name.as_str(), behavior))
+        }
+    };
     let seed = match args.seed {
         Some(seed) => seed,
         None => getrandom::u64().map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?,
     };
-    let replay = format!(
+    let mut replay = format!(
         "bfte chaos --peers {peers} --seconds {} --seed {seed}",
         args.seconds
     );
+    if let Some((_, name, _)) = byzantine {
+        replay.push_str(&format!(" --byzantine {name}"));
+    }
+    if cfg!(feature = "chaos") {
+        replay = format!(
+            "cargo run -p bfte-node --features chaos -- {}",
+            &replay[5..]
+        );
+    }
     let root = args.dir.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("bfte-chaos-{}-{seed}", std::process::id()))
     });
@@ -81,16 +119,33 @@ pub fn run(args: ChaosArgs) -> anyhow::Result<ExitCode> {
         root.display()
     );
     let run = Duration::from_secs(args.seconds);
-    let schedule = Schedule::generate(seed, peers, run);
+    let options = Options {
+        links: cfg!(feature = "chaos"),
+        byzantine: byzantine.map(|(peer, _, _)| peer),
+    };
+    let schedule = Schedule::generate(seed, peers, run, options);
     eprintln!(
-        "chaos: seed {seed}, {peers} peers for {} s, {} kills and {} pauses scheduled, data in {}",
+        "chaos: seed {seed}, {peers} peers for {} s, {} kills, {} pauses, {} link faults \
+         scheduled{}, data in {}",
         args.seconds,
-        schedule.count(FaultKind::Kill),
-        schedule.count(FaultKind::Pause),
+        schedule.count(|k| *k == FaultKind::Kill),
+        schedule.count(|k| *k == FaultKind::Pause),
+        schedule.count(FaultKind::is_link),
+        byzantine.map_or(String::new(), |(p, name, _)| format!(
+            ", peer{p} Byzantine ({name})"
+        )),
         root.display()
     );
 
-    let outcome = run_and_check(&root, peers, &schedule, run, args.load, seed);
+    let setup = Setup {
+        peers,
+        schedule: &schedule,
+        run,
+        load: args.load,
+        seed,
+        byzantine: byzantine.map(|(peer, name, behavior)| (peer, name, leaves_evidence(behavior))),
+    };
+    let outcome = run_and_check(&root, &setup);
     let (observed, verdict) = match outcome {
         Ok(found) => found,
         Err(error) => {
@@ -123,16 +178,22 @@ pub fn run(args: ChaosArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(EXIT_VIOLATION))
 }
 
-fn run_and_check(
-    root: &std::path::Path,
+/// What one run is made of.
+struct Setup<'a> {
     peers: usize,
-    schedule: &Schedule,
+    schedule: &'a Schedule,
     run: Duration,
     load: f64,
     seed: u64,
-) -> anyhow::Result<(Observed, Verdict)> {
-    let mut nodes = Nodes::start(root, peers)?;
-    let observed = Runner::new(&mut nodes, seed).run(schedule, run, load, &|line| {
+    /// The Byzantine node, its behaviour, and whether that leaves evidence.
+    byzantine: Option<(usize, &'a str, bool)>,
+}
+
+fn run_and_check(root: &std::path::Path, setup: &Setup) -> anyhow::Result<(Observed, Verdict)> {
+    let peers = setup.peers;
+    let mut nodes = Nodes::start(root, peers, setup.byzantine.map(|(p, name, _)| (p, name)))?;
+    let runner = Runner::new(&mut nodes, setup.seed, setup.byzantine.map(|(p, _, _)| p));
+    let observed = runner.run(setup.schedule, setup.run, setup.load, &|line| {
         eprintln!("chaos: {line}");
     })?;
     let killed = nodes.stop();
@@ -144,7 +205,16 @@ fn run_and_check(
         .context("cannot open peer0's database")?
         .genesis()
         .clone();
-    let mut verdict = check(&records, &observed.accepted, &genesis.federation_id());
+    let byzantine = setup.byzantine.map(|(peer, _, leaves_evidence)| Byzantine {
+        peer: nodes.ids[peer],
+        leaves_evidence,
+    });
+    let mut verdict = check(
+        &records,
+        &observed.accepted,
+        &genesis.federation_id(),
+        byzantine,
+    );
     for peer in killed {
         verdict
             .violations
@@ -155,8 +225,8 @@ fn run_and_check(
 
 fn print_report(observed: &Observed, verdict: &Verdict) {
     println!(
-        "faults     {} kills, {} pauses",
-        observed.kills, observed.pauses
+        "faults     {} kills, {} pauses, {} link cuts, {} slow links",
+        observed.kills, observed.pauses, observed.cuts, observed.slow_links
     );
     println!(
         "items      {} submitted, {} accepted, {} of them final exactly once; {} items final in all",
@@ -175,9 +245,13 @@ fn print_report(observed: &Observed, verdict: &Verdict) {
             .map_or("never".into(), |d| format!("{:.1} s", d.as_secs_f64()))
     );
     println!(
-        "votes      {} audited, {} conflicting pairs",
+        "votes      {} audited, {} (signer, round) with conflicting votes",
         verdict.audited_votes,
         verdict.conflicts.len()
+    );
+    println!(
+        "evidence   {} honest nodes hold evidence against the Byzantine node, {} its removal",
+        verdict.evidence_at, verdict.removal_at
     );
 }
 
@@ -195,6 +269,8 @@ fn report_json(
         "seed": seed,
         "kills": observed.kills,
         "pauses": observed.pauses,
+        "link_cuts": observed.cuts,
+        "slow_links": observed.slow_links,
         "submitted": observed.submitted,
         "accepted": observed.accepted.len(),
         "accepted_final": verdict.accepted_final,
@@ -205,6 +281,8 @@ fn report_json(
         "final_recovery_s": observed.final_recovery.map(|d| d.as_secs_f64()),
         "audited_votes": verdict.audited_votes,
         "conflicts": verdict.conflicts.len(),
+        "evidence_at": verdict.evidence_at,
+        "removal_at": verdict.removal_at,
         "violations": violations,
     })
 }

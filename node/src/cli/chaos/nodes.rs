@@ -7,7 +7,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use bfte_node::chaos::byzantine::BYZANTINE_FILE;
 use bfte_node::daemon::DataDir;
+use bfte_shared::peer::PeerId;
 
 use crate::cli::demo;
 
@@ -17,19 +19,38 @@ const STOP_LIMIT: Duration = Duration::from_secs(20);
 #[derive(Debug)]
 pub(super) struct Nodes {
     pub(super) dirs: Vec<DataDir>,
+    pub(super) ids: Vec<PeerId>,
     /// `None` while the node is killed.
     children: Vec<Option<Child>>,
 }
 
 impl Nodes {
-    /// A fresh federation of `peers` nodes under `root`, all started.
-    pub(super) fn start(root: &Path, peers: usize) -> anyhow::Result<Nodes> {
+    /// A fresh federation of `peers` nodes under `root`, all started; `byzantine` names a
+    /// node and the behaviour it starts with (a build with the `chaos` feature obeys it).
+    pub(super) fn start(
+        root: &Path,
+        peers: usize,
+        byzantine: Option<(usize, &str)>,
+    ) -> anyhow::Result<Nodes> {
         let dirs = demo::prepare(root, peers)?;
+        if let Some((peer, behavior)) = byzantine {
+            let path = dirs[peer].path().join(BYZANTINE_FILE);
+            std::fs::write(&path, behavior)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        let ids = dirs
+            .iter()
+            .map(|dir| Ok(dir.secret()?.peer_id()))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let children = dirs
             .iter()
             .map(|dir| demo::spawn(dir).map(Some))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(Nodes { dirs, children })
+        Ok(Nodes {
+            dirs,
+            ids,
+            children,
+        })
     }
 
     /// `kill -9`: no chance to flush anything.

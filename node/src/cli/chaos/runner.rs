@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use bfte_node::chaos::{Accepted, FaultKind, Schedule};
 use bfte_shared::admin::{AdminRequest, AdminResponse, Status};
 
+#[cfg(feature = "chaos")]
+use super::links::Links;
 use super::nodes::Nodes;
 use crate::cli::admin_client::AdminClient;
 
@@ -23,6 +25,8 @@ pub(super) const FINAL_LIMIT: Duration = Duration::from_secs(60);
 pub(super) struct Observed {
     pub(super) kills: usize,
     pub(super) pauses: usize,
+    pub(super) cuts: usize,
+    pub(super) slow_links: usize,
     pub(super) submitted: usize,
     pub(super) accepted: Vec<Accepted>,
     /// Recoveries that completed, and the longest of them.
@@ -73,6 +77,10 @@ pub(super) struct Runner<'a> {
     nodes: &'a mut Nodes,
     /// Whether each node is under a fault now.
     faulty: Vec<bool>,
+    /// The Byzantine node, which gets no load and no recovery is awaited from.
+    byzantine: Option<usize>,
+    #[cfg(feature = "chaos")]
+    links: Links,
     recovering: Vec<Recovery>,
     observed: Observed,
     next_submitter: usize,
@@ -80,11 +88,14 @@ pub(super) struct Runner<'a> {
 }
 
 impl<'a> Runner<'a> {
-    pub(super) fn new(nodes: &'a mut Nodes, seed: u64) -> Runner<'a> {
+    pub(super) fn new(nodes: &'a mut Nodes, seed: u64, byzantine: Option<usize>) -> Runner<'a> {
         let peers = nodes.dirs.len();
         Runner {
             nodes,
             faulty: vec![false; peers],
+            byzantine,
+            #[cfg(feature = "chaos")]
+            links: Links::new(peers),
             recovering: Vec::new(),
             observed: Observed::default(),
             next_submitter: 0,
@@ -122,10 +133,13 @@ impl<'a> Runner<'a> {
             }
             if now >= next_progress {
                 progress(&format!(
-                    "{:>4.0} s  kills {}  pauses {}  accepted {}  recovering {}",
+                    "{:>4.0} s  kills {}  pauses {}  cuts {}  slow links {}  accepted {}  \
+                     recovering {}",
                     started.elapsed().as_secs_f64(),
                     self.observed.kills,
                     self.observed.pauses,
+                    self.observed.cuts,
+                    self.observed.slow_links,
                     self.observed.accepted.len(),
                     self.recovering.len()
                 ));
@@ -164,6 +178,14 @@ impl<'a> Runner<'a> {
                     self.nodes.pause(peer)?;
                     self.observed.pauses += 1;
                 }
+                FaultKind::Cut { .. } => {
+                    self.set_link(peer, kind, true)?;
+                    self.observed.cuts += 1;
+                }
+                FaultKind::Slow { .. } => {
+                    self.set_link(peer, kind, true)?;
+                    self.observed.slow_links += 1;
+                }
             }
             tracing::info!(peer, ?kind, "fault starts");
             return Ok(());
@@ -171,6 +193,7 @@ impl<'a> Runner<'a> {
         match kind {
             FaultKind::Kill => self.nodes.restart(peer)?,
             FaultKind::Pause => self.nodes.resume(peer)?,
+            FaultKind::Cut { .. } | FaultKind::Slow { .. } => self.set_link(peer, kind, false)?,
         }
         self.faulty[peer] = false;
         let target = self.highest_up(Some(peer));
@@ -181,6 +204,40 @@ impl<'a> Runner<'a> {
             target,
         });
         Ok(())
+    }
+
+    /// Puts the link fault `kind` between `peer` and its other end, or takes it off.
+    #[cfg(feature = "chaos")]
+    fn set_link(&mut self, peer: usize, kind: FaultKind, on: bool) -> anyhow::Result<()> {
+        use bfte_node::net::faults::LinkFault;
+        let (other, fault) = match kind {
+            FaultKind::Cut { other } => (
+                other,
+                LinkFault {
+                    cut: true,
+                    ..LinkFault::default()
+                },
+            ),
+            FaultKind::Slow {
+                other,
+                delay_ms,
+                loss_percent,
+            } => (
+                other,
+                LinkFault {
+                    cut: false,
+                    delay: Duration::from_millis(delay_ms),
+                    loss_percent,
+                },
+            ),
+            FaultKind::Kill | FaultKind::Pause => return Ok(()),
+        };
+        self.links.set(self.nodes, peer, other, on.then_some(fault))
+    }
+
+    #[cfg(not(feature = "chaos"))]
+    fn set_link(&mut self, _: usize, _: FaultKind, _: bool) -> anyhow::Result<()> {
+        anyhow::bail!("link faults need a bfte built with `--features chaos`")
     }
 
     /// The highest finalized height among the nodes up now, other than `except`.
@@ -206,7 +263,7 @@ impl<'a> Runner<'a> {
         let peers = self.faulty.len();
         let Some(peer) = (0..peers)
             .map(|i| (self.next_submitter + i) % peers)
-            .find(|&p| !self.faulty[p])
+            .find(|&p| !self.faulty[p] && Some(p) != self.byzantine)
         else {
             return;
         };
@@ -258,24 +315,23 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
-    /// After the last fault: one more item to every node, then waits until all nodes agree on
-    /// a tip with nothing pending, so everything accepted is final everywhere.
+    /// After the last fault: one more item to every honest node, then waits until all honest
+    /// nodes agree on a tip with nothing pending, so everything accepted is final everywhere.
     fn settle(&mut self, last_end: Instant) -> anyhow::Result<()> {
-        for _ in 0..self.faulty.len() {
+        let honest: Vec<usize> = (0..self.faulty.len())
+            .filter(|&p| Some(p) != self.byzantine)
+            .collect();
+        for _ in &honest {
             self.submit_one();
         }
         loop {
             self.poll_recoveries()?;
-            let statuses: Vec<Option<Status>> = (0..self.faulty.len())
-                .map(|p| self.status(p).ok())
-                .collect();
-            let settled = statuses.iter().all(|s| {
-                s.as_ref().is_some_and(|s| {
-                    s.pending_items == 0
-                        && statuses[0]
-                            .as_ref()
-                            .is_some_and(|first| first.finalized_height == s.finalized_height)
-                })
+            let statuses: Vec<(usize, Option<Status>)> =
+                honest.iter().map(|&p| (p, self.status(p).ok())).collect();
+            let tip = statuses[0].1.as_ref().map(|s| s.finalized_height);
+            let settled = statuses.iter().all(|(_, s)| {
+                s.as_ref()
+                    .is_some_and(|s| s.pending_items == 0 && Some(s.finalized_height) == tip)
             });
             if settled && self.recovering.is_empty() {
                 self.observed.final_recovery = Some(last_end.elapsed());
@@ -284,7 +340,6 @@ impl<'a> Runner<'a> {
             if last_end.elapsed() > FINAL_LIMIT {
                 let heights: Vec<String> = statuses
                     .iter()
-                    .enumerate()
                     .map(|(p, s)| match s {
                         Some(s) => format!(
                             "peer{p} at {} with {} pending",
