@@ -20,4 +20,4 @@ pub mod node_hooks;
 mod schedule;
 
 pub use self::checks::{Accepted, Byzantine, NodeRecord, Verdict, check};
-pub use self::schedule::{Fault, FaultKind, Options, Schedule};
+pub use self::schedule::{Fault, FaultKind, MembershipChange, Options, Schedule};

@@ -14,6 +14,10 @@ const LASTS_MS: (u64, u64) = (500, 8_000);
 /// The shortest fault worth scheduling: a later start is dropped rather than clipped shorter.
 const SHORTEST: Duration = Duration::from_millis(500);
 
+/// How long after its vote opens a membership change is given to pass and settle, before
+/// faults count against the peer set it made.
+const MEMBERSHIP_SETTLES: Duration = Duration::from_secs(20);
+
 /// Largest delay a slow link gets, in milliseconds.
 const MAX_DELAY_MS: u64 = 300;
 /// Largest share of frames a lossy link drops, in percent.
@@ -50,6 +54,24 @@ pub struct Options {
     /// A Byzantine node: never given another fault, and it takes one of the f faults the
     /// federation tolerates for the whole run.
     pub byzantine: Option<usize>,
+    /// A peer removed by vote during the run and added back by vote later.
+    pub membership: bool,
+}
+
+/// A peer removed from the federation by vote at `out` and added back by vote at `back`.
+/// From `out` until the re-adding settled, faults count against the smaller federation and
+/// never hit that peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MembershipChange {
+    pub peer: usize,
+    pub out: Duration,
+    pub back: Duration,
+}
+
+impl MembershipChange {
+    fn covers(&self, at: Duration) -> bool {
+        at + MEMBERSHIP_SETTLES >= self.out && at <= self.back + MEMBERSHIP_SETTLES
+    }
 }
 
 /// One fault: from `at` (since the run started) for `lasts`.
@@ -74,13 +96,26 @@ impl Fault {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Schedule {
     pub faults: Vec<Fault>,
+    pub membership: Option<MembershipChange>,
 }
 
 impl Schedule {
     pub fn generate(seed: u64, peers: usize, run: Duration, options: Options) -> Schedule {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let tolerated =
-            (peers.saturating_sub(1) / 3).saturating_sub(usize::from(options.byzantine.is_some()));
+        let byzantine = usize::from(options.byzantine.is_some());
+        let tolerated = |peers: usize| (peers.saturating_sub(1) / 3).saturating_sub(byzantine);
+        let movable: Vec<usize> = (0..peers)
+            .filter(|p| Some(*p) != options.byzantine)
+            .collect();
+        let moved = movable
+            .get(rng.random_range(0..movable.len().max(1)))
+            .copied()
+            .unwrap_or_default();
+        let membership = options.membership.then(|| MembershipChange {
+            peer: moved,
+            out: run * 3 / 10,
+            back: run * 6 / 10,
+        });
         let mut faults: Vec<Fault> = Vec::new();
         let mut at = WARMUP;
         loop {
@@ -96,14 +131,19 @@ impl Schedule {
             if at + SHORTEST > run {
                 break;
             }
-            let busy: Vec<usize> = faults
+            // Faults are placed by when they start: one that overlaps a membership window's
+            // start is counted as within it.
+            let changing = membership.filter(|m| m.covers(at) || m.covers(at + lasts));
+            let mut busy: Vec<usize> = faults
                 .iter()
                 .filter(|f| f.ends() > at)
                 .map(|f| f.peer)
                 .collect();
-            if busy.len() >= tolerated {
+            let in_force = peers - usize::from(changing.is_some());
+            if busy.len() >= tolerated(in_force) {
                 continue;
             }
+            busy.extend(changing.map(|m| m.peer));
             let free: Vec<usize> = (0..peers)
                 .filter(|p| !busy.contains(p) && Some(*p) != options.byzantine)
                 .collect();
@@ -130,7 +170,7 @@ impl Schedule {
                 kind,
             });
         }
-        Schedule { faults }
+        Schedule { faults, membership }
     }
 
     /// When the last fault ends (zero without faults).
@@ -158,6 +198,7 @@ mod tests {
         let links = Options {
             links: true,
             byzantine: None,
+            membership: true,
         };
         let same = Schedule::generate(7, 4, RUN, links);
         assert_eq!(same, Schedule::generate(7, 4, RUN, links));
@@ -171,9 +212,15 @@ mod tests {
                 let options = Options {
                     links: seed % 2 == 0,
                     byzantine,
+                    membership: seed % 3 != 0,
                 };
                 let schedule = Schedule::generate(seed, peers, RUN, options);
-                assert!(schedule.faults.len() > 10, "seed {seed}: {schedule:?}");
+                assert!(schedule.faults.len() > 5, "seed {seed}: {schedule:?}");
+                assert_eq!(schedule.membership.is_some(), options.membership);
+                if let Some(change) = schedule.membership {
+                    assert_ne!(Some(change.peer), byzantine);
+                    assert!(change.out < change.back && change.back < RUN);
+                }
                 for fault in &schedule.faults {
                     assert!(fault.peer < peers && Some(fault.peer) != byzantine);
                     if let FaultKind::Cut { other } | FaultKind::Slow { other, .. } = fault.kind {
@@ -205,6 +252,7 @@ mod tests {
         let options = Options {
             links: true,
             byzantine: None,
+            membership: false,
         };
         let schedule = Schedule::generate(1, 4, RUN, options);
         assert!(schedule.count(|k| *k == FaultKind::Kill) > 0);

@@ -3,6 +3,7 @@
 
 #[cfg(feature = "chaos")]
 mod links;
+mod membership;
 mod nodes;
 mod runner;
 
@@ -54,6 +55,10 @@ pub struct ChaosArgs {
     /// malformed, withhold, stale-spam or false-state.
     #[arg(long, value_name = "BEHAVIOUR")]
     byzantine: Option<String>,
+    /// Leave out the membership change (by default a peer is voted out at 30% of the run and
+    /// back in at 60%).
+    #[arg(long)]
+    no_membership: bool,
     /// Items submitted per second across the nodes that are up.
     #[arg(long, default_value_t = 20.0, value_name = "N")]
     load: f64,
@@ -104,6 +109,9 @@ pub fn run(args: ChaosArgs) -> anyhow::Result<ExitCode> {
     if let Some((_, name, _)) = byzantine {
         replay.push_str(&format!(" --byzantine {name}"));
     }
+    if args.no_membership {
+        replay.push_str(" --no-membership");
+    }
     if cfg!(feature = "chaos") {
         replay = format!(
             "cargo run -p bfte-node --features chaos -- {}",
@@ -122,6 +130,7 @@ pub fn run(args: ChaosArgs) -> anyhow::Result<ExitCode> {
     let options = Options {
         links: cfg!(feature = "chaos"),
         byzantine: byzantine.map(|(peer, _, _)| peer),
+        membership: !args.no_membership,
     };
     let schedule = Schedule::generate(seed, peers, run, options);
     eprintln!(
@@ -192,7 +201,8 @@ struct Setup<'a> {
 fn run_and_check(root: &std::path::Path, setup: &Setup) -> anyhow::Result<(Observed, Verdict)> {
     let peers = setup.peers;
     let mut nodes = Nodes::start(root, peers, setup.byzantine.map(|(p, name, _)| (p, name)))?;
-    let runner = Runner::new(&mut nodes, setup.seed, setup.byzantine.map(|(p, _, _)| p));
+    let byzantine = setup.byzantine.map(|(p, _, _)| p);
+    let runner = Runner::new(&mut nodes, setup.schedule, setup.seed, byzantine);
     let observed = runner.run(setup.schedule, setup.run, setup.load, &|line| {
         eprintln!("chaos: {line}");
     })?;
@@ -237,6 +247,11 @@ fn print_report(observed: &Observed, verdict: &Verdict) {
     );
     println!("chain      {} blocks finalized", verdict.longest);
     println!(
+        "membership {} changes passed by vote, the longest in {:.1} s",
+        observed.membership_changes,
+        observed.longest_vote.as_secs_f64()
+    );
+    println!(
         "recovery   longest {:.1} s over {} recoveries; all final {} after the last fault",
         observed.longest_recovery.as_secs_f64(),
         observed.recoveries,
@@ -271,6 +286,8 @@ fn report_json(
         "pauses": observed.pauses,
         "link_cuts": observed.cuts,
         "slow_links": observed.slow_links,
+        "membership_changes": observed.membership_changes,
+        "longest_vote_s": observed.longest_vote.as_secs_f64(),
         "submitted": observed.submitted,
         "accepted": observed.accepted.len(),
         "accepted_final": verdict.accepted_final,

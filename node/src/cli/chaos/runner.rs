@@ -10,6 +10,7 @@ use bfte_shared::admin::{AdminRequest, AdminResponse, Status};
 
 #[cfg(feature = "chaos")]
 use super::links::Links;
+use super::membership::Membership;
 use super::nodes::Nodes;
 use crate::cli::admin_client::AdminClient;
 
@@ -27,6 +28,9 @@ pub(super) struct Observed {
     pub(super) pauses: usize,
     pub(super) cuts: usize,
     pub(super) slow_links: usize,
+    /// Membership changes that passed by vote, and the longest from proposal to passing.
+    pub(super) membership_changes: usize,
+    pub(super) longest_vote: Duration,
     pub(super) submitted: usize,
     pub(super) accepted: Vec<Accepted>,
     /// Recoveries that completed, and the longest of them.
@@ -81,6 +85,8 @@ pub(super) struct Runner<'a> {
     byzantine: Option<usize>,
     #[cfg(feature = "chaos")]
     links: Links,
+    /// The membership change under way, until it is done or failed.
+    membership: Option<Membership>,
     recovering: Vec<Recovery>,
     observed: Observed,
     next_submitter: usize,
@@ -88,9 +94,15 @@ pub(super) struct Runner<'a> {
 }
 
 impl<'a> Runner<'a> {
-    pub(super) fn new(nodes: &'a mut Nodes, seed: u64, byzantine: Option<usize>) -> Runner<'a> {
+    pub(super) fn new(
+        nodes: &'a mut Nodes,
+        schedule: &Schedule,
+        seed: u64,
+        byzantine: Option<usize>,
+    ) -> Runner<'a> {
         let peers = nodes.dirs.len();
         Runner {
+            membership: schedule.membership.map(Membership::new),
             nodes,
             faulty: vec![false; peers],
             byzantine,
@@ -129,17 +141,19 @@ impl<'a> Runner<'a> {
             }
             if now >= next_poll {
                 self.poll_recoveries()?;
+                self.advance_membership(started.elapsed());
                 next_poll = now + POLL_EVERY;
             }
             if now >= next_progress {
                 progress(&format!(
-                    "{:>4.0} s  kills {}  pauses {}  cuts {}  slow links {}  accepted {}  \
-                     recovering {}",
+                    "{:>4.0} s  kills {}  pauses {}  cuts {}  slow links {}  votes passed {}  \
+                     accepted {}  recovering {}",
                     started.elapsed().as_secs_f64(),
                     self.observed.kills,
                     self.observed.pauses,
                     self.observed.cuts,
                     self.observed.slow_links,
+                    self.observed.membership_changes,
                     self.observed.accepted.len(),
                     self.recovering.len()
                 ));
@@ -158,7 +172,7 @@ impl<'a> Runner<'a> {
             self.apply(change)?;
         }
         let last_end = started + schedule.last_end();
-        self.settle(last_end)?;
+        self.settle(started, last_end)?;
         Ok(self.observed)
     }
 
@@ -240,6 +254,26 @@ impl<'a> Runner<'a> {
         anyhow::bail!("link faults need a bfte built with `--features chaos`")
     }
 
+    /// Moves the membership change on through the nodes that are up and honest; one that
+    /// fails is a violation and is not pursued further.
+    fn advance_membership(&mut self, since_start: Duration) {
+        let Some(membership) = &mut self.membership else {
+            return;
+        };
+        let voters: Vec<usize> = (0..self.faulty.len())
+            .filter(|&p| !self.faulty[p] && Some(p) != self.byzantine)
+            .collect();
+        let advanced = membership.advance(self.nodes, since_start, &voters);
+        self.observed.membership_changes = membership.passed.len();
+        self.observed.longest_vote = membership.passed.iter().copied().max().unwrap_or_default();
+        if let Err(error) = advanced {
+            self.observed
+                .violations
+                .push(format!("membership: {error:#}"));
+            self.membership = None;
+        }
+    }
+
     /// The highest finalized height among the nodes up now, other than `except`.
     fn highest_up(&self, except: Option<usize>) -> u64 {
         (0..self.faulty.len())
@@ -263,7 +297,11 @@ impl<'a> Runner<'a> {
         let peers = self.faulty.len();
         let Some(peer) = (0..peers)
             .map(|i| (self.next_submitter + i) % peers)
-            .find(|&p| !self.faulty[p] && Some(p) != self.byzantine)
+            .find(|&p| {
+                !self.faulty[p]
+                    && Some(p) != self.byzantine
+                    && !self.membership.as_ref().is_some_and(|m| m.is_out(p))
+            })
         else {
             return;
         };
@@ -317,7 +355,7 @@ impl<'a> Runner<'a> {
 
     /// After the last fault: one more item to every honest node, then waits until all honest
     /// nodes agree on a tip with nothing pending, so everything accepted is final everywhere.
-    fn settle(&mut self, last_end: Instant) -> anyhow::Result<()> {
+    fn settle(&mut self, started: Instant, last_end: Instant) -> anyhow::Result<()> {
         let honest: Vec<usize> = (0..self.faulty.len())
             .filter(|&p| Some(p) != self.byzantine)
             .collect();
@@ -326,6 +364,7 @@ impl<'a> Runner<'a> {
         }
         loop {
             self.poll_recoveries()?;
+            self.advance_membership(started.elapsed());
             let statuses: Vec<(usize, Option<Status>)> =
                 honest.iter().map(|&p| (p, self.status(p).ok())).collect();
             let tip = statuses[0].1.as_ref().map(|s| s.finalized_height);
@@ -333,7 +372,8 @@ impl<'a> Runner<'a> {
                 s.as_ref()
                     .is_some_and(|s| s.pending_items == 0 && Some(s.finalized_height) == tip)
             });
-            if settled && self.recovering.is_empty() {
+            let membership_done = self.membership.as_ref().is_none_or(Membership::is_done);
+            if settled && self.recovering.is_empty() && membership_done {
                 self.observed.final_recovery = Some(last_end.elapsed());
                 return Ok(());
             }
@@ -349,8 +389,13 @@ impl<'a> Runner<'a> {
                     })
                     .collect();
                 self.observed.violations.push(format!(
-                    "the federation did not finalize everything within {} s of the last \
+                    "the federation did not finalize everything{} within {} s of the last \
                      fault: {}",
+                    if membership_done {
+                        ""
+                    } else {
+                        " nor finish its membership change"
+                    },
                     FINAL_LIMIT.as_secs(),
                     heights.join(", ")
                 ));
