@@ -215,7 +215,8 @@ mod tests {
                     membership: seed % 3 != 0,
                 };
                 let schedule = Schedule::generate(seed, peers, RUN, options);
-                assert!(schedule.faults.len() > 5, "seed {seed}: {schedule:?}");
+                // A membership window leaves a 4-peer run faults only before and after it.
+                assert!(schedule.faults.len() >= 3, "seed {seed}: {schedule:?}");
                 assert_eq!(schedule.membership.is_some(), options.membership);
                 if let Some(change) = schedule.membership {
                     assert_ne!(Some(change.peer), byzantine);
