@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod bench;
+pub mod chaos;
 pub mod daemon;
 pub mod driver;
 pub mod history;

@@ -76,8 +76,12 @@ pub(super) fn prepare(root: &Path, peers: usize) -> anyhow::Result<Vec<DataDir>>
 
 pub(super) fn spawn(dir: &DataDir) -> anyhow::Result<Child> {
     let exe = std::env::current_exe().context("cannot find the bfte executable")?;
-    // The node logs to DIR/peerN/logs/; its stderr holds only where, and why it stopped.
-    let log = std::fs::File::create(dir.path().join("node.log"))
+    // The node logs to DIR/peerN/logs/; its stderr holds only where, and why it stopped,
+    // appended to so a node restarted in the same directory (`bfte chaos`) keeps its past.
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.path().join("node.log"))
         .with_context(|| format!("cannot create a log in {}", dir.path().display()))?;
     Command::new(exe)
         .arg("run")

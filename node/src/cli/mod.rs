@@ -3,6 +3,7 @@
 mod admin_client;
 mod admin_cmds;
 mod bench;
+mod chaos;
 mod demo;
 mod evidence_cmds;
 mod exit;
@@ -96,6 +97,7 @@ enum Command {
     Tui(tui::TuiArgs),
     Sim(sim::SimArgs),
     Bench(bench::BenchArgs),
+    Chaos(chaos::ChaosArgs),
 }
 
 impl Cli {
@@ -161,6 +163,7 @@ impl Cli {
                 | Command::Relay(_)
                 | Command::Demo(_)
                 | Command::Tui(_)
+                | Command::Chaos(_)
         )
     }
 
@@ -212,6 +215,7 @@ impl Command {
             Command::Tui(args) => done(tui::tui(args)),
             Command::Sim(args) => sim::run(args),
             Command::Bench(args) => bench::run(args),
+            Command::Chaos(args) => chaos::run(args),
         }
     }
 }

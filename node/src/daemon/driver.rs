@@ -66,6 +66,8 @@ impl Host<Arc<Store>> for NodeHost {
     }
 
     fn committed(&mut self, outputs: &[(Output, Round)], core: &Core) -> Flow {
+        #[cfg(feature = "chaos")]
+        crate::chaos::node_hooks::follow_domain(core.domain());
         for (output, round) in outputs {
             self.observer.output(output, *round, core);
             if let Some(metrics) = &mut self.metrics {
@@ -79,6 +81,10 @@ impl Host<Arc<Store>> for NodeHost {
     }
 
     fn send(&mut self, to: &[PeerId], message: &Message) {
+        #[cfg(feature = "chaos")]
+        if crate::chaos::node_hooks::send_byzantine(&self.net, to, message) {
+            return;
+        }
         let frame = Arc::new(message.encode());
         if let Some(metrics) = &self.metrics {
             metrics.sent(frame.len(), to.len());

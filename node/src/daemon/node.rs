@@ -98,6 +98,8 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
         .map(|p| (p.id, p.addrs.clone()))
         .collect();
     net.set_peers(dial_list(&epoch, &founder_addrs, &me));
+    #[cfg(feature = "chaos")]
+    crate::chaos::node_hooks::install(&dir, &genesis, &secret);
     let mut host = NodeHost {
         net,
         clock: NodeClock::start(),

@@ -68,6 +68,10 @@ impl InboundHandler {
                         if !self.peers.allows(&from) {
                             return Stop::Removed;
                         }
+                        #[cfg(feature = "chaos")]
+                        if super::faults::inbound_cut(&from) {
+                            continue;
+                        }
                         // Awaiting here is the back-pressure: a full channel stalls this peer's
                         // stream (and through QUIC flow control its sender), no one else's.
                         if self.inbound.send(Inbound { from, bytes }).await.is_err() {

@@ -359,6 +359,12 @@ async fn pump(connection: &Connection, mut stream: SendStream, task: &mut Task) 
                 },
             },
         };
+        #[cfg(feature = "chaos")]
+        match super::faults::outbound(&task.peer) {
+            super::faults::Fate::Send => {}
+            super::faults::Fate::Drop => continue,
+            super::faults::Fate::After(delay) => tokio::time::sleep(delay).await,
+        }
         let written = write_frame(&mut stream, &frame).await;
         if let Some(frames) = &mut unread {
             frames.push(frame);

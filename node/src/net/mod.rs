@@ -56,6 +56,8 @@
 //! peers find out by the idle timeout or when this node comes back and dials them.
 
 mod dialer;
+#[cfg(feature = "chaos")]
+pub mod faults;
 pub mod frame;
 mod inbound;
 pub mod join;
