@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use super::admin_client::AdminClient;
 use super::module_cmds::connect;
 use super::node_dir::{self, DATA_DIR_ENV};
+use bfte_node::modules::ctrl::{MAX_BACKOFF_DOUBLINGS, MIN_BLOCK_BYTES, MIN_TIMEOUT_MS};
 
 #[derive(Debug, Args)]
 #[command(
@@ -119,19 +120,19 @@ pub enum ProposeChange {
 #[derive(Debug, Args)]
 pub struct ParamsArgs {
     /// Δ, the base round timeout.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(MIN_TIMEOUT_MS..))]
     pub round_timeout_ms: Option<u64>,
     /// How many times the round timeout may double while finality lags.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u8).range(..=i64::from(MAX_BACKOFF_DOUBLINGS)))]
     pub max_backoff_doublings: Option<u8>,
     /// How often unanswered votes are re-sent.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(MIN_TIMEOUT_MS..))]
     pub resend_interval_ms: Option<u64>,
     /// Largest encoded payload of a block.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(i64::from(MIN_BLOCK_BYTES)..))]
     pub max_block_bytes: Option<u32>,
     /// Most items in a block.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_block_items: Option<u32>,
     /// How far a proposal's timestamp may run ahead of a voter's clock.
     #[arg(long)]

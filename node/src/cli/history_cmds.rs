@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use bfte_node::history::{self, ExportRange, HistoryError, ScratchDir, Verification, Verified};
-use bfte_node::store::Store;
+use bfte_node::store::{Store, StoreError};
 use bfte_shared::crypto::Ed25519Verifier;
 use bfte_shared::round::Height;
 use clap::{Args, Subcommand};
@@ -100,8 +100,19 @@ fn export(args: ExportArgs) -> anyhow::Result<()> {
         bail!("the export is binary CBOR: redirect it to a file (`> history.cbor`)");
     }
     let path = super::node_dir::existing(&args.data_dir)?.database_path();
-    let store =
-        Store::open(&path).context("export reads the database itself; stop the node first")?;
+    let opened = |error| match error {
+        StoreError::InUse { .. } => anyhow::Error::new(error)
+            .context("export reads the database itself; stop the node first"),
+        other => anyhow::Error::new(other).context("export reads the node's database"),
+    };
+    // A start beyond the chain is refused before the database is opened for writing.
+    if let Some(from) = args.from {
+        let tip = Store::peek_finalized_height(&path).map_err(opened)?;
+        if from > tip.0 {
+            bail!("nothing to export from height {from}: the finalized chain ends at height {tip}");
+        }
+    }
+    let store = Store::open(&path).map_err(opened)?;
     let mut out = std::io::BufWriter::new(stdout.lock());
     let range = ExportRange {
         from: args.from.map(Height),

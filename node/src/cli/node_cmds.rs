@@ -11,6 +11,7 @@ use clap::Args;
 use super::node_dir::{self, DATA_DIR_ENV};
 
 use bfte_node::daemon::{self, DataDir, GenesisFile, GenesisPeer};
+use bfte_node::modules::ctrl::MIN_TIMEOUT_MS;
 use bfte_node::net::RelayChoice;
 
 #[derive(Debug, Args)]
@@ -54,7 +55,11 @@ pub struct GenesisArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Δ, the base round timeout in milliseconds.
-    #[arg(long, default_value_t = ConsensusParams::default().round_timeout_ms)]
+    #[arg(
+        long,
+        default_value_t = ConsensusParams::default().round_timeout_ms,
+        value_parser = clap::value_parser!(u64).range(MIN_TIMEOUT_MS..),
+    )]
     pub round_timeout_ms: u64,
     #[arg(required = true)]
     pub peers: Vec<String>,

@@ -46,6 +46,8 @@ impl GenesisFile {
     pub fn genesis(&self) -> anyhow::Result<Genesis> {
         let peers = PeerSet::new(self.peers.iter().map(|p| p.id).collect())
             .context("the genesis file's peer list is not a valid peer set")?;
+        crate::modules::ctrl::validate_params(&self.params)
+            .map_err(|reason| anyhow::anyhow!("the genesis file's parameters: {reason}"))?;
         Ok(Genesis {
             name: self.name.clone(),
             peers,
@@ -213,7 +215,9 @@ impl DataDir {
             .and_then(|b| <[u8; 32]>::try_from(b).ok())
             .with_context(|| {
                 format!(
-                    "{} is corrupt: it must hold 64 hex characters",
+                    "{} is corrupt: it must hold 64 hex characters; restore it from your \
+                     backup of this node's key (a new key is a new peer, which the federation \
+                     would have to add)",
                     path.display()
                 )
             })?;
@@ -223,13 +227,27 @@ impl DataDir {
     pub fn settings(&self) -> anyhow::Result<NodeSettings> {
         let path = self.settings_path();
         let text = fs::read_to_string(&path).with_context(|| {
-            format!(
-                "no node settings at {}: run `bfte init --data-dir {}` first",
-                path.display(),
-                self.0.display()
-            )
+            if self.secret_path().exists() {
+                format!(
+                    "no node settings at {}: restore it from a backup, or write it by hand: \
+                     {{\"name\": NAME, \"listen\": \"IP:PORT\"}}",
+                    path.display()
+                )
+            } else {
+                format!(
+                    "no node settings at {}: run `bfte init --data-dir {}` first",
+                    path.display(),
+                    self.0.display()
+                )
+            }
         })?;
-        serde_json::from_str(&text).with_context(|| format!("{} is corrupt", path.display()))
+        serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{} is corrupt: fix it by hand (JSON with the node's \"name\" and \"listen\" \
+                 address) or restore it from a backup",
+                path.display()
+            )
+        })
     }
 }
 

@@ -95,7 +95,7 @@ fn validate(change: &Change, config: &EpochConfig) -> Result<(), ApplyError> {
             })
         }
         Change::SetParams(params) => {
-            validate_params(params)?;
+            validate_params(params).map_err(|reason| ApplyError::Rejected(Rejected(reason)))?;
             ensure(*params != config.params, || {
                 "these are the parameters in force".into()
             })
@@ -141,19 +141,32 @@ fn validate_member(member: &Member, config: &EpochConfig) -> Result<(), ApplyErr
     )
 }
 
+/// The shortest round timeout and resend interval consensus runs with (no busy loops).
+pub const MIN_TIMEOUT_MS: u64 = 10;
+/// The smallest block payload limit: room for a block.
+pub const MIN_BLOCK_BYTES: u32 = 4096;
+/// The most times the round timeout may double.
+pub const MAX_BACKOFF_DOUBLINGS: u8 = 16;
+
 /// Values the consensus core can run with: no busy loops, room for a block, bounded backoff.
-fn validate_params(params: &ConsensusParams) -> Result<(), ApplyError> {
-    ensure(
-        params.round_timeout_ms >= 10 && params.resend_interval_ms >= 10,
-        || "round timeout and resend interval are at least 10 ms".into(),
-    )?;
-    ensure(
-        params.max_block_bytes >= 4096 && params.max_block_items >= 1,
-        || "blocks must hold at least 4096 bytes and one item".into(),
-    )?;
-    ensure(params.max_backoff_doublings <= 16, || {
-        "the timeout doubles at most 16 times".into()
-    })
+/// Genesis files and `bfte propose params` are checked by it too, before they reach a ledger.
+pub fn validate_params(params: &ConsensusParams) -> Result<(), String> {
+    if params.round_timeout_ms < MIN_TIMEOUT_MS || params.resend_interval_ms < MIN_TIMEOUT_MS {
+        return Err(format!(
+            "round timeout and resend interval are at least {MIN_TIMEOUT_MS} ms"
+        ));
+    }
+    if params.max_block_bytes < MIN_BLOCK_BYTES || params.max_block_items < 1 {
+        return Err(format!(
+            "blocks must hold at least {MIN_BLOCK_BYTES} bytes and one item"
+        ));
+    }
+    if params.max_backoff_doublings > MAX_BACKOFF_DOUBLINGS {
+        return Err(format!(
+            "the timeout doubles at most {MAX_BACKOFF_DOUBLINGS} times"
+        ));
+    }
+    Ok(())
 }
 
 /// `next` with `change` applied; members and modules stay sorted by id.

@@ -26,6 +26,13 @@ pub enum StoreError {
     NotADatabase { path: PathBuf, detail: String },
 
     #[error(
+        "{}: the database file is damaged ({detail}); restore it from a backup (`bfte backup`, \
+         see the README), or start over with a new node if this one has no backup",
+        path.display()
+    )]
+    Damaged { path: PathBuf, detail: String },
+
+    #[error(
         "{}: a redb database but not a BFTE database (it has no `meta` table); check the path",
         path.display()
     )]
@@ -173,6 +180,10 @@ impl StoreError {
                     detail: e.to_string(),
                 }
             }
+            DatabaseError::Storage(StorageError::Corrupted(detail)) => StoreError::Damaged {
+                path: path_buf,
+                detail,
+            },
             other => StoreError::database(path, "opening the database", other),
         }
     }

@@ -169,6 +169,23 @@ impl Store {
     }
 
     /// Height of the finalized tip (0 before anything was finalized).
+    /// The finalized height of the database at `path`, read without writing to the file
+    /// (redb rewrites its header whenever it opens a file for writing): for a command that may
+    /// still refuse, so that a refusal leaves the file as it was.
+    pub fn peek_finalized_height(path: &Path) -> Result<Height, StoreError> {
+        let db = redb::ReadOnlyDatabase::open(path).map_err(|e| StoreError::opening(path, e))?;
+        let txn = db
+            .begin_read()
+            .map_err(StoreError::failed(path, "starting a read transaction"))?;
+        let table = txn
+            .open_table(FINALIZED)
+            .map_err(StoreError::failed(path, "opening table `finalized`"))?;
+        let last = table
+            .last()
+            .map_err(StoreError::failed(path, "reading the finalized tip"))?;
+        Ok(Height(last.map_or(0, |(height, _)| height.value())))
+    }
+
     pub fn finalized_height(&self) -> Result<Height, StoreError> {
         let txn = self.begin_read()?;
         self.height(&txn)

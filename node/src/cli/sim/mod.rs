@@ -34,7 +34,7 @@ use super::EXIT_VIOLATION;
     Exit code: 0 when every seed is clean, 1 when any seed broke an invariant, 2 on error.")]
 pub struct SimArgs {
     /// Number of seeds to run.
-    #[arg(long, default_value_t = 1000, value_name = "N")]
+    #[arg(long, default_value_t = 1000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     seeds: u64,
     /// First seed; the run covers START..START+N.
     #[arg(long = "seed", default_value_t = 0, value_name = "START")]
