@@ -166,7 +166,7 @@ impl Store {
         if !path.exists() {
             return Err(StoreError::Missing { path });
         }
-        let db = Database::open(&path).map_err(|e| StoreError::opening(&path, e))?;
+        let db = open_guarded(&path)?;
         let found = {
             let txn = db
                 .begin_read()
@@ -227,6 +227,23 @@ impl Store {
 
     fn failed<E: Into<redb::Error>>(&self, action: &'static str) -> impl FnOnce(E) -> StoreError {
         StoreError::failed(&self.path, action)
+    }
+}
+
+/// Opens the file with redb, which panics on some damaged pages instead of returning an error
+/// (an `unreachable!` in its b-tree code, reached from `Database::open`): that panic is caught
+/// and reported as damage, its message kept off stderr (the hook is silenced only meanwhile).
+fn open_guarded(path: &Path) -> Result<Database, StoreError> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let opened = std::panic::catch_unwind(|| Database::open(path));
+    std::panic::set_hook(hook);
+    match opened {
+        Ok(result) => result.map_err(|e| StoreError::opening(path, e)),
+        Err(_) => Err(StoreError::Damaged {
+            path: path.to_path_buf(),
+            detail: "redb cannot read its own page structure".into(),
+        }),
     }
 }
 
