@@ -34,6 +34,9 @@ impl Core {
                 continue;
             };
             match self.chain_to_tip(hash) {
+                // A certificate of the tip itself (only a faulty quorum signs one in a later
+                // round): nothing becomes final, and reporting progress would loop `advance`.
+                Some(chain) if chain.is_empty() => {}
                 Some(chain) => {
                     self.finalize_chain(chain, certificate);
                     return true;

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use bfte_shared::block::Block;
 use bfte_shared::certificate::Certificate;
 use bfte_shared::crypto::Ed25519Verifier;
 use bfte_shared::federation::{ConsensusParams, Genesis, PeerSet};
@@ -482,4 +483,42 @@ fn a_vote_from_the_previous_epoch_does_not_block_the_signers_vote_in_this_one() 
             .verify(&domain, &peers, &Ed25519Verifier)
             .is_ok()
     );
+}
+
+/// Found by the `core` fuzz target: a quorum's finalization of the finalized tip itself (here
+/// genesis, in a later round) left `try_finalize` reporting progress with nothing to finalize,
+/// and `advance` looped forever on the next input.
+#[test]
+fn a_finalization_of_the_finalized_tip_itself_does_not_hang_the_core() {
+    let fed = federation(4);
+    let mut core = fed.fresh(3);
+    let genesis = Block::genesis(&fed.genesis).hash();
+    let round = Round(48);
+    let kind = VoteKind::Finalize(genesis);
+    let bytes = vote_signing_bytes(&fed.genesis.federation_id(), round, kind);
+    let certificate = Certificate::from_signatures(
+        round,
+        kind,
+        4,
+        (0..3).map(|i| (i, fed.secrets[i].sign(&bytes))),
+    );
+    let vote = Vote::new(
+        &fed.genesis.federation_id(),
+        &fed.secrets[0],
+        Round(0),
+        VoteKind::Notarize(genesis),
+    );
+    let from = fed.id(0);
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for message in [Message::Certificate(certificate), Message::Vote(vote)] {
+            core.handle(1, Input::Message { from, message });
+        }
+        let _ = done.send((core.finalized_height(), core.round()));
+    });
+    let (height, round) = finished
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the core returned from both inputs");
+    assert_eq!(height.0, 0, "nothing above genesis became final");
+    assert_eq!(round, Round(1), "no round was certified");
 }
