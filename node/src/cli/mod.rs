@@ -131,8 +131,9 @@ impl Cli {
     }
 
     /// Where a node command writes its log (see `logging.rs`); `None` for other commands,
-    /// and for `bfte run` on a directory that holds no node (it fails at once anyway, and
-    /// must not leave a log directory behind).
+    /// and for a `bfte run` or `bfte replicate` that will be refused at once (no node in the
+    /// directory, an unusable invite): a refused command leaves nothing behind, not even a
+    /// log directory.
     pub fn node_log_dir(&self) -> Option<PathBuf> {
         match &self.command {
             Command::Run(args) => (args.log_dir.is_some()
@@ -140,10 +141,16 @@ impl Cli {
                     .secret_path()
                     .exists())
             .then(|| logging::node_log_dir(&args.data_dir, args.log_dir.as_deref())),
-            Command::Replicate(args) => Some(logging::node_log_dir(
-                &args.data_dir,
-                args.log_dir.as_deref(),
-            )),
+            Command::Replicate(args) => {
+                let usable = match args.code.as_deref() {
+                    Some(code) => bfte_shared::join::Invite::decode(code.trim()).is_ok(),
+                    None => bfte_node::daemon::DataDir::new(&args.data_dir)
+                        .genesis_path()
+                        .exists(),
+                };
+                (args.log_dir.is_some() || usable)
+                    .then(|| logging::node_log_dir(&args.data_dir, args.log_dir.as_deref()))
+            }
             _ => None,
         }
     }

@@ -59,6 +59,15 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
     let settings = dir.settings()?;
     let genesis_file = GenesisFile::load(&dir.genesis_path())?;
     let genesis = genesis_file.genesis()?;
+    // Before the database: a node refused for a broken file leaves the database untouched.
+    let blobs_path = dir.blobs_path();
+    let blobs = SegmentBlobs::open(&blobs_path).await.with_context(|| {
+        format!(
+            "cannot open the blob store in {}: move it out of the way (the node rebuilds it \
+             from its database)",
+            blobs_path.display()
+        )
+    })?;
     let db_path = dir.database_path();
     let store = Arc::new(if db_path.exists() {
         Store::open(&db_path)?
@@ -81,10 +90,6 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
         bind: settings.listen,
         relay,
     };
-    let blobs_path = dir.blobs_path();
-    let blobs = SegmentBlobs::open(&blobs_path)
-        .await
-        .with_context(|| format!("cannot open the blob store in {}", blobs_path.display()))?;
     let (history_tip, tip) = watch::channel(store.finalized_height()?);
     let history = replica::start(store.clone(), blobs.clone(), tip)
         .await

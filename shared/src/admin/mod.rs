@@ -205,7 +205,10 @@ pub struct ModuleEntry {
 pub enum FrameError {
     #[error("connection: {0}")]
     Io(#[from] std::io::Error),
-    #[error("frame of {0} bytes is over the limit")]
+    #[error(
+        "a frame of {0} bytes is over the admin protocol's limit of {MAX_ADMIN_FRAME} bytes; \
+         send less at once (fewer or smaller entries per request)"
+    )]
     TooLarge(usize),
     #[error("undecodable frame: {0}")]
     Decode(#[from] DecodeError),
@@ -214,6 +217,10 @@ pub enum FrameError {
 /// Writes one value as a u32 big-endian length and its CBOR bytes.
 pub fn write_frame<T: Serialize>(mut out: impl Write, value: &T) -> Result<(), FrameError> {
     let bytes = codec::encode(value);
+    // The other end would refuse it unread: say so here, before sending anything.
+    if bytes.len() > MAX_ADMIN_FRAME {
+        return Err(FrameError::TooLarge(bytes.len()));
+    }
     let len = u32::try_from(bytes.len()).map_err(|_| FrameError::TooLarge(bytes.len()))?;
     out.write_all(&len.to_be_bytes())?;
     out.write_all(&bytes)?;
@@ -263,5 +270,14 @@ mod tests {
             Err(FrameError::TooLarge(_))
         ));
         assert!(read_frame::<AdminRequest>([0, 0, 0, 3, 1].as_slice()).is_err());
+        let oversized = AdminRequest::Submit {
+            data: vec![7; MAX_ADMIN_FRAME],
+        };
+        let mut unsent = Vec::new();
+        assert!(matches!(
+            write_frame(&mut unsent, &oversized),
+            Err(FrameError::TooLarge(_))
+        ));
+        assert!(unsent.is_empty(), "nothing of it was sent");
     }
 }
