@@ -83,6 +83,16 @@ fn nodes_serve_metrics_that_follow_the_federation_and_log_to_a_file_only() {
         |f| node_figure(f, 0, "bfte_finalized_height", None).is_some_and(|h| h > first),
     );
 
+    // A quorum finalizes without every link up: wait for the slowest connection to node 0.
+    fed.wait_for(
+        "every peer connected to node 0",
+        Duration::from_secs(60),
+        |f| {
+            (1..4).all(|i| {
+                node_figure(f, 0, "bfte_peer_connected", Some(&format!("peer{i}"))) == Some(1.0)
+            })
+        },
+    );
     let metrics = scrape(&addrs[0]).expect("node 0 answers");
     for family in [
         "bfte_round",
