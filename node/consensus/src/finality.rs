@@ -2,6 +2,7 @@
 
 use bfte_shared::block::Block;
 use bfte_shared::certificate::Certificate;
+use bfte_shared::hash::Hash;
 use bfte_shared::round::Round;
 
 use super::core::Core;
@@ -23,22 +24,31 @@ impl Core {
     /// Finalizes the highest certified block whose chain down to the finalized tip is known.
     /// Returns whether anything became final.
     pub(super) fn try_finalize(&mut self) -> bool {
-        let candidates: Vec<(Round, Certificate)> = self
+        // Hashes only: this runs on every advance, and most candidates lack their chain.
+        let candidates: Vec<(Round, Hash)> = self
             .rounds
             .range(self.tip.round.next()..)
             .rev()
-            .filter_map(|(round, state)| Some((*round, state.finalization.clone()?)))
+            .filter_map(|(round, state)| Some((*round, state.finalized_block()?)))
             .collect();
-        for (_, certificate) in candidates {
-            let Some(hash) = certificate.kind.block() else {
-                continue;
-            };
+        for (round, hash) in candidates {
             match self.chain_to_tip(hash) {
                 // A certificate of the tip itself (only a faulty quorum signs one in a later
                 // round): nothing becomes final, and reporting progress would loop `advance`.
                 Some(chain) if chain.is_empty() => {}
                 Some(chain) => {
-                    self.finalize_chain(chain, certificate);
+                    let Some(certificate) = self
+                        .rounds
+                        .get(&round)
+                        .and_then(|state| state.finalization.clone())
+                    else {
+                        continue;
+                    };
+                    let blocks = chain
+                        .iter()
+                        .filter_map(|hash| self.blocks.get(hash).cloned())
+                        .collect();
+                    self.finalize_chain(blocks, certificate);
                     return true;
                 }
                 None => self.want_block(),
@@ -47,8 +57,9 @@ impl Core {
         false
     }
 
-    /// The known blocks from just above the finalized tip up to `hash`, in height order.
-    fn chain_to_tip(&self, hash: bfte_shared::hash::Hash) -> Option<Vec<Block>> {
+    /// The hashes of the known blocks from just above the finalized tip up to `hash`, in
+    /// height order.
+    fn chain_to_tip(&self, hash: Hash) -> Option<Vec<Hash>> {
         let mut chain = Vec::new();
         let mut cursor = hash;
         while cursor != self.tip_hash {
@@ -56,7 +67,7 @@ impl Core {
             if block.header.height <= self.tip.height {
                 return None;
             }
-            chain.push(block.clone());
+            chain.push(cursor);
             cursor = block.header.parent;
         }
         chain.reverse();

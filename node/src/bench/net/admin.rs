@@ -2,6 +2,7 @@
 //! node answers one request per connection at a time, so parallel load needs parallel
 //! connections.
 
+use std::io::BufReader;
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
@@ -21,6 +22,18 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
 pub(super) struct AdminConnection(UnixStream);
 
 impl AdminConnection {
+    /// A connection that carries only the node's events from now on (`Subscribe`); reads
+    /// time out after `poll` so the caller can check its deadlines.
+    pub(super) fn subscribe(dir: &DataDir, poll: Duration) -> anyhow::Result<BufReader<UnixStream>> {
+        let mut connection = AdminConnection::open(dir)?;
+        match connection.call(&AdminRequest::Subscribe)? {
+            AdminResponse::Subscribed { .. } => {}
+            other => bail!("expected a subscription, got {other:?}"),
+        }
+        connection.0.set_read_timeout(Some(poll))?;
+        Ok(BufReader::new(connection.0))
+    }
+
     pub(super) fn open(dir: &DataDir) -> anyhow::Result<AdminConnection> {
         let path = dir.admin_socket_path();
         let stream = UnixStream::connect(&path)

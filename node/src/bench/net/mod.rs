@@ -6,15 +6,15 @@
 //! - waits until every node answers and sees all its peers connected;
 //! - starts load threads, each with its own admin connection to one node, submitting items as
 //!   the [`NetWorkload`] says (every `Submit` is answered once the item is durable there);
-//! - watches peer0's finalized chain by polling `Blocks` every 250 µs, noting when each block
-//!   was first seen final;
+//! - watches peer0's finalized chain through an event subscription (as the console does),
+//!   noting when each block's `Finalized` event arrived, and fetches the blocks it announced;
 //! - after a warm-up, measures a window of whole blocks: from one block seen final to the first
 //!   block seen after `duration` (so no block is cut in half at either end);
 //! - reads each node's resident memory, CPU time and database size from `/proc` and its data
 //!   directory.
 //!
 //! Latencies are measured at peer0 as its admin socket reports them, so they include the
-//! polling delay (at most 250 µs plus one admin round trip). Proposal-to-finalized compares the
+//! event's trip through the socket. Proposal-to-finalized compares the
 //! proposer's `timestamp_ms` (whole milliseconds, truncated) with this machine's clock when
 //! the block is seen, so it reads 0.5 ms high on average. Submit-to-finalized runs from just
 //! before the `Submit` request is written to the block holding the item being seen final.

@@ -1,20 +1,23 @@
-//! Watches one node's finalized chain through its admin socket, polling `Blocks` tightly, and
-//! notes when each block was first seen there.
+//! Watches one node's finalized chain through its admin socket: a subscription says when each
+//! block becomes final there, a second connection fetches the blocks it announced.
 
-use std::thread;
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, ErrorKind};
+use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use anyhow::{Context, bail};
+use bfte_shared::admin::{AdminEvent, AdminResponse, FrameError, read_frame};
 use bfte_shared::peer::PeerId;
 use bfte_shared::round::Height;
 
 use super::admin::AdminConnection;
 use crate::daemon::DataDir;
 
-/// Pause between polls that found nothing new. It bounds the delay the polling adds to every
-/// observed latency, at the price of one admin request per pause on the observed node.
-const POLL_PAUSE: Duration = Duration::from_micros(250);
+/// Longest wait for an event before `poll` returns empty-handed, so callers see a stall.
+const EVENT_WAIT: Duration = Duration::from_millis(100);
 
-/// Most blocks one poll asks for: full blocks of 1 KiB items are about 1 MiB each.
+/// Most blocks one fetch asks for: full blocks of 1 KiB items are about 1 MiB each.
 const BLOCKS_PER_POLL: u32 = 16;
 
 /// A finalized block as the observer first saw it.
@@ -35,60 +38,107 @@ pub(super) struct SeenBlock {
 }
 
 pub(super) struct Observer {
+    events: BufReader<UnixStream>,
     connection: AdminConnection,
     next: Height,
+    /// Heights the node announced final and when, not fetched yet.
+    announced: VecDeque<(Height, Instant, f64)>,
 }
 
 impl Observer {
     /// Starts watching from the node's current finalized tip.
     pub(super) fn open(dir: &DataDir) -> anyhow::Result<Observer> {
+        // Subscribed first, so no block final after the status below goes unannounced.
+        let events = AdminConnection::subscribe(dir, EVENT_WAIT)?;
         let mut connection = AdminConnection::open(dir)?;
         let tip = connection.status()?.finalized_height;
         Ok(Observer {
+            events,
             connection,
             next: tip.next(),
+            announced: VecDeque::new(),
         })
     }
 
-    /// The blocks finalized since the last call; waits `POLL_PAUSE` first if there were none
-    /// last time, so an idle chain is not polled in a busy loop.
+    /// The blocks announced final since the last call, each with the time its announcement
+    /// arrived; waits up to `EVENT_WAIT` for one.
     pub(super) fn poll(&mut self) -> anyhow::Result<Vec<SeenBlock>> {
-        let blocks = self.connection.blocks(self.next, BLOCKS_PER_POLL)?;
-        let seen = Instant::now();
-        let seen_unix_ms = unix_ms();
-        if blocks.is_empty() {
-            thread::sleep(POLL_PAUSE);
+        self.read_events()?;
+        let Some(&(first, ..)) = self.announced.front() else {
+            return Ok(Vec::new());
+        };
+        if first > self.next {
+            bail!("the node announced height {first} final before {}", self.next);
         }
-        let seen: Vec<SeenBlock> = blocks
-            .into_iter()
-            .map(|finalized| {
-                let block = finalized.block;
-                SeenBlock {
-                    height: block.header.height.0,
-                    proposed_unix_ms: block.header.timestamp_ms,
-                    seen_unix_ms,
-                    seen,
-                    items: block
-                        .payload
-                        .items
-                        .iter()
-                        .map(|item| (item.author, item.nonce))
-                        .collect(),
-                    entries: block.payload.entry_count() as u64,
-                    payload_bytes: block
-                        .payload
-                        .items
-                        .iter()
-                        .flat_map(|i| &i.entries)
-                        .map(|e| e.data.len() as u64)
-                        .sum(),
-                }
-            })
-            .collect();
-        if let Some(last) = seen.last() {
-            self.next = Height(last.height).next();
+        let wanted = self.announced.len().min(BLOCKS_PER_POLL as usize) as u32;
+        let blocks = self.connection.blocks(self.next, wanted)?;
+        let mut seen = Vec::with_capacity(blocks.len());
+        for finalized in blocks {
+            let block = finalized.block;
+            let height = block.header.height;
+            let Some((_, at, at_unix_ms)) = self.announced.pop_front().filter(|a| a.0 == height)
+            else {
+                bail!("the node served height {height}, not the one it announced");
+            };
+            self.next = height.next();
+            seen.push(SeenBlock {
+                height: height.0,
+                proposed_unix_ms: block.header.timestamp_ms,
+                seen_unix_ms: at_unix_ms,
+                seen: at,
+                items: block
+                    .payload
+                    .items
+                    .iter()
+                    .map(|item| (item.author, item.nonce))
+                    .collect(),
+                entries: block.payload.entry_count() as u64,
+                payload_bytes: block
+                    .payload
+                    .items
+                    .iter()
+                    .flat_map(|i| &i.entries)
+                    .map(|e| e.data.len() as u64)
+                    .sum(),
+            });
         }
         Ok(seen)
+    }
+
+    /// The lowest height not announced yet.
+    fn expected(&self) -> Height {
+        self.announced.back().map_or(self.next, |last| last.0.next())
+    }
+
+    /// Waits for the first event (up to `EVENT_WAIT`), then takes every one already here.
+    fn read_events(&mut self) -> anyhow::Result<()> {
+        loop {
+            match self.events.fill_buf() {
+                Ok([]) => bail!("the node closed its event stream"),
+                Ok(_) => {}
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    return Ok(());
+                }
+                Err(e) => return Err(e).context("reading the node's events"),
+            }
+            let frame: Result<AdminResponse, FrameError> = read_frame(&mut self.events);
+            let (at, at_unix_ms) = (Instant::now(), unix_ms());
+            match frame.context("reading the node's events")? {
+                AdminResponse::Event(frame) => match frame.event {
+                    AdminEvent::Finalized { height, .. } if height >= self.expected() => {
+                        self.announced.push_back((height, at, at_unix_ms));
+                    }
+                    AdminEvent::DroppedSlow { missed } => {
+                        bail!("the node dropped the observer: it read {missed} events too slowly")
+                    }
+                    _ => {}
+                },
+                other => bail!("expected an event, got {other:?}"),
+            }
+            if self.events.buffer().is_empty() {
+                return Ok(());
+            }
+        }
     }
 }
 

@@ -29,7 +29,8 @@ use crate::cli::demo;
 #[command(after_help = "Examples:\n  \
     bfte bench net                            4 peers, 10 s per phase\n  \
     bfte bench net --peers 4,7 --seconds 10   the figures in BENCHMARKS.md\n  \
-    bfte bench net --json > net.json          machine-readable results\n\n\
+    bfte bench net --json > net.json          machine-readable results\n  \
+    bfte bench net --near-empty-only          block rate and latency in 15 s\n\n\
     Node logs go to a temporary directory, removed after each phase (kept if a phase fails).")]
 pub struct NetArgs {
     /// Federation sizes to measure, comma separated.
@@ -48,6 +49,9 @@ pub struct NetArgs {
     #[arg(long, default_value_t = 1, value_name = "N",
           value_parser = clap::value_parser!(u64).range(1..=10_000))]
     batch: u64,
+    /// Measure the near-empty phase only: the quick check of block rate and latency.
+    #[arg(long)]
+    near_empty_only: bool,
     /// Print the results as JSON on stdout instead of a table.
     #[arg(long)]
     json: bool,
@@ -77,6 +81,9 @@ pub fn run(args: NetArgs) -> anyhow::Result<ExitCode> {
             Ok(report)
         };
         measure(NetWorkload::NearEmpty)?;
+        if args.near_empty_only {
+            continue;
+        }
         let saturated = measure(NetWorkload::Saturate {
             item_bytes: 100,
             connections,
