@@ -15,6 +15,7 @@ use bfte_shared::admin::{
 use bfte_shared::codec;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::events::EventHub;
@@ -160,20 +161,57 @@ async fn stream_events(mut stream: UnixStream, server: &Server) -> anyhow::Resul
                     return Ok(());
                 }
             }
-            event = events.recv() => match event {
-                Ok(frame) => write(&mut output, &AdminResponse::Event(frame)).await?,
-                Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    tracing::info!(missed, "dropped an admin subscriber that read too slowly");
-                    let last = AdminResponse::Event(EventFrame {
-                        at_ms: super::clock::wall_ms(),
-                        event: AdminEvent::DroppedSlow { missed },
-                    });
-                    let _ = tokio::time::timeout(LAST_FRAME_TIMEOUT, write(&mut output, &last)).await;
-                    return Ok(());
+            event = events.recv() => {
+                let (batch, after) = take_queued(event, &mut events)?;
+                output.write_all(&batch).await?;
+                match after {
+                    After::More => {}
+                    After::Closed => return Ok(()),
+                    After::Lagged(missed) => {
+                        tracing::info!(missed, "dropped an admin subscriber that read too slowly");
+                        let last = AdminResponse::Event(EventFrame {
+                            at_ms: super::clock::wall_ms(),
+                            event: AdminEvent::DroppedSlow { missed },
+                        });
+                        let _ = tokio::time::timeout(LAST_FRAME_TIMEOUT, write(&mut output, &last)).await;
+                        return Ok(());
+                    }
                 }
-                Err(broadcast::error::RecvError::Closed) => return Ok(()),
-            },
+            }
         }
+    }
+}
+
+/// What follows the events a subscriber was just sent.
+#[derive(Debug)]
+enum After {
+    More,
+    /// It fell this many events behind.
+    Lagged(u64),
+    /// The node is stopping.
+    Closed,
+}
+
+/// The frames of `first` and of every event already queued behind it, for one write: the
+/// driver publishes a batch's events together, and one write per batch wakes the client once
+/// instead of once per event.
+fn take_queued(
+    first: Result<EventFrame, RecvError>,
+    events: &mut broadcast::Receiver<EventFrame>,
+) -> anyhow::Result<(Vec<u8>, After)> {
+    let mut batch = Vec::new();
+    let mut next = first.map_err(|error| match error {
+        RecvError::Lagged(missed) => TryRecvError::Lagged(missed),
+        RecvError::Closed => TryRecvError::Closed,
+    });
+    loop {
+        match next {
+            Ok(frame) => batch.extend(frame_bytes(&AdminResponse::Event(frame))?),
+            Err(TryRecvError::Lagged(missed)) => return Ok((batch, After::Lagged(missed))),
+            Err(TryRecvError::Empty) => return Ok((batch, After::More)),
+            Err(TryRecvError::Closed) => return Ok((batch, After::Closed)),
+        }
+        next = events.try_recv();
     }
 }
 
@@ -191,8 +229,15 @@ async fn write(
     stream: &mut (impl AsyncWrite + Unpin),
     response: &AdminResponse,
 ) -> anyhow::Result<()> {
-    let bytes = codec::encode(response);
-    stream.write_u32(u32::try_from(bytes.len())?).await?;
-    stream.write_all(&bytes).await?;
+    stream.write_all(&frame_bytes(response)?).await?;
     Ok(())
+}
+
+/// One frame, length prefix and CBOR together, so it leaves in one write.
+fn frame_bytes(response: &AdminResponse) -> anyhow::Result<Vec<u8>> {
+    let bytes = codec::encode(response);
+    let mut frame = Vec::with_capacity(4 + bytes.len());
+    frame.extend_from_slice(&u32::try_from(bytes.len())?.to_be_bytes());
+    frame.extend_from_slice(&bytes);
+    Ok(frame)
 }

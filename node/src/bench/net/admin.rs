@@ -24,7 +24,10 @@ pub(super) struct AdminConnection(UnixStream);
 impl AdminConnection {
     /// A connection that carries only the node's events from now on (`Subscribe`); reads
     /// time out after `poll` so the caller can check its deadlines.
-    pub(super) fn subscribe(dir: &DataDir, poll: Duration) -> anyhow::Result<BufReader<UnixStream>> {
+    pub(super) fn subscribe(
+        dir: &DataDir,
+        poll: Duration,
+    ) -> anyhow::Result<BufReader<UnixStream>> {
         let mut connection = AdminConnection::open(dir)?;
         match connection.call(&AdminRequest::Subscribe)? {
             AdminResponse::Subscribed { .. } => {}

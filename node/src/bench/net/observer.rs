@@ -68,7 +68,10 @@ impl Observer {
             return Ok(Vec::new());
         };
         if first > self.next {
-            bail!("the node announced height {first} final before {}", self.next);
+            bail!(
+                "the node announced height {first} final before {}",
+                self.next
+            );
         }
         let wanted = self.announced.len().min(BLOCKS_PER_POLL as usize) as u32;
         let blocks = self.connection.blocks(self.next, wanted)?;
@@ -107,7 +110,9 @@ impl Observer {
 
     /// The lowest height not announced yet.
     fn expected(&self) -> Height {
-        self.announced.back().map_or(self.next, |last| last.0.next())
+        self.announced
+            .back()
+            .map_or(self.next, |last| last.0.next())
     }
 
     /// Waits for the first event (up to `EVENT_WAIT`), then takes every one already here.
