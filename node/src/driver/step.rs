@@ -17,6 +17,7 @@ use bfte_shared::modules::evidence::Proof;
 use bfte_shared::peer::PeerId;
 use bfte_shared::round::Round;
 
+use super::finality_log::FinalityLog;
 use super::ports::{BlockLedger, DurableStore, Flow, Host};
 use crate::modules::evidence::proof_of;
 
@@ -46,6 +47,7 @@ pub struct Step<S, L> {
     reported: HashSet<PeerId>,
     /// Most finalized blocks one answer to a peer's pull carries.
     serve_limit: usize,
+    finality_log: FinalityLog,
 }
 
 impl<S, L> std::fmt::Debug for Step<S, L> {
@@ -92,6 +94,7 @@ impl<S: DurableStore, L: BlockLedger<S>> Step<S, L> {
             pending: Vec::new(),
             reported: HashSet::new(),
             serve_limit,
+            finality_log: FinalityLog::default(),
         };
         step.pending.push((output, step.core.round()));
         step.tell_recent_roots(host)?;
@@ -259,17 +262,8 @@ impl<S: DurableStore, L: BlockLedger<S>> Step<S, L> {
         proofs: &mut Vec<Proof>,
         host: &mut impl Host<S>,
     ) -> anyhow::Result<Vec<(Destination, Message)>> {
-        for finalized in &output.finalized {
-            if let Some(last) = finalized.blocks.last() {
-                let items: usize = finalized.blocks.iter().map(|b| b.payload.items.len()).sum();
-                let entries: usize = finalized
-                    .blocks
-                    .iter()
-                    .map(|b| b.payload.entry_count())
-                    .sum();
-                tracing::info!(height = %last.header.height, round = %last.header.round, items, entries, "finalized");
-            }
-        }
+        self.finality_log
+            .finalized(host.now().monotonic_ms, &output.finalized);
         for evidence in &output.evidence {
             let proof = proof_of(evidence);
             let (offender, round) = proof.offence();
