@@ -21,6 +21,7 @@ use super::io::{Destination, Durable, Now, Output, Restored, Timer};
 use super::mutants::Mutation;
 use super::pool::Pool;
 use super::round_state::RoundState;
+use super::sit_out::SitOut;
 
 /// Messages about rounds further ahead than this are not stored (the peer pulls instead), so a
 /// spammer cannot make a peer hold state for arbitrarily many rounds.
@@ -34,6 +35,9 @@ pub struct CoreConfig {
     pub epoch: EpochConfig,
     pub signer: Arc<dyn Signer>,
     pub verifier: Arc<dyn Verifier>,
+    /// The database was restored from a backup: sign nothing until a floor above every round
+    /// this peer may have signed in is known (SPEC rule 15).
+    pub sit_out: bool,
 }
 
 impl CoreConfig {
@@ -44,6 +48,15 @@ impl CoreConfig {
             epoch: genesis_epoch(genesis),
             signer,
             verifier,
+            sit_out: false,
+        }
+    }
+
+    /// The same, for a peer whose database was restored from a backup.
+    pub fn sitting_out(self) -> Self {
+        CoreConfig {
+            sit_out: true,
+            ..self
         }
     }
 
@@ -133,6 +146,8 @@ pub struct Core {
     pub(super) last_pull_ms: Option<u64>,
     /// When each peer's last pull was answered, and what it asked.
     pub(super) last_served: HashMap<PeerId, (u64, Pull)>,
+    /// Set while restored from a backup (SPEC rule 15).
+    pub(super) sit_out: Option<SitOut>,
     #[cfg(feature = "mutants")]
     pub(super) mutation: Option<Mutation>,
 }
@@ -208,6 +223,7 @@ impl Core {
             round_timer_armed: None,
             last_pull_ms: None,
             last_served: HashMap::new(),
+            sit_out: config.sit_out.then(SitOut::default),
             #[cfg(feature = "mutants")]
             mutation,
         };
@@ -301,6 +317,7 @@ impl Core {
         if !self.peers.contains(&from) || from == self.me {
             return;
         }
+        self.observe_while_sitting_out(from, &message);
         match message {
             Message::Proposal(proposal) => self.on_proposal(from, proposal),
             Message::Vote(vote) => self.on_vote(from, vote),
@@ -416,6 +433,13 @@ impl Core {
     /// The epoch this core runs in.
     pub fn epoch(&self) -> u64 {
         self.epoch
+    }
+
+    /// While restored from a backup (SPEC rule 15): the round above which this peer signs
+    /// again (`Round(u64::MAX)` until it is learnt). `None` for a peer that does not sit out.
+    pub fn signs_only_above(&self) -> Option<Round> {
+        let sit_out = self.sit_out.as_ref()?;
+        Some(sit_out.floor().unwrap_or(Round(u64::MAX)))
     }
 
     /// Whether this node votes in this epoch (else it only follows).
