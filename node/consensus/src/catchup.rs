@@ -8,7 +8,6 @@ use bfte_shared::vote::VoteKind;
 
 use super::core::{Core, FUTURE_ROUNDS};
 use super::io::Destination;
-use super::round_state::RoundState;
 
 /// Most certificates or blocks one catch-up answer carries; the requester pulls again for more.
 const CATCHUP_LIMIT: usize = 256;
@@ -71,16 +70,6 @@ impl Core {
         let mut catchup = Catchup::default();
         for state in self.rounds.range(start..).map(|(_, state)| state) {
             if catchup.certificates.len() >= CATCHUP_LIMIT {
-                // The highest certificate goes along anyway: it says how far this peer got,
-                // which a peer restored from a backup must learn (SPEC rule 15).
-                if let Some(highest) = self
-                    .rounds
-                    .values()
-                    .rev()
-                    .find_map(RoundState::any_certificate)
-                {
-                    catchup.certificates.push(highest.clone());
-                }
                 break;
             }
             let certificates = [

@@ -125,9 +125,13 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
     let genesis_config = if restored_from_backup {
         tracing::warn!(
             "this database was restored from a backup: the node follows without signing until \
-             it has learnt a round above every round it may have voted in since the backup"
+             its peers' answers show a round above every round it may have voted in since the backup"
         );
-        genesis_config.sitting_out()
+        // Fresh for this start: answers to an earlier process's asks must not count.
+        let nonce = getrandom::u64()
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .context("cannot draw the nonce a restored node asks its peers with")?;
+        genesis_config.sitting_out(nonce)
     } else {
         genesis_config
     };

@@ -185,11 +185,12 @@ impl DurableStore for Disk {
     /// What a restarting core is handed, as `Store::restored` reads it: the finalized tip and
     /// nonces, and whatever was persisted above the tip.
     fn restored(&self) -> Result<Restored, Refused> {
-        let (tip, _) = &self.chain[self.chain.len() - 1];
+        let (tip, tip_finalization) = &self.chain[self.chain.len() - 1];
         let tip_round = tip.header.round;
         let entries = &self.entries;
         Ok(Restored {
             finalized_tip: tip.clone(),
+            tip_finalization: tip_finalization.clone(),
             finalized_nonces: entries.nonces.clone(),
             votes: entries
                 .votes
