@@ -143,6 +143,11 @@ impl Core {
                     tracing::debug!(%from, %error, "ignored an invalid highest certificate");
                     return;
                 }
+                // The answer shows `from` is ahead: a restarted node may have no other cue
+                // to pull (an idle federation sends nothing).
+                if certificate.round > self.round.next() {
+                    self.maybe_pull(from);
+                }
                 certificate.round
             }
             _ => highest,
