@@ -300,6 +300,15 @@ impl Values {
                 blocks: vec![self.block.clone()],
             }),
             Message::Finalized(self.chain()),
+            Message::HighestAsk { nonce: 7 },
+            Message::Highest {
+                nonce: 7,
+                certificate: Some(self.certificate(2, VoteKind::Dummy)),
+            },
+            Message::Highest {
+                nonce: 7,
+                certificate: None,
+            },
         ]
     }
 

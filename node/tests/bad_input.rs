@@ -393,6 +393,18 @@ const BAD_ARGUMENTS: &[(&[&str], &str, bool)] = &[
         true,
     ),
     (&["history", "export"], "--data-dir", false),
+    (&["backup", "--data-dir", "NODE"], "<OUT>", false),
+    (
+        &[
+            "backup",
+            "--data-dir",
+            "NODE",
+            "/nonexistent/dir/out.redb",
+            "--json",
+        ],
+        "/nonexistent/dir",
+        true,
+    ),
 ];
 
 #[test]

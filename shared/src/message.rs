@@ -30,6 +30,17 @@ pub enum Message {
     Catchup(Catchup),
     /// Answer to a pull: finalized blocks in height order and the finalization of the last.
     Finalized(FinalizedChain),
+    /// "What is the highest certificate you hold?", from a peer restored from a backup (rule 15
+    /// of the consensus spec); the nonce, fresh for each start, ties an answer to this ask.
+    HighestAsk {
+        nonce: u64,
+    },
+    /// The answer, built when the ask arrived: the highest-round certificate the peer holds
+    /// (of its open rounds, else its finalized tip's finalization), none before its first.
+    Highest {
+        nonce: u64,
+        certificate: Option<Certificate>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

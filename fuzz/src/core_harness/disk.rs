@@ -14,6 +14,7 @@ use bfte_shared::vote::Vote;
 #[derive(Debug)]
 pub struct Disk {
     tip: Block,
+    tip_finalization: Option<Certificate>,
     nonces: BTreeMap<PeerId, u64>,
     votes: Vec<Vote>,
     own_items: Vec<ConsensusItem>,
@@ -25,6 +26,7 @@ impl Disk {
     pub fn new(genesis: Block) -> Disk {
         Disk {
             tip: genesis,
+            tip_finalization: None,
             nonces: BTreeMap::new(),
             votes: Vec::new(),
             own_items: Vec::new(),
@@ -35,6 +37,9 @@ impl Disk {
 
     /// Writes an output as the store commits one (the checker has already vetted it).
     pub fn write(&mut self, output: &Output) {
+        for finalized in &output.finalized {
+            self.tip_finalization = Some(finalized.certificate.clone());
+        }
         for block in output.finalized.iter().flat_map(|f| &f.blocks) {
             for item in &block.payload.items {
                 let nonce = self.nonces.entry(item.author).or_insert(0);
@@ -62,6 +67,7 @@ impl Disk {
     pub fn restored(&self) -> Restored {
         Restored {
             finalized_tip: self.tip.clone(),
+            tip_finalization: self.tip_finalization.clone(),
             finalized_nonces: self.nonces.clone(),
             votes: self.votes.clone(),
             own_items: self.own_items.clone(),

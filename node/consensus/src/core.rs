@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use bfte_shared::block::{Block, BlockHeader};
+use bfte_shared::certificate::Certificate;
 use bfte_shared::crypto::{Signer, Verifier};
 use bfte_shared::federation::{ConsensusParams, FederationId, Genesis, PeerSet};
 use bfte_shared::hash::Hash;
@@ -21,6 +22,7 @@ use super::io::{Destination, Durable, Now, Output, Restored, Timer};
 use super::mutants::Mutation;
 use super::pool::Pool;
 use super::round_state::RoundState;
+use super::sit_out::SitOut;
 
 /// Messages about rounds further ahead than this are not stored (the peer pulls instead), so a
 /// spammer cannot make a peer hold state for arbitrarily many rounds.
@@ -34,6 +36,10 @@ pub struct CoreConfig {
     pub epoch: EpochConfig,
     pub signer: Arc<dyn Signer>,
     pub verifier: Arc<dyn Verifier>,
+    /// The database was restored from a backup: sign nothing until a floor above every round
+    /// this peer may have signed in is known (SPEC rule 15). The nonce of its asks, drawn by
+    /// the driver for each start (the core draws nothing random).
+    pub sit_out: Option<u64>,
 }
 
 impl CoreConfig {
@@ -44,6 +50,16 @@ impl CoreConfig {
             epoch: genesis_epoch(genesis),
             signer,
             verifier,
+            sit_out: None,
+        }
+    }
+
+    /// The same, for a peer whose database was restored from a backup; `nonce` must not repeat
+    /// across the starts of this peer (a random one does).
+    pub fn sitting_out(self, nonce: u64) -> Self {
+        CoreConfig {
+            sit_out: Some(nonce),
+            ..self
         }
     }
 
@@ -123,6 +139,8 @@ pub struct Core {
     pub(super) blocks: HashMap<Hash, Block>,
     pub(super) tip: BlockHeader,
     pub(super) tip_hash: Hash,
+    /// The finalization of `tip` (none for the genesis block).
+    pub(super) tip_finalization: Option<Certificate>,
     pub(super) finalized_nonces: BTreeMap<PeerId, u64>,
     pub(super) pool: Pool,
     pub(super) applied: AppliedRoots,
@@ -133,6 +151,10 @@ pub struct Core {
     pub(super) last_pull_ms: Option<u64>,
     /// When each peer's last pull was answered, and what it asked.
     pub(super) last_served: HashMap<PeerId, (u64, Pull)>,
+    /// Set while restored from a backup (SPEC rule 15).
+    pub(super) sit_out: Option<SitOut>,
+    /// When each peer's last ask for the highest certificate was answered.
+    pub(super) highest_answered: HashMap<PeerId, u64>,
     #[cfg(feature = "mutants")]
     pub(super) mutation: Option<Mutation>,
 }
@@ -181,6 +203,7 @@ impl Core {
         let config_hash = epoch.config_hash().map_err(invalid)?;
         let my_index = peers.index_of(&me);
         let tip = restored.finalized_tip.header.clone();
+        let tip_round = tip.round;
         let mut core = Core {
             federation: config.federation,
             domain: epoch.signing_domain(&config.federation),
@@ -198,6 +221,7 @@ impl Core {
             rounds: BTreeMap::new(),
             blocks: HashMap::new(),
             tip_hash: tip.hash(),
+            tip_finalization: restored.tip_finalization,
             height_at_last_resend: tip.height,
             tip,
             finalized_nonces: restored.finalized_nonces,
@@ -208,6 +232,8 @@ impl Core {
             round_timer_armed: None,
             last_pull_ms: None,
             last_served: HashMap::new(),
+            sit_out: config.sit_out.map(|nonce| SitOut::new(nonce, tip_round)),
+            highest_answered: HashMap::new(),
             #[cfg(feature = "mutants")]
             mutation,
         };
@@ -235,6 +261,7 @@ impl Core {
         core.advance();
         // Asked once what was restored is in place, so the question is as precise as can be.
         core.pull(Destination::AllPeers);
+        core.ask_highest(Destination::AllPeers);
         core.arm_resend();
         let mut output = std::mem::take(&mut core.out);
         output.send = coalesce_items(output.send);
@@ -287,6 +314,9 @@ impl Core {
             Input::PeerConnected(peer) => {
                 if self.peers.contains(&peer) && peer != self.me {
                     self.pull(Destination::Peer(peer));
+                    if !self.heard_highest_from(peer) {
+                        self.ask_highest(Destination::Peer(peer));
+                    }
                 }
             }
             Input::Applied { height, root } => self.on_applied(height, root),
@@ -310,6 +340,8 @@ impl Core {
             Message::Pull(pull) => self.on_pull(from, pull),
             Message::Catchup(catchup) => self.on_catchup(from, catchup),
             Message::Finalized(chain) => self.on_finalized_chain(from, chain),
+            Message::HighestAsk { nonce } => self.answer_highest(from, nonce),
+            Message::Highest { nonce, certificate } => self.on_highest(from, nonce, certificate),
         }
     }
 
@@ -416,6 +448,13 @@ impl Core {
     /// The epoch this core runs in.
     pub fn epoch(&self) -> u64 {
         self.epoch
+    }
+
+    /// While restored from a backup (SPEC rule 15): the round above which this peer signs
+    /// again (`Round(u64::MAX)` until it is learnt). `None` for a peer that does not sit out.
+    pub fn signs_only_above(&self) -> Option<Round> {
+        let sit_out = self.sit_out.as_ref()?;
+        Some(sit_out.floor().unwrap_or(Round(u64::MAX)))
     }
 
     /// Whether this node votes in this epoch (else it only follows).

@@ -83,6 +83,7 @@ impl Core {
         tracing::trace!(peer = %self.me.short(), now = self.now, height = %last.header.height, "finalized");
         self.tip = last.header.clone();
         self.tip_hash = last.hash();
+        self.tip_finalization = Some(certificate.clone());
         for item in chain.iter().flat_map(|block| &block.payload.items) {
             let nonce = self.finalized_nonces.entry(item.author).or_insert(0);
             *nonce = (*nonce).max(item.nonce);

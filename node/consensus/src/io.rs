@@ -120,6 +120,9 @@ impl Output {
 pub struct Restored {
     /// The last finalized block (the genesis block on first start).
     pub finalized_tip: Block,
+    /// Its finalization (none for the genesis block): how far this peer got, for a peer
+    /// restored from a backup that asks (SPEC rule 15).
+    pub tip_finalization: Option<Certificate>,
     /// Each author's highest finalized item nonce.
     pub finalized_nonces: BTreeMap<PeerId, u64>,
     /// Every vote this peer signed above the finalized round.
@@ -136,6 +139,7 @@ impl Restored {
     pub fn genesis(genesis: &Genesis) -> Restored {
         Restored {
             finalized_tip: Block::genesis(genesis),
+            tip_finalization: None,
             finalized_nonces: BTreeMap::new(),
             votes: Vec::new(),
             own_items: Vec::new(),

@@ -13,6 +13,7 @@ mod mutants;
 mod pool;
 mod proposal;
 mod round_state;
+mod sit_out;
 mod timers;
 mod voting;
 

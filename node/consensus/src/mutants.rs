@@ -16,4 +16,6 @@ pub enum Mutation {
     NoResend,
     /// Vote for proposals without checking their state commitment.
     SkipStateCheck,
+    /// Sign at once after a restore from a backup, as if the floor were known (SPEC rule 15).
+    NoRestoreFloor,
 }

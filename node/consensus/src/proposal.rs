@@ -251,7 +251,7 @@ impl Core {
     /// As leader of the current round, with work pending, proposes once.
     pub(super) fn try_propose(&mut self) {
         let round = self.round;
-        if self.leader(round) != self.me || !self.has_work() {
+        if self.leader(round) != self.me || !self.has_work() || !self.may_sign(round) {
             return;
         }
         let state = self.rounds.entry(round).or_default();

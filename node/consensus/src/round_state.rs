@@ -63,6 +63,14 @@ impl RoundState {
         self.finalization.as_ref().and_then(|c| c.kind.block())
     }
 
+    /// The round's finalization, notarization or dummy certificate, whichever it has.
+    pub fn any_certificate(&self) -> Option<&Certificate> {
+        self.finalization
+            .as_ref()
+            .or(self.notarization.as_ref())
+            .or(self.dummy_certificate.as_ref())
+    }
+
     /// A notarization, a dummy certificate or a finalization: the round is over.
     pub fn is_certified(&self) -> bool {
         self.notarization.is_some()

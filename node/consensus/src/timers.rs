@@ -74,7 +74,10 @@ impl Core {
     /// sends it votes, so pulling is how it learns what was finalized.
     pub(super) fn arm_resend(&mut self) {
         let follower = self.my_index.is_none();
-        if self.resend_armed || !(self.has_work() || self.has_unanswered_votes() || follower) {
+        let asking = self.awaiting_floor();
+        if self.resend_armed
+            || !(self.has_work() || self.has_unanswered_votes() || follower || asking)
+        {
             return;
         }
         self.resend_armed = true;
@@ -96,6 +99,8 @@ impl Core {
             self.resend_own();
             self.pull(Destination::AllPeers);
         }
+        // Asks or answers may have been lost: ask again whoever has not answered.
+        self.ask_unheard();
         self.height_at_last_resend = self.tip.height;
         self.arm_resend();
     }

@@ -20,6 +20,9 @@ impl Core {
         let Some(index) = self.my_index else {
             return;
         };
+        if !self.may_sign(round) {
+            return;
+        }
         tracing::trace!(peer = %self.me.short(), now = self.now, %round, ?kind, "vote");
         let vote = Vote::new(&self.domain, self.signer.as_ref(), round, kind);
         // A peer that vouched for a block must still hold it after a crash: the proposer may

@@ -41,6 +41,13 @@ impl AdminClient {
         }
     }
 
+    /// Waits up to `timeout` for each answer instead of the usual 30 s (a long call).
+    pub fn wait_up_to(&mut self, timeout: Duration) -> anyhow::Result<()> {
+        self.0
+            .set_read_timeout(Some(timeout))
+            .context("setting the admin socket's timeout")
+    }
+
     /// Asks the node; its refusal is a [`Negative::Refused`] error (exit code 1).
     pub fn call(&mut self, request: &AdminRequest) -> anyhow::Result<AdminResponse> {
         write_frame(&mut self.0, request).context("sending to the node")?;

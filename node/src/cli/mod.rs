@@ -2,6 +2,7 @@
 
 mod admin_client;
 mod admin_cmds;
+mod backup_cmd;
 mod bench;
 mod chaos;
 mod demo;
@@ -83,6 +84,7 @@ enum Command {
     Attest(module_cmds::AttestArgs),
     Attestations(module_cmds::AttestationsArgs),
     Evidence(evidence_cmds::EvidenceArgs),
+    Backup(backup_cmd::BackupArgs),
     Proposals(governance_cmds::ProposalsArgs),
     Propose(governance_cmds::ProposeArgs),
     Vote(governance_cmds::VoteArgs),
@@ -208,6 +210,7 @@ impl Command {
             Command::Attest(args) => done(module_cmds::attest(args)),
             Command::Attestations(args) => done(module_cmds::attestations(args)),
             Command::Evidence(args) => done(evidence_cmds::evidence(args)),
+            Command::Backup(args) => done(backup_cmd::backup(args)),
             Command::Proposals(args) => done(governance_cmds::proposals(args)),
             Command::Propose(args) => done(governance_cmds::propose(args)),
             Command::Vote(args) => done(governance_cmds::vote(args)),

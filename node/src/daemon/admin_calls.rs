@@ -49,6 +49,15 @@ impl Driver {
         request: AdminRequest,
         reply: oneshot::Sender<AdminResponse>,
     ) {
+        if let AdminRequest::Backup { path, replace } = request {
+            // A large database takes a while to copy: off the driver loop, in its own read
+            // transaction, so consensus goes on meanwhile.
+            let store = self.step.store().clone();
+            tokio::task::spawn_blocking(move || {
+                let _ = reply.send(super::backup_call::answer(&store, &path, replace));
+            });
+            return;
+        }
         match self.answer(request) {
             Answer::Now(response) => self.replies.push((reply, *response)),
             Answer::Queued(entries, shape) => self.submissions.queue(entries, (reply, shape)),
@@ -130,6 +139,9 @@ impl Driver {
             AdminRequest::Joins => self.joins().unwrap_or_else(refused),
             AdminRequest::Reject { peer } => self.reject(peer).unwrap_or_else(refused),
             AdminRequest::Invite => self.invite().unwrap_or_else(refused),
+            AdminRequest::Backup { .. } => {
+                AdminResponse::Error("a backup is answered off the driver loop".into())
+            }
         }
     }
 

@@ -285,7 +285,9 @@ impl Observer {
             | Message::Items(_)
             | Message::Pull(_)
             | Message::Catchup(_)
-            | Message::Finalized(_) => {}
+            | Message::Finalized(_)
+            | Message::HighestAsk { .. }
+            | Message::Highest { .. } => {}
         }
     }
 

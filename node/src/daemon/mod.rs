@@ -4,6 +4,7 @@
 pub mod admin;
 mod admin_calls;
 mod admin_reads;
+mod backup_call;
 mod clock;
 mod driver;
 mod epochs;

@@ -121,6 +121,20 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
         metrics,
     };
     let genesis_config = CoreConfig::new(&genesis, Arc::new(secret), Arc::new(Ed25519Verifier));
+    let mut restored_from_backup = store.restored_from_backup()?;
+    let genesis_config = if restored_from_backup {
+        tracing::warn!(
+            "this database was restored from a backup: the node follows without signing until \
+             its peers' answers show a round above every round it may have voted in since the backup"
+        );
+        // Fresh for this start: answers to an earlier process's asks must not count.
+        let nonce = getrandom::u64()
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .context("cannot draw the nonce a restored node asks its peers with")?;
+        genesis_config.sitting_out(nonce)
+    } else {
+        genesis_config
+    };
     let (step, _) = Step::start(
         genesis_config,
         start_core(),
@@ -185,6 +199,11 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
             }
         }
         driver.flush()?;
+        if restored_from_backup && past_restore_floor(&driver) {
+            driver.step.store().clear_restored_from_backup()?;
+            restored_from_backup = false;
+            tracing::info!("every round this node may have voted in before its restore is final");
+        }
     }
     tracing::info!("stopping");
     driver.flush_seen_votes();
@@ -197,6 +216,14 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
     let _ = std::fs::remove_file(dir.admin_socket_path());
     let _ = std::fs::remove_file(dir.admin_read_only_socket_path());
     Ok(())
+}
+
+/// SPEC rule 15: once the finalized tip is above the floor, every round this node may have
+/// signed in before its restore is final, so the restored-from-backup mark can go.
+fn past_restore_floor(driver: &Driver) -> bool {
+    let core = driver.step.core();
+    core.signs_only_above()
+        .is_none_or(|floor| core.finalized_tip().1.round > floor)
 }
 
 /// Resolves once standard input reaches its end, if `watch`; never otherwise.

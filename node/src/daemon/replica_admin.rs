@@ -64,6 +64,9 @@ impl ReplicaAdmin {
                 Err(error) => refused(anyhow::Error::new(error).context("cannot read the epoch")),
             },
             AdminRequest::Joins => AdminResponse::Joins(Vec::new()),
+            AdminRequest::Backup { path, replace } => {
+                super::backup_call::answer(&self.store, &path, replace)
+            }
             AdminRequest::Subscribe => {
                 AdminResponse::Error("subscribe on a connection of its own".into())
             }

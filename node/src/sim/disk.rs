@@ -3,6 +3,7 @@
 //! immediate durability does; unsynced commits after the last synced one are lost, and so is
 //! everything the peer held only in memory.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 
 use bfte_consensus::{Durable, Output, Restored};
@@ -57,6 +58,13 @@ pub(super) struct Disk {
     /// The finalized blocks the last epoch switch dropped (the old epoch's, above its end).
     pub(super) dropped: Vec<Block>,
     synced: Synced,
+    /// A copy of the disk as of its `backup_at`th sync (the empty disk before), as
+    /// `bfte backup` makes: a restore comes back to it.
+    backup: Synced,
+    backup_at: Option<u64>,
+    /// Restored from the backup and not yet past the restored core's floor (the store's
+    /// restored-from-backup mark): every start sits out.
+    pub(super) restored_from_backup: Cell<bool>,
     /// Synced commits so far: the model ledger's writes before the last one are durable.
     pub(super) syncs: u64,
     /// Commits that wrote anything, synced or not.
@@ -76,6 +84,12 @@ impl Disk {
                 entries: Entries::default(),
                 chain_len: 1,
             },
+            backup: Synced {
+                entries: Entries::default(),
+                chain_len: 1,
+            },
+            backup_at: None,
+            restored_from_backup: Cell::new(false),
             syncs: 0,
             writes: 0,
         }
@@ -88,6 +102,14 @@ impl Disk {
             chain_len: self.chain.len(),
         };
         self.syncs += 1;
+        if self.backup_at == Some(self.syncs) {
+            self.backup = self.synced.clone();
+        }
+    }
+
+    /// A backup will be taken at the `syncs`th sync.
+    pub(super) fn back_up_at(&mut self, syncs: u64) {
+        self.backup_at = Some(syncs);
     }
 
     /// The process died: the unsynced commits are gone. Only ever appended to between syncs,
@@ -95,6 +117,14 @@ impl Disk {
     pub(super) fn crash(&mut self) {
         self.entries = self.synced.entries.clone();
         self.chain.truncate(self.synced.chain_len);
+    }
+
+    /// The database is replaced by the backup, marked (the process is down). Valid while no
+    /// epoch switch came after the backup: only fixed-membership scenarios restore.
+    pub(super) fn restore_backup(&mut self) {
+        self.synced = self.backup.clone();
+        self.crash();
+        self.restored_from_backup.set(true);
     }
 
     pub(super) fn tip_height(&self) -> u64 {
@@ -185,11 +215,12 @@ impl DurableStore for Disk {
     /// What a restarting core is handed, as `Store::restored` reads it: the finalized tip and
     /// nonces, and whatever was persisted above the tip.
     fn restored(&self) -> Result<Restored, Refused> {
-        let (tip, _) = &self.chain[self.chain.len() - 1];
+        let (tip, tip_finalization) = &self.chain[self.chain.len() - 1];
         let tip_round = tip.header.round;
         let entries = &self.entries;
         Ok(Restored {
             finalized_tip: tip.clone(),
+            tip_finalization: tip_finalization.clone(),
             finalized_nonces: entries.nonces.clone(),
             votes: entries
                 .votes

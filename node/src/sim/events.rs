@@ -22,6 +22,8 @@ pub(super) enum Event {
     },
     Crash {
         peer: usize,
+        /// Comes back from its backup rather than its last sync.
+        from_backup: bool,
     },
     Restart {
         peer: usize,

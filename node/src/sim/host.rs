@@ -105,14 +105,14 @@ impl Simulation {
             }
             // Items of a peer that is later removed may never be final: only those of peers
             // in force throughout are owed.
-            Durable::OwnItem(item) if self.permanent & 1 << peer != 0 => {
+            Durable::OwnItem(item) if (self.permanent & !self.restored) & 1 << peer != 0 => {
                 if Some(peer) == self.change_submitter {
                     for entry in &item.entries {
                         self.durable_changes.insert(entry.data.clone());
                     }
                 }
                 let id = item.id(&self.genesis.federation_id());
-                self.items.entry(id).or_insert((self.now, 0, false));
+                self.items.entry(id).or_insert((self.now, 0, false, peer));
             }
             _ => {}
         }
@@ -131,7 +131,8 @@ impl Simulation {
         let permanent = self.permanent;
         let federation = self.genesis.federation_id();
         for item in blocks.iter().flat_map(|b| &b.payload.items) {
-            let Some((submitted, done, counted)) = self.items.get_mut(&item.id(&federation)) else {
+            let Some((submitted, done, counted, _)) = self.items.get_mut(&item.id(&federation))
+            else {
                 continue;
             };
             *done |= 1 << peer;

@@ -82,6 +82,11 @@ impl Simulation {
             self.crypto.signers[peer].clone(),
             self.crypto.verifier.clone(),
         );
+        let base = if disk.restored_from_backup.get() {
+            base.sitting_out(self.rng.random())
+        } else {
+            base
+        };
         let start = self.start_core(peer);
         let mut host = SimHost { sim: self, peer };
         match Step::start(base, start, disk, ledger, SERVE_LIMIT, &mut host) {
@@ -165,8 +170,21 @@ impl Simulation {
         let mut submissions = std::mem::take(&mut self.peers[peer].submissions);
         self.with_step(peer, |step, host| {
             submissions.sign(step, host);
-            step.flush(host)
+            let flow = step.flush(host);
+            clear_mark_past_floor(step);
+            flow
         });
+    }
+
+    /// The down peer's disk goes back to its backup, marked; its items are owed no more.
+    pub(super) fn restore_backup(&mut self, peer: usize) {
+        let Some((disk, _)) = self.peers[peer].down.as_mut() else {
+            return;
+        };
+        disk.restore_backup();
+        self.restored |= 1 << peer;
+        self.items
+            .retain(|_, (_, _, counted, author)| *counted || *author != peer);
     }
 
     pub(super) fn queue_flush(&mut self, peer: usize) {
@@ -192,5 +210,17 @@ impl Simulation {
             disk.crash();
             state.down = Some((disk, ledger));
         }
+    }
+}
+
+/// As the node does: the restored-from-backup mark goes once the finalized tip is above the
+/// floor, where every round the lost votes can be in is final.
+fn clear_mark_past_floor(step: &SimStep) {
+    let core = step.core();
+    let past = core
+        .signs_only_above()
+        .is_some_and(|floor| core.finalized_tip().1.round > floor);
+    if past {
+        step.store().restored_from_backup.set(false);
     }
 }

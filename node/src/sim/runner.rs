@@ -48,8 +48,12 @@ pub struct Simulation {
     pub(super) submissions_open: bool,
     pub(super) closed_at: Option<u64>,
     /// Items of correct peers by id: (submitted at, the peers that have it final as a bit
-    /// mask, whether it counted as final everywhere yet).
-    pub(super) items: HashMap<Hash, (u64, u128, bool)>,
+    /// mask, whether it counted as final everywhere yet, the author).
+    pub(super) items: HashMap<Hash, (u64, u128, bool, usize)>,
+    /// Peers restored from a backup, as a bit mask: their items are no longer owed (those
+    /// signed after the backup are lost, and new ones may reuse their nonces: SPEC rule 15),
+    /// and they submit no more.
+    pub(super) restored: u128,
     /// Correct peers that are members in every epoch, as a bit mask: an item is final
     /// everywhere once final at all of them (a removed peer stops following).
     pub(super) permanent: u128,
@@ -112,7 +116,11 @@ impl Simulation {
         let membership = !scenario.membership.is_empty();
         let peers = (0..scenario.peers)
             .map(|i| {
-                let disk = Disk::new(&genesis_block, genesis_epoch.clone());
+                let mut disk = Disk::new(&genesis_block, genesis_epoch.clone());
+                let backup = scenario.crashes.iter().find(|c| c.peer == i);
+                if let Some(syncs) = backup.and_then(|c| c.from_backup) {
+                    disk.back_up_at(syncs);
+                }
                 let ledger = ModelLedger::new(
                     &genesis_block,
                     genesis_epoch.clone(),
@@ -147,6 +155,7 @@ impl Simulation {
             submissions_open: true,
             closed_at: None,
             items: HashMap::new(),
+            restored: 0,
             permanent,
             change_submitter,
             durable_changes: Default::default(),
@@ -201,7 +210,9 @@ impl Simulation {
             }
         }
         for crash in self.scenario.crashes.clone() {
-            self.schedule(crash.at_ms, Event::Crash { peer: crash.peer });
+            let from_backup = crash.from_backup.is_some();
+            let peer = crash.peer;
+            self.schedule(crash.at_ms, Event::Crash { peer, from_backup });
             self.schedule(crash.restart_ms, Event::Restart { peer: crash.peer });
         }
         for partition in self.scenario.partitions.clone() {
@@ -285,9 +296,12 @@ impl Simulation {
                     step.catch_up_ledger(host)
                 });
             }
-            Event::Crash { peer } => {
+            Event::Crash { peer, from_backup } => {
                 if !self.healed {
                     self.crash(peer);
+                    if from_backup {
+                        self.restore_backup(peer);
+                    }
                 }
             }
             Event::Restart { peer } => self.start_peer(peer),
@@ -333,7 +347,7 @@ impl Simulation {
         if !self.submissions_open {
             return;
         }
-        if self.peers[peer].step.is_some() {
+        if self.peers[peer].step.is_some() && self.restored & 1 << peer == 0 {
             let len = self.rng.random_range(1..64usize);
             let data: Vec<u8> = (0..len).map(|_| self.rng.random()).collect();
             let entries = vec![Entry {

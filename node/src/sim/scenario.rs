@@ -27,6 +27,9 @@ pub struct Crash {
     pub peer: usize,
     pub at_ms: u64,
     pub restart_ms: u64,
+    /// Restarts from a backup of its disk as of its `n`th sync (0: the empty disk) instead of
+    /// from its last sync, marked so that its core sits out (SPEC rule 15).
+    pub from_backup: Option<u64>,
 }
 
 /// What to simulate; `Scenario::random` fills it from a seed.
@@ -128,6 +131,10 @@ impl Scenario {
             scenario.byzantine = vec![(peer, behavior)];
             scenario.crashes.retain(|crash| crash.peer != peer);
         }
+        // A backup predates the epoch switches, which the simulated disk cannot roll back.
+        for crash in &mut scenario.crashes {
+            crash.from_backup = None;
+        }
         scenario.membership = vec![
             vec![0, 1, 2, 3],
             vec![0, 1, 2, 3, 4],
@@ -183,9 +190,11 @@ impl Scenario {
                     peer,
                     at_ms,
                     restart_ms: rng.random_range(at_ms..=heal_ms),
+                    from_backup: None,
                 }
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let crashes = restore_one_from_backup(seed, crashes, f - byzantine_count);
         let crash_after_persist = if rng.random_bool(0.3) {
             rng.random_range(0.005..0.03)
         } else {
@@ -222,4 +231,19 @@ impl Scenario {
             regions: None,
         }
     }
+}
+
+/// Makes the first crash, in some scenarios, a restore from an older backup of the peer's own
+/// disk. Only with fewer than f Byzantine peers (`spare` > 0): a restored peer counts as faulty
+/// until its floor is known, and a quorum must remain. Drawn apart, so that every other draw
+/// of a seed stays as it was.
+fn restore_one_from_backup(seed: u64, mut crashes: Vec<Crash>, spare: usize) -> Vec<Crash> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x7265_7374);
+    if let Some(first) = crashes.first_mut()
+        && spare > 0
+        && rng.random_bool(0.5)
+    {
+        first.from_backup = Some(rng.random_range(0..120));
+    }
+    crashes
 }

@@ -27,7 +27,7 @@ impl Simulation {
     fn pending_items(&self) -> usize {
         self.items
             .values()
-            .filter(|(_, mask, _)| mask & self.permanent != self.permanent)
+            .filter(|(_, mask, _, _)| mask & self.permanent != self.permanent)
             .count()
     }
 

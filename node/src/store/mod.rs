@@ -31,6 +31,7 @@
 //! No write-ahead log or cache lives beside the database: a restart reads [`Store::restored`]
 //! and nothing else.
 
+mod backup;
 mod codec;
 mod commit;
 mod epochs;
@@ -59,6 +60,7 @@ use bfte_shared::block::Block;
 use bfte_shared::federation::Genesis;
 use redb::{Database, Durability, ReadableDatabase, TableError};
 
+pub use self::backup::BackupReport;
 pub(crate) use self::codec::MAX_VALUE_BYTES;
 pub use self::error::StoreError;
 pub use self::joins::PendingRequest;

@@ -93,6 +93,7 @@ impl Store {
 
         Ok(Restored {
             finalized_tip: tip.block,
+            tip_finalization: tip.certificate,
             finalized_nonces,
             votes,
             own_items,

@@ -40,6 +40,8 @@ pub(super) mod name {
 /// [`GENESIS_KEY`] -> `Genesis`, the federation this node belongs to. Both written once by
 /// `Store::create`; the version changes only by migration.
 pub(super) const META: TableDefinition<&str, &[u8]> = TableDefinition::new(name::META);
+/// A backup's copy also holds `restored_from_backup` -> `true` until the node restored from it
+/// passed its floor (`backup.rs`, SPEC rule 15).
 pub(super) const SCHEMA_VERSION_KEY: &str = "schema_version";
 pub(super) const GENESIS_KEY: &str = "genesis";
 

@@ -33,7 +33,7 @@ pub use views::{
 };
 
 /// Bumped on any incompatible change; both ends say theirs first and refuse a mismatch.
-pub const ADMIN_PROTOCOL_VERSION: u32 = 8;
+pub const ADMIN_PROTOCOL_VERSION: u32 = 9;
 /// No admin frame may be larger.
 pub const MAX_ADMIN_FRAME: usize = 32 << 20;
 /// The socket that takes every request, in the data directory.
@@ -113,6 +113,13 @@ pub enum AdminRequest {
     Invite,
     /// The configuration consensus runs under now.
     Epoch,
+    /// Copy the database, as of one moment, to `path` (absolute, on the node's machine), as a
+    /// database marked restored-from-backup; refuses an existing file unless `replace`.
+    /// Answered with [`AdminResponse::BackedUp`] once the copy is synced and in place.
+    Backup {
+        path: String,
+        replace: bool,
+    },
 }
 
 /// Most proposals one `Proposals` answer carries.
@@ -131,7 +138,9 @@ impl AdminRequest {
             | AdminRequest::Propose { .. }
             | AdminRequest::Vote { .. }
             | AdminRequest::Approve { .. }
-            | AdminRequest::Reject { .. } => true,
+            | AdminRequest::Reject { .. }
+            // It writes a file wherever the node may.
+            | AdminRequest::Backup { .. } => true,
             AdminRequest::Hello { .. }
             | AdminRequest::Status
             | AdminRequest::Blocks { .. }
@@ -178,6 +187,12 @@ pub enum AdminResponse {
     Done,
     Invite(String),
     Epoch(EpochConfig),
+    /// A backup is in place: how many tables and entries it holds, and its size.
+    BackedUp {
+        tables: u32,
+        entries: u64,
+        bytes: u64,
+    },
     Error(String),
 }
 

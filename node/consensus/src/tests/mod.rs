@@ -82,6 +82,7 @@ fn votes(output: &Output) -> Vec<Vote> {
 }
 
 mod batch;
+mod sit_out;
 
 /// One entry for module 0, submitted alone.
 fn submit(data: Vec<u8>) -> Input {

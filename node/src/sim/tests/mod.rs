@@ -55,6 +55,7 @@ struct Coverage {
     peer_counts: BTreeSet<usize>,
     behaviors: BTreeSet<String>,
     crashes: u64,
+    restores: u64,
     refinalized: u64,
     partitions: u64,
     lossy: u64,
@@ -76,6 +77,11 @@ fn sweep(seeds: std::ops::Range<u64>, options: SimOptions) -> Coverage {
             coverage.behaviors.insert(format!("{behavior:?}"));
         }
         coverage.crashes += report.stats.crashes;
+        coverage.restores += scenario
+            .crashes
+            .iter()
+            .filter(|c| c.from_backup.is_some())
+            .count() as u64;
         coverage.refinalized += report.stats.refinalized;
         coverage.partitions += scenario.partitions.len() as u64;
         coverage.lossy += u64::from(scenario.link.loss > 0.0);
@@ -100,6 +106,10 @@ fn assert_covers_everything(coverage: &Coverage) {
         "{coverage:?}"
     );
     assert!(coverage.crashes > 0 && coverage.partitions > 0 && coverage.lossy > 0);
+    assert!(
+        coverage.restores > 0,
+        "no restore from a backup: {coverage:?}"
+    );
     assert!(
         coverage.refinalized > 0,
         "no crash lost unsynced finality: {coverage:?}"

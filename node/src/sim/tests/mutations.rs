@@ -3,7 +3,7 @@
 use super::super::invariants::Violation;
 use super::pitfalls::{
     crash_restart_scenarios, false_state_scenarios, lossy_forever_scenarios,
-    notarized_and_dummy_scenarios,
+    notarized_and_dummy_scenarios, restore_scenarios,
 };
 use super::{Scenario, fast};
 use crate::sim::Simulation;
@@ -97,4 +97,10 @@ fn voting_without_checking_state_commitments_is_caught() {
         matches!(found, Some((_, Violation::StateCommitment { .. }))),
         "{found:?}"
     );
+}
+
+#[test]
+fn a_restored_peer_signing_without_its_floor_is_caught() {
+    let found = first_violation(Mutation::NoRestoreFloor, restore_scenarios());
+    assert!(double_vote_caught(&found, ""), "{found:?}");
 }
