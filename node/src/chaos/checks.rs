@@ -88,8 +88,15 @@ impl NodeRecord {
             .secret()
             .with_context(|| format!("reading {name}'s key"))?
             .peer_id();
+        let federation = store.genesis().federation_id();
+        let domains: Vec<_> = ledger
+            .epochs(store.database())
+            .with_context(|| format!("reading {name}'s epochs"))?
+            .iter()
+            .map(|epoch| epoch.signing_domain(&federation))
+            .collect();
         let audit = store
-            .audit_seen_votes(&Ed25519Verifier)
+            .audit_seen_votes(&Ed25519Verifier, &domains)
             .with_context(|| format!("auditing {name}'s received votes"))?;
         Ok(NodeRecord {
             name: name.to_string(),
@@ -204,6 +211,13 @@ pub fn check(
     }
     verdict.conflicts = conflicts;
     verdict.audited_votes = records.iter().map(|r| r.audited_votes).sum();
+    if verdict.audited_votes == 0 {
+        verdict.violations.push(
+            "no node's audit trail held a vote that verifies: the conflicting-votes check \
+             checked nothing"
+                .into(),
+        );
+    }
     verdict
 }
 
@@ -279,7 +293,7 @@ mod tests {
             chain,
             roots: roots.iter().map(|(h, r)| (*h, Hash([*r; 32]))).collect(),
             conflicts: Vec::new(),
-            audited_votes: 0,
+            audited_votes: 6,
             evidence: Vec::new(),
             removals: Vec::new(),
         }
@@ -292,6 +306,16 @@ mod tests {
         let two = child(&one, 2, vec![fed.item(1, 1)]);
         let fork = child(&one, 3, vec![]);
         (fed.genesis, one, two, fork)
+    }
+
+    #[test]
+    fn an_audit_trail_without_one_verified_vote_fails_the_run() {
+        let (genesis, one, _, _) = setup();
+        let mut silent = record("peer0", vec![one], &[(1, 1)]);
+        silent.audited_votes = 0;
+        let verdict = check(&[silent], &[], &genesis.federation_id(), None);
+        assert_eq!(verdict.violations.len(), 1, "{:?}", verdict.violations);
+        assert!(verdict.violations[0].contains("checked nothing"));
     }
 
     #[test]

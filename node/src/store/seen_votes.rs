@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use bfte_shared::crypto::Verifier;
+use bfte_shared::federation::FederationId;
 use bfte_shared::peer::PeerId;
 use bfte_shared::round::Round;
 use bfte_shared::vote::Vote;
@@ -76,18 +77,23 @@ impl Store {
     }
 
     /// Checks every recorded vote's signature and finds each pair of validly signed votes by
-    /// one peer in one round that a correct peer never signs together
-    /// (`VoteKind::conflicts_with`), in round order.
-    pub fn audit_seen_votes(&self, verifier: &dyn Verifier) -> Result<SeenVoteAudit, StoreError> {
+    /// one peer in one round of one epoch that a correct peer never signs together
+    /// (`VoteKind::conflicts_with`), in round order. `domains` are the signing domains of the
+    /// epochs the trail may span (`EpochConfig::signing_domain`): a vote counts under the
+    /// first one its signature verifies with, and not at all under none.
+    pub fn audit_seen_votes(
+        &self,
+        verifier: &dyn Verifier,
+        domains: &[FederationId],
+    ) -> Result<SeenVoteAudit, StoreError> {
         let txn = self.begin_read()?;
         let table = match txn.open_table(SEEN_VOTES) {
             Ok(table) => table,
             Err(TableError::TableDoesNotExist(_)) => return Ok(SeenVoteAudit::default()),
             Err(error) => return Err(self.failed("opening table `seen_votes`")(error)),
         };
-        let federation = self.genesis.federation_id();
         let mut audit = SeenVoteAudit::default();
-        let mut by_signer_round: BTreeMap<(u64, PeerId), Vec<Vote>> = BTreeMap::new();
+        let mut by_signer_round: BTreeMap<(u64, usize, PeerId), Vec<Vote>> = BTreeMap::new();
         for entry in table
             .iter()
             .map_err(self.failed("reading table `seen_votes`"))?
@@ -103,11 +109,14 @@ impl Store {
                 ));
             };
             for vote in votes {
-                let bytes = vote.signing_bytes(&federation);
-                if verifier.verify(vote.signed(&bytes)) {
+                let epoch = domains.iter().position(|domain| {
+                    let bytes = vote.signing_bytes(domain);
+                    verifier.verify(vote.signed(&bytes))
+                });
+                if let Some(epoch) = epoch {
                     *audit.valid_votes.entry(vote.signer).or_default() += 1;
                     by_signer_round
-                        .entry((vote.round.0, vote.signer))
+                        .entry((vote.round.0, epoch, vote.signer))
                         .or_default()
                         .push(vote);
                 }

@@ -962,8 +962,9 @@ fn the_seen_vote_trail_finds_validly_signed_conflicts_and_ignores_forgeries() {
     ];
     store.record_seen_votes(&first).expect("record");
     let verifier = Ed25519Verifier;
+    let domains = [store.genesis().federation_id()];
     // Notarize then dummy is allowed; the forged second notarize does not count.
-    let audit = store.audit_seen_votes(&verifier).expect("audit");
+    let audit = store.audit_seen_votes(&verifier, &domains).expect("audit");
     assert_eq!(audit.conflicts, []);
     let valid: Vec<usize> = audit.valid_votes.values().copied().collect();
     assert_eq!(valid, [2, 1, 1], "the forgery is not counted");
@@ -974,7 +975,10 @@ fn the_seen_vote_trail_finds_validly_signed_conflicts_and_ignores_forgeries() {
     store
         .record_seen_votes(std::slice::from_ref(&finalize))
         .expect("record");
-    let conflicts = store.audit_seen_votes(&verifier).expect("audit").conflicts;
+    let conflicts = store
+        .audit_seen_votes(&verifier, &domains)
+        .expect("audit")
+        .conflicts;
     assert_eq!(conflicts, [(fed.vote(3, 6, VoteKind::Dummy), finalize)]);
 
     // Far newer votes prune the old rounds.
@@ -985,7 +989,10 @@ fn the_seen_vote_trail_finds_validly_signed_conflicts_and_ignores_forgeries() {
             fed.vote(0, far, VoteKind::Notarize(b)),
         ])
         .expect("record");
-    let conflicts = store.audit_seen_votes(&verifier).expect("audit").conflicts;
+    let conflicts = store
+        .audit_seen_votes(&verifier, &domains)
+        .expect("audit")
+        .conflicts;
     assert_eq!(conflicts.len(), 1);
     assert_eq!(conflicts[0].0.round, Round(far));
 }
