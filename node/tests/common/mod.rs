@@ -4,11 +4,15 @@
 
 pub mod netns;
 
+use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use bfte_node::store::Store;
+use bfte_shared::crypto::Ed25519Verifier;
+use bfte_shared::peer::PeerId;
 use serde_json::Value;
 
 pub const BFTE: &str = env!("CARGO_BIN_EXE_bfte");
@@ -225,6 +229,28 @@ impl Federation {
         let stalled = value["stalled"].as_bool()?;
         assert_eq!(output.status.code(), Some(i32::from(stalled)), "{value}");
         Some(stalled)
+    }
+
+    /// Node `i`'s peer id, from its status: it must be running.
+    pub fn peer_id(&self, i: usize) -> PeerId {
+        self.status(i).expect("status")["peer_id"]
+            .as_str()
+            .expect("a peer id in the status")
+            .parse()
+            .expect("peer id")
+    }
+
+    /// The valid votes stopped node `i` received, counted by signer, once its audit trail is
+    /// checked to prove no double vote. Only for federations whose membership never changed:
+    /// every vote is verified under the genesis epoch's signing domain.
+    pub fn audited_votes(&self, i: usize) -> BTreeMap<PeerId, usize> {
+        let store = Store::open(self.dirs[i].join("bfte.redb")).expect("a stopped node's store");
+        let domains = [store.genesis().federation_id()];
+        let audit = store
+            .audit_seen_votes(&Ed25519Verifier, &domains)
+            .expect("audit");
+        assert_eq!(audit.conflicts, [], "node {i} holds proof of a double vote");
+        audit.valid_votes
     }
 
     pub fn height(&self, i: usize) -> Option<u64> {
