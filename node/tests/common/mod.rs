@@ -4,10 +4,11 @@
 
 pub mod netns;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{Ipv4Addr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use bfte_node::store::Store;
@@ -344,20 +345,36 @@ impl Drop for Federation {
 
 /// `127.0.0.1:PORT` with a UDP port that was free a moment ago.
 pub fn free_listen_addr() -> String {
-    let port = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|s| s.local_addr())
-        .expect("free port")
-        .port();
-    format!("127.0.0.1:{port}")
+    unused_port(|| {
+        UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+            .and_then(|s| s.local_addr())
+            .expect("free port")
+            .port()
+    })
 }
 
 /// `127.0.0.1:PORT` with a TCP port that was free a moment ago.
 pub fn free_tcp_addr() -> String {
-    let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|s| s.local_addr())
-        .expect("free port")
-        .port();
-    format!("127.0.0.1:{port}")
+    unused_port(|| {
+        TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .and_then(|s| s.local_addr())
+            .expect("free port")
+            .port()
+    })
+}
+
+/// A port from `free` that this process has not handed out before. The kernel may offer a
+/// port again as soon as it is released, before the node it went to has bound it: two nodes
+/// of one federation were once given the same port.
+fn unused_port(free: impl Fn() -> u16) -> String {
+    static GIVEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = free();
+        if given.insert(port) {
+            return format!("127.0.0.1:{port}");
+        }
+    }
 }
 
 /// The newest of a node's log files (in `DIR/logs/`), then its stderr (`DIR/node.log`: where
