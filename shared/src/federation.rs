@@ -41,7 +41,7 @@ impl Default for ConsensusParams {
 pub struct PeerSet(Vec<PeerId>);
 
 /// Why a list of peers is not a peer set.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum InvalidPeerSet {
     #[error("a federation needs at least one peer")]
     Empty,

@@ -6,6 +6,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use bfte_consensus::{Core, CoreConfig, Output, Restored};
+use bfte_shared::block::Block;
 use bfte_shared::crypto::{Ed25519Verifier, SignedBytes, Signer, Verifier};
 use bfte_shared::federation::{ConsensusParams, Genesis, PeerSet};
 use bfte_shared::peer::{PeerId, PeerSecret, Signature};
@@ -17,10 +19,14 @@ const MEMORY_LIMIT: usize = 1 << 18;
 
 #[derive(Debug)]
 pub struct Fixture {
-    pub genesis: Genesis,
+    pub genesis_block: Block,
+    /// Each peer's core started from genesis, with what it said on starting, by index: every
+    /// run forks one, as starting a core is most of a short run's time.
+    pub started: Vec<(Core, Output)>,
+    /// Each peer's configuration, for restarts: building one hashes the genesis again.
+    pub configs: Vec<CoreConfig>,
     /// Sorted by peer id, so index `i` is the peer set's index `i`.
     pub signers: Vec<Arc<CachedSigner>>,
-    pub verifier: Arc<CachedVerifier>,
 }
 
 /// The one fixture of the process, built on first use.
@@ -39,21 +45,38 @@ pub fn fixture() -> &'static Fixture {
             params: ConsensusParams::default(),
             timestamp_ms: 0,
         };
-        Fixture {
-            genesis,
-            signers: secrets
-                .into_iter()
-                .map(|secret| {
-                    Arc::new(CachedSigner {
-                        id: secret.peer_id(),
-                        secret,
-                        memory: Mutex::default(),
-                    })
+        let signers: Vec<Arc<CachedSigner>> = secrets
+            .into_iter()
+            .map(|secret| {
+                Arc::new(CachedSigner {
+                    id: secret.peer_id(),
+                    secret,
+                    memory: Mutex::default(),
                 })
-                .collect(),
-            verifier: Arc::new(CachedVerifier::default()),
+            })
+            .collect();
+        let verifier = Arc::new(CachedVerifier::default());
+        let configs: Vec<CoreConfig> = signers
+            .iter()
+            .map(|signer| CoreConfig::new(&genesis, signer.clone(), verifier.clone()))
+            .collect();
+        let started = configs
+            .iter()
+            .map(|config| start(config.clone(), Restored::genesis(&genesis), 0))
+            .collect();
+        Fixture {
+            genesis_block: Block::genesis(&genesis),
+            started,
+            configs,
+            signers,
         }
     })
+}
+
+/// A core of the fixed federation, started from what it persisted.
+pub fn start(config: CoreConfig, restored: Restored, now: u64) -> (Core, Output) {
+    Core::start(config, restored, now)
+        .unwrap_or_else(|e| panic!("the core refused to start from what it persisted: {e}"))
 }
 
 #[derive(Debug)]

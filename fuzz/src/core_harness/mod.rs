@@ -10,7 +10,7 @@ mod step;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use bfte_consensus::{Core, CoreConfig, Durable, Evidence, Input, Output, Restored, Timer};
+use bfte_consensus::{Core, Durable, Evidence, Input, Output, Restored, Timer};
 use bfte_shared::block::{Block, BlockHeader, Payload};
 use bfte_shared::certificate::Certificate;
 use bfte_shared::federation::FederationId;
@@ -57,8 +57,8 @@ impl Harness {
     pub fn new(me: u8) -> Harness {
         let fixture = fixture();
         let me = usize::from(me) % PEERS;
-        let genesis = Block::genesis(&fixture.genesis);
-        let (core, output) = start(me, Restored::genesis(&fixture.genesis), 0);
+        let genesis = fixture.genesis_block.clone();
+        let (core, output) = fixture.started[me].clone();
         let mut harness = Harness {
             me,
             core,
@@ -365,14 +365,7 @@ impl Harness {
 }
 
 fn start(me: usize, restored: Restored, now: u64) -> (Core, Output) {
-    let fixture = fixture();
-    let config = CoreConfig::new(
-        &fixture.genesis,
-        fixture.signers[me].clone(),
-        fixture.verifier.clone(),
-    );
-    Core::start(config, restored, now)
-        .unwrap_or_else(|e| panic!("the core refused to start from what it persisted: {e}"))
+    fixture::start(fixture().configs[me].clone(), restored, now)
 }
 
 fn peer_id(index: usize) -> PeerId {

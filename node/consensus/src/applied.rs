@@ -19,7 +19,7 @@ use super::proposal::Verdict;
 const ROOT_WINDOW: u64 = 1_024;
 
 /// Roots of applied heights, newest last, at most [`ROOT_WINDOW`] of them.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(super) struct AppliedRoots {
     roots: BTreeMap<Height, Hash>,
 }

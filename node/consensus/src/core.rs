@@ -6,7 +6,7 @@ use std::sync::Arc;
 use bfte_shared::block::{Block, BlockHeader};
 use bfte_shared::certificate::Certificate;
 use bfte_shared::crypto::{Signer, Verifier};
-use bfte_shared::federation::{ConsensusParams, FederationId, Genesis, PeerSet};
+use bfte_shared::federation::{ConsensusParams, FederationId, Genesis, InvalidPeerSet, PeerSet};
 use bfte_shared::hash::Hash;
 use bfte_shared::item::Entry;
 use bfte_shared::message::{Message, Pull};
@@ -33,7 +33,10 @@ pub(super) const FUTURE_ROUNDS: u64 = 64;
 #[derive(Debug, Clone)]
 pub struct CoreConfig {
     pub federation: FederationId,
-    pub epoch: EpochConfig,
+    epoch: EpochConfig,
+    /// The epoch's peer set and configuration hash, worked out once when the epoch is set:
+    /// checking the members' keys was most of what a start cost (a restart, a fuzz run).
+    peers: Result<(PeerSet, Hash), InvalidPeerSet>,
     pub signer: Arc<dyn Signer>,
     pub verifier: Arc<dyn Verifier>,
     /// The database was restored from a backup: sign nothing until a floor above every round
@@ -43,15 +46,20 @@ pub struct CoreConfig {
 }
 
 impl CoreConfig {
-    /// The genesis epoch of `genesis`.
+    /// The genesis epoch of `genesis`, whose peer set is checked already.
     pub fn new(genesis: &Genesis, signer: Arc<dyn Signer>, verifier: Arc<dyn Verifier>) -> Self {
         CoreConfig {
             federation: genesis.federation_id(),
             epoch: genesis_epoch(genesis),
+            peers: Ok((genesis.peers.clone(), genesis.config_hash())),
             signer,
             verifier,
             sit_out: None,
         }
+    }
+
+    pub fn epoch(&self) -> &EpochConfig {
+        &self.epoch
     }
 
     /// The same, for a peer whose database was restored from a backup; `nonce` must not repeat
@@ -65,7 +73,11 @@ impl CoreConfig {
 
     /// The same federation and keys, in another epoch.
     pub fn in_epoch(self, epoch: EpochConfig) -> Self {
-        CoreConfig { epoch, ..self }
+        CoreConfig {
+            peers: epoch.peers_and_config_hash(),
+            epoch,
+            ..self
+        }
     }
 }
 
@@ -106,13 +118,11 @@ pub enum Input {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("epoch {epoch} has no valid peer set: {source}")]
-    InvalidPeerSet {
-        epoch: u64,
-        source: bfte_shared::federation::InvalidPeerSet,
-    },
+    InvalidPeerSet { epoch: u64, source: InvalidPeerSet },
 }
 
-#[derive(Debug)]
+/// Clone: a harness can start a core once and fork it for every run.
+#[derive(Debug, Clone)]
 pub struct Core {
     /// What items are signed over: the federation, in every epoch.
     pub(super) federation: FederationId,
@@ -195,12 +205,14 @@ impl Core {
     ) -> Result<(Core, Output), StartError> {
         let me = config.signer.peer_id();
         let epoch = &config.epoch;
-        let invalid = |source| StartError::InvalidPeerSet {
-            epoch: epoch.number,
-            source,
-        };
-        let peers = epoch.peer_set().map_err(invalid)?;
-        let config_hash = epoch.config_hash().map_err(invalid)?;
+        let (peers, config_hash) =
+            config
+                .peers
+                .clone()
+                .map_err(|source| StartError::InvalidPeerSet {
+                    epoch: epoch.number,
+                    source,
+                })?;
         let my_index = peers.index_of(&me);
         let tip = restored.finalized_tip.header.clone();
         let tip_round = tip.round;

@@ -87,7 +87,7 @@ pub struct Finalized {
 
 /// The result of one input. The driver must make every `persist` entry durable before it sends
 /// any message in `send`: that is what makes a restart unable to double-vote.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Output {
     pub persist: Vec<Durable>,
     pub send: Vec<(Destination, Message)>,

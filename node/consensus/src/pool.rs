@@ -24,7 +24,7 @@ struct Share {
     bytes: usize,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Pool {
     /// Items by author, then nonce, with their encoded size. Every item here had a valid
     /// signature when it arrived.

@@ -9,7 +9,7 @@ use bfte_shared::vote::{Proposal, Vote};
 
 /// Signatures collected for one vote, by signer index. Signatures are verified lazily, in one
 /// batch, once there are enough of them to form a certificate.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct VoteSet {
     pub verified: BTreeMap<usize, Signature>,
     pub unverified: BTreeMap<usize, Signature>,
@@ -32,7 +32,7 @@ impl VoteSet {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct RoundState {
     /// The leader's first validly signed proposal; no other is ever considered.
     pub proposal: Option<Proposal>,

@@ -17,7 +17,7 @@ use super::mutants::Mutation;
 use super::round_state::RoundState;
 
 /// What a core that sits out has learnt so far.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct SitOut {
     /// Ties answers to this start's asks: anything else may predate the restore.
     nonce: u64,

@@ -44,8 +44,7 @@ pub fn write_history(path: &Path, shape: Shape) -> anyhow::Result<Store> {
     let store = Store::create(path, &genesis)?;
     let mut ledger = Ledger::new(&genesis);
     let epoch = ledger.epoch(store.database())?;
-    let peers = epoch.peer_set()?;
-    let config_hash = epoch.config_hash()?;
+    let (peers, config_hash) = epoch.peers_and_config_hash()?;
     let domain = epoch.signing_domain(&federation);
     let mut tip = Block::genesis(&genesis);
     let mut nonce = 0;

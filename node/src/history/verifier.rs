@@ -37,8 +37,7 @@ impl ChainVerifier {
             epoch: epoch.number,
             source,
         };
-        let peers = epoch.peer_set().map_err(invalid)?;
-        let config_hash = epoch.config_hash().map_err(invalid)?;
+        let (peers, config_hash) = epoch.peers_and_config_hash().map_err(invalid)?;
         Ok(ChainVerifier {
             domain: epoch.signing_domain(federation),
             epoch,

@@ -194,15 +194,22 @@ impl EpochConfig {
     /// What every block of this epoch commits to as its configuration: the genesis formula in
     /// the genesis epoch, and with the epoch's number and start after it.
     pub fn config_hash(&self) -> Result<Hash, InvalidPeerSet> {
+        self.peers_and_config_hash().map(|(_, hash)| hash)
+    }
+
+    /// The peer set and the configuration hash, checking the members' keys once: decompressing
+    /// keys was most of what starting a core cost.
+    pub fn peers_and_config_hash(&self) -> Result<(PeerSet, Hash), InvalidPeerSet> {
         let peers = self.peer_set()?;
-        Ok(if self.number == 0 {
+        let hash = if self.number == 0 {
             Hash::of(b"bfte/v1/config\0", &(&peers, &self.params))
         } else {
             Hash::of(
                 b"bfte/v1/config\0",
                 &(&peers, &self.params, self.number, &self.start_block),
             )
-        })
+        };
+        Ok((peers, hash))
     }
 
     pub fn member(&self, id: &PeerId) -> Option<&Member> {
