@@ -58,10 +58,6 @@ impl CoreConfig {
         }
     }
 
-    pub fn epoch(&self) -> &EpochConfig {
-        &self.epoch
-    }
-
     /// The same, for a peer whose database was restored from a backup; `nonce` must not repeat
     /// across the starts of this peer (a random one does).
     pub fn sitting_out(self, nonce: u64) -> Self {

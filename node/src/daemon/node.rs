@@ -201,6 +201,7 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
         driver.flush()?;
         if restored_from_backup && past_restore_floor(&driver) {
             driver.step.store().clear_restored_from_backup()?;
+            driver.step.stop_sitting_out();
             restored_from_backup = false;
             tracing::info!("every round this node may have voted in before its restore is final");
         }

@@ -110,6 +110,12 @@ impl<S: DurableStore, L: BlockLedger<S>> Step<S, L> {
         &self.store
     }
 
+    /// The restored-from-backup mark is gone (SPEC rule 15): the cores of later epochs sign
+    /// from their start instead of asking for a floor again.
+    pub fn stop_sitting_out(&mut self) {
+        self.base.sit_out = None;
+    }
+
     pub fn ledger(&self) -> &L {
         &self.ledger
     }

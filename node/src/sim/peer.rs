@@ -214,13 +214,15 @@ impl Simulation {
 }
 
 /// As the node does: the restored-from-backup mark goes once the finalized tip is above the
-/// floor, where every round the lost votes can be in is final.
-fn clear_mark_past_floor(step: &SimStep) {
+/// floor, where every round the lost votes can be in is final, and the cores of later epochs
+/// sign from their start.
+fn clear_mark_past_floor(step: &mut SimStep) {
     let core = step.core();
     let past = core
         .signs_only_above()
         .is_some_and(|floor| core.finalized_tip().1.round > floor);
     if past {
         step.store().restored_from_backup.set(false);
+        step.stop_sitting_out();
     }
 }
