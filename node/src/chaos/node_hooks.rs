@@ -13,8 +13,8 @@ use rand::rngs::ChaCha8Rng;
 
 use super::byzantine::{BYZANTINE_FILE, behavior, name};
 use crate::daemon::DataDir;
-use crate::net::Net;
 use crate::net::faults::{LINK_FAULTS_FILE, watch};
+use crate::net::{Lane, Net};
 use crate::sim::byzantine::Byzantine;
 
 /// This process's Byzantine behaviour, if it has one: one node per process.
@@ -62,7 +62,7 @@ pub fn send_byzantine(net: &Net, to: &[PeerId], message: &Message) -> bool {
     for (targets, bytes) in rewriter.rewrite(rng, (0..to.len()).collect(), message.clone()) {
         let frame = Arc::new(bytes);
         for target in targets {
-            net.send(&to[target], frame.clone());
+            net.send(&to[target], Lane::of(message), frame.clone());
         }
     }
     true

@@ -25,7 +25,7 @@ use super::joins::close_admitted_joins;
 use crate::driver::{Flow, Host, Step, Submissions};
 use crate::ledger::{CatchUp, Ledger};
 use crate::metrics::{MetricsRecorder, Sample};
-use crate::net::Net;
+use crate::net::{Lane, Net};
 use crate::store::Store;
 use bfte_consensus::{Core, Input, Now, Output};
 
@@ -89,8 +89,9 @@ impl Host<Arc<Store>> for NodeHost {
         if let Some(metrics) = &self.metrics {
             metrics.sent(frame.len(), to.len());
         }
+        let lane = Lane::of(message);
         for peer in to {
-            self.net.send(peer, frame.clone());
+            self.net.send(peer, lane, frame.clone());
         }
     }
 

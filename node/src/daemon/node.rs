@@ -190,7 +190,7 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
         }
         // Whatever else is already waiting joins this batch: one commit for all of it.
         for _ in 0..MAX_BATCH {
-            if let Ok(Inbound { from, bytes }) = inbound.try_recv() {
+            if let Some(Inbound { from, bytes }) = inbound.try_recv() {
                 driver.on_frame(from, &bytes);
             } else if let Ok((request, reply)) = calls.try_recv() {
                 driver.on_admin(request, reply);

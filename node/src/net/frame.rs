@@ -1,6 +1,6 @@
-//! Framing on a consensus stream: a u32 big-endian length, then that many bytes of one encoded
-//! message. Nothing else is on the stream, so a reader that loses its place cannot find it again
-//! and the connection is closed instead.
+//! Framing on a consensus stream: after the stream's lane tag, a u32 big-endian length, then that
+//! many bytes of one encoded message. Nothing else is on the stream, so a reader that loses its
+//! place cannot find it again and the connection is closed instead.
 
 use bfte_shared::message::MAX_MESSAGE_BYTES;
 use iroh::endpoint::{ReadError, ReadExactError, RecvStream, SendStream, VarInt, WriteError};
@@ -19,11 +19,6 @@ pub enum FrameError {
 }
 
 impl FrameError {
-    /// A protocol violation by the sender, as opposed to a connection that went away.
-    pub(super) fn is_violation(&self) -> bool {
-        !matches!(self, FrameError::Read(_))
-    }
-
     pub(super) fn close_code(&self) -> VarInt {
         match self {
             FrameError::TooLarge { .. } => super::CLOSE_FRAME_TOO_LARGE,

@@ -1,6 +1,7 @@
-//! One outbound link per peer: a bounded queue that `Net::send` fills without waiting, and a task
-//! that keeps one connection with one long-lived uni stream to the peer and writes the queue onto
-//! it, redialing with exponential backoff whenever the connection fails.
+//! One outbound link per peer: a bounded queue per [`Lane`] that `Net::send` fills without
+//! waiting, and a task that keeps one connection to the peer with one long-lived uni stream per
+//! lane and writes each queue onto its stream, redialing with exponential backoff whenever the
+//! connection fails.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -17,7 +18,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::frame::write_frame;
-use super::{ALPN, CLOSE_NOT_A_PEER, CLOSE_REDIAL, CLOSE_SHUTDOWN, Dialer, Frame};
+use super::{ALPN, CLOSE_NOT_A_PEER, CLOSE_REDIAL, CLOSE_SHUTDOWN, Dialer, Frame, Lane};
 
 /// First wait after a failed dial; doubles up to `BACKOFF_MAX`.
 const BACKOFF_MIN: Duration = Duration::from_millis(50);
@@ -40,7 +41,8 @@ const REDIAL_AT_MOST_EVERY: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub(super) struct Link {
     peer: PeerId,
-    queue: mpsc::Sender<Frame>,
+    /// One queue per lane, indexed by [`Lane::index`].
+    queues: [mpsc::Sender<Frame>; Lane::COUNT],
     addrs: watch::Sender<Vec<SocketAddr>>,
     status: Arc<LinkStatus>,
     redial: watch::Sender<u64>,
@@ -158,7 +160,8 @@ impl Link {
         addrs: Vec<SocketAddr>,
         capacity: usize,
     ) -> Link {
-        let (queue, queue_rx) = mpsc::channel(capacity);
+        let (consensus, consensus_rx) = mpsc::channel(capacity);
+        let (items, items_rx) = mpsc::channel(capacity);
         let (addrs, addrs_rx) = watch::channel(addrs);
         let (redial, redial_rx) = watch::channel(0);
         let status = Arc::new(LinkStatus::default());
@@ -166,16 +169,15 @@ impl Link {
             dialer,
             peer,
             id,
-            queue: queue_rx,
+            lanes: [LaneQueue::new(consensus_rx), LaneQueue::new(items_rx)],
             addrs: addrs_rx,
             redial: redial_rx,
             status: status.clone(),
-            carry: VecDeque::new(),
             capacity,
         }));
         Link {
             peer,
-            queue,
+            queues: [consensus, items],
             addrs,
             status,
             redial,
@@ -187,9 +189,9 @@ impl Link {
         &self.status
     }
 
-    /// Queues a frame without waiting; a full queue drops it and counts the drop.
-    pub(super) fn push(&self, frame: Frame) -> bool {
-        let queued = self.queue.try_send(frame).is_ok();
+    /// Queues a frame on its lane without waiting; a full queue drops it and counts the drop.
+    pub(super) fn push(&self, lane: Lane, frame: Frame) -> bool {
+        let queued = self.queues[lane.index()].try_send(frame).is_ok();
         if !queued {
             self.count_drop();
         }
@@ -225,13 +227,34 @@ struct Task {
     dialer: Dialer,
     peer: PeerId,
     id: EndpointId,
-    queue: mpsc::Receiver<Frame>,
+    lanes: [LaneQueue; Lane::COUNT],
     addrs: watch::Receiver<Vec<SocketAddr>>,
     redial: watch::Receiver<u64>,
     status: Arc<LinkStatus>,
+    capacity: usize,
+}
+
+/// The receiving end of one lane's queue, with what its stream must write first.
+struct LaneQueue {
+    queue: mpsc::Receiver<Frame>,
     /// Frames a peer refused unread, written again first on the next connection.
     carry: VecDeque<Frame>,
-    capacity: usize,
+    /// Frames written on the current connection while it is young: if the peer refuses the
+    /// connection (we are not in its set yet, say during a membership change) it has read none
+    /// of them, so they are safe to write again on the next connection. A peer that accepted us
+    /// never closes with CLOSE_NOT_A_PEER, so nothing is delivered twice. `None` once the
+    /// connection is old or the list long: then nothing is kept.
+    unread: Option<Vec<Frame>>,
+}
+
+impl LaneQueue {
+    fn new(queue: mpsc::Receiver<Frame>) -> LaneQueue {
+        LaneQueue {
+            queue,
+            carry: VecDeque::new(),
+            unread: None,
+        }
+    }
 }
 
 /// How a connection's write loop ended.
@@ -255,12 +278,12 @@ async fn run(mut task: Task) {
             task.dialer.target(task.id, addrs.iter().copied())
         };
         match dial(task.dialer.endpoint(), target).await {
-            Ok((connection, stream)) => {
+            Ok((connection, streams)) => {
                 let started = Instant::now();
                 task.redial.borrow_and_update();
                 task.status.set_connected(Some(&connection));
                 tracing::debug!(%peer, "connected");
-                let end = pump(&connection, stream, &mut task).await;
+                let end = pump(&connection, streams, &mut task).await;
                 task.status.set_connected(None);
                 match end {
                     End::QueueClosed => {
@@ -316,62 +339,45 @@ enum DialError {
     Connect(#[from] iroh::endpoint::ConnectError),
     #[error("could not open a stream: {0}")]
     Stream(#[from] iroh::endpoint::ConnectionError),
+    #[error("could not start a stream: {0}")]
+    Start(#[from] iroh::endpoint::WriteError),
 }
 
+/// Connects and opens one stream per lane, each starting with its lane's tag. The consensus
+/// stream has the higher priority, so QUIC sends its buffered data before any of the items'.
 async fn dial(
     endpoint: &iroh::Endpoint,
     target: EndpointAddr,
-) -> Result<(Connection, SendStream), DialError> {
+) -> Result<(Connection, [SendStream; Lane::COUNT]), DialError> {
     let connection = tokio::time::timeout(CONNECT_TIMEOUT, endpoint.connect(target, ALPN))
         .await
         .map_err(|_| DialError::Timeout)??;
-    let stream = connection.open_uni().await?;
-    Ok((connection, stream))
+    let mut consensus = connection.open_uni().await?;
+    let mut items = connection.open_uni().await?;
+    // Fails only on a stream already closed, which the first write reports as well.
+    let _ = consensus.set_priority(1);
+    consensus.write_all(&[Lane::Consensus.tag()]).await?;
+    items.write_all(&[Lane::Items.tag()]).await?;
+    Ok((connection, [consensus, items]))
 }
 
-/// Writes queued frames onto the stream until the connection fails or the link must redial.
-async fn pump(connection: &Connection, mut stream: SendStream, task: &mut Task) -> End {
+/// Writes each lane's queue onto its stream until the connection fails or the link must redial.
+async fn pump(
+    connection: &Connection,
+    [consensus_stream, items_stream]: [SendStream; Lane::COUNT],
+    task: &mut Task,
+) -> End {
     let started = Instant::now();
-    // Frames written on a young connection: if the peer refuses the connection (we are not in
-    // its set yet, say during a membership change) it has read none of them, so they are safe
-    // to write again on the next connection. A peer that accepted us never closes with
-    // CLOSE_NOT_A_PEER, so nothing is delivered twice.
-    let mut unread: Option<Vec<Frame>> = Some(Vec::new());
-    let end = loop {
-        if unread.as_ref().is_some_and(|frames| {
-            frames.len() >= task.capacity || started.elapsed() >= STABLE_AFTER
-        }) {
-            unread = None;
-        }
-        let frame = match task.carry.pop_front() {
-            Some(frame) => frame,
-            None => tokio::select! {
-                biased;
-                reason = connection.closed() => break End::Lost(reason.to_string()),
-                Ok(()) = task.redial.changed() => break End::Redial,
-                frame = task.queue.recv() => match frame {
-                    Some(frame) => frame,
-                    None => {
-                        // Best effort only: the connection is about to close anyway.
-                        let _ = stream.finish();
-                        return End::QueueClosed;
-                    }
-                },
-            },
-        };
-        #[cfg(feature = "chaos")]
-        match super::faults::outbound(&task.peer) {
-            super::faults::Fate::Send => {}
-            super::faults::Fate::Drop => continue,
-            super::faults::Fate::After(delay) => tokio::time::sleep(delay).await,
-        }
-        let written = write_frame(&mut stream, &frame).await;
-        if let Some(frames) = &mut unread {
-            frames.push(frame);
-        }
-        if let Err(error) = written {
-            break End::Lost(error.to_string());
-        }
+    let [consensus, items] = &mut task.lanes;
+    consensus.unread = Some(Vec::new());
+    items.unread = Some(Vec::new());
+    let (capacity, peer) = (task.capacity, task.peer);
+    let end = tokio::select! {
+        biased;
+        reason = connection.closed() => End::Lost(reason.to_string()),
+        Ok(()) = task.redial.changed() => End::Redial,
+        end = write_lane(consensus_stream, consensus, started, capacity, peer) => end,
+        end = write_lane(items_stream, items, started, capacity, peer) => end,
     };
     let refused = matches!(
         connection.close_reason(),
@@ -380,25 +386,77 @@ async fn pump(connection: &Connection, mut stream: SendStream, task: &mut Task) 
     if !refused {
         return end;
     }
-    if let Some(frames) = unread {
+    for lane in &mut task.lanes {
+        let Some(frames) = lane.unread.take() else {
+            continue;
+        };
         tracing::debug!(
             peer = %task.peer.short(),
             unread = frames.len(),
             "the peer refused us; the frames it did not read go out again"
         );
         for frame in frames.into_iter().rev() {
-            task.carry.push_front(frame);
+            lane.carry.push_front(frame);
         }
-        while task.carry.len() > task.capacity {
-            task.carry.pop_front();
+        while lane.carry.len() > task.capacity {
+            lane.carry.pop_front();
             task.status.dropped_frames.fetch_add(1, Ordering::Relaxed);
         }
     }
     End::Refused
 }
+
+/// Writes one lane's frames onto its stream, carried ones first, until the stream fails or the
+/// queue closes. Cancelled by [`pump`] when the connection ends: a frame cut off mid-write is
+/// lost with the connection, or kept in `unread` if the peer refused it.
+#[cfg_attr(not(feature = "chaos"), allow(unused_variables))]
+async fn write_lane(
+    mut stream: SendStream,
+    lane: &mut LaneQueue,
+    started: Instant,
+    capacity: usize,
+    peer: PeerId,
+) -> End {
+    loop {
+        if lane
+            .unread
+            .as_ref()
+            .is_some_and(|frames| frames.len() >= capacity || started.elapsed() >= STABLE_AFTER)
+        {
+            lane.unread = None;
+        }
+        let frame = match lane.carry.pop_front() {
+            Some(frame) => frame,
+            None => match lane.queue.recv().await {
+                Some(frame) => frame,
+                None => {
+                    // Best effort only: the connection is about to close anyway.
+                    let _ = stream.finish();
+                    return End::QueueClosed;
+                }
+            },
+        };
+        #[cfg(feature = "chaos")]
+        match super::faults::outbound(&peer) {
+            super::faults::Fate::Send => {}
+            super::faults::Fate::Drop => continue,
+            super::faults::Fate::After(delay) => tokio::time::sleep(delay).await,
+        }
+        if let Some(frames) = &mut lane.unread {
+            frames.push(frame.clone());
+        }
+        if let Err(error) = write_frame(&mut stream, &frame).await {
+            return End::Lost(error.to_string());
+        }
+    }
+}
+
 impl Link {
-    /// Frames queued and not yet taken by the writer task.
+    /// Frames queued on every lane and not yet taken by the writer tasks.
     pub(super) fn queue_len(&self) -> usize {
-        self.queue.max_capacity() - self.queue.capacity()
+        self.queues
+            .iter()
+            .map(|queue| queue.max_capacity() - queue.capacity())
+            .sum()
     }
 }

@@ -11,16 +11,23 @@
 //!
 //! - Each direction is its own connection. For every peer in the set given to
 //!   [`Net::set_peers`] a *link* dials the peer (its known direct addresses, plus relays and
-//!   address lookup when those are configured), keeps one connection with one long-lived
-//!   unidirectional stream and writes frames onto it in queue order. The peer does the same
-//!   towards us, so between two peers there are two connections, one per direction.
+//!   address lookup when those are configured) and keeps one connection with one long-lived
+//!   unidirectional stream per [`Lane`], writing each lane's frames onto its stream in queue
+//!   order. The peer does the same towards us, so between two peers there are two connections,
+//!   one per direction.
+//! - **Lanes**: consensus messages (proposals, votes, certificates, catch-up) and item gossip
+//!   travel apart, each with its own send queue, stream and inbound channel. The consensus
+//!   stream has the higher QUIC priority and the driver takes consensus frames first, so
+//!   megabytes of gossiped items waiting for a slow peer never hold up a vote. Order holds
+//!   within a lane, not across lanes: no message depends on one of the other lane.
 //! - On any failure the link redials with exponential backoff (50 ms doubling to 5 s, back to
 //!   50 ms once a connection stayed up for a second). Keep-alives every second and a 5 s idle
 //!   timeout notice a silent peer; a peer that restarted notices sooner because its new dial
 //!   reaches us, and a link whose connection is older than a few seconds then redials at once.
 //! - Inbound connections are accepted on ALPN [`ALPN`] only from peers in the set (closed
 //!   otherwise, also when a connected peer is later removed). Their streams are read frame by
-//!   frame into one bounded channel of [`Inbound`] that the node's driver consumes.
+//!   frame into one bounded channel of [`Inbound`] per lane ([`InboundFrames`]) that the
+//!   node's driver consumes.
 //! - Join requests from nodes that are not peers yet come in on a second ALPN,
 //!   [`JOIN_ALPN`], from anyone ([`join`]); the driver answers them.
 //! - A peer that refuses us (during a membership change it may not know us yet) closes the
@@ -30,8 +37,9 @@
 //!
 //! # Framing
 //!
-//! A frame is a u32 big-endian length and that many bytes of one encoded
-//! [`bfte_shared::message::Message`], at most [`MAX_MESSAGE_BYTES`]. Frames are delivered as raw
+//! A stream starts with one byte, its lane's tag ([`Lane::tag`]). Then each frame is a u32
+//! big-endian length and that many bytes of one encoded [`bfte_shared::message::Message`], at
+//! most [`MAX_MESSAGE_BYTES`]. Frames are delivered as raw
 //! bytes: decoding (and rejecting) them is the driver's job. An oversized length or a stream that
 //! ends inside a frame is a protocol violation: that connection is closed with an error logged,
 //! and no other peer notices.
@@ -71,7 +79,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use bfte_shared::join::{Invite, JOIN_ALPN};
-use bfte_shared::message::MAX_MESSAGE_BYTES;
+use bfte_shared::message::{MAX_MESSAGE_BYTES, Message};
 use bfte_shared::peer::{PeerId, PeerSecret};
 use iroh::endpoint::{IdleTimeout, QuicTransportConfig, VarInt, presets};
 use iroh::protocol::Router;
@@ -89,12 +97,56 @@ pub use self::link::PathInfo;
 use crate::replica::{HISTORY_ALPN, HistoryServer, HistorySource, Served};
 
 /// The ALPN of the consensus protocol; the version changes when the framing or the messages
-/// do (2: items carry batches of entries), so a node of another version never connects.
-pub const ALPN: &[u8] = b"bfte/consensus/2";
-/// Frames received from all peers waiting for the driver.
+/// do (2: items carry batches of entries; 3: a stream per lane, starting with its tag), so a
+/// node of another version never connects.
+pub const ALPN: &[u8] = b"bfte/consensus/3";
+/// Consensus frames received from all peers waiting for the driver.
 pub const INBOUND_CAPACITY: usize = 4096;
-/// Frames waiting to be written to one peer; beyond that `send` drops.
+/// Item gossip frames received from all peers waiting for the driver: fewer, since one can hold
+/// megabytes of items.
+pub const INBOUND_ITEMS_CAPACITY: usize = 256;
+/// Frames waiting to be written to one peer, per lane; beyond that `send` drops.
 pub const PEER_QUEUE_CAPACITY: usize = 1024;
+
+/// Which of a link's streams a frame travels on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// Everything consensus needs to move on: proposals, votes, certificates, catch-up.
+    Consensus,
+    /// Pending items gossiped by their authors: bulk that can wait.
+    Items,
+}
+
+impl Lane {
+    pub(crate) const COUNT: usize = 2;
+
+    pub fn of(message: &Message) -> Lane {
+        match message {
+            Message::Item(_) | Message::Items(_) => Lane::Items,
+            _ => Lane::Consensus,
+        }
+    }
+
+    /// The first byte of the lane's stream.
+    pub fn tag(self) -> u8 {
+        match self {
+            Lane::Consensus => 0,
+            Lane::Items => 1,
+        }
+    }
+
+    pub fn from_tag(tag: u8) -> Option<Lane> {
+        match tag {
+            0 => Some(Lane::Consensus),
+            1 => Some(Lane::Items),
+            _ => None,
+        }
+    }
+
+    fn index(self) -> usize {
+        usize::from(self.tag())
+    }
+}
 
 /// A frame as the driver hands it over: shared, because the same bytes usually go to every peer.
 pub type Frame = Arc<Vec<u8>>;
@@ -112,6 +164,8 @@ const CLOSE_STREAM_FAILED: VarInt = VarInt::from_u32(4);
 const CLOSE_REDIAL: VarInt = VarInt::from_u32(5);
 /// Accepted earlier, removed from the set since: frames may have been read.
 const CLOSE_REMOVED: VarInt = VarInt::from_u32(6);
+/// A stream began with a tag that names no [`Lane`].
+const CLOSE_UNKNOWN_LANE: VarInt = VarInt::from_u32(7);
 
 /// How the endpoint reaches peers it has no direct path to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -182,6 +236,33 @@ impl NetConfig {
 pub struct Inbound {
     pub from: PeerId,
     pub bytes: Vec<u8>,
+}
+
+/// The frames received from every peer, one channel per lane; consensus frames come out first.
+#[derive(Debug)]
+pub struct InboundFrames {
+    consensus: mpsc::Receiver<Inbound>,
+    items: mpsc::Receiver<Inbound>,
+}
+
+impl InboundFrames {
+    /// The next frame, a consensus one if any waits; `None` once the network is gone.
+    pub async fn recv(&mut self) -> Option<Inbound> {
+        tokio::select! {
+            biased;
+            Some(frame) = self.consensus.recv() => Some(frame),
+            Some(frame) = self.items.recv() => Some(frame),
+            else => None,
+        }
+    }
+
+    /// A frame that is waiting now, a consensus one first.
+    pub fn try_recv(&mut self) -> Option<Inbound> {
+        self.consensus
+            .try_recv()
+            .or_else(|_| self.items.try_recv())
+            .ok()
+    }
 }
 
 /// The outbound side of one peer, for status screens and tests.
@@ -264,12 +345,12 @@ pub struct Net {
 
 impl Net {
     /// Binds the endpoint and starts accepting; no peer is allowed until [`Net::set_peers`].
-    /// Returns the channel of inbound frames, which the driver must keep draining, and the
+    /// Returns the inbound frames, which the driver must keep draining, and the
     /// channel of join requests ([`join`]), which it must answer.
     pub async fn bind(
         secret: &PeerSecret,
         config: NetConfig,
-    ) -> Result<(Net, mpsc::Receiver<Inbound>, mpsc::Receiver<JoinCall>), NetError> {
+    ) -> Result<(Net, InboundFrames, mpsc::Receiver<JoinCall>), NetError> {
         Net::bind_serving(secret, config, None).await
     }
 
@@ -279,7 +360,7 @@ impl Net {
         secret: &PeerSecret,
         config: NetConfig,
         history: Option<&HistorySource>,
-    ) -> Result<(Net, mpsc::Receiver<Inbound>, mpsc::Receiver<JoinCall>), NetError> {
+    ) -> Result<(Net, InboundFrames, mpsc::Receiver<JoinCall>), NetError> {
         Bound::bind(secret, config).await?.serve(history)
     }
 }
@@ -312,7 +393,7 @@ impl Bound {
     pub fn serve(
         self,
         history: Option<&HistorySource>,
-    ) -> Result<(Net, mpsc::Receiver<Inbound>, mpsc::Receiver<JoinCall>), NetError> {
+    ) -> Result<(Net, InboundFrames, mpsc::Receiver<JoinCall>), NetError> {
         let Bound {
             me,
             endpoint,
@@ -322,10 +403,15 @@ impl Bound {
         let peers = Arc::new(Peers {
             links: RwLock::new(HashMap::new()),
         });
-        let (inbound, inbound_rx) = mpsc::channel(INBOUND_CAPACITY);
+        let (consensus, consensus_rx) = mpsc::channel(INBOUND_CAPACITY);
+        let (items, items_rx) = mpsc::channel(INBOUND_ITEMS_CAPACITY);
         let handler = InboundHandler {
             peers: peers.clone(),
-            inbound,
+            lanes: [consensus, items],
+        };
+        let inbound = InboundFrames {
+            consensus: consensus_rx,
+            items: items_rx,
         };
         let (joins, joins_rx) = mpsc::channel(JOIN_QUEUE);
         let mut router = Router::builder(endpoint.clone())
@@ -356,7 +442,7 @@ impl Bound {
             runtime,
             served,
         };
-        Ok((net, inbound_rx, joins_rx))
+        Ok((net, inbound, joins_rx))
     }
 }
 
@@ -418,10 +504,10 @@ impl Net {
         }
     }
 
-    /// Queues a frame for a peer and returns at once. A full queue drops the frame and counts
-    /// it; so does a frame above [`MAX_MESSAGE_BYTES`], which the peer would refuse. Frames to
-    /// ids outside the set (including our own) are ignored.
-    pub fn send(&self, to: &PeerId, frame: Frame) {
+    /// Queues a frame for a peer on `lane` and returns at once. A full queue drops the frame
+    /// and counts it; so does a frame above [`MAX_MESSAGE_BYTES`], which the peer would refuse.
+    /// Frames to ids outside the set (including our own) are ignored.
+    pub fn send(&self, to: &PeerId, lane: Lane, frame: Frame) {
         let links = self.peers.links();
         let Some(link) = links.get(to) else {
             tracing::debug!(peer = %to.short(), "frame for a peer outside the set ignored");
@@ -436,7 +522,7 @@ impl Net {
             link.count_drop();
             return;
         }
-        if !link.push(frame) {
+        if !link.push(lane, frame) {
             tracing::trace!(peer = %to.short(), "queue full: frame dropped");
         }
     }

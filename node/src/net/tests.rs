@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use iroh::endpoint::{ConnectionError, presets};
 use iroh::{Endpoint, EndpointAddr, NetReportConfig, RelayMode, SecretKey};
-use tokio::sync::mpsc::Receiver;
 use tokio::time::{Instant, timeout};
 
 use super::*;
@@ -27,7 +26,7 @@ fn secret(n: u8) -> PeerSecret {
     PeerSecret::from_seed([n; 32])
 }
 
-async fn bind(n: u8) -> (Net, Receiver<Inbound>) {
+async fn bind(n: u8) -> (Net, InboundFrames) {
     init_logs();
     let (net, inbound, _joins) = Net::bind(&secret(n), NetConfig::loopback(0)).await.unwrap();
     (net, inbound)
@@ -58,7 +57,7 @@ fn parse(bytes: &[u8]) -> (u8, u32) {
     )
 }
 
-async fn recv(rx: &mut Receiver<Inbound>) -> Inbound {
+async fn recv(rx: &mut InboundFrames) -> Inbound {
     timeout(WAIT, rx.recv())
         .await
         .expect("no frame in time")
@@ -84,6 +83,16 @@ fn addr_of(net: &Net) -> EndpointAddr {
         EndpointAddr::new(endpoint_id(&net.peer_id()).unwrap()),
         |addr, ip| addr.with_ip_addr(ip),
     )
+}
+
+/// A raw stream on `lane`, its tag written.
+async fn open_lane(
+    connection: &iroh::endpoint::Connection,
+    lane: Lane,
+) -> iroh::endpoint::SendStream {
+    let mut stream = connection.open_uni().await.unwrap();
+    stream.write_all(&[lane.tag()]).await.unwrap();
+    stream
 }
 
 async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
@@ -144,7 +153,7 @@ async fn three_peers_exchange_frames_in_order() {
         for (me, net) in nets {
             for (_, other) in nets {
                 if other.peer_id() != net.peer_id() {
-                    net.send(&other.peer_id(), numbered(me, seq));
+                    net.send(&other.peer_id(), Lane::Consensus, numbered(me, seq));
                 }
             }
         }
@@ -199,6 +208,50 @@ async fn three_peers_exchange_frames_in_order() {
     }
 }
 
+/// A consensus frame sent after megabytes of item gossip arrives long before the gossip does:
+/// each lane has its own stream, the consensus one sent first, and its own inbound channel,
+/// taken first. On one stream it would come after all of the gossip.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consensus_frames_overtake_item_gossip() {
+    const GOSSIP_FRAMES: usize = 64;
+    const GOSSIP_BYTES: usize = 1 << 20;
+    let (a, _rx_a) = bind(1).await;
+    let (b, mut rx_b) = bind(2).await;
+    connect_all(&[&a, &b]);
+    a.send(&b.peer_id(), Lane::Consensus, numbered(1, 0));
+    assert_eq!(parse(&recv(&mut rx_b).await.bytes), (1, 0));
+
+    let gossip = Arc::new(vec![9u8; GOSSIP_BYTES]);
+    for _ in 0..GOSSIP_FRAMES {
+        a.send(&b.peer_id(), Lane::Items, gossip.clone());
+    }
+    a.send(&b.peer_id(), Lane::Consensus, numbered(1, 1));
+    let mut gossip_first = 0;
+    loop {
+        let inbound = recv(&mut rx_b).await;
+        if inbound.bytes.len() != GOSSIP_BYTES {
+            assert_eq!(parse(&inbound.bytes), (1, 1));
+            break;
+        }
+        gossip_first += 1;
+    }
+    assert!(
+        gossip_first < GOSSIP_FRAMES / 2,
+        "the consensus frame waited behind {gossip_first} of {GOSSIP_FRAMES} gossip frames"
+    );
+    for _ in gossip_first..GOSSIP_FRAMES {
+        assert_eq!(recv(&mut rx_b).await.bytes.len(), GOSSIP_BYTES);
+    }
+    assert!(
+        a.peer_states()
+            .iter()
+            .all(|state| state.dropped_frames == 0)
+    );
+    for net in [a, b] {
+        net.shutdown().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn peers_outside_the_set_are_refused() {
     let (a, mut rx_a) = bind(1).await;
@@ -208,7 +261,7 @@ async fn peers_outside_the_set_are_refused() {
     // The outsider knows A, but A does not know the outsider.
     outsider.set_peers(vec![entry(&a)]);
     for seq in 0..10 {
-        outsider.send(&a.peer_id(), numbered(9, seq));
+        outsider.send(&a.peer_id(), Lane::Consensus, numbered(9, seq));
     }
 
     // By hand too, to see the refusal itself.
@@ -221,21 +274,21 @@ async fn peers_outside_the_set_are_refused() {
         other => panic!("expected an application close, got {other:?}"),
     }
 
-    b.send(&a.peer_id(), numbered(2, 0));
+    b.send(&a.peer_id(), Lane::Consensus, numbered(2, 0));
     let inbound = recv(&mut rx_a).await;
     assert_eq!(inbound.from, b.peer_id());
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
-        rx_a.try_recv().is_err(),
+        rx_a.try_recv().is_none(),
         "a frame from the outsider got through"
     );
 
     // Removing a connected peer closes its inbound connection too.
     a.set_peers(vec![entry(&a)]);
-    b.send(&a.peer_id(), numbered(2, 1));
+    b.send(&a.peer_id(), Lane::Consensus, numbered(2, 1));
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
-        rx_a.try_recv().is_err(),
+        rx_a.try_recv().is_none(),
         "a frame from a removed peer got through"
     );
 
@@ -260,9 +313,9 @@ async fn garbage_closes_only_that_connection() {
 
     let mut received = HashMap::<PeerId, u32>::new();
     let mut seq = 0;
-    let mut exchange = async |rx: &mut Receiver<Inbound>| {
-        b.send(&a.peer_id(), numbered(2, seq));
-        c.send(&a.peer_id(), numbered(3, seq));
+    let mut exchange = async |rx: &mut InboundFrames| {
+        b.send(&a.peer_id(), Lane::Consensus, numbered(2, seq));
+        c.send(&a.peer_id(), Lane::Consensus, numbered(3, seq));
         seq += 1;
         for _ in 0..2 {
             let inbound = recv(rx).await;
@@ -276,7 +329,7 @@ async fn garbage_closes_only_that_connection() {
 
     // A length far above the limit.
     let connection = raw.connect(addr_of(&a), ALPN).await.unwrap();
-    let mut stream = connection.open_uni().await.unwrap();
+    let mut stream = open_lane(&connection, Lane::Consensus).await;
     stream.write_all(&u32::MAX.to_be_bytes()).await.unwrap();
     // The node may close on the length alone, before this arrives: either way is right.
     let _ = stream.write_all(b"junk").await;
@@ -289,7 +342,7 @@ async fn garbage_closes_only_that_connection() {
 
     // A frame cut short by the end of the stream.
     let connection = raw.connect(addr_of(&a), ALPN).await.unwrap();
-    let mut stream = connection.open_uni().await.unwrap();
+    let mut stream = open_lane(&connection, Lane::Consensus).await;
     stream.write_all(&100u32.to_be_bytes()).await.unwrap();
     stream.write_all(&[0xff; 10]).await.unwrap();
     stream.finish().unwrap();
@@ -302,7 +355,7 @@ async fn garbage_closes_only_that_connection() {
 
     // Half a length prefix, then the end of the stream.
     let connection = raw.connect(addr_of(&a), ALPN).await.unwrap();
-    let mut stream = connection.open_uni().await.unwrap();
+    let mut stream = open_lane(&connection, Lane::Consensus).await;
     stream.write_all(&[0, 0]).await.unwrap();
     stream.finish().unwrap();
     let closed = timeout(WAIT, connection.closed()).await.unwrap();
@@ -311,11 +364,24 @@ async fn garbage_closes_only_that_connection() {
         "{closed:?}"
     );
     exchange(&mut rx_a).await;
-    assert!(rx_a.try_recv().is_err(), "garbage was delivered");
+
+    // A stream of no known lane.
+    let connection = raw.connect(addr_of(&a), ALPN).await.unwrap();
+    let mut stream = connection.open_uni().await.unwrap();
+    stream.write_all(&[7]).await.unwrap();
+    stream.write_all(&5u32.to_be_bytes()).await.unwrap();
+    let _ = stream.write_all(&numbered(7, 0)).await;
+    let closed = timeout(WAIT, connection.closed()).await.unwrap();
+    assert!(
+        matches!(&closed, ConnectionError::ApplicationClosed(close) if close.error_code == CLOSE_UNKNOWN_LANE),
+        "{closed:?}"
+    );
+    exchange(&mut rx_a).await;
+    assert!(rx_a.try_recv().is_none(), "garbage was delivered");
 
     // A well-formed frame from Mallory is delivered: only broken framing is punished.
     let connection = raw.connect(addr_of(&a), ALPN).await.unwrap();
-    let mut stream = connection.open_uni().await.unwrap();
+    let mut stream = open_lane(&connection, Lane::Consensus).await;
     stream.write_all(&5u32.to_be_bytes()).await.unwrap();
     stream.write_all(&numbered(7, 0)).await.unwrap();
     let inbound = recv(&mut rx_a).await;
@@ -336,14 +402,14 @@ async fn frames_refused_before_the_peer_knows_us_arrive_once_it_does() {
     // A knows B, B does not know A yet (say a membership change B has not applied).
     a.set_peers(vec![entry(&a), entry(&b)]);
     for seq in 0..FRAMES {
-        a.send(&b.peer_id(), numbered(1, seq));
+        a.send(&b.peer_id(), Lane::Consensus, numbered(1, seq));
     }
     // Long enough for several refused connections.
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert!(rx_b.try_recv().is_err());
+    assert!(rx_b.try_recv().is_none());
 
     b.set_peers(vec![entry(&a), entry(&b)]);
-    a.send(&b.peer_id(), numbered(1, FRAMES));
+    a.send(&b.peer_id(), Lane::Consensus, numbered(1, FRAMES));
     for seq in 0..=FRAMES {
         let inbound = recv(&mut rx_b).await;
         assert_eq!(parse(&inbound.bytes), (1, seq));
@@ -355,7 +421,7 @@ async fn frames_refused_before_the_peer_knows_us_arrive_once_it_does() {
 }
 
 /// Binds `n` on `port`, retrying while the previous incarnation's socket is being released.
-async fn rebind(n: u8, port: u16) -> (Net, Receiver<Inbound>) {
+async fn rebind(n: u8, port: u16) -> (Net, InboundFrames) {
     let deadline = Instant::now() + WAIT;
     loop {
         match Net::bind(&secret(n), NetConfig::loopback(port)).await {
@@ -371,11 +437,11 @@ async fn rebind(n: u8, port: u16) -> (Net, Receiver<Inbound>) {
 
 /// Sends numbered frames from `from` to `to` every 20 ms until `to` receives one; returns how
 /// long that took.
-async fn time_until_delivered(from: &Net, to: &Net, rx: &mut Receiver<Inbound>) -> Duration {
+async fn time_until_delivered(from: &Net, to: &Net, rx: &mut InboundFrames) -> Duration {
     let started = Instant::now();
     let mut seq = 0;
     loop {
-        from.send(&to.peer_id(), numbered(0, seq));
+        from.send(&to.peer_id(), Lane::Consensus, numbered(0, seq));
         seq += 1;
         if let Ok(Some(inbound)) = timeout(Duration::from_millis(20), rx.recv()).await {
             assert_eq!(inbound.from, from.peer_id());
@@ -397,7 +463,7 @@ async fn restart_case(graceful: bool) {
     time_until_delivered(&b, &a, &mut rx_a).await;
     // Let A's connection age past the point where a new dial from B counts as a restart.
     tokio::time::sleep(link::STALE_AFTER + Duration::from_millis(200)).await;
-    while rx_a.try_recv().is_ok() {}
+    while rx_a.try_recv().is_some() {}
 
     if graceful {
         b.shutdown().await;
@@ -445,7 +511,7 @@ async fn sending_to_a_dead_peer_never_blocks_and_counts_drops() {
     let started = Instant::now();
     for _ in 0..PEER_QUEUE_CAPACITY as u64 + extra {
         let one = Instant::now();
-        a.send(&dead, frame.clone());
+        a.send(&dead, Lane::Consensus, frame.clone());
         slowest = slowest.max(one.elapsed());
     }
     let total = started.elapsed();
@@ -456,7 +522,11 @@ async fn sending_to_a_dead_peer_never_blocks_and_counts_drops() {
     assert!(slowest < Duration::from_millis(50), "{slowest:?}");
 
     // A frame the peer would refuse is dropped and counted as well.
-    a.send(&dead, Arc::new(vec![0u8; MAX_MESSAGE_BYTES + 1]));
+    a.send(
+        &dead,
+        Lane::Consensus,
+        Arc::new(vec![0u8; MAX_MESSAGE_BYTES + 1]),
+    );
     let states = a.peer_states();
     assert_eq!(states.len(), 1, "our own id is not a peer: {states:?}");
     assert_eq!(
@@ -480,16 +550,16 @@ async fn latency() {
     let (b, mut rx_b) = bind(2).await;
     let started = Instant::now();
     connect_all(&[&a, &b]);
-    a.send(&b.peer_id(), numbered(1, 0));
+    a.send(&b.peer_id(), Lane::Consensus, numbered(1, 0));
     recv(&mut rx_b).await;
     let first = started.elapsed();
 
     let mut round_trips = Vec::new();
     for seq in 0..2000 {
         let sent = Instant::now();
-        a.send(&b.peer_id(), numbered(1, seq));
+        a.send(&b.peer_id(), Lane::Consensus, numbered(1, seq));
         let ping = recv(&mut rx_b).await;
-        b.send(&a.peer_id(), Arc::new(ping.bytes));
+        b.send(&a.peer_id(), Lane::Consensus, Arc::new(ping.bytes));
         recv(&mut rx_a).await;
         round_trips.push(sent.elapsed());
     }
@@ -506,7 +576,7 @@ async fn latency() {
         sent.elapsed()
     });
     for _ in 0..frames {
-        a.send(&b.peer_id(), payload.clone());
+        a.send(&b.peer_id(), Lane::Consensus, payload.clone());
         // Stay below the queue bound: this measures the link, not the drop policy.
         tokio::task::yield_now().await;
         while a.peers.links()[&b.peer_id()].queue_len() > PEER_QUEUE_CAPACITY / 2 {
