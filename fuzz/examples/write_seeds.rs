@@ -6,6 +6,7 @@
 use std::fs;
 use std::path::Path;
 
+use bfte_fuzz::node_types::finalized_row::FinalizedEntry;
 use bfte_fuzz::node_types::protocol::{ChainPart, EpochSegments, Index, Request};
 use bfte_fuzz::node_types::segment::{Segment, SegmentEntry};
 use bfte_fuzz::pick::{admin, files, wire};
@@ -150,10 +151,10 @@ fn main() -> std::io::Result<()> {
         codec::encode(&v.certificate(1, VoteKind::Dummy)),
     );
     file(files::BLOCK, codec::encode(&v.block));
-    let entry = (
-        v.block.clone(),
-        Some(v.certificate(1, VoteKind::Finalize(v.block.hash()))),
-    );
+    let entry = FinalizedEntry {
+        block: v.block.clone(),
+        certificate: Some(v.certificate(1, VoteKind::Finalize(v.block.hash()))),
+    };
     file(files::FINALIZED_ENTRY, codec::encode(&entry));
     file(files::PENDING_JOIN, codec::encode(&v.pending_join()));
     file(files::EPOCH_CONFIG, codec::encode(&v.epoch()));

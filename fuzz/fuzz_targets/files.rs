@@ -5,10 +5,12 @@
 #![no_main]
 
 use bfte_fuzz::canonical::{json_round_trip, round_trip};
+use bfte_fuzz::node_types::finalized_row::{FinalizedEntry, FinalizedHeader};
 use bfte_fuzz::node_types::segment::{Segment, record_limit};
 use bfte_fuzz::pick::{self, files};
 use bfte_shared::block::Block;
 use bfte_shared::certificate::Certificate;
+use bfte_shared::codec;
 use bfte_shared::federation::{ConsensusParams, Genesis, PeerSet};
 use bfte_shared::hash::Hash;
 use bfte_shared::item::ConsensusItem;
@@ -67,7 +69,11 @@ fuzz_target!(|data: &[u8]| {
             round_trip::<Block>(bytes, MAX_VALUE_BYTES);
         }
         files::FINALIZED_ENTRY => {
-            round_trip::<(Block, Option<Certificate>)>(bytes, MAX_VALUE_BYTES);
+            if let Some(entry) = round_trip::<FinalizedEntry>(bytes, MAX_VALUE_BYTES) {
+                // The commit path reads the tip's header alone from the same bytes.
+                let header: Result<FinalizedHeader, _> = codec::decode(bytes, MAX_VALUE_BYTES);
+                assert_eq!(header.map(|h| h.0).ok(), Some(entry.block.header));
+            }
         }
         files::PENDING_JOIN => {
             round_trip::<PendingJoin>(bytes, MAX_VALUE_BYTES);

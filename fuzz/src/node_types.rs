@@ -9,6 +9,10 @@
 #[path = "../../node/src/replica/protocol.rs"]
 pub mod protocol;
 
+/// How the store keeps a finalized block (`node/src/store/finalized_row.rs`).
+#[path = "../../node/src/store/finalized_row.rs"]
+pub mod finalized_row;
+
 /// History segments, the blobs replicas fetch (`node/src/history/segment.rs`).
 #[allow(dead_code)]
 #[path = "../../node/src/history/segment.rs"]

@@ -5,7 +5,6 @@
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
-use bfte_shared::block::Block;
 use bfte_shared::certificate::Certificate;
 use bfte_shared::codec;
 use bfte_shared::federation::Genesis;
@@ -14,13 +13,12 @@ use bfte_shared::modules::CONSENSUS_CTRL;
 use bfte_shared::modules::ctrl::{self, EpochConfig};
 use bfte_shared::round::Height;
 use redb::{ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, TableError};
-use serde::Deserialize;
 
 use super::error::HistoryError;
 use super::record::EpochEnd;
 use super::replay::passed_changes;
 use super::segment::{Segment, SegmentCut, SegmentEntry};
-use crate::store::tables::{OUTCOMES, module_table};
+use crate::store::tables::{FinalizedEntry, OUTCOMES, module_table};
 use crate::store::{MAX_VALUE_BYTES, Store, StoreError};
 
 // The store keeps these tables private to `store/`; they are read here by name and layout
@@ -29,13 +27,6 @@ use crate::store::{MAX_VALUE_BYTES, Store, StoreError};
 const FINALIZED: TableDefinition<u64, &[u8]> = TableDefinition::new("finalized");
 const EPOCH_ENDS: TableDefinition<u64, &[u8]> = TableDefinition::new("epoch_ends");
 const EPOCH_TAILS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("epoch_tails");
-
-/// An entry of the `finalized` table (the store's `FinalizedEntry`).
-#[derive(Deserialize)]
-struct StoredEntry {
-    block: Block,
-    certificate: Option<Certificate>,
-}
 
 /// One epoch of the snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,7 +137,7 @@ impl Snapshot {
         let mut entries = Vec::new();
         for entry in table.range(heights).map_err(read)? {
             let (_, value) = entry.map_err(failed(&self.path, "reading table `finalized`"))?;
-            let stored: StoredEntry = self.decode("finalized", value.value())?;
+            let stored: FinalizedEntry = self.decode("finalized", value.value())?;
             entries.push(SegmentEntry {
                 block: stored.block,
                 finalization: stored.certificate,
@@ -187,7 +178,7 @@ impl Snapshot {
         };
         for entry in entries {
             let (height, value) = entry.map_err(failed(&self.path, "reading table `finalized`"))?;
-            let stored: StoredEntry = self.decode("finalized", value.value())?;
+            let stored: FinalizedEntry = self.decode("finalized", value.value())?;
             if stored.certificate.is_some() {
                 return Ok(Some(Height(height.value())));
             }
@@ -214,7 +205,7 @@ impl Snapshot {
         let mut complete = false;
         for entry in table.range(first.0..=last.0).map_err(read)? {
             let (_, value) = entry.map_err(failed(&self.path, "reading table `finalized`"))?;
-            let stored: StoredEntry = self.decode("finalized", value.value())?;
+            let stored: FinalizedEntry = self.decode("finalized", value.value())?;
             complete =
                 cut.ends_with(&stored.block) || Some(stored.block.header.height) == epoch.end;
             entries.push(SegmentEntry {
@@ -250,7 +241,7 @@ impl Snapshot {
         let read = failed(&self.path, "reading table `finalized`");
         for entry in table.range(from.0..=last.0).map_err(read)? {
             let (_, value) = entry.map_err(failed(&self.path, "reading table `finalized`"))?;
-            let stored: StoredEntry = self.decode("finalized", value.value())?;
+            let stored: FinalizedEntry = self.decode("finalized", value.value())?;
             let height = stored.block.header.height;
             if cut.ends_with(&stored.block) || Some(height) == epoch.end {
                 return Ok(Ok(height));

@@ -173,8 +173,7 @@ impl Store {
                 "empty: not even the genesis block",
             ));
         };
-        let tip: FinalizedHeader = codec::decode(&self.path, name::FINALIZED, value.value())?;
-        let header = tip.block.header;
+        let FinalizedHeader(header) = codec::decode(&self.path, name::FINALIZED, value.value())?;
         Ok(Tip {
             height: header.height,
             round: header.round,

@@ -8,15 +8,18 @@
 
 use std::path::Path;
 
-use redb::{Database, Durability, WriteTransaction};
+use bfte_shared::block::Block;
+use bfte_shared::certificate::Certificate;
+use redb::{Database, Durability, ReadableTable, WriteTransaction};
+use serde::Deserialize;
 
 use super::codec;
 use super::error::StoreError;
-use super::tables::{GENESIS_KEY, META, SCHEMA_VERSION_KEY, name};
+use super::tables::{FINALIZED, FinalizedEntry, GENESIS_KEY, META, SCHEMA_VERSION_KEY, name};
 
 /// The layout `tables.rs` describes. Raise it, and add a migration, with every change to a
-/// table's key, value or meaning.
-pub(super) const SCHEMA_VERSION: u64 = 2;
+/// table's key, value or meaning. 3: finalized blocks stored as rows (`finalized_row.rs`).
+pub(super) const SCHEMA_VERSION: u64 = 3;
 
 /// The oldest version this build opens. Version 1 stored items of one module and data each,
 /// signed over that encoding (and outcomes one per item): no migration can re-sign others'
@@ -33,8 +36,55 @@ pub(super) struct Migration {
 }
 
 /// Every migration in order: `MIGRATIONS[i]` takes version `OLDEST_READABLE + i` one further.
-/// Version 2 is the oldest readable one, so there are none yet.
-pub(super) const MIGRATIONS: &[Migration] = &[];
+pub(super) const MIGRATIONS: &[Migration] = &[Migration {
+    from: 2,
+    what: "finalized blocks stored as rows without field names",
+    run: finalized_as_rows,
+}];
+
+/// A `finalized` entry of schema 2: the block and its certificate in their wire encoding.
+#[derive(Deserialize)]
+struct FinalizedEntryV2 {
+    block: Block,
+    certificate: Option<Certificate>,
+}
+
+/// Entries rewritten per pass: the migration holds this many in memory, not the whole chain.
+const MIGRATION_CHUNK: usize = 1024;
+
+/// Schema 2 -> 3: every finalized entry rewritten as a row.
+fn finalized_as_rows(txn: &WriteTransaction, path: &Path) -> Result<(), StoreError> {
+    let mut table = txn
+        .open_table(FINALIZED)
+        .map_err(StoreError::failed(path, "opening table `finalized`"))?;
+    let mut next = 0u64;
+    loop {
+        let mut chunk = Vec::new();
+        for entry in table
+            .range(next..)
+            .map_err(StoreError::failed(path, "reading table `finalized`"))?
+            .take(MIGRATION_CHUNK)
+        {
+            let (height, value) =
+                entry.map_err(StoreError::failed(path, "reading table `finalized`"))?;
+            let old: FinalizedEntryV2 = codec::decode(path, name::FINALIZED, value.value())?;
+            let row = FinalizedEntry {
+                block: old.block,
+                certificate: old.certificate,
+            };
+            chunk.push((height.value(), codec::encode(path, name::FINALIZED, &row)?));
+        }
+        let Some(&(last, _)) = chunk.last() else {
+            return Ok(());
+        };
+        for (height, row) in &chunk {
+            table
+                .insert(*height, row.as_slice())
+                .map_err(StoreError::failed(path, "writing table `finalized`"))?;
+        }
+        next = last.saturating_add(1);
+    }
+}
 
 /// Reads the schema version of a database that has a `meta` table.
 pub(super) fn schema_version(

@@ -36,6 +36,7 @@ mod codec;
 mod commit;
 mod epochs;
 mod error;
+pub(crate) mod finalized_row;
 #[cfg(test)]
 pub(crate) mod fixtures;
 mod joins;

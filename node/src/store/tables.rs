@@ -16,11 +16,11 @@
 //! No other table starts with `module/`. A finalized block is applied to them in one write
 //! transaction with the ledger's tables (DESIGN section 5).
 
-use bfte_shared::block::{Block, BlockHeader};
-use bfte_shared::certificate::Certificate;
+pub(crate) use super::finalized_row::{FinalizedEntry, FinalizedEntryRef, FinalizedHeader};
+use bfte_shared::block::BlockHeader;
 use bfte_shared::vote::VoteKind;
 use redb::TableDefinition;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// Table names, for `TableDefinition`s and for errors that name a table.
 pub(super) mod name {
@@ -71,7 +71,7 @@ pub(super) const CERTIFICATES: TableDefinition<(u64, u8), &[u8]> =
 pub(super) const BLOCKS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new(name::BLOCKS);
 
 /// The finalized chain. Key: height, from 0 (the genesis block, written by `Store::create`) to
-/// the tip without gaps. Value: [`FinalizedEntry`]: the block, and the finalization certificate
+/// the tip without gaps. Value: [`FinalizedEntry`] as a row (`finalized_row.rs`): the block, and the finalization certificate
 /// if this block is the last of a `Finalized` batch (the others are final through its hash
 /// links). Never pruned.
 pub(super) const FINALIZED: TableDefinition<u64, &[u8]> = TableDefinition::new(name::FINALIZED);
@@ -115,19 +115,6 @@ pub(crate) fn module_table(module: bfte_shared::item::ModuleId, name: &str) -> S
     format!("module/{}/{name}", module.0)
 }
 
-/// One block of the finalized chain, as stored in [`FINALIZED`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(super) struct FinalizedEntry {
-    pub(super) block: Block,
-    pub(super) certificate: Option<Certificate>,
-}
-
-/// [`FinalizedEntry`] by reference, to encode without cloning a block; same encoding.
-#[derive(Debug, Serialize)]
-pub(super) struct FinalizedEntryRef<'a> {
-    pub(super) block: &'a Block,
-    pub(super) certificate: Option<&'a Certificate>,
-}
 
 /// Just the header of a block stored in [`BLOCKS`]: decoding skips the payload (fields the
 /// type does not name are ignored), so pruning by round does not build every payload.
@@ -136,11 +123,6 @@ pub(super) struct StoredHeader {
     pub(super) header: BlockHeader,
 }
 
-/// Just the block header of a [`FinalizedEntry`]: what a commit needs to know about the tip.
-#[derive(Debug, Deserialize)]
-pub(super) struct FinalizedHeader {
-    pub(super) block: StoredHeader,
-}
 
 /// The kind part of a `(round, kind)` key: 0 notarize, 1 dummy, 2 finalize. The block hash of a
 /// notarize or finalize kind is in the value, not the key: one vote or certificate per kind

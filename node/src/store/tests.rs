@@ -533,6 +533,71 @@ fn migrations_cover_every_readable_version_below_the_current_one() {
     }
 }
 
+/// A schema-2 database (finalized blocks in their wire encoding) opens migrated: the same
+/// chain, now read from rows, over more entries than one pass of the migration rewrites.
+#[test]
+fn a_schema_2_database_opens_with_its_finalized_blocks_as_rows() {
+    #[derive(serde::Serialize)]
+    struct EntryV2<'a> {
+        block: &'a Block,
+        certificate: Option<&'a Certificate>,
+    }
+    let fed = federation(4);
+    let (dir, store) = new_store(&fed);
+    let path = db_path(&dir);
+    let mut blocks = vec![Block::genesis(&store.genesis)];
+    for round in 1..=1100 {
+        let items = vec![fed.item(round as usize % 4, round)];
+        blocks.push(child(blocks.last().expect("a parent"), round, items));
+    }
+    store
+        .commit(
+            &[],
+            &[finalized(&blocks[1..600]), finalized(&blocks[600..])],
+        )
+        .expect("commit");
+    let chain = store.finalized_blocks(Height(0), 2000).expect("chain");
+    assert_eq!(chain.len(), 1101);
+    drop(store);
+    {
+        let db = redb::Database::open(&path).expect("open");
+        let txn = db.begin_write().expect("write");
+        {
+            let mut table = txn.open_table(tables::FINALIZED).expect("finalized");
+            for (height, (block, certificate)) in chain.iter().enumerate() {
+                let v2 = bfte_shared::codec::encode(&EntryV2 {
+                    block,
+                    certificate: certificate.as_ref(),
+                });
+                table.insert(height as u64, v2.as_slice()).expect("insert");
+            }
+        }
+        txn.commit().expect("commit");
+    }
+    poke_meta(
+        &path,
+        tables::SCHEMA_VERSION_KEY,
+        &bfte_shared::codec::encode(&2u64),
+    );
+    assert!(
+        Store::open(&path).is_ok(),
+        "a schema-2 database opens (its rows are migrated)"
+    );
+    let store = Store::open(&path).expect("open again: nothing left to migrate");
+    assert_eq!(
+        store.finalized_blocks(Height(0), 2000).expect("chain"),
+        chain
+    );
+    drop(store);
+    let db = redb::ReadOnlyDatabase::open(&path).expect("read-only");
+    let txn = redb::ReadableDatabase::begin_read(&db).expect("read");
+    let meta = txn.open_table(tables::META).expect("meta");
+    assert_eq!(
+        super::migrations::schema_version(&path, &meta).expect("version"),
+        SCHEMA_VERSION
+    );
+}
+
 /// A database of schema 1 holds items signed one entry each: refused with what to do, not
 /// misread.
 #[test]
