@@ -115,14 +115,12 @@ pub(crate) fn module_table(module: bfte_shared::item::ModuleId, name: &str) -> S
     format!("module/{}/{name}", module.0)
 }
 
-
 /// Just the header of a block stored in [`BLOCKS`]: decoding skips the payload (fields the
 /// type does not name are ignored), so pruning by round does not build every payload.
 #[derive(Debug, Deserialize)]
 pub(super) struct StoredHeader {
     pub(super) header: BlockHeader,
 }
-
 
 /// The kind part of a `(round, kind)` key: 0 notarize, 1 dummy, 2 finalize. The block hash of a
 /// notarize or finalize kind is in the value, not the key: one vote or certificate per kind

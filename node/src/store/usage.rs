@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::Store;
 use super::error::StoreError;
+use super::tables::{OUTCOMES, STATE_ROOTS, name};
 
 /// One table's share of the file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -23,6 +24,17 @@ impl TableUsage {
     /// Everything the table occupies.
     pub fn total_bytes(&self) -> u64 {
         self.stored_bytes + self.metadata_bytes + self.fragmented_bytes
+    }
+
+    /// Whether the table grows with the chain for good: the finalized chain, each block's
+    /// outcome and state root, and module state. The others are pruned as rounds finalize, or
+    /// bounded (the audit trail keeps `SEEN_VOTE_ROUNDS` rounds), so in a long chain they do
+    /// not count per block.
+    pub fn kept_for_good(&self) -> bool {
+        self.name == name::FINALIZED
+            || self.name == OUTCOMES.name()
+            || self.name == STATE_ROOTS.name()
+            || self.name.starts_with("module/")
     }
 }
 
@@ -102,6 +114,14 @@ mod tests {
             .find(|t| t.name == name::FINALIZED)
             .expect("the finalized table is listed");
         assert_eq!(finalized_after.entries, 2);
+        assert!(finalized_after.kept_for_good());
+        let bounded = |table: &str| {
+            after
+                .tables
+                .iter()
+                .any(|t| t.name == table && !t.kept_for_good())
+        };
+        assert!(bounded(name::SEEN_VOTES) && bounded(name::BLOCKS) && bounded(name::OWN_VOTES));
         assert!(finalized_after.stored_bytes > finalized_before.stored_bytes);
         assert!(after.file_bytes >= after.tables.iter().map(|t| t.total_bytes()).sum());
     }

@@ -10,7 +10,7 @@ use bfte_node::bench::net::{
     ItemKind, NetNode, NetPhaseReport, NetWorkload, Percentiles, PhaseDisk, run_phase,
 };
 use bfte_node::daemon::DataDir;
-use bfte_node::store::Store;
+use bfte_node::store::{Store, TableUsage};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -256,10 +256,18 @@ fn print_row(report: &NetPhaseReport) {
             .filter(|t| t.total_bytes() > 0)
             .map(|t| format!("{} {:.0}", t.name, per_block(t.total_bytes())))
             .collect();
+        let kept_for_good = disk
+            .usage
+            .tables
+            .iter()
+            .filter(|t| t.kept_for_good())
+            .map(TableUsage::total_bytes)
+            .sum();
         println!(
-            "{:>7}peer0 disk B/bk by table: {}; file {:.0}",
+            "{:>7}peer0 disk B/bk by table: {}; kept for good {:.0}; file {:.0}",
             "",
             tables.join(", "),
+            per_block(kept_for_good),
             per_block(disk.usage.file_bytes)
         );
     }
