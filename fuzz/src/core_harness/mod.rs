@@ -10,7 +10,7 @@ mod step;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use bfte_consensus::{Core, Durable, Evidence, Input, Output, Restored, Timer};
+use bfte_consensus::{Core, Durable, Evidence, Input, Output, Timer};
 use bfte_shared::block::{Block, BlockHeader, Payload};
 use bfte_shared::certificate::Certificate;
 use bfte_shared::federation::FederationId;
@@ -218,7 +218,8 @@ impl Harness {
     }
 
     fn restart(&mut self) {
-        let (core, output) = start(self.me, self.disk.restored(), self.now);
+        let config = fixture().configs[self.me].clone();
+        let (core, output) = fixture::start(config, self.disk.restored(), self.now);
         self.core = core;
         self.timers.clear();
         let tip = self.core.finalized_height().0;
@@ -362,10 +363,6 @@ impl Harness {
     fn domain(&self) -> FederationId {
         self.core.domain()
     }
-}
-
-fn start(me: usize, restored: Restored, now: u64) -> (Core, Output) {
-    fixture::start(fixture().configs[me].clone(), restored, now)
 }
 
 fn peer_id(index: usize) -> PeerId {
