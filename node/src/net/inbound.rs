@@ -68,14 +68,15 @@ impl ProtocolHandler for InboundHandler {
 }
 
 impl InboundHandler {
-    /// Reads every uni stream the peer opens (a well-behaved peer opens one per lane and
+    /// Reads the uni streams the peer opens (a well-behaved peer opens one per lane and
     /// connection) side by side, so a stream waiting for room in its lane's channel does not hold
-    /// up the other lane. QUIC's stream limit bounds how many a peer can open at once.
+    /// up the other lane. At most [`Lane::COUNT`] at a time: each reader may hold a frame of up
+    /// to `MAX_MESSAGE_BYTES`, so a peer opening many streams cannot make us hold many frames.
     async fn read_connection(&self, connection: &Connection, from: PeerId) -> Stop {
         let mut readers = JoinSet::new();
         loop {
             tokio::select! {
-                accepted = connection.accept_uni() => match accepted {
+                accepted = connection.accept_uni(), if readers.len() < Lane::COUNT => match accepted {
                     Ok(stream) => {
                         readers.spawn(self.clone().read_stream(stream, from));
                     }

@@ -394,6 +394,34 @@ async fn garbage_closes_only_that_connection() {
     }
 }
 
+/// A peer gets its streams read two at a time, one per lane's worth: a third waits until one
+/// of the first two ends, so opening many streams never makes a node hold many frames.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_has_at_most_two_streams_read_at_once() {
+    let (a, mut rx_a) = bind(1).await;
+    let mallory = secret(7);
+    a.set_peers(vec![entry(&a), (mallory.peer_id(), Vec::new())]);
+    let raw = raw_endpoint(&mallory).await;
+    let connection = raw.connect(addr_of(&a), ALPN).await.unwrap();
+    let mut streams = Vec::new();
+    for seq in 0..3 {
+        let mut stream = open_lane(&connection, Lane::Consensus).await;
+        stream.write_all(&5u32.to_be_bytes()).await.unwrap();
+        stream.write_all(&numbered(7, seq)).await.unwrap();
+        streams.push(stream);
+    }
+    let mut got = vec![parse(&recv(&mut rx_a).await.bytes).1];
+    got.push(parse(&recv(&mut rx_a).await.bytes).1);
+    got.sort_unstable();
+    assert_eq!(got, [0, 1], "the first two streams are read");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(rx_a.try_recv().is_none(), "a third stream was read beside two open ones");
+    streams[0].finish().unwrap();
+    assert_eq!(parse(&recv(&mut rx_a).await.bytes), (7, 2));
+    raw.close().await;
+    a.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn frames_refused_before_the_peer_knows_us_arrive_once_it_does() {
     const FRAMES: u32 = 50;
