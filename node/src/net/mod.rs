@@ -39,10 +39,10 @@
 //!
 //! A stream starts with one byte, its lane's tag ([`Lane::tag`]). Then each frame is a u32
 //! big-endian length and that many bytes of one encoded [`bfte_shared::message::Message`], at
-//! most [`MAX_MESSAGE_BYTES`]. Frames are delivered as raw
-//! bytes: decoding (and rejecting) them is the driver's job. An oversized length or a stream that
-//! ends inside a frame is a protocol violation: that connection is closed with an error logged,
-//! and no other peer notices.
+//! most [`MAX_MESSAGE_BYTES`]. Frames are delivered as raw bytes: decoding (and rejecting) them
+//! is the driver's job. An unknown lane tag, an oversized length or a stream that ends inside a
+//! frame is a protocol violation: that connection is closed with an error logged, and no other
+//! peer notices.
 //!
 //! # Why sending never blocks
 //!
@@ -120,6 +120,7 @@ pub enum Lane {
 impl Lane {
     pub(crate) const COUNT: usize = 2;
 
+    /// The lane `message` travels on.
     pub fn of(message: &Message) -> Lane {
         match message {
             Message::Item(_) | Message::Items(_) => Lane::Items,

@@ -415,7 +415,10 @@ async fn a_peer_has_at_most_two_streams_read_at_once() {
     got.sort_unstable();
     assert_eq!(got, [0, 1], "the first two streams are read");
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(rx_a.try_recv().is_none(), "a third stream was read beside two open ones");
+    assert!(
+        rx_a.try_recv().is_none(),
+        "a third stream was read beside two open ones"
+    );
     streams[0].finish().unwrap();
     assert_eq!(parse(&recv(&mut rx_a).await.bytes), (7, 2));
     raw.close().await;
