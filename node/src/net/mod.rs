@@ -17,8 +17,9 @@
 //!   one per direction.
 //! - **Lanes**: consensus messages (proposals, votes, certificates, catch-up) and item gossip
 //!   travel apart, each with its own send queue, stream and inbound channel. The consensus
-//!   stream has the higher QUIC priority and the driver takes consensus frames first, so
-//!   megabytes of gossiped items waiting for a slow peer never hold up a vote. Order holds
+//!   stream has the higher QUIC priority and the driver takes consensus frames first (but
+//!   never so many in a row that gossip starves), so megabytes of gossiped items waiting for a
+//!   slow peer never hold up a vote. Order holds
 //!   within a lane, not across lanes: no message depends on one of the other lane.
 //! - On any failure the link redials with exponential backoff (50 ms doubling to 5 s, back to
 //!   50 ms once a connection stayed up for a second). Keep-alives every second and a 5 s idle
@@ -69,6 +70,7 @@ pub mod faults;
 pub mod frame;
 mod inbound;
 pub mod join;
+mod lanes;
 mod link;
 #[cfg(test)]
 mod tests;
@@ -79,7 +81,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use bfte_shared::join::{Invite, JOIN_ALPN};
-use bfte_shared::message::{MAX_MESSAGE_BYTES, Message};
+use bfte_shared::message::MAX_MESSAGE_BYTES;
 use bfte_shared::peer::{PeerId, PeerSecret};
 use iroh::endpoint::{IdleTimeout, QuicTransportConfig, VarInt, presets};
 use iroh::protocol::Router;
@@ -92,6 +94,7 @@ pub use iroh::RelayUrl;
 pub use self::dialer::Dialer;
 use self::inbound::InboundHandler;
 use self::join::{JOIN_QUEUE, JoinCall, JoinHandler};
+pub use self::lanes::{InboundFrames, Lane};
 use self::link::Link;
 pub use self::link::PathInfo;
 use crate::replica::{HISTORY_ALPN, HistoryServer, HistorySource, Served};
@@ -107,47 +110,6 @@ pub const INBOUND_CAPACITY: usize = 4096;
 pub const INBOUND_ITEMS_CAPACITY: usize = 256;
 /// Frames waiting to be written to one peer, per lane; beyond that `send` drops.
 pub const PEER_QUEUE_CAPACITY: usize = 1024;
-
-/// Which of a link's streams a frame travels on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lane {
-    /// Everything consensus needs to move on: proposals, votes, certificates, catch-up.
-    Consensus,
-    /// Pending items gossiped by their authors: bulk that can wait.
-    Items,
-}
-
-impl Lane {
-    pub(crate) const COUNT: usize = 2;
-
-    /// The lane `message` travels on.
-    pub fn of(message: &Message) -> Lane {
-        match message {
-            Message::Item(_) | Message::Items(_) => Lane::Items,
-            _ => Lane::Consensus,
-        }
-    }
-
-    /// The first byte of the lane's stream.
-    pub fn tag(self) -> u8 {
-        match self {
-            Lane::Consensus => 0,
-            Lane::Items => 1,
-        }
-    }
-
-    pub fn from_tag(tag: u8) -> Option<Lane> {
-        match tag {
-            0 => Some(Lane::Consensus),
-            1 => Some(Lane::Items),
-            _ => None,
-        }
-    }
-
-    fn index(self) -> usize {
-        usize::from(self.tag())
-    }
-}
 
 /// A frame as the driver hands it over: shared, because the same bytes usually go to every peer.
 pub type Frame = Arc<Vec<u8>>;
@@ -237,33 +199,6 @@ impl NetConfig {
 pub struct Inbound {
     pub from: PeerId,
     pub bytes: Vec<u8>,
-}
-
-/// The frames received from every peer, one channel per lane; consensus frames come out first.
-#[derive(Debug)]
-pub struct InboundFrames {
-    consensus: mpsc::Receiver<Inbound>,
-    items: mpsc::Receiver<Inbound>,
-}
-
-impl InboundFrames {
-    /// The next frame, a consensus one if any waits; `None` once the network is gone.
-    pub async fn recv(&mut self) -> Option<Inbound> {
-        tokio::select! {
-            biased;
-            Some(frame) = self.consensus.recv() => Some(frame),
-            Some(frame) = self.items.recv() => Some(frame),
-            else => None,
-        }
-    }
-
-    /// A frame that is waiting now, a consensus one first.
-    pub fn try_recv(&mut self) -> Option<Inbound> {
-        self.consensus
-            .try_recv()
-            .or_else(|_| self.items.try_recv())
-            .ok()
-    }
 }
 
 /// The outbound side of one peer, for status screens and tests.
@@ -410,10 +345,7 @@ impl Bound {
             peers: peers.clone(),
             lanes: [consensus, items],
         };
-        let inbound = InboundFrames {
-            consensus: consensus_rx,
-            items: items_rx,
-        };
+        let inbound = InboundFrames::new(consensus_rx, items_rx);
         let (joins, joins_rx) = mpsc::channel(JOIN_QUEUE);
         let mut router = Router::builder(endpoint.clone())
             .accept(ALPN, handler)

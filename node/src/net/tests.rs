@@ -208,6 +208,34 @@ async fn three_peers_exchange_frames_in_order() {
     }
 }
 
+/// Consensus frames come out first, but while gossip waits never more than
+/// `CONSENSUS_IN_A_ROW` of them in a row.
+#[test]
+fn consensus_frames_come_first_and_gossip_never_starves() {
+    let (consensus_tx, consensus) = tokio::sync::mpsc::channel(100);
+    let (items_tx, items) = tokio::sync::mpsc::channel(100);
+    let mut inbound = InboundFrames::new(consensus, items);
+    let frame = |lane: Lane| Inbound {
+        from: secret(1).peer_id(),
+        bytes: vec![lane.tag()],
+    };
+    for _ in 0..40 {
+        consensus_tx.try_send(frame(Lane::Consensus)).unwrap();
+    }
+    for _ in 0..2 {
+        items_tx.try_send(frame(Lane::Items)).unwrap();
+    }
+    let order: Vec<u8> = std::iter::from_fn(|| inbound.try_recv())
+        .map(|frame| frame.bytes[0])
+        .collect();
+    assert_eq!(order.len(), 42);
+    let gossip_at: Vec<usize> = (0..order.len())
+        .filter(|&i| order[i] == Lane::Items.tag())
+        .collect();
+    let n = super::lanes::CONSENSUS_IN_A_ROW as usize;
+    assert_eq!(gossip_at, [n, 2 * n + 1]);
+}
+
 /// A consensus frame sent after megabytes of item gossip arrives long before the gossip does:
 /// each lane has its own stream, the consensus one sent first, and its own inbound channel,
 /// taken first. On one stream it would come after all of the gossip.
