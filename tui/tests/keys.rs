@@ -23,6 +23,7 @@ fn finalized(height: u64) -> Update {
             block: Hash::tagged(b"test", &height.to_be_bytes()),
             proposer: fixture::peer(1),
             items: 1,
+            proposed_here_us: None,
         },
     })
 }

@@ -121,6 +121,7 @@ fn recovery_is_an_alert_and_the_line_says_finality_keeps_up() {
             block: bfte_shared::hash::Hash::ZERO,
             proposer: fixture::peer(3),
             items: 1,
+            proposed_here_us: None,
         },
     );
     app.update(Update::Status(Box::new(status)));

@@ -221,6 +221,7 @@ fn an_epoch_from_an_earlier_block_drops_what_left_the_chain() {
         block: bfte_shared::hash::Hash::tagged(b"test", b"new epoch"),
         proposer: fixture::peer(1),
         items: 0,
+        proposed_here_us: None,
     };
     app.update(event(61, again));
     assert_eq!(

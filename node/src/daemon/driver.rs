@@ -133,6 +133,11 @@ impl Driver {
         Ok(())
     }
 
+    /// A batch starts with the input the loop woke for: own proposals are timed from here.
+    pub(super) fn begin_batch(&mut self) {
+        self.host.observer.batch_started(Instant::now());
+    }
+
     pub(super) fn on_frame(&mut self, from: PeerId, bytes: &[u8]) {
         let decoded = Message::decode(bytes);
         if let Some(metrics) = &mut self.host.metrics {

@@ -12,6 +12,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use bfte_shared::admin::{AdminEvent, DummyCause, EventFrame, VoteSort};
+use bfte_shared::hash::Hash;
 use bfte_shared::join::PendingJoin;
 use bfte_shared::message::Message;
 use bfte_shared::modules::ctrl::EpochConfig;
@@ -19,6 +20,7 @@ use bfte_shared::peer::PeerId;
 use bfte_shared::round::Round;
 use bfte_shared::vote::VoteKind;
 use tokio::sync::broadcast;
+use tokio::time::Instant;
 
 use crate::ledger::CatchUp;
 use bfte_consensus::{Core, Evidence, Output};
@@ -112,6 +114,10 @@ pub struct Observer {
     proposals: BTreeSet<(Round, PeerId)>,
     /// (round, is_dummy) of certificates already reported.
     certificates: BTreeSet<(Round, bool)>,
+    /// This node's proposals not final yet, each with when its driver batch started.
+    own_proposals: HashMap<Hash, (Round, Instant)>,
+    /// When the driver batch in progress started.
+    batch_started: Option<Instant>,
 }
 
 impl Observer {
@@ -159,6 +165,11 @@ impl Observer {
         self.message(message, view);
     }
 
+    /// A driver batch starts: its own proposals are timed from now.
+    pub fn batch_started(&mut self, at: Instant) {
+        self.batch_started = Some(at);
+    }
+
     /// What the core produced: own proposals, votes and certificates, finalized blocks,
     /// evidence, and the round it is in now.
     pub fn output(&mut self, output: &Output, round: Round, view: &impl RoundView) {
@@ -173,6 +184,17 @@ impl Observer {
         }
         if !self.hub.is_watched() {
             return;
+        }
+        if let Some(started) = self.batch_started {
+            for (_, message) in &output.send {
+                // The core sends only its own proposals.
+                if let Message::Proposal(proposal) = message {
+                    let round = proposal.block.header.round;
+                    self.own_proposals
+                        .entry(proposal.block.hash())
+                        .or_insert((round, started));
+                }
+            }
         }
         for evidence in &output.evidence {
             let (offender, round, what) = match evidence {
@@ -190,12 +212,18 @@ impl Observer {
         }
         for finalized in &output.finalized {
             for block in &finalized.blocks {
+                let hash = block.hash();
+                let proposed_here_us = self
+                    .own_proposals
+                    .remove(&hash)
+                    .map(|(_, at)| u64::try_from(at.elapsed().as_micros()).unwrap_or(u64::MAX));
                 self.hub.publish(AdminEvent::Finalized {
                     height: block.header.height,
                     round: block.header.round,
-                    block: block.hash(),
+                    block: hash,
                     proposer: block.header.proposer,
                     items: count(block.payload.items.len()),
+                    proposed_here_us,
                 });
             }
         }
@@ -299,6 +327,7 @@ impl Observer {
         let oldest = Round(self.round.0.saturating_sub(DEDUP_ROUNDS));
         self.proposals = self.proposals.split_off(&(oldest, PeerId([0; 32])));
         self.certificates = self.certificates.split_off(&(oldest, false));
+        self.own_proposals.retain(|_, (round, _)| *round >= oldest);
     }
 }
 

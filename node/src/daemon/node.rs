@@ -173,11 +173,24 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
     loop {
         let sleep = driver.next_timer();
         tokio::select! {
-            Some(Inbound { from, bytes }) = inbound.recv() => driver.on_frame(from, &bytes),
-            Some((request, reply)) = calls.recv() => driver.on_admin(request, reply),
-            Some(call) = joins.recv() => driver.on_join(call),
-            () = tokio::time::sleep_until(sleep) => driver.fire_timers(),
+            Some(Inbound { from, bytes }) = inbound.recv() => {
+                driver.begin_batch();
+                driver.on_frame(from, &bytes);
+            }
+            Some((request, reply)) = calls.recv() => {
+                driver.begin_batch();
+                driver.on_admin(request, reply);
+            }
+            Some(call) = joins.recv() => {
+                driver.begin_batch();
+                driver.on_join(call);
+            }
+            () = tokio::time::sleep_until(sleep) => {
+                driver.begin_batch();
+                driver.fire_timers();
+            }
             _ = connection_check.tick() => {
+                driver.begin_batch();
                 driver.check_connections();
                 driver.flush_seen_votes();
                 driver.sample_metrics();

@@ -54,6 +54,10 @@ pub enum AdminEvent {
         block: Hash,
         proposer: PeerId,
         items: u32,
+        /// On the block's proposer only: microseconds from the start of the driver batch that
+        /// proposed it to its finalization here, the latency commonware reports.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        proposed_here_us: Option<u64>,
     },
     PeerConnected {
         peer: PeerId,

@@ -195,6 +195,7 @@ impl NodeView {
                 block,
                 proposer,
                 items,
+                ..
             } => {
                 self.blocks.push(BlockSummary {
                     height: *height,

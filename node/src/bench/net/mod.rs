@@ -13,11 +13,12 @@
 //! - reads each node's resident memory, CPU time and database size from `/proc` and its data
 //!   directory.
 //!
-//! Latencies are measured at peer0 as its admin socket reports them, so they include the
-//! event's trip through the socket. Proposal-to-finalized compares the
-//! proposer's `timestamp_ms` (whole milliseconds, truncated) with this machine's clock when
-//! the block is seen, so it reads 0.5 ms high on average. Submit-to-finalized runs from just
-//! before the `Submit` request is written to the block holding the item being seen final.
+//! Proposal-to-finalized is what commonware's peer reports: peer0 times its own proposals,
+//! from the start of the driver batch that proposed a block to its finalization there, and
+//! says so in its `Finalized` event. Proposal-to-seen is what a client of peer0's admin socket
+//! sees: the proposer's `timestamp_ms` (whole milliseconds, truncated, so 0.5 ms high on
+//! average) to the event's arrival here. Submit-to-finalized runs from just before the
+//! `Submit` request is written to the block holding the item being seen final.
 
 mod admin;
 mod load;
@@ -78,10 +79,13 @@ pub enum NetWorkload {
         items: ItemKind,
         batch: usize,
     },
-    /// A fixed offered rate, spread evenly over the nodes (one load thread each).
+    /// A fixed offered rate, spread evenly over the nodes (one load thread each), in requests
+    /// of `batch` entries: one request a node reaches a few thousand a second, not the
+    /// saturation rate of batched requests.
     Paced {
         item_bytes: usize,
         items_per_second: f64,
+        batch: usize,
     },
 }
 
@@ -108,7 +112,14 @@ impl fmt::Display for NetWorkload {
             NetWorkload::Paced {
                 item_bytes,
                 items_per_second,
-            } => write!(f, "{items_per_second:.0}/s x {item_bytes} B"),
+                batch,
+            } => {
+                write!(f, "{items_per_second:.0}/s x {item_bytes} B")?;
+                if *batch > 1 {
+                    write!(f, " x{batch}")?;
+                }
+                Ok(())
+            }
         }
     }
 }

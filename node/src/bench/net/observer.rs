@@ -28,6 +28,9 @@ pub(super) struct SeenBlock {
     pub(super) proposed_unix_ms: u64,
     /// This machine's clock when the block was first seen final.
     pub(super) seen_unix_ms: f64,
+    /// If peer0 proposed the block: from its proposal to its finalization there, as peer0
+    /// measured it (milliseconds).
+    pub(super) at_proposer_ms: Option<f64>,
     pub(super) seen: Instant,
     /// Author and nonce of every signed item.
     pub(super) items: Vec<(PeerId, u64)>,
@@ -37,12 +40,20 @@ pub(super) struct SeenBlock {
     pub(super) payload_bytes: u64,
 }
 
+struct Announced {
+    height: Height,
+    at: Instant,
+    at_unix_ms: f64,
+    proposed_here_us: Option<u64>,
+}
+
 pub(super) struct Observer {
     events: BufReader<UnixStream>,
     connection: AdminConnection,
     next: Height,
-    /// Heights the node announced final and when, not fetched yet.
-    announced: VecDeque<(Height, Instant, f64)>,
+    /// Heights the node announced final, when, and the latency it measured if it proposed
+    /// the block; not fetched yet.
+    announced: VecDeque<Announced>,
 }
 
 impl Observer {
@@ -64,7 +75,7 @@ impl Observer {
     /// arrived; waits up to `EVENT_WAIT` for one.
     pub(super) fn poll(&mut self) -> anyhow::Result<Vec<SeenBlock>> {
         self.read_events()?;
-        let Some(&(first, ..)) = self.announced.front() else {
+        let Some(first) = self.announced.front().map(|a| a.height) else {
             return Ok(Vec::new());
         };
         if first > self.next {
@@ -79,16 +90,16 @@ impl Observer {
         for finalized in blocks {
             let block = finalized.block;
             let height = block.header.height;
-            let Some((_, at, at_unix_ms)) = self.announced.pop_front().filter(|a| a.0 == height)
-            else {
+            let Some(announced) = self.announced.pop_front().filter(|a| a.height == height) else {
                 bail!("the node served height {height}, not the one it announced");
             };
             self.next = height.next();
             seen.push(SeenBlock {
                 height: height.0,
                 proposed_unix_ms: block.header.timestamp_ms,
-                seen_unix_ms: at_unix_ms,
-                seen: at,
+                seen_unix_ms: announced.at_unix_ms,
+                at_proposer_ms: announced.proposed_here_us.map(|us| us as f64 / 1e3),
+                seen: announced.at,
                 items: block
                     .payload
                     .items
@@ -112,7 +123,7 @@ impl Observer {
     fn expected(&self) -> Height {
         self.announced
             .back()
-            .map_or(self.next, |last| last.0.next())
+            .map_or(self.next, |last| last.height.next())
     }
 
     /// Waits for the first event (up to `EVENT_WAIT`), then takes every one already here.
@@ -130,8 +141,17 @@ impl Observer {
             let (at, at_unix_ms) = (Instant::now(), unix_ms());
             match frame.context("reading the node's events")? {
                 AdminResponse::Event(frame) => match frame.event {
-                    AdminEvent::Finalized { height, .. } if height >= self.expected() => {
-                        self.announced.push_back((height, at, at_unix_ms));
+                    AdminEvent::Finalized {
+                        height,
+                        proposed_here_us,
+                        ..
+                    } if height >= self.expected() => {
+                        self.announced.push_back(Announced {
+                            height,
+                            at,
+                            at_unix_ms,
+                            proposed_here_us,
+                        });
                     }
                     AdminEvent::DroppedSlow { missed } => {
                         bail!("the node dropped the observer: it read {missed} events too slowly")

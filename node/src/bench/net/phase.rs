@@ -135,14 +135,15 @@ fn start_load(
         NetWorkload::Paced {
             item_bytes,
             items_per_second,
+            batch,
         } => {
             let per_node = items_per_second / nodes.len() as f64;
             anyhow::ensure!(
                 per_node.is_finite() && per_node > 0.0,
                 "a paced load needs a positive rate, not {items_per_second}"
             );
-            let interval = Duration::from_secs_f64(1.0 / per_node);
-            each_node(item_bytes, 1, Pace::Every(interval), ItemKind::Data, 1)
+            let interval = Duration::from_secs_f64(batch as f64 / per_node);
+            each_node(item_bytes, 1, Pace::Every(interval), ItemKind::Data, batch)
         }
     }
 }

@@ -28,8 +28,12 @@ pub struct NetPhaseReport {
     pub items_per_second: f64,
     /// Items the nodes accepted per second during the window.
     pub accepted_items_per_second: f64,
-    /// The proposer's block timestamp to the block seen final at peer0.
+    /// From a proposal to its finalization at its proposer, as the node measured it: the
+    /// latency commonware's peer reports. Peer0's own blocks, a quarter of them with 4 peers.
     pub proposal_to_final: Option<Percentiles>,
+    /// The proposer's block timestamp (whole milliseconds) to the block seen final by a client
+    /// of peer0's admin socket: what an application watching a node would see.
+    pub proposal_to_seen: Option<Percentiles>,
     /// Just before `Submit` is sent to the block holding the item seen final at peer0.
     pub submit_to_final: Option<Percentiles>,
     /// Highest finalized height at the end of the window.
@@ -76,6 +80,11 @@ impl NetPhaseReport {
         let proposal_to_final = window
             .blocks
             .iter()
+            .filter_map(|b| b.at_proposer_ms)
+            .collect();
+        let proposal_to_seen = window
+            .blocks
+            .iter()
             .map(|b| b.seen_unix_ms - b.proposed_unix_ms as f64)
             .collect();
         NetPhaseReport {
@@ -89,6 +98,7 @@ impl NetPhaseReport {
             items_per_second: per_second(items),
             accepted_items_per_second: per_second(accepted),
             proposal_to_final: Percentiles::of(proposal_to_final),
+            proposal_to_seen: Percentiles::of(proposal_to_seen),
             submit_to_final: Percentiles::of(submit_to_final(window, submissions, authors)),
             height: window
                 .blocks

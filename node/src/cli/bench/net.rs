@@ -24,13 +24,16 @@ use crate::cli::demo;
 /// near-empty blocks (one load thread per node submitting 8-byte items in a closed loop, so
 /// rounds keep running), saturation with 100-byte and with 1 KiB items (several load threads
 /// per node in a closed loop), and half the 100-byte saturation rate, paced. Blocks and items
-/// count once peer0 reports them final; latencies are measured there.
+/// count once peer0 reports them final. Proposal to final is measured by the proposer, from the
+/// start of the batch that proposed a block to its finalization there (peer0's own blocks);
+/// submit to final, by the benchmark as peer0's admin socket reports it.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
     bfte bench net                            4 peers, 10 s per phase\n  \
     bfte bench net --peers 4,7 --seconds 10   the figures in BENCHMARKS.md\n  \
     bfte bench net --json > net.json          machine-readable results\n  \
-    bfte bench net --near-empty-only          block rate and latency in 15 s\n\n\
+    bfte bench net --near-empty-only          block rate and latency in 15 s\n  \
+    bfte bench net --batch 64 --paced 10000   batched requests; latency at 10,000 entries/s\n\n\
     Node logs go to a temporary directory, removed after each phase (kept if a phase fails).")]
 pub struct NetArgs {
     /// Federation sizes to measure, comma separated.
@@ -44,11 +47,15 @@ pub struct NetArgs {
     #[arg(long, default_value_t = 4, value_name = "N",
           value_parser = clap::value_parser!(u64).range(1..=64))]
     connections: u64,
-    /// Entries per request in the saturation phases: 1 submits each on its own (`Submit`; the
-    /// node still signs a batch's submissions together), more use `SubmitMany`.
+    /// Entries per request in the saturation and paced phases: 1 submits each on its own
+    /// (`Submit`; the node still signs a batch's submissions together), more use `SubmitMany`.
     #[arg(long, default_value_t = 1, value_name = "N",
           value_parser = clap::value_parser!(u64).range(1..=10_000))]
     batch: u64,
+    /// Offered rate of the paced phase, in entries per second over all nodes (default: half
+    /// the measured 100-byte saturation rate).
+    #[arg(long, value_name = "ITEMS_PER_S")]
+    paced: Option<f64>,
     /// Measure the near-empty phase only: the quick check of block rate and latency.
     #[arg(long)]
     near_empty_only: bool,
@@ -66,6 +73,12 @@ pub fn run(args: NetArgs) -> anyhow::Result<ExitCode> {
     let duration = Duration::from_secs_f64(args.seconds);
     let connections = usize::try_from(args.connections)?;
     let batch = usize::try_from(args.batch)?;
+    if let Some(rate) = args.paced {
+        anyhow::ensure!(
+            rate.is_finite() && rate > 0.0,
+            "--paced must be a positive rate in entries per second, not {rate}"
+        );
+    }
     if !args.json {
         print_header();
     }
@@ -104,7 +117,8 @@ pub fn run(args: NetArgs) -> anyhow::Result<ExitCode> {
         })?;
         measure(NetWorkload::Paced {
             item_bytes: 100,
-            items_per_second: saturated.items_per_second / 2.0,
+            items_per_second: args.paced.unwrap_or(saturated.items_per_second / 2.0),
+            batch,
         })?;
     }
     if args.json {
@@ -246,6 +260,11 @@ fn print_row(report: &NetPhaseReport) {
         report.node_cpu_ms_per_block(),
         report.db_bytes_per_block(),
         report.max_rss_kib() as f64 / 1024.0,
+    );
+    println!(
+        "{:>7}proposal to final as a client of peer0 sees it: {} ms (p50 / p99)",
+        "",
+        percentiles(report.proposal_to_seen)
     );
     if let Some(disk) = &report.disk {
         let per_block = |bytes: u64| bytes as f64 / disk.height.max(1) as f64;
