@@ -221,6 +221,9 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
     }
     tracing::info!("stopping");
     driver.flush_seen_votes();
+    if let Err(error) = driver.step.store().checkpoint() {
+        tracing::warn!(%error, "cannot checkpoint the database; its journal is replayed at the next start");
+    }
     // The segmenter ends with the tip's sender, before the router (whose blob protocol stops
     // the blob store) and the store itself: nothing is left half added.
     drop(driver.host.history_tip);

@@ -1,7 +1,8 @@
-//! What a simulated peer's database holds, behind the driver step's store trait: a synced
-//! commit survives a crash with every commit before it, exactly as a redb commit with
-//! immediate durability does; unsynced commits after the last synced one are lost, and so is
-//! everything the peer held only in memory.
+//! What a simulated peer's database holds, behind the driver step's store trait, with the real
+//! store's crash semantics (`store/journal.rs`): a synced commit survives a crash with every
+//! commit before it (the journal's replay rebuilds exactly that state); unsynced commits after
+//! the last synced one are lost, and so is everything the peer held only in memory. The
+//! ledger's writes survive only as of the last checkpoint (a durable redb commit).
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -21,6 +22,10 @@ use crate::driver::DurableStore;
 /// Blocks an ended epoch finalized above its last block, and the certificate of the last one
 /// (or of that block itself).
 pub(super) type EpochEnds = BTreeMap<u64, (Vec<Block>, Certificate)>;
+
+/// Commits between two checkpoints. The node checkpoints by time (with the received votes,
+/// every 250 ms while rounds run) and by the journal's size; a count puts a few in every seed.
+const COMMITS_PER_CHECKPOINT: u64 = 24;
 
 /// A commit the real store would refuse: the node would stop.
 #[derive(Debug, thiserror::Error)]
@@ -65,8 +70,12 @@ pub(super) struct Disk {
     /// Restored from the backup and not yet past the restored core's floor (the store's
     /// restored-from-backup mark): every start sits out.
     pub(super) restored_from_backup: Cell<bool>,
-    /// Synced commits so far: the model ledger's writes before the last one are durable.
+    /// Synced commits so far.
     pub(super) syncs: u64,
+    /// Checkpoints so far: the model ledger's writes before the last one are durable.
+    pub(super) checkpoints: u64,
+    /// Commits that wrote anything since the last checkpoint.
+    since_checkpoint: u64,
     /// Commits that wrote anything, synced or not.
     pub(super) writes: u64,
 }
@@ -91,6 +100,8 @@ impl Disk {
             backup_at: None,
             restored_from_backup: Cell::new(false),
             syncs: 0,
+            checkpoints: 0,
+            since_checkpoint: 0,
             writes: 0,
         }
     }
@@ -105,6 +116,13 @@ impl Disk {
         if self.backup_at == Some(self.syncs) {
             self.backup = self.synced.clone();
         }
+    }
+
+    /// A durable redb commit: the ledger's writes so far survive too.
+    fn checkpoint(&mut self) {
+        self.sync();
+        self.checkpoints += 1;
+        self.since_checkpoint = 0;
     }
 
     /// A backup will be taken at the `syncs`th sync.
@@ -206,7 +224,10 @@ impl DurableStore for Disk {
             self.write(output)?;
         }
         self.writes += u64::from(wrote);
-        if sync {
+        self.since_checkpoint += u64::from(wrote);
+        if self.since_checkpoint >= COMMITS_PER_CHECKPOINT {
+            self.checkpoint();
+        } else if sync {
             self.sync();
         }
         Ok(())
@@ -325,8 +346,8 @@ impl DurableStore for Disk {
         self.entries.blocks.clear();
         self.epoch = epoch.clone();
         self.dropped = tail.into_iter().map(|(b, _)| b).collect();
-        // The real switch commits with immediate durability.
-        self.sync();
+        // The real switch commits durably: a checkpoint.
+        self.checkpoint();
         Ok(())
     }
 }

@@ -30,15 +30,15 @@ pub fn genesis_root(genesis: &Block) -> Hash {
 }
 
 /// A peer's model ledger; it survives crashes with the disk, as the real one lives in redb,
-/// where its writes are never synced on their own: a crash keeps what the disk's last sync
-/// covered.
+/// where its writes are never synced on their own: a crash keeps what the disk's last
+/// checkpoint covered.
 #[derive(Debug)]
 pub(super) struct ModelLedger {
     /// The state root after each applied height, from the genesis block's.
     roots: Vec<Hash>,
     epoch: EpochConfig,
-    /// The applied heights and epoch as of the last disk sync this ledger saw, and that sync's
-    /// count: what a crash comes back to unless the disk synced again since.
+    /// The applied heights and epoch as of the last disk checkpoint this ledger saw, and that
+    /// checkpoint's count: what a crash comes back to unless the disk checkpointed again since.
     durable: (usize, EpochConfig, u64),
     /// Highest height the simulation lets it apply yet.
     released: u64,
@@ -65,18 +65,18 @@ impl ModelLedger {
         }
     }
 
-    /// The process died: what was applied before the disk's last sync stays.
+    /// The process died: what was applied before the disk's last checkpoint stays.
     pub(super) fn crash(&mut self, disk: &Disk) {
-        self.note_syncs(disk);
+        self.note_checkpoints(disk);
         let (applied, epoch, _) = &self.durable;
         self.roots.truncate(*applied);
         self.epoch = epoch.clone();
     }
 
-    /// A disk sync since the last look made everything applied so far durable.
-    fn note_syncs(&mut self, disk: &Disk) {
-        if disk.syncs != self.durable.2 {
-            self.durable = (self.roots.len(), self.epoch.clone(), disk.syncs);
+    /// A disk checkpoint since the last look made everything applied so far durable.
+    fn note_checkpoints(&mut self, disk: &Disk) {
+        if disk.checkpoints != self.durable.2 {
+            self.durable = (self.roots.len(), self.epoch.clone(), disk.checkpoints);
         }
     }
 
@@ -130,7 +130,7 @@ impl BlockLedger<Disk> for ModelLedger {
     }
 
     fn catch_up(&mut self, disk: &Disk) -> Result<CatchUp, Refused> {
-        self.note_syncs(disk);
+        self.note_checkpoints(disk);
         let mut done = CatchUp {
             applied: Vec::new(),
             epoch: None,

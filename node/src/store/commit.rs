@@ -2,6 +2,7 @@
 //! transaction, synced when it holds an own signature.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
 
 use bfte_shared::block::Block;
 use bfte_shared::certificate::Certificate;
@@ -13,8 +14,10 @@ use bfte_shared::vote::{Vote, VoteKind};
 use redb::{Durability, ReadableTable, Table, WriteTransaction};
 
 use super::Store;
-use super::codec;
+use super::codec::{self, MAX_VALUE_BYTES};
 use super::error::StoreError;
+use super::journal;
+use super::journal_record::{BatchRef, EntryRef, RecordRef, batch_ref};
 use super::tables::{
     BLOCKS, CERTIFICATES, FINALIZED, FINALIZED_NONCES, FinalizedEntryRef, FinalizedHeader,
     OWN_ITEMS, OWN_VOTES, StoredHeader, kind_code, name,
@@ -43,9 +46,16 @@ pub(super) struct Tip {
     hash: Hash,
 }
 
+impl Tip {
+    pub(super) fn height(&self) -> Height {
+        self.height
+    }
+}
+
 impl Store {
     /// Stores one core output's `persist` entries and `finalized` batches in one write
-    /// transaction with immediate durability: on `Ok` all of it is on disk, on `Err` none of it.
+    /// transaction, synced (through the journal): on `Ok` all of it is on disk, on `Err` none
+    /// of it.
     ///
     /// Finalized blocks are appended in order, the last block of each batch with the batch's
     /// certificate; each author's finalized nonce rises to its items' nonces; then votes,
@@ -82,21 +92,37 @@ impl Store {
         if parts.iter().all(|(p, f)| p.is_empty() && f.is_empty()) {
             return Ok(());
         }
+        let entries: Vec<EntryRef<'_>> = parts
+            .iter()
+            .flat_map(|(persist, _)| persist.iter().map(EntryRef::from))
+            .collect();
+        let batches: Vec<BatchRef<'_>> = parts
+            .iter()
+            .flat_map(|(_, finalized)| finalized.iter().map(batch_ref))
+            .collect();
+        let mut journal = self.journal();
         let mut txn = self
             .db
             .begin_write()
             .map_err(self.failed("starting a write transaction"))?;
-        let durability = if sync {
-            Durability::Immediate
-        } else {
-            Durability::None
-        };
-        txn.set_durability(durability)
+        txn.set_durability(Durability::None)
             .map_err(self.failed("setting the commit's durability"))?;
-        // On an error the transaction is dropped unfinished, which aborts it.
+        // On an error the transaction is dropped unfinished, which aborts it. Redb first: a
+        // commit it refuses must not reach the journal, whose replay would refuse it again.
         let tip = self.write(&txn, parts)?;
         txn.commit().map_err(self.failed("committing"))?;
         *self.cached_tip() = Some(tip);
+        let record: RecordRef<'_> = (self.epoch.load(Ordering::Relaxed), entries, batches);
+        let payload = bfte_shared::codec::encode(&record);
+        if payload.len() > MAX_VALUE_BYTES {
+            // Too large for one record (a long catch-up of full blocks): redb's own durable
+            // commit covers it, and everything before it.
+            return self.checkpoint_locked(&mut journal);
+        }
+        journal.append(&payload, sync)?;
+        if journal.len() > journal::CHECKPOINT_BYTES {
+            self.checkpoint_locked(&mut journal)?;
+        }
         Ok(())
     }
 
@@ -108,7 +134,7 @@ impl Store {
     }
 
     /// Writes every part into `txn`, in order; returns the finalized tip it leaves.
-    fn write(
+    pub(super) fn write(
         &self,
         txn: &WriteTransaction,
         parts: &[(&[Durable], &[Finalized])],

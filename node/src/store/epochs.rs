@@ -6,6 +6,7 @@
 //! them) is kept, so that peer can still be served up to `B`.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
 
 use bfte_shared::block::Block;
 use bfte_shared::certificate::Certificate;
@@ -67,6 +68,9 @@ impl Store {
             return Ok(());
         }
         let start = epoch.start_height.0;
+        // Locked first: the switch's durable commit covers every journaled commit, and the
+        // journal's records of the old epoch must never be replayed into the new one.
+        let mut journal = self.journal();
         let mut txn = self
             .db
             .begin_write()
@@ -173,7 +177,9 @@ impl Store {
         txn.commit()
             .map_err(self.failed("committing the epoch switch"))?;
         *self.cached_tip() = None;
-        Ok(())
+        self.epoch.store(epoch.number, Ordering::Relaxed);
+        // A crash before this leaves old-epoch records, which a replay skips.
+        journal.clear()
     }
 
     /// Each author's finalized nonce goes back to what it was before `dropped` (nonces follow

@@ -16,20 +16,30 @@
 //! # Durability contract
 //!
 //! [`Store::commit`] takes one core [`Output`](bfte_consensus::Output)'s `persist` and
-//! `finalized` and writes them in **one** write transaction committed with
-//! [`redb::Durability::Immediate`]: when it returns `Ok`, all of it is on disk, and on a crash
-//! before that, none of it is. The driver calls [`Store::commit_outputs`] before sending any
-//! message of those outputs, synced when they hold an own vote or item (the core's driver
-//! contract 1: a restart can then never sign a vote conflicting with one that left the
-//! process) and unsynced ([`redb::Durability::None`]) otherwise: redb orders commits, so a
-//! crash loses only the unsynced commits after the last synced one, whole. The finalized blocks are appended, the nonces advanced, and the
-//! entries at or below the new tip pruned in that same transaction, so the stored consensus
-//! state always matches the stored tip (driver contract 5). A commit that would break the
-//! chain (a batch not extending the tip, a certificate not for its last block) or overwrite a
-//! signed vote with another is refused as a whole and stores nothing.
+//! `finalized` and writes them in **one** write transaction: when it returns `Ok`, all of it is
+//! on disk, and on a crash before that, none of it is. The driver calls
+//! [`Store::commit_outputs`] before sending any message of those outputs, synced when they hold
+//! an own vote or item (the core's driver contract 1: a restart can then never sign a vote
+//! conflicting with one that left the process) and unsynced otherwise. The finalized blocks are
+//! appended, the nonces advanced, and the entries at or below the new tip pruned in that same
+//! transaction, so the stored consensus state always matches the stored tip (driver contract
+//! 5). A commit that would break the chain (a batch not extending the tip, a certificate not for
+//! its last block) or overwrite a signed vote with another is refused as a whole and stores
+//! nothing.
 //!
-//! No write-ahead log or cache lives beside the database: a restart reads [`Store::restored`]
-//! and nothing else.
+//! # The commit journal
+//!
+//! Redb commits unsynced ([`redb::Durability::None`]); each commit's `persist` entries also go,
+//! as one record, into the journal beside the database (`journal.rs`), and a synced commit
+//! syncs the journal: one small write and one `fdatasync` where a durable redb commit writes
+//! every page touched since the last one. Records are appended in commit order, so a sync makes
+//! every earlier commit's entries durable too, as redb's ordered commits did. A checkpoint (a
+//! durable redb commit: every second with the received votes, when the journal passes
+//! [`journal::CHECKPOINT_BYTES`], at an epoch switch and at a clean stop) empties the journal.
+//! [`Store::open`] writes the journal's records of the database's epoch into redb again
+//! (every write of a commit is idempotent), durably, then empties it. A crash loses only
+//! unsynced commits after the last synced one, whole, and finalized batches that were not
+//! checkpointed, which the node fetches again (SPEC.md, rule 12).
 
 mod backup;
 mod codec;
@@ -40,6 +50,8 @@ pub(crate) mod finalized_row;
 #[cfg(test)]
 pub(crate) mod fixtures;
 mod joins;
+mod journal;
+pub(crate) mod journal_record;
 mod migrations;
 mod read;
 mod round_votes;
@@ -50,12 +62,15 @@ mod usage;
 #[cfg(test)]
 mod epoch_tests;
 #[cfg(test)]
+mod journal_tests;
+#[cfg(test)]
 mod tests;
 
 use std::fs::OpenOptions;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bfte_shared::block::Block;
 use bfte_shared::federation::Genesis;
@@ -65,6 +80,8 @@ pub use self::backup::BackupReport;
 pub(crate) use self::codec::MAX_VALUE_BYTES;
 pub use self::error::StoreError;
 pub use self::joins::PendingRequest;
+use self::journal::Journal;
+use self::journal_record::{Record, finalized};
 use self::migrations::SCHEMA_VERSION;
 pub use self::seen_votes::{SEEN_VOTE_ROUNDS, SeenVoteAudit};
 use self::tables::{
@@ -73,7 +90,8 @@ use self::tables::{
 };
 pub use self::usage::{DiskUsage, TableUsage};
 #[cfg(doc)]
-use bfte_consensus::{Finalized, Restored};
+use bfte_consensus::Restored;
+use bfte_consensus::{Durable, Finalized};
 
 /// The node's database, open. Cheap to share by reference: reads run in their own snapshot
 /// and commits are serialized by redb.
@@ -86,6 +104,11 @@ pub struct Store {
     /// entry (the whole block: its payload cannot be skipped without being parsed) every time.
     /// Used only while the table's last height still matches it.
     tip: Mutex<Option<commit::Tip>>,
+    /// Every commit's entries since the last checkpoint; locked before redb's write
+    /// transaction, so records follow redb's commit order.
+    journal: Mutex<Journal>,
+    /// The epoch whose round state the database holds (`epochs.rs`), as journal records name it.
+    epoch: AtomicU64,
 }
 
 impl Store {
@@ -154,11 +177,16 @@ impl Store {
         txn.commit()
             .map_err(StoreError::failed(path, "committing the new database"))?;
         sync_parent_dir(path)?;
+        // A journal left by a database that was at this path before holds nothing of this one.
+        let (mut journal, _) = Journal::open(path, genesis.federation_id().0)?;
+        journal.clear()?;
         Ok(Store {
             path: path.to_path_buf(),
             db,
             genesis: genesis.clone(),
             tip: Mutex::new(None),
+            journal: Mutex::new(journal),
+            epoch: AtomicU64::new(0),
         })
     }
 
@@ -203,12 +231,93 @@ impl Store {
             migrations::migrate(&db, &path, found)?;
         }
         let genesis = read::genesis(&db, &path)?;
-        Ok(Store {
+        let (journal, records) = Journal::open(&path, genesis.federation_id().0)?;
+        let store = Store {
             path,
             db,
             genesis,
             tip: Mutex::new(None),
-        })
+            journal: Mutex::new(journal),
+            epoch: AtomicU64::new(0),
+        };
+        store.epoch.store(store.epoch_number()?, Ordering::Relaxed);
+        store.replay(records)?;
+        Ok(store)
+    }
+
+    /// Writes the journal's records of the database's epoch into redb again, in order and
+    /// durably, and empties the journal: the database is then as of the journal's last sync.
+    /// Finalized batches redb holds already are skipped; every other write of a commit is
+    /// idempotent. Records of another epoch are skipped: they can only be of a database this
+    /// one replaced (a backup restored beside a newer journal), or of the epoch a switch left
+    /// (a crash between the switch and the journal's emptying).
+    fn replay(&self, records: Vec<Vec<u8>>) -> Result<(), StoreError> {
+        let mut journal = self.journal();
+        let epoch = self.epoch.load(Ordering::Relaxed);
+        let mut replayed = Vec::new();
+        for payload in records {
+            let (record_epoch, entries, batches): Record =
+                codec::decode(&self.path, journal::TABLE, &payload)?;
+            if record_epoch == epoch {
+                let entries: Vec<Durable> = entries.into_iter().map(Into::into).collect();
+                let batches: Vec<Finalized> = batches.into_iter().map(finalized).collect();
+                replayed.push((entries, batches));
+            }
+        }
+        if !replayed.is_empty() {
+            let mut txn = self
+                .db
+                .begin_write()
+                .map_err(self.failed("starting the journal's replay"))?;
+            txn.set_durability(Durability::Immediate)
+                .map_err(self.failed("requesting immediate durability"))?;
+            let mut tip = self.write(&txn, &[])?;
+            for (entries, batches) in &replayed {
+                let above: Vec<Finalized> = batches
+                    .iter()
+                    .filter(|batch| {
+                        batch
+                            .blocks
+                            .last()
+                            .is_some_and(|b| b.header.height > tip.height())
+                    })
+                    .cloned()
+                    .collect();
+                tip = self.write(&txn, &[(entries.as_slice(), above.as_slice())])?;
+            }
+            txn.commit()
+                .map_err(self.failed("committing the journal's replay"))?;
+            *self.cached_tip() = Some(tip);
+        }
+        journal.clear()
+    }
+
+    /// Makes everything committed so far durable in redb and empties the journal.
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        let mut journal = self.journal();
+        self.checkpoint_locked(&mut journal)
+    }
+
+    fn checkpoint_locked(&self, journal: &mut Journal) -> Result<(), StoreError> {
+        if journal.is_empty() {
+            return Ok(());
+        }
+        let mut txn = self
+            .db
+            .begin_write()
+            .map_err(self.failed("starting a checkpoint"))?;
+        txn.set_durability(Durability::Immediate)
+            .map_err(self.failed("requesting immediate durability"))?;
+        txn.commit()
+            .map_err(self.failed("committing a checkpoint"))?;
+        journal.clear()
+    }
+
+    fn journal(&self) -> std::sync::MutexGuard<'_, Journal> {
+        // A panic while appending leaves at worst a torn record, which reading stops at.
+        self.journal
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The federation this database belongs to.

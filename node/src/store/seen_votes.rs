@@ -34,13 +34,17 @@ impl Store {
         for vote in votes {
             by_round.entry(vote.round.0).or_default().push(vote);
         }
+        // Locked first: the durable commit below covers every journaled commit, which lets the
+        // journal be emptied after it.
+        let mut journal = self.journal();
         let mut txn = self
             .db
             .begin_write()
             .map_err(self.failed("starting a write transaction"))?;
-        // Synced: consensus commits no longer sync unless this node signs, so a node that
-        // only follows for a while would otherwise lose everything it recorded meanwhile to a
-        // crash. One sync per flush (every 250 ms) bounds the loss to the last flush.
+        // Synced: consensus commits sync only their journal, so a node that only follows for a
+        // while would otherwise lose everything it recorded meanwhile to a crash. One sync per
+        // flush (every 250 ms) bounds the loss to the last flush, and is the journal's
+        // checkpoint while rounds run.
         txn.set_durability(Durability::Immediate)
             .map_err(self.failed("requesting immediate durability"))?;
         {
@@ -73,7 +77,8 @@ impl Store {
                     .map_err(self.failed("pruning table `seen_votes`"))?;
             }
         }
-        txn.commit().map_err(self.failed("committing seen votes"))
+        txn.commit().map_err(self.failed("committing seen votes"))?;
+        journal.clear()
     }
 
     /// Checks every recorded vote's signature and finds each pair of validly signed votes by
