@@ -3,12 +3,12 @@
 //! the last one touched, then syncs (about 15 page writes a commit, and half a node's latency
 //! per round in `bench net`).
 //!
-//! The store commits to redb unsynced and writes each commit's `persist` entries here as one
-//! record, after the last; a commit that must be durable syncs this file, which makes it and
+//! The store commits to redb unsynced and writes each commit (its `persist` entries and
+//! finalized batches) here as one record, after the last; a commit that must be durable syncs this file, which makes it and
 //! every record before it durable, in order. A checkpoint (a durable redb commit) covers
 //! everything journaled so far and empties the journal. On open the store writes every whole
-//! record into redb again: each of its writes is idempotent, so a record that redb already
-//! holds changes nothing.
+//! record into redb again: finalized batches redb holds already are skipped and every other
+//! write is idempotent, so a record that redb already holds changes nothing.
 //!
 //! The file is written full of zeros once, so a sync writes the record's blocks and never the
 //! file's size or extents. It starts with a header: a magic, the genesis hash of the federation

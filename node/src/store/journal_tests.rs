@@ -206,3 +206,37 @@ fn records_of_another_epoch_than_the_databases_are_not_replayed() {
     );
     assert_eq!(restored.finalized_tip.header.round, Round(1));
 }
+
+#[test]
+fn a_backup_restored_beside_a_newer_journal_opens_with_the_journal_s_votes() {
+    let fed = federation(4);
+    let (dir, store) = new_store(&fed);
+    let genesis = store
+        .finalized_block(Height(0))
+        .expect("read")
+        .expect("genesis")
+        .0;
+    let backup = dir.path().join("backup.redb");
+    copy_database(&store, &backup);
+    let b1 = child(&genesis, 1, Vec::new());
+    let b2 = child(&b1, 2, Vec::new());
+    store
+        .commit(&[], &[finalized(std::slice::from_ref(&b1))])
+        .expect("b1 final");
+    store.checkpoint().expect("checkpoint");
+    let vote = fed.vote(0, 3, VoteKind::Dummy);
+    store
+        .commit(
+            &[Durable::Vote(vote.clone())],
+            &[finalized(std::slice::from_ref(&b2))],
+        )
+        .expect("b2 final, and a vote");
+    copy_journal(&store, &backup);
+    // b2 does not extend the backup's genesis tip: it is fetched again; the vote is kept.
+    let restored = Store::open(&backup)
+        .expect("open the restored backup")
+        .restored()
+        .expect("restored");
+    assert_eq!(restored.finalized_tip, genesis);
+    assert_eq!(restored.votes, vec![vote]);
+}

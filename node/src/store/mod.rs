@@ -29,17 +29,17 @@
 //!
 //! # The commit journal
 //!
-//! Redb commits unsynced ([`redb::Durability::None`]); each commit's `persist` entries also go,
-//! as one record, into the journal beside the database (`journal.rs`), and a synced commit
-//! syncs the journal: one small write and one `fdatasync` where a durable redb commit writes
-//! every page touched since the last one. Records are appended in commit order, so a sync makes
-//! every earlier commit's entries durable too, as redb's ordered commits did. A checkpoint (a
-//! durable redb commit: every second with the received votes, when the journal passes
-//! [`journal::CHECKPOINT_BYTES`], at an epoch switch and at a clean stop) empties the journal.
-//! [`Store::open`] writes the journal's records of the database's epoch into redb again
-//! (every write of a commit is idempotent), durably, then empties it. A crash loses only
-//! unsynced commits after the last synced one, whole, and finalized batches that were not
-//! checkpointed, which the node fetches again (SPEC.md, rule 12).
+//! Redb commits unsynced ([`redb::Durability::None`]); each commit also goes, as one record,
+//! into the journal beside the database (`journal.rs`), and a synced commit syncs the journal:
+//! one small write and one `fdatasync` where a durable redb commit writes every page touched
+//! since the last one. Records are appended in commit order, so a sync makes every earlier
+//! commit durable too, as redb's ordered commits did. A checkpoint (a durable redb commit: with
+//! the received votes every 250 ms, when the journal passes [`journal::CHECKPOINT_BYTES`], at an
+//! epoch switch and at a clean stop) empties the journal. [`Store::open`] writes the journal's
+//! records of the database's epoch into redb again, durably, then empties it: a crash loses
+//! only the unsynced commits after the last synced one, whole. The ledger's own transactions
+//! are not journaled: after a crash they are as of the last checkpoint, never past the stored
+//! tip, and the ledger applies the rest again.
 
 mod backup;
 mod codec;
@@ -247,8 +247,8 @@ impl Store {
 
     /// Writes the journal's records of the database's epoch into redb again, in order and
     /// durably, and empties the journal: the database is then as of the journal's last sync.
-    /// Finalized batches redb holds already are skipped; every other write of a commit is
-    /// idempotent. Records of another epoch are skipped: they can only be of a database this
+    /// Finalized batches that do not extend the tip are skipped; every other write of a commit
+    /// is idempotent. Records of another epoch are skipped: they can only be of a database this
     /// one replaced (a backup restored beside a newer journal), or of the epoch a switch left
     /// (a crash between the switch and the journal's emptying).
     fn replay(&self, records: Vec<Vec<u8>>) -> Result<(), StoreError> {
@@ -273,13 +273,16 @@ impl Store {
                 .map_err(self.failed("requesting immediate durability"))?;
             let mut tip = self.write(&txn, &[])?;
             for (entries, batches) in &replayed {
+                // Only batches that extend the tip: the ones redb holds already are skipped, and
+                // so are all of them when the database is a restored backup, older than the
+                // journal (its blocks are fetched again).
                 let above: Vec<Finalized> = batches
                     .iter()
                     .filter(|batch| {
                         batch
                             .blocks
-                            .last()
-                            .is_some_and(|b| b.header.height > tip.height())
+                            .first()
+                            .is_some_and(|b| b.header.height == tip.height().next())
                     })
                     .cloned()
                     .collect();
