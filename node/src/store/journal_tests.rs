@@ -9,11 +9,24 @@ use bfte_shared::certificate::Certificate;
 use bfte_shared::modules::ctrl::EpochConfig;
 use bfte_shared::round::{Height, Round};
 use bfte_shared::vote::VoteKind;
+use tempfile::TempDir;
 
 use super::Store;
-use super::fixtures::{child, federation, finalized, new_store};
+use super::fixtures::{Federation, child, federation, finalized, new_store};
 use super::journal::{Journal, whole_records};
 use bfte_consensus::{Durable, Output};
+
+/// A federation of four, a new store of it in a temporary directory, and its genesis block.
+fn fresh() -> (Federation, TempDir, Store, Block) {
+    let fed = federation(4);
+    let (dir, store) = new_store(&fed);
+    let genesis = store
+        .finalized_block(Height(0))
+        .expect("read")
+        .expect("genesis")
+        .0;
+    (fed, dir, store, genesis)
+}
 
 /// Copies the database file into `crash` as it is on disk now, as after a durable commit.
 fn copy_database(store: &Store, crash: &Path) {
@@ -55,13 +68,7 @@ fn tear_last_record(database: &Path) {
 
 #[test]
 fn a_crash_keeps_every_whole_record_and_loses_only_what_no_sync_covered() {
-    let fed = federation(4);
-    let (dir, store) = new_store(&fed);
-    let genesis = store
-        .finalized_block(Height(0))
-        .expect("read")
-        .expect("genesis")
-        .0;
+    let (fed, dir, store, genesis) = fresh();
     let b1 = child(&genesis, 1, Vec::new());
     let b2 = child(&b1, 2, Vec::new());
     let vote1 = fed.vote(0, 1, VoteKind::Notarize(b1.hash()));
@@ -140,13 +147,7 @@ fn a_crash_keeps_every_whole_record_and_loses_only_what_no_sync_covered() {
 
 #[test]
 fn a_replay_skips_the_finalized_batches_redb_holds_already() {
-    let fed = federation(4);
-    let (dir, store) = new_store(&fed);
-    let genesis = store
-        .finalized_block(Height(0))
-        .expect("read")
-        .expect("genesis")
-        .0;
+    let (_, dir, store, genesis) = fresh();
     let b1 = child(&genesis, 1, Vec::new());
     let b2 = child(&b1, 2, Vec::new());
     store
@@ -168,13 +169,7 @@ fn a_replay_skips_the_finalized_batches_redb_holds_already() {
 
 #[test]
 fn records_of_another_epoch_than_the_databases_are_not_replayed() {
-    let fed = federation(4);
-    let (dir, store) = new_store(&fed);
-    let genesis = store
-        .finalized_block(Height(0))
-        .expect("read")
-        .expect("genesis")
-        .0;
+    let (fed, dir, store, genesis) = fresh();
     let b1 = child(&genesis, 1, Vec::new());
     store
         .commit(&[], &[finalized(std::slice::from_ref(&b1))])
@@ -209,13 +204,7 @@ fn records_of_another_epoch_than_the_databases_are_not_replayed() {
 
 #[test]
 fn a_backup_restored_beside_a_newer_journal_opens_with_the_journal_s_votes() {
-    let fed = federation(4);
-    let (dir, store) = new_store(&fed);
-    let genesis = store
-        .finalized_block(Height(0))
-        .expect("read")
-        .expect("genesis")
-        .0;
+    let (fed, dir, store, genesis) = fresh();
     let backup = dir.path().join("backup.redb");
     copy_database(&store, &backup);
     let b1 = child(&genesis, 1, Vec::new());
