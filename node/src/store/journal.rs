@@ -152,11 +152,6 @@ impl Journal {
         self.len
     }
 
-    /// Whether it holds no record.
-    pub(super) fn is_empty(&self) -> bool {
-        self.len <= HEADER_BYTES
-    }
-
     /// Empties the journal, synced: a new generation, whose header makes every record before it
     /// stale (nothing to do if nothing was written since the last time). Called once redb
     /// holds all of it durably.

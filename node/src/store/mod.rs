@@ -74,7 +74,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bfte_shared::block::Block;
 use bfte_shared::federation::Genesis;
-use redb::{Database, Durability, ReadableDatabase, TableError};
+use redb::{Database, Durability, ReadableDatabase, TableError, WriteTransaction};
 
 pub use self::backup::BackupReport;
 pub(crate) use self::codec::MAX_VALUE_BYTES;
@@ -265,12 +265,7 @@ impl Store {
             }
         }
         if !replayed.is_empty() {
-            let mut txn = self
-                .db
-                .begin_write()
-                .map_err(self.failed("starting the journal's replay"))?;
-            txn.set_durability(Durability::Immediate)
-                .map_err(self.failed("requesting immediate durability"))?;
+            let txn = self.begin_durable_write("starting the journal's replay")?;
             let mut tip = self.write(&txn, &[])?;
             for (entries, batches) in &replayed {
                 // Only batches that extend the tip: the ones redb holds already are skipped, and
@@ -301,19 +296,20 @@ impl Store {
         self.checkpoint_locked(&mut journal)
     }
 
+    /// Always a durable commit, even with the journal empty: a commit too large for one record
+    /// relies on it.
     fn checkpoint_locked(&self, journal: &mut Journal) -> Result<(), StoreError> {
-        if journal.is_empty() {
-            return Ok(());
-        }
-        let mut txn = self
-            .db
-            .begin_write()
-            .map_err(self.failed("starting a checkpoint"))?;
-        txn.set_durability(Durability::Immediate)
-            .map_err(self.failed("requesting immediate durability"))?;
+        let txn = self.begin_durable_write("starting a checkpoint")?;
         txn.commit()
             .map_err(self.failed("committing a checkpoint"))?;
         journal.clear()
+    }
+
+    fn begin_durable_write(&self, action: &'static str) -> Result<WriteTransaction, StoreError> {
+        let mut txn = self.db.begin_write().map_err(self.failed(action))?;
+        txn.set_durability(Durability::Immediate)
+            .map_err(self.failed("requesting immediate durability"))?;
+        Ok(txn)
     }
 
     fn journal(&self) -> std::sync::MutexGuard<'_, Journal> {
