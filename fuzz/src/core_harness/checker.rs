@@ -64,6 +64,11 @@ impl Checker {
         );
     }
 
+    /// The database lost finalized blocks above `tip`: the core finalizes on from there.
+    pub fn rolled_back(&mut self, tip: &Block) {
+        self.tip = (tip.header.height, tip.hash());
+    }
+
     /// Newly finalized blocks extend the finalized chain, each the child of the one before.
     pub fn finalized(&mut self, finalized: &Finalized) {
         assert!(!finalized.blocks.is_empty(), "finalized nothing");

@@ -183,6 +183,11 @@ impl Harness {
             }
             Step::Wait(ms) => self.now += u64::from(ms),
             Step::Restart => self.restart(),
+            Step::RestartLosingFinalized(blocks) => {
+                let tip = self.disk.lose_finalized(usize::from(blocks));
+                self.checker.rolled_back(&tip);
+                self.restart();
+            }
         }
     }
 

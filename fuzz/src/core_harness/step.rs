@@ -54,6 +54,10 @@ pub enum Step {
     Wait(u16),
     /// The process restarts from what it persisted.
     Restart,
+    /// The process restarts from a database whose ledger lost its last finalized blocks (how
+    /// many, modulo the chain's length) but kept every vote, certificate and block the core
+    /// persisted: a damaged or hand-restored database the core must start from, not hang on.
+    RestartLosingFinalized(u8),
 }
 
 #[derive(Arbitrary, Debug, Clone, Copy)]
