@@ -7,6 +7,8 @@ use std::fs;
 use std::path::Path;
 
 use bfte_fuzz::node_types::finalized_row::FinalizedEntry;
+use bfte_fuzz::node_types::journal_frame::frame;
+use bfte_fuzz::node_types::journal_record::{EntryRef, RecordRef};
 use bfte_fuzz::node_types::protocol::{ChainPart, EpochSegments, Index, Request};
 use bfte_fuzz::node_types::segment::{Segment, SegmentEntry};
 use bfte_fuzz::pick::{admin, files, wire};
@@ -160,6 +162,13 @@ fn main() -> std::io::Result<()> {
     file(files::EPOCH_CONFIG, codec::encode(&v.epoch()));
     file(files::BLOCK_OUTCOME, codec::encode(&v.outcome()));
     file(files::COUNTER, codec::encode(&1_000_000u64));
+    let record = v.journal_record();
+    file(files::JOURNAL_RECORD, record.clone());
+    let framed = [frame(7, &record), frame(7, b"torn")]
+        .into_iter()
+        .flatten()
+        .flatten();
+    file(files::JOURNAL, [7u8].into_iter().chain(framed).collect());
 
     for (target, _, _) in &seeds {
         let dir = corpus.join(target);
@@ -271,6 +280,26 @@ impl Values {
             self.secrets.len(),
             (0..3).map(|i| (i, self.secrets[i].sign(&bytes))),
         )
+    }
+
+    /// A commit's journal record: an own vote, an own item, a notarization, its block, and the
+    /// finalized batch.
+    fn journal_record(&self) -> Vec<u8> {
+        let hash = self.block.hash();
+        let (vote, item) = (self.vote(1, VoteKind::Finalize(hash)), self.item());
+        let notarization = self.certificate(1, VoteKind::Notarize(hash));
+        let finalization = self.certificate(1, VoteKind::Finalize(hash));
+        let record: RecordRef = (
+            0,
+            vec![
+                EntryRef::Vote(&vote),
+                EntryRef::OwnItem(&item),
+                EntryRef::Certificate(&notarization),
+                EntryRef::Block(&self.block),
+            ],
+            vec![(std::slice::from_ref(&self.block), &finalization)],
+        );
+        codec::encode(&record)
     }
 
     fn chain(&self) -> FinalizedChain {

@@ -1,11 +1,14 @@
 //! What a node reads back from disk or is handed as text: invite codes, the genesis, the
-//! node files' JSON, peer ids, hashes and signatures as text, history segments, and the values
-//! of its database tables. The first byte picks the decoder.
+//! node files' JSON, peer ids, hashes and signatures as text, history segments, the values
+//! of its database tables and its commit journal. The first byte picks the decoder.
 
 #![no_main]
 
+use bfte_consensus::{Durable, Finalized};
 use bfte_fuzz::canonical::{json_round_trip, round_trip};
 use bfte_fuzz::node_types::finalized_row::{FinalizedEntry, FinalizedHeader};
+use bfte_fuzz::node_types::journal_frame::{frame, whole_records};
+use bfte_fuzz::node_types::journal_record::{EntryRef, Record, RecordRef, batch_ref, finalized};
 use bfte_fuzz::node_types::segment::{Segment, record_limit};
 use bfte_fuzz::pick::{self, files};
 use bfte_shared::block::Block;
@@ -84,6 +87,8 @@ fuzz_target!(|data: &[u8]| {
         files::BLOCK_OUTCOME => {
             round_trip::<BlockOutcome>(bytes, MAX_VALUE_BYTES);
         }
+        files::JOURNAL => journal(bytes),
+        files::JOURNAL_RECORD => journal_record(bytes),
         // files::COUNTER: the store's counters and nonces.
         _ => {
             round_trip::<u64>(bytes, 16);
@@ -105,6 +110,52 @@ fn invite(bytes: &[u8]) {
             "an invite changed on a round trip"
         );
     }
+}
+
+/// A commit journal after its header: the whole records read back are exactly the start of
+/// the bytes, framed again, and none is longer than a value may be.
+fn journal(bytes: &[u8]) {
+    let Some((&generation, bytes)) = bytes.split_first() else {
+        return;
+    };
+    let generation = u64::from(generation);
+    let mut framed = Vec::new();
+    for payload in whole_records(bytes, generation, MAX_VALUE_BYTES) {
+        assert!(!payload.is_empty() && payload.len() <= MAX_VALUE_BYTES);
+        framed.extend(frame(generation, payload).expect("a read record frames again"));
+    }
+    assert!(
+        bytes.starts_with(&framed),
+        "the records read back are not the start of the journal"
+    );
+}
+
+/// One record's payload: what decodes, written again as the store writes a commit, decodes to
+/// a record with the same encoding.
+fn journal_record(bytes: &[u8]) {
+    let Ok((epoch, entries, batches)) = codec::decode::<Record>(bytes, MAX_VALUE_BYTES) else {
+        return;
+    };
+    let entries: Vec<Durable> = entries.into_iter().map(Into::into).collect();
+    let batches: Vec<Finalized> = batches.into_iter().map(finalized).collect();
+    let record: RecordRef = (
+        epoch,
+        entries.iter().map(EntryRef::from).collect(),
+        batches.iter().map(batch_ref).collect(),
+    );
+    let encoded = codec::encode(&record);
+    let again: Record = match codec::decode(&encoded, usize::MAX) {
+        Ok(again) => again,
+        Err(e) => panic!("a journal record as the store writes it does not decode: {e}"),
+    };
+    let (epoch_again, entries_again, batches_again) = again;
+    let entries_again: Vec<Durable> = entries_again.into_iter().map(Into::into).collect();
+    let batches_again: Vec<Finalized> = batches_again.into_iter().map(finalized).collect();
+    assert_eq!(
+        (epoch_again, entries_again, batches_again),
+        (epoch, entries, batches),
+        "a journal record changed when written and read again"
+    );
 }
 
 /// Peer ids, hashes and signatures as they appear in files and on the command line.

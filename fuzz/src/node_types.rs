@@ -17,3 +17,11 @@ pub mod finalized_row;
 #[allow(dead_code)]
 #[path = "../../node/src/history/segment.rs"]
 pub mod segment;
+
+/// How the commit journal frames its records (`node/src/store/journal_frame.rs`).
+#[path = "../../node/src/store/journal_frame.rs"]
+pub mod journal_frame;
+
+/// What a commit journal record holds (`node/src/store/journal_record.rs`).
+#[path = "../../node/src/store/journal_record.rs"]
+pub mod journal_record;

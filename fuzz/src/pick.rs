@@ -49,5 +49,9 @@ pub mod files {
     pub const EPOCH_CONFIG: u8 = 11;
     pub const BLOCK_OUTCOME: u8 = 12;
     pub const COUNTER: u8 = 13;
-    pub const CHOICES: u8 = 14;
+    /// One byte for the generation, then the commit journal's records.
+    pub const JOURNAL: u8 = 14;
+    /// One commit journal record's payload.
+    pub const JOURNAL_RECORD: u8 = 15;
+    pub const CHOICES: u8 = 16;
 }

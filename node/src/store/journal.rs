@@ -13,12 +13,10 @@
 //! The file is written full of zeros once, so a sync writes the record's blocks and never the
 //! file's size or extents. It starts with a header: a magic, the genesis hash of the federation
 //! it belongs to (a journal left beside another federation's database is refused, not
-//! replayed) and a generation, which emptying the journal raises. A record is its payload's
-//! length (u32, little-endian), the first 8 bytes of the BLAKE3 hash of the generation and the
-//! payload, then the payload. A crash can tear the last record, or leave whole records after a
+//! replayed) and a generation, which emptying the journal raises. Records follow, framed as
+//! `journal_frame` says. A crash can tear the last record, or leave whole records after a
 //! torn one (written, never synced): reading stops at the first record that is incomplete or
-//! fails its check, since nothing after it was synced, and records of an earlier generation
-//! fail it.
+//! fails its check, and records of an earlier generation fail it.
 
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Read};
@@ -29,10 +27,10 @@ use bfte_shared::hash::Hash;
 
 use super::codec::MAX_VALUE_BYTES;
 use super::error::StoreError;
+use super::journal_frame::{frame, record_len, whole_records};
 
 const MAGIC: &[u8; 8] = b"bfte-jn1";
 const HEADER_BYTES: u64 = 8 + 32 + 8;
-const RECORD_HEAD_BYTES: usize = 4 + 8;
 
 /// Most bytes a journal holds before the store checkpoints: replaying it on open stays quick.
 pub(super) const CHECKPOINT_BYTES: u64 = 4 << 20;
@@ -113,7 +111,11 @@ impl Journal {
         let mut generation = [0u8; 8];
         generation.copy_from_slice(&bytes[40..48]);
         journal.generation = u64::from_le_bytes(generation);
-        let records = whole_records(&bytes[HEADER_BYTES as usize..], journal.generation);
+        let records = whole_records(
+            &bytes[HEADER_BYTES as usize..],
+            journal.generation,
+            MAX_VALUE_BYTES,
+        );
         journal.len += records.iter().map(|r| record_len(r) as u64).sum::<u64>();
         Ok((journal, records.into_iter().map(<[u8]>::to_vec).collect()))
     }
@@ -122,7 +124,7 @@ impl Journal {
     /// disk when this returns `Ok`. After an error the journal must not be used again: the
     /// node stops.
     pub(super) fn append(&mut self, payload: &[u8], sync: bool) -> Result<(), StoreError> {
-        let Ok(len) = u32::try_from(payload.len()) else {
+        let Some(record) = frame(self.generation, payload) else {
             return Err(StoreError::TooLarge {
                 path: self.path.clone(),
                 table: TABLE,
@@ -130,10 +132,6 @@ impl Journal {
                 limit: MAX_VALUE_BYTES,
             });
         };
-        let mut record = Vec::with_capacity(RECORD_HEAD_BYTES + payload.len());
-        record.extend_from_slice(&len.to_le_bytes());
-        record.extend_from_slice(&check(self.generation, payload));
-        record.extend_from_slice(payload);
         self.written = true;
         self.file
             .write_all_at(&record, self.len)
@@ -220,43 +218,9 @@ impl Journal {
     }
 }
 
-/// The payloads of the whole records of `generation` at the start of `bytes`, up to the first
-/// one that is torn, damaged or of another generation.
-pub(crate) fn whole_records(mut bytes: &[u8], generation: u64) -> Vec<&[u8]> {
-    let mut records = Vec::new();
-    while bytes.len() >= RECORD_HEAD_BYTES {
-        let (head, rest) = bytes.split_at(RECORD_HEAD_BYTES);
-        let mut len = [0u8; 4];
-        len.copy_from_slice(&head[..4]);
-        let len = u32::from_le_bytes(len) as usize;
-        if len == 0 || len > rest.len() || len > MAX_VALUE_BYTES {
-            break;
-        }
-        let (payload, after) = rest.split_at(len);
-        if head[4..] != check(generation, payload) {
-            break;
-        }
-        records.push(payload);
-        bytes = after;
-    }
-    records
-}
-
-fn record_len(payload: &[u8]) -> usize {
-    RECORD_HEAD_BYTES + payload.len()
-}
-
-fn check(generation: u64, payload: &[u8]) -> [u8; 8] {
-    let mut hasher = blake3::Hasher::new();
-    hasher.update(&generation.to_le_bytes());
-    hasher.update(payload);
-    let mut out = [0u8; 8];
-    out.copy_from_slice(&hasher.finalize().as_bytes()[..8]);
-    out
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::journal_frame::RECORD_HEAD_BYTES;
     use super::*;
 
     fn genesis() -> Hash {

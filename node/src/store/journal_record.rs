@@ -1,5 +1,8 @@
 //! What one journal record holds: the epoch the database was in, and one commit's `persist`
 //! entries and finalized batches, in order.
+//!
+//! Uses only `bfte-consensus`, `bfte-shared` and serde: the fuzz crate compiles this file as
+//! it is.
 
 use bfte_consensus::{Durable, Finalized};
 use bfte_shared::block::Block;
@@ -10,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 /// A `Durable` entry as the journal writes it.
 #[derive(Debug, Serialize)]
-pub(crate) enum EntryRef<'a> {
+pub enum EntryRef<'a> {
     Vote(&'a Vote),
     OwnItem(&'a ConsensusItem),
     Certificate(&'a Certificate),
@@ -30,7 +33,7 @@ impl<'a> From<&'a Durable> for EntryRef<'a> {
 
 /// A `Durable` entry as the journal reads it back (the same encoding as [`EntryRef`]).
 #[derive(Debug, Deserialize)]
-pub(crate) enum Entry {
+pub enum Entry {
     Vote(Vote),
     OwnItem(ConsensusItem),
     Certificate(Certificate),
@@ -49,22 +52,22 @@ impl From<Entry> for Durable {
 }
 
 /// A finalized batch as the journal writes it: its blocks and the last one's finalization.
-pub(crate) type BatchRef<'a> = (&'a [Block], &'a Certificate);
+pub type BatchRef<'a> = (&'a [Block], &'a Certificate);
 
 /// A finalized batch as the journal reads it back.
-pub(crate) type Batch = (Vec<Block>, Certificate);
+pub type Batch = (Vec<Block>, Certificate);
 
 /// One record as written: (epoch, entries, batches).
-pub(crate) type RecordRef<'a> = (u64, Vec<EntryRef<'a>>, Vec<BatchRef<'a>>);
+pub type RecordRef<'a> = (u64, Vec<EntryRef<'a>>, Vec<BatchRef<'a>>);
 
 /// One record as read back.
-pub(crate) type Record = (u64, Vec<Entry>, Vec<Batch>);
+pub type Record = (u64, Vec<Entry>, Vec<Batch>);
 
-pub(crate) fn batch_ref(finalized: &Finalized) -> BatchRef<'_> {
+pub fn batch_ref(finalized: &Finalized) -> BatchRef<'_> {
     (&finalized.blocks, &finalized.certificate)
 }
 
-pub(crate) fn finalized((blocks, certificate): Batch) -> Finalized {
+pub fn finalized((blocks, certificate): Batch) -> Finalized {
     Finalized {
         blocks,
         certificate,

@@ -12,8 +12,10 @@ use bfte_shared::vote::VoteKind;
 use tempfile::TempDir;
 
 use super::Store;
+use super::codec::MAX_VALUE_BYTES;
 use super::fixtures::{Federation, child, federation, finalized, new_store};
-use super::journal::{Journal, whole_records};
+use super::journal::Journal;
+use super::journal_frame::{record_len, whole_records};
 use bfte_consensus::{Durable, Output};
 
 /// A federation of four, a new store of it in a temporary directory, and its genesis block.
@@ -60,8 +62,9 @@ fn tear_last_record(database: &Path) {
     let mut bytes = std::fs::read(&path).expect("read the journal");
     let mut generation = [0u8; 8];
     generation.copy_from_slice(&bytes[40..48]);
-    let records = whole_records(&bytes[48..], u64::from_le_bytes(generation));
-    let end: usize = 48 + records.iter().map(|r| 12 + r.len()).sum::<usize>();
+    let generation = u64::from_le_bytes(generation);
+    let records = whole_records(&bytes[48..], generation, MAX_VALUE_BYTES);
+    let end: usize = 48 + records.iter().map(|r| record_len(r)).sum::<usize>();
     bytes[end - 1] ^= 1;
     std::fs::write(&path, bytes).expect("write the journal");
 }

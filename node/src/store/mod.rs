@@ -51,6 +51,7 @@ pub(crate) mod finalized_row;
 pub(crate) mod fixtures;
 mod joins;
 mod journal;
+pub(crate) mod journal_frame;
 pub(crate) mod journal_record;
 mod migrations;
 mod read;
