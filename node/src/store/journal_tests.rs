@@ -82,13 +82,14 @@ fn a_crash_keeps_every_whole_record_and_loses_only_what_no_sync_covered() {
         )
         .expect("vote 1");
     store.checkpoint().expect("checkpoint");
-    let whole = dir.path().join("whole.redb");
-    let torn = dir.path().join("torn.redb");
-    copy_database(&store, &whole);
-    copy_database(&store, &torn);
+    let images = ["unsynced", "whole", "torn"].map(|name| dir.path().join(format!("{name}.redb")));
+    for image in &images {
+        copy_database(&store, image);
+    }
+    let [unsynced_tail, whole, torn] = images;
     // After the last durable redb commit: an unsynced commit of others' facts, then a synced
     // own vote and item, which make the earlier record durable too, then a finalized batch
-    // that no sync covers.
+    // that no sync covers yet.
     let certificate = notarization(&b1);
     let before_sync = unsynced(vec![
         Durable::Certificate(certificate.clone()),
@@ -113,27 +114,43 @@ fn a_crash_keeps_every_whole_record_and_loses_only_what_no_sync_covered() {
     store
         .commit_outputs([&final_batch], false)
         .expect("finalized, unsynced");
+    copy_journal(&store, &unsynced_tail);
+    // The next synced commit writes the finalized batch too.
+    let vote3 = fed.vote(0, 3, VoteKind::Dummy);
+    store
+        .commit_outputs([&unsynced(vec![Durable::Vote(vote3.clone())])], true)
+        .expect("second synced commit");
     copy_journal(&store, &whole);
     copy_journal(&store, &torn);
+    // A crash while the second sync was written: its record tore, and the sync never returned.
     tear_last_record(&torn);
 
-    // The unsynced finalized batch reached the file whole: it is replayed, and prunes.
+    // Before the second sync the finalized batch was not in the file: lost, as it may be.
+    let reopened = Store::open(&unsynced_tail).expect("open the unsynced crash image");
+    let restored = reopened.restored().expect("restored");
+    assert_eq!(restored.finalized_tip, genesis);
+    assert_eq!(restored.votes, vec![vote1, vote2.clone()]);
+    assert_eq!(restored.own_items, vec![item.clone()]);
+    assert_eq!(restored.certificates, vec![certificate]);
+    assert_eq!(restored.blocks, vec![b1.clone(), b2.clone()]);
+
+    // Every record is back: the finalized batch is replayed, and prunes.
     let reopened = Store::open(&whole).expect("open the whole crash image");
     let restored = reopened.restored().expect("restored");
     assert_eq!(restored.finalized_tip, b1);
-    assert_eq!(restored.votes, vec![vote2.clone()]);
+    assert_eq!(restored.votes, vec![vote2.clone(), vote3]);
     assert_eq!(restored.own_items, vec![item.clone()]);
     assert!(restored.certificates.is_empty());
     assert_eq!(restored.blocks, vec![b2.clone()]);
 
-    // Torn, it is lost; everything the sync covered is back.
+    // Torn, the last record is lost; the finalized batch, written whole with it, is back.
     let reopened = Store::open(&torn).expect("open the torn crash image");
     let restored = reopened.restored().expect("restored");
-    assert_eq!(restored.finalized_tip, genesis);
-    assert_eq!(restored.votes, vec![vote1, vote2]);
+    assert_eq!(restored.finalized_tip, b1);
+    assert_eq!(restored.votes, vec![vote2]);
     assert_eq!(restored.own_items, vec![item]);
-    assert_eq!(restored.certificates, vec![certificate]);
-    assert_eq!(restored.blocks, vec![b1, b2]);
+    assert!(restored.certificates.is_empty());
+    assert_eq!(restored.blocks, vec![b2]);
     // The replay is durable and the journal empty: opening again gives the same state.
     drop(reopened);
     let again = Store::open(&torn).expect("open again");

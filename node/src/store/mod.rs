@@ -53,6 +53,7 @@ mod joins;
 mod journal;
 pub(crate) mod journal_frame;
 pub(crate) mod journal_record;
+mod journal_tail;
 mod migrations;
 mod read;
 mod round_votes;
