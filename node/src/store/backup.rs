@@ -74,6 +74,8 @@ impl Store {
     }
 
     fn copy_into(&self, partial: &Path) -> Result<BackupReport, StoreError> {
+        // The commits held back from redb are in the copy too.
+        self.checkpoint()?;
         let source = self
             .database()
             .begin_read()

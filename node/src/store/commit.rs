@@ -22,6 +22,7 @@ use super::tables::{
     BLOCKS, CERTIFICATES, FINALIZED, FINALIZED_NONCES, FinalizedEntryRef, FinalizedHeader,
     OWN_ITEMS, OWN_VOTES, StoredHeader, kind_code, name,
 };
+use super::unwritten::{certificate_clash, item_clash, vote_clash};
 use bfte_consensus::{Durable, Finalized, Output};
 
 type RoundKindTable<'txn> = Table<'txn, (u64, u8), &'static [u8]>;
@@ -50,12 +51,15 @@ impl Tip {
     pub(super) fn height(&self) -> Height {
         self.height
     }
+
+    pub(super) fn round(&self) -> Round {
+        self.round
+    }
 }
 
 impl Store {
-    /// Stores one core output's `persist` entries and `finalized` batches in one write
-    /// transaction, synced (through the journal): on `Ok` all of it is on disk, on `Err` none
-    /// of it.
+    /// Stores one core output's `persist` entries and `finalized` batches as one commit,
+    /// synced (through the journal): on `Ok` all of it is on disk, on `Err` none of it.
     ///
     /// Finalized blocks are appended in order, the last block of each batch with the batch's
     /// certificate; each author's finalized nonce rises to its items' nonces; then votes,
@@ -101,17 +105,28 @@ impl Store {
             .flat_map(|(_, finalized)| finalized.iter().map(batch_ref))
             .collect();
         let mut journal = self.journal();
-        let mut txn = self
-            .db
-            .begin_write()
-            .map_err(self.failed("starting a write transaction"))?;
-        txn.set_durability(Durability::None)
-            .map_err(self.failed("setting the commit's durability"))?;
-        // On an error the transaction is dropped unfinished, which aborts it. Redb first: a
-        // commit it refuses must not reach the journal, whose replay would refuse it again.
-        let tip = self.write(&txn, parts)?;
-        txn.commit().map_err(self.failed("committing"))?;
-        *self.cached_tip() = Some(tip);
+        // Checked (and, finalizing, written) first: a commit redb would refuse must not reach
+        // the journal, whose replay would refuse it again.
+        if parts.iter().all(|(_, finalized)| finalized.is_empty()) {
+            let persist: Vec<&[Durable]> = parts.iter().map(|(persist, _)| *persist).collect();
+            self.hold(&mut journal, &persist)?;
+        } else {
+            let mut txn = self
+                .db
+                .begin_write()
+                .map_err(self.failed("starting a write transaction"))?;
+            txn.set_durability(Durability::None)
+                .map_err(self.failed("setting the commit's durability"))?;
+            // The held entries first, in commit order. On an error the transaction is dropped
+            // unfinished, which aborts it, and the node stops.
+            let unwritten = journal.take_unwritten();
+            let mut all = Vec::with_capacity(parts.len() + 1);
+            all.push((unwritten.as_slice(), &[][..]));
+            all.extend_from_slice(parts);
+            let tip = self.write(&txn, &all)?;
+            txn.commit().map_err(self.failed("committing"))?;
+            *self.cached_tip() = Some(tip);
+        }
         let record: RecordRef<'_> = (self.epoch.load(Ordering::Relaxed), entries, batches);
         let payload = bfte_shared::codec::encode(&record);
         if payload.len() > MAX_VALUE_BYTES {
@@ -183,7 +198,10 @@ impl Store {
         Ok(tip)
     }
 
-    fn stored_tip(&self, finalized: &NumberTable<'_>) -> Result<Tip, StoreError> {
+    pub(super) fn stored_tip(
+        &self,
+        finalized: &impl ReadableTable<u64, &'static [u8]>,
+    ) -> Result<Tip, StoreError> {
         let last = finalized
             .last()
             .map_err(self.failed("reading table `finalized`"))?;
@@ -222,16 +240,10 @@ impl Store {
             .map_err(self.failed("reading table `own_votes`"))?
         {
             let stored: Vote = codec::decode(&self.path, name::OWN_VOTES, stored.value())?;
-            if stored == *vote {
-                return Ok(());
-            }
-            return Err(self.conflict(
-                name::OWN_VOTES,
-                format!(
-                    "round {} already has the vote {:?}, not {:?}",
-                    vote.round, stored.kind, vote.kind
-                ),
-            ));
+            return match vote_clash(&stored, vote) {
+                None => Ok(()),
+                Some(detail) => Err(self.conflict(name::OWN_VOTES, detail)),
+            };
         }
         let value = codec::encode(&self.path, name::OWN_VOTES, vote)?;
         votes
@@ -253,13 +265,10 @@ impl Store {
             .map_err(self.failed("reading table `own_items`"))?
         {
             let stored: ConsensusItem = codec::decode(&self.path, name::OWN_ITEMS, stored.value())?;
-            if stored == *item {
-                return Ok(());
-            }
-            return Err(self.conflict(
-                name::OWN_ITEMS,
-                format!("nonce {} already has a different item", item.nonce),
-            ));
+            return match item_clash(&stored, item) {
+                None => Ok(()),
+                Some(detail) => Err(self.conflict(name::OWN_ITEMS, detail)),
+            };
         }
         let value = codec::encode(&self.path, name::OWN_ITEMS, item)?;
         tables
@@ -285,17 +294,10 @@ impl Store {
         {
             let stored: Certificate =
                 codec::decode(&self.path, name::CERTIFICATES, stored.value())?;
-            // Another quorum for the same vote proves nothing new: keep the first.
-            if stored.kind == certificate.kind {
-                return Ok(());
-            }
-            return Err(self.conflict(
-                name::CERTIFICATES,
-                format!(
-                    "round {} already has a certificate for {:?}, not {:?}",
-                    certificate.round, stored.kind, certificate.kind
-                ),
-            ));
+            return match certificate_clash(&stored, certificate) {
+                None => Ok(()),
+                Some(detail) => Err(self.conflict(name::CERTIFICATES, detail)),
+            };
         }
         let value = codec::encode(&self.path, name::CERTIFICATES, certificate)?;
         certificates
@@ -490,7 +492,7 @@ impl Store {
             .transpose()
     }
 
-    fn conflict(&self, table: &'static str, detail: String) -> StoreError {
+    pub(super) fn conflict(&self, table: &'static str, detail: String) -> StoreError {
         StoreError::Conflict {
             path: self.path.clone(),
             table,

@@ -77,6 +77,8 @@ impl Store {
             .map_err(self.failed("starting a write transaction"))?;
         txn.set_durability(Durability::Immediate)
             .map_err(self.failed("setting durability"))?;
+        // Before the round state goes: the held own items stay, as stored ones do.
+        let written = self.write_unwritten(&txn, &mut journal)?;
         {
             let mut finalized = txn
                 .open_table(FINALIZED)
@@ -179,7 +181,7 @@ impl Store {
         *self.cached_tip() = None;
         self.epoch.store(epoch.number, Ordering::Relaxed);
         // A crash before this leaves old-epoch records, which a replay skips.
-        journal.clear()
+        journal.clear(written)
     }
 
     /// Each author's finalized nonce goes back to what it was before `dropped` (nonces follow

@@ -31,8 +31,9 @@
 //!
 //! Redb commits unsynced ([`redb::Durability::None`]); each commit also goes, as one record,
 //! into the journal beside the database (`journal.rs`), and a synced commit syncs the journal:
-//! one small write and one `fdatasync` where a durable redb commit writes every page touched
-//! since the last one. Records are appended in commit order, so a sync makes every earlier
+//! one small write where a durable redb commit writes every page touched since the last one. A
+//! commit that finalizes nothing reaches redb only with the next one that does, or with the
+//! next checkpoint (`unwritten.rs`). Records are appended in commit order, so a sync makes every earlier
 //! commit durable too, as redb's ordered commits did. A checkpoint (a durable redb commit: with
 //! the received votes every 250 ms, when the journal passes [`journal::CHECKPOINT_BYTES`], at an
 //! epoch switch and at a clean stop) empties the journal. [`Store::open`] writes the journal's
@@ -59,6 +60,7 @@ mod read;
 mod round_votes;
 mod seen_votes;
 pub(crate) mod tables;
+mod unwritten;
 mod usage;
 
 #[cfg(test)]
@@ -90,6 +92,7 @@ use self::tables::{
     BLOCKS, CERTIFICATES, FINALIZED, FINALIZED_NONCES, FinalizedEntryRef, META, OWN_ITEMS,
     OWN_VOTES, SEEN_VOTES, name,
 };
+use self::unwritten::Journaled;
 pub use self::usage::{DiskUsage, TableUsage};
 #[cfg(doc)]
 use bfte_consensus::Restored;
@@ -106,9 +109,9 @@ pub struct Store {
     /// entry (the whole block: its payload cannot be skipped without being parsed) every time.
     /// Used only while the table's last height still matches it.
     tip: Mutex<Option<commit::Tip>>,
-    /// Every commit's entries since the last checkpoint; locked before redb's write
-    /// transaction, so records follow redb's commit order.
-    journal: Mutex<Journal>,
+    /// Every commit's entries since the last checkpoint, and those redb does not hold yet;
+    /// locked before redb's write transaction, so records follow redb's commit order.
+    journal: Mutex<Journaled>,
     /// The epoch whose round state the database holds (`epochs.rs`), as journal records name it.
     epoch: AtomicU64,
 }
@@ -187,7 +190,7 @@ impl Store {
             db,
             genesis: genesis.clone(),
             tip: Mutex::new(None),
-            journal: Mutex::new(journal),
+            journal: Mutex::new(Journaled::new(journal)),
             epoch: AtomicU64::new(0),
         })
     }
@@ -239,7 +242,7 @@ impl Store {
             db,
             genesis,
             tip: Mutex::new(None),
-            journal: Mutex::new(journal),
+            journal: Mutex::new(Journaled::new(journal)),
             epoch: AtomicU64::new(0),
         };
         store.epoch.store(store.epoch_number()?, Ordering::Relaxed);
@@ -266,8 +269,9 @@ impl Store {
                 replayed.push((entries, batches));
             }
         }
+        let txn = self.begin_durable_write("starting the journal's replay")?;
+        let written = self.write_unwritten(&txn, &mut journal)?;
         if !replayed.is_empty() {
-            let txn = self.begin_durable_write("starting the journal's replay")?;
             let mut tip = self.write(&txn, &[])?;
             for (entries, batches) in &replayed {
                 // Only batches that extend the tip: the ones redb holds already are skipped, and
@@ -285,11 +289,11 @@ impl Store {
                     .collect();
                 tip = self.write(&txn, &[(entries.as_slice(), above.as_slice())])?;
             }
-            txn.commit()
-                .map_err(self.failed("committing the journal's replay"))?;
             *self.cached_tip() = Some(tip);
         }
-        journal.clear()
+        txn.commit()
+            .map_err(self.failed("committing the journal's replay"))?;
+        journal.clear(written)
     }
 
     /// Makes everything committed so far durable in redb and empties the journal.
@@ -300,11 +304,12 @@ impl Store {
 
     /// Always a durable commit, even with the journal empty: a commit too large for one record
     /// relies on it.
-    fn checkpoint_locked(&self, journal: &mut Journal) -> Result<(), StoreError> {
+    fn checkpoint_locked(&self, journal: &mut Journaled) -> Result<(), StoreError> {
         let txn = self.begin_durable_write("starting a checkpoint")?;
+        let written = self.write_unwritten(&txn, journal)?;
         txn.commit()
             .map_err(self.failed("committing a checkpoint"))?;
-        journal.clear()
+        journal.clear(written)
     }
 
     fn begin_durable_write(&self, action: &'static str) -> Result<WriteTransaction, StoreError> {
@@ -314,7 +319,7 @@ impl Store {
         Ok(txn)
     }
 
-    fn journal(&self) -> std::sync::MutexGuard<'_, Journal> {
+    fn journal(&self) -> std::sync::MutexGuard<'_, Journaled> {
         // A panic while appending leaves at worst a torn record, which reading stops at.
         self.journal
             .lock()

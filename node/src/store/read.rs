@@ -45,6 +45,7 @@ impl Store {
     /// final yet, certificate and block above the tip, from one snapshot. Votes and certificates
     /// come in round order, items in nonce order, blocks by round then hash.
     pub fn restored(&self) -> Result<Restored, StoreError> {
+        self.write_out_unwritten()?;
         let txn = self.begin_read()?;
         let tip = self.tip(&txn)?;
         let tip_round = tip.block.header.round.0;

@@ -77,8 +77,9 @@ impl Store {
                     .map_err(self.failed("pruning table `seen_votes`"))?;
             }
         }
+        let written = self.write_unwritten(&txn, &mut journal)?;
         txn.commit().map_err(self.failed("committing seen votes"))?;
-        journal.clear()
+        journal.clear(written)
     }
 
     /// Checks every recorded vote's signature and finds each pair of validly signed votes by

@@ -1,0 +1,242 @@
+//! Entries the store holds back from redb: a commit that finalizes nothing (an own vote, a
+//! certificate, a block) goes only into the journal and stays in memory here, and the next
+//! commit that finalizes a batch writes it into redb ahead of its own parts, as one
+//! transaction; a durable commit that empties the journal writes it first. Most commits finalize
+//! nothing, and a redb transaction costs more than the record (8 % of a node's CPU per block in
+//! `bench net`). What redb would refuse of such a commit is refused when it is made, as ever.
+//!
+//! Redb ends up as it did when every commit was its own transaction: `write` stores entries in
+//! commit order and skips what lies at or below the tip by then, which is what a commit that
+//! finalized it would have pruned.
+
+use bfte_consensus::Durable;
+use bfte_shared::certificate::Certificate;
+use bfte_shared::item::ConsensusItem;
+use bfte_shared::round::Round;
+use bfte_shared::vote::Vote;
+use redb::{Durability, ReadTransaction, ReadableTable, WriteTransaction};
+
+use super::Store;
+use super::codec;
+use super::error::StoreError;
+use super::journal::Journal;
+use super::tables::{
+    CERTIFICATES, FINALIZED, FINALIZED_NONCES, OWN_ITEMS, OWN_VOTES, kind_code, name,
+};
+
+/// The journal, and the entries of its records that redb does not hold yet.
+#[derive(Debug)]
+pub(super) struct Journaled {
+    journal: Journal,
+    unwritten: Vec<Durable>,
+}
+
+/// Proof that the unwritten entries are in a transaction that commits durably: the journal
+/// can be emptied once it has.
+#[derive(Debug)]
+pub(super) struct Written(());
+
+impl Journaled {
+    pub(super) fn new(journal: Journal) -> Journaled {
+        Journaled {
+            journal,
+            unwritten: Vec::new(),
+        }
+    }
+
+    /// See [`Journal::append`].
+    pub(super) fn append(&mut self, payload: &[u8], sync: bool) -> Result<(), StoreError> {
+        self.journal.append(payload, sync)
+    }
+
+    pub(super) fn len(&self) -> u64 {
+        self.journal.len()
+    }
+
+    /// Empties the journal, once redb holds the unwritten entries durably.
+    pub(super) fn clear(&mut self, _written: Written) -> Result<(), StoreError> {
+        self.journal.clear()
+    }
+
+    /// The entries redb does not hold yet, for the next transaction that finalizes a batch.
+    pub(super) fn take_unwritten(&mut self) -> Vec<Durable> {
+        std::mem::take(&mut self.unwritten)
+    }
+}
+
+impl Store {
+    /// Writes the unwritten entries into `txn`, which the caller commits durably before it
+    /// empties the journal. An epoch switch calls this before it clears the round state.
+    pub(super) fn write_unwritten(
+        &self,
+        txn: &WriteTransaction,
+        journaled: &mut Journaled,
+    ) -> Result<Written, StoreError> {
+        let entries = journaled.take_unwritten();
+        if !entries.is_empty() {
+            self.write(txn, &[(&entries, &[])])?;
+        }
+        Ok(Written(()))
+    }
+
+    /// Writes the unwritten entries into redb, unsynced (the journal holds them): for readers of
+    /// the round state, such as [`Store::restored`].
+    pub(super) fn write_out_unwritten(&self) -> Result<(), StoreError> {
+        let mut journaled = self.journal();
+        if journaled.unwritten.is_empty() {
+            return Ok(());
+        }
+        let mut txn = self
+            .db
+            .begin_write()
+            .map_err(self.failed("starting a write transaction"))?;
+        txn.set_durability(Durability::None)
+            .map_err(self.failed("setting the commit's durability"))?;
+        self.write_unwritten(&txn, &mut journaled)?;
+        txn.commit().map_err(self.failed("committing"))
+    }
+
+    /// Holds back a commit that finalizes nothing, once it passes the checks `write` makes:
+    /// an own vote, own item or certificate that conflicts with one stored or held under the
+    /// same key is refused.
+    pub(super) fn hold(
+        &self,
+        journaled: &mut Journaled,
+        persist: &[&[Durable]],
+    ) -> Result<(), StoreError> {
+        let txn = self.begin_read()?;
+        let votes = txn
+            .open_table(OWN_VOTES)
+            .map_err(self.failed("opening table `own_votes`"))?;
+        let items = txn
+            .open_table(OWN_ITEMS)
+            .map_err(self.failed("opening table `own_items`"))?;
+        let certificates = txn
+            .open_table(CERTIFICATES)
+            .map_err(self.failed("opening table `certificates`"))?;
+        let nonces = txn
+            .open_table(FINALIZED_NONCES)
+            .map_err(self.failed("opening table `finalized_nonces`"))?;
+        let tip_round = self.tip_round(&txn)?;
+        let start = journaled.unwritten.len();
+        for durable in persist.iter().flat_map(|p| p.iter()) {
+            let held = &journaled.unwritten;
+            let clash = match durable {
+                Durable::Vote(vote) if vote.round > tip_round => {
+                    let key = (vote.round.0, kind_code(vote.kind));
+                    let earlier = held.iter().rev().find_map(|d| match d {
+                        Durable::Vote(v) if (v.round.0, kind_code(v.kind)) == key => {
+                            Some(v.clone())
+                        }
+                        _ => None,
+                    });
+                    let stored = match earlier {
+                        Some(vote) => Some(vote),
+                        None => self.stored::<_, Vote>(&votes, key, name::OWN_VOTES)?,
+                    };
+                    stored
+                        .and_then(|stored| vote_clash(&stored, vote))
+                        .map(|detail| (name::OWN_VOTES, detail))
+                }
+                Durable::OwnItem(item) => {
+                    let final_nonce: Option<u64> =
+                        self.stored(&nonces, item.author.as_bytes(), name::FINALIZED_NONCES)?;
+                    if final_nonce.is_some_and(|n| item.nonce <= n) {
+                        None
+                    } else {
+                        let earlier = held.iter().rev().find_map(|d| match d {
+                            Durable::OwnItem(i) if i.nonce == item.nonce => Some(i.clone()),
+                            _ => None,
+                        });
+                        let stored = match earlier {
+                            Some(item) => Some(item),
+                            None => self.stored::<_, ConsensusItem>(
+                                &items,
+                                item.nonce,
+                                name::OWN_ITEMS,
+                            )?,
+                        };
+                        stored
+                            .and_then(|stored| item_clash(&stored, item))
+                            .map(|detail| (name::OWN_ITEMS, detail))
+                    }
+                }
+                Durable::Certificate(certificate) if certificate.round > tip_round => {
+                    let key = (certificate.round.0, kind_code(certificate.kind));
+                    let earlier = held.iter().find_map(|d| match d {
+                        Durable::Certificate(c) if (c.round.0, kind_code(c.kind)) == key => {
+                            Some(c.clone())
+                        }
+                        _ => None,
+                    });
+                    let stored = match earlier {
+                        Some(certificate) => Some(certificate),
+                        None => {
+                            self.stored::<_, Certificate>(&certificates, key, name::CERTIFICATES)?
+                        }
+                    };
+                    stored
+                        .and_then(|stored| certificate_clash(&stored, certificate))
+                        .map(|detail| (name::CERTIFICATES, detail))
+                }
+                _ => None,
+            };
+            if let Some((table, detail)) = clash {
+                // Refused as a whole, as a transaction would be.
+                journaled.unwritten.truncate(start);
+                return Err(self.conflict(table, detail));
+            }
+            journaled.unwritten.push(durable.clone());
+        }
+        Ok(())
+    }
+
+    /// The value stored under `key` in `table`, decoded.
+    fn stored<'k, K, V>(
+        &self,
+        table: &impl ReadableTable<K, &'static [u8]>,
+        key: impl std::borrow::Borrow<K::SelfType<'k>>,
+        table_name: &'static str,
+    ) -> Result<Option<V>, StoreError>
+    where
+        K: redb::Key + 'static,
+        V: serde::de::DeserializeOwned,
+    {
+        let read = table.get(key).map_err(self.failed("reading a table"))?;
+        read.map(|value| codec::decode(&self.path, table_name, value.value()))
+            .transpose()
+    }
+
+    fn tip_round(&self, txn: &ReadTransaction) -> Result<Round, StoreError> {
+        let finalized = txn
+            .open_table(FINALIZED)
+            .map_err(self.failed("opening table `finalized`"))?;
+        Ok(self.stored_tip(&finalized)?.round())
+    }
+}
+
+/// Why `vote` may not be stored where `stored` is, if it may not.
+pub(super) fn vote_clash(stored: &Vote, vote: &Vote) -> Option<String> {
+    (stored != vote).then(|| {
+        format!(
+            "round {} already has the vote {:?}, not {:?}",
+            vote.round, stored.kind, vote.kind
+        )
+    })
+}
+
+/// Why `item` may not be stored where `stored` is, if it may not.
+pub(super) fn item_clash(stored: &ConsensusItem, item: &ConsensusItem) -> Option<String> {
+    (stored != item).then(|| format!("nonce {} already has a different item", item.nonce))
+}
+
+/// Why `certificate` may not be stored where `stored` is, if it may not: another quorum for
+/// the same vote proves nothing new, and is not stored either.
+pub(super) fn certificate_clash(stored: &Certificate, certificate: &Certificate) -> Option<String> {
+    (stored.kind != certificate.kind).then(|| {
+        format!(
+            "round {} already has a certificate for {:?}, not {:?}",
+            certificate.round, stored.kind, certificate.kind
+        )
+    })
+}
