@@ -14,7 +14,7 @@ use bfte_shared::certificate::Certificate;
 use bfte_shared::item::ConsensusItem;
 use bfte_shared::round::Round;
 use bfte_shared::vote::Vote;
-use redb::{Durability, ReadTransaction, ReadableTable, WriteTransaction};
+use redb::{Durability, ReadOnlyTable, ReadTransaction, ReadableTable, WriteTransaction};
 
 use super::Store;
 use super::codec;
@@ -29,6 +29,16 @@ use super::tables::{
 pub(super) struct Journaled {
     journal: Journal,
     unwritten: Vec<Durable>,
+}
+
+/// What the checks of a held commit read: the keyed tables, in one read transaction, and
+/// the finalized tip's round.
+struct StoredKeys {
+    votes: ReadOnlyTable<(u64, u8), &'static [u8]>,
+    items: ReadOnlyTable<u64, &'static [u8]>,
+    certificates: ReadOnlyTable<(u64, u8), &'static [u8]>,
+    nonces: ReadOnlyTable<&'static [u8; 32], &'static [u8]>,
+    tip_round: Round,
 }
 
 /// Proof that the unwritten entries are in a transaction that commits durably: the journal
@@ -98,97 +108,119 @@ impl Store {
 
     /// Holds back a commit that finalizes nothing, once it passes the checks `write` makes:
     /// an own vote, own item or certificate that conflicts with one stored or held under the
-    /// same key is refused.
+    /// same key is refused, and then nothing of the commit is held.
     pub(super) fn hold(
         &self,
         journaled: &mut Journaled,
         persist: &[&[Durable]],
     ) -> Result<(), StoreError> {
         let txn = self.begin_read()?;
-        let votes = txn
-            .open_table(OWN_VOTES)
-            .map_err(self.failed("opening table `own_votes`"))?;
-        let items = txn
-            .open_table(OWN_ITEMS)
-            .map_err(self.failed("opening table `own_items`"))?;
-        let certificates = txn
-            .open_table(CERTIFICATES)
-            .map_err(self.failed("opening table `certificates`"))?;
-        let nonces = txn
-            .open_table(FINALIZED_NONCES)
-            .map_err(self.failed("opening table `finalized_nonces`"))?;
-        let tip_round = self.tip_round(&txn)?;
+        let stored = StoredKeys {
+            votes: txn
+                .open_table(OWN_VOTES)
+                .map_err(self.failed("opening table `own_votes`"))?,
+            items: txn
+                .open_table(OWN_ITEMS)
+                .map_err(self.failed("opening table `own_items`"))?,
+            certificates: txn
+                .open_table(CERTIFICATES)
+                .map_err(self.failed("opening table `certificates`"))?,
+            nonces: txn
+                .open_table(FINALIZED_NONCES)
+                .map_err(self.failed("opening table `finalized_nonces`"))?,
+            tip_round: self.tip_round(&txn)?,
+        };
         let start = journaled.unwritten.len();
         for durable in persist.iter().flat_map(|p| p.iter()) {
             let held = &journaled.unwritten;
             let clash = match durable {
-                Durable::Vote(vote) if vote.round > tip_round => {
-                    let key = (vote.round.0, kind_code(vote.kind));
-                    let earlier = held.iter().rev().find_map(|d| match d {
-                        Durable::Vote(v) if (v.round.0, kind_code(v.kind)) == key => {
-                            Some(v.clone())
-                        }
-                        _ => None,
-                    });
-                    let stored = match earlier {
-                        Some(vote) => Some(vote),
-                        None => self.stored::<_, Vote>(&votes, key, name::OWN_VOTES)?,
-                    };
-                    stored
-                        .and_then(|stored| vote_clash(&stored, vote))
-                        .map(|detail| (name::OWN_VOTES, detail))
+                Durable::Vote(vote) => self.vote_clash(&stored, held, vote)?,
+                Durable::OwnItem(item) => self.item_clash(&stored, held, item)?,
+                Durable::Certificate(certificate) => {
+                    self.certificate_clash(&stored, held, certificate)?
                 }
-                Durable::OwnItem(item) => {
-                    let final_nonce: Option<u64> =
-                        self.stored(&nonces, item.author.as_bytes(), name::FINALIZED_NONCES)?;
-                    if final_nonce.is_some_and(|n| item.nonce <= n) {
-                        None
-                    } else {
-                        let earlier = held.iter().rev().find_map(|d| match d {
-                            Durable::OwnItem(i) if i.nonce == item.nonce => Some(i.clone()),
-                            _ => None,
-                        });
-                        let stored = match earlier {
-                            Some(item) => Some(item),
-                            None => self.stored::<_, ConsensusItem>(
-                                &items,
-                                item.nonce,
-                                name::OWN_ITEMS,
-                            )?,
-                        };
-                        stored
-                            .and_then(|stored| item_clash(&stored, item))
-                            .map(|detail| (name::OWN_ITEMS, detail))
-                    }
-                }
-                Durable::Certificate(certificate) if certificate.round > tip_round => {
-                    let key = (certificate.round.0, kind_code(certificate.kind));
-                    let earlier = held.iter().find_map(|d| match d {
-                        Durable::Certificate(c) if (c.round.0, kind_code(c.kind)) == key => {
-                            Some(c.clone())
-                        }
-                        _ => None,
-                    });
-                    let stored = match earlier {
-                        Some(certificate) => Some(certificate),
-                        None => {
-                            self.stored::<_, Certificate>(&certificates, key, name::CERTIFICATES)?
-                        }
-                    };
-                    stored
-                        .and_then(|stored| certificate_clash(&stored, certificate))
-                        .map(|detail| (name::CERTIFICATES, detail))
-                }
-                _ => None,
+                Durable::Block(_) => None,
             };
             if let Some((table, detail)) = clash {
-                // Refused as a whole, as a transaction would be.
                 journaled.unwritten.truncate(start);
                 return Err(self.conflict(table, detail));
             }
             journaled.unwritten.push(durable.clone());
         }
         Ok(())
+    }
+
+    fn vote_clash(
+        &self,
+        stored: &StoredKeys,
+        held: &[Durable],
+        vote: &Vote,
+    ) -> Result<Option<(&'static str, String)>, StoreError> {
+        if vote.round <= stored.tip_round {
+            return Ok(None);
+        }
+        let key = (vote.round.0, kind_code(vote.kind));
+        let earlier = held.iter().find_map(|d| match d {
+            Durable::Vote(v) if (v.round.0, kind_code(v.kind)) == key => Some(v.clone()),
+            _ => None,
+        });
+        let earlier = match earlier {
+            Some(vote) => Some(vote),
+            None => self.stored::<_, Vote>(&stored.votes, key, name::OWN_VOTES)?,
+        };
+        Ok(earlier
+            .and_then(|earlier| vote_clash(&earlier, vote))
+            .map(|detail| (name::OWN_VOTES, detail)))
+    }
+
+    fn item_clash(
+        &self,
+        stored: &StoredKeys,
+        held: &[Durable],
+        item: &ConsensusItem,
+    ) -> Result<Option<(&'static str, String)>, StoreError> {
+        let final_nonce: Option<u64> = self.stored(
+            &stored.nonces,
+            item.author.as_bytes(),
+            name::FINALIZED_NONCES,
+        )?;
+        if final_nonce.is_some_and(|nonce| item.nonce <= nonce) {
+            return Ok(None);
+        }
+        let earlier = held.iter().find_map(|d| match d {
+            Durable::OwnItem(i) if i.nonce == item.nonce => Some(i.clone()),
+            _ => None,
+        });
+        let earlier = match earlier {
+            Some(item) => Some(item),
+            None => self.stored::<_, ConsensusItem>(&stored.items, item.nonce, name::OWN_ITEMS)?,
+        };
+        Ok(earlier
+            .and_then(|earlier| item_clash(&earlier, item))
+            .map(|detail| (name::OWN_ITEMS, detail)))
+    }
+
+    fn certificate_clash(
+        &self,
+        stored: &StoredKeys,
+        held: &[Durable],
+        certificate: &Certificate,
+    ) -> Result<Option<(&'static str, String)>, StoreError> {
+        if certificate.round <= stored.tip_round {
+            return Ok(None);
+        }
+        let key = (certificate.round.0, kind_code(certificate.kind));
+        let earlier = held.iter().find_map(|d| match d {
+            Durable::Certificate(c) if (c.round.0, kind_code(c.kind)) == key => Some(c.clone()),
+            _ => None,
+        });
+        let earlier = match earlier {
+            Some(certificate) => Some(certificate),
+            None => self.stored::<_, Certificate>(&stored.certificates, key, name::CERTIFICATES)?,
+        };
+        Ok(earlier
+            .and_then(|earlier| certificate_clash(&earlier, certificate))
+            .map(|detail| (name::CERTIFICATES, detail)))
     }
 
     /// The value stored under `key` in `table`, decoded.
