@@ -183,7 +183,7 @@ impl MetricsRecorder {
     }
 
     /// Each peer in force (but this node) whose vote for `left` had not arrived counts one
-    /// missed vote.
+    /// missed vote; every other peer's count is there too, at zero until it misses one.
     fn count_missed_votes(
         &self,
         left: Round,
@@ -193,12 +193,13 @@ impl MetricsRecorder {
     ) {
         let me = core.peer_id();
         for id in core.peers().iter().filter(|id| **id != me) {
+            let name = names.get(id).map_or("", String::as_str);
+            let missed = self
+                .metrics
+                .missed_votes
+                .get_or_create(&PeerLabels::new(name, id));
             if observer.last_vote(id).is_none_or(|voted| voted < left) {
-                let name = names.get(id).map_or("", String::as_str);
-                self.metrics
-                    .missed_votes
-                    .get_or_create(&PeerLabels::new(name, id))
-                    .inc();
+                missed.inc();
             }
         }
     }
