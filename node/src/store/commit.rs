@@ -11,7 +11,7 @@ use bfte_shared::item::ConsensusItem;
 use bfte_shared::peer::PeerId;
 use bfte_shared::round::{Height, Round};
 use bfte_shared::vote::{Vote, VoteKind};
-use redb::{Durability, ReadableTable, Table, WriteTransaction};
+use redb::{ReadableTable, Table, WriteTransaction};
 
 use super::Store;
 use super::codec::{self, MAX_VALUE_BYTES};
@@ -111,12 +111,7 @@ impl Store {
             let persist: Vec<&[Durable]> = parts.iter().map(|(persist, _)| *persist).collect();
             self.hold(&mut journal, &persist)?;
         } else {
-            let mut txn = self
-                .db
-                .begin_write()
-                .map_err(self.failed("starting a write transaction"))?;
-            txn.set_durability(Durability::None)
-                .map_err(self.failed("setting the commit's durability"))?;
+            let txn = self.begin_unsynced_write()?;
             // The held entries first, in commit order. On an error the transaction is dropped
             // unfinished, which aborts it, and the node stops.
             let unwritten = journal.take_unwritten();

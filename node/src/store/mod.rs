@@ -312,6 +312,17 @@ impl Store {
         journal.clear(written)
     }
 
+    /// A write transaction whose commit is not synced: the journal makes it durable.
+    fn begin_unsynced_write(&self) -> Result<WriteTransaction, StoreError> {
+        let mut txn = self
+            .db
+            .begin_write()
+            .map_err(self.failed("starting a write transaction"))?;
+        txn.set_durability(Durability::None)
+            .map_err(self.failed("setting the commit's durability"))?;
+        Ok(txn)
+    }
+
     fn begin_durable_write(&self, action: &'static str) -> Result<WriteTransaction, StoreError> {
         let mut txn = self.db.begin_write().map_err(self.failed(action))?;
         txn.set_durability(Durability::Immediate)

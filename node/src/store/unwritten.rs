@@ -14,7 +14,7 @@ use bfte_shared::certificate::Certificate;
 use bfte_shared::item::ConsensusItem;
 use bfte_shared::round::Round;
 use bfte_shared::vote::Vote;
-use redb::{Durability, ReadOnlyTable, ReadTransaction, ReadableTable, WriteTransaction};
+use redb::{ReadOnlyTable, ReadTransaction, ReadableTable, WriteTransaction};
 
 use super::Store;
 use super::codec;
@@ -96,12 +96,7 @@ impl Store {
         if journaled.unwritten.is_empty() {
             return Ok(());
         }
-        let mut txn = self
-            .db
-            .begin_write()
-            .map_err(self.failed("starting a write transaction"))?;
-        txn.set_durability(Durability::None)
-            .map_err(self.failed("setting the commit's durability"))?;
+        let txn = self.begin_unsynced_write()?;
         self.write_unwritten(&txn, &mut journaled)?;
         txn.commit().map_err(self.failed("committing"))
     }
@@ -164,13 +159,10 @@ impl Store {
             Durable::Vote(v) if (v.round.0, kind_code(v.kind)) == key => Some(v.clone()),
             _ => None,
         });
-        let earlier = match earlier {
-            Some(vote) => Some(vote),
-            None => self.stored::<_, Vote>(&stored.votes, key, name::OWN_VOTES)?,
-        };
-        Ok(earlier
-            .and_then(|earlier| vote_clash(&earlier, vote))
-            .map(|detail| (name::OWN_VOTES, detail)))
+        let read = || self.stored(&stored.votes, key, name::OWN_VOTES);
+        clash_with(earlier, read, name::OWN_VOTES, |earlier| {
+            vote_clash(earlier, vote)
+        })
     }
 
     fn item_clash(
@@ -191,13 +183,10 @@ impl Store {
             Durable::OwnItem(i) if i.nonce == item.nonce => Some(i.clone()),
             _ => None,
         });
-        let earlier = match earlier {
-            Some(item) => Some(item),
-            None => self.stored::<_, ConsensusItem>(&stored.items, item.nonce, name::OWN_ITEMS)?,
-        };
-        Ok(earlier
-            .and_then(|earlier| item_clash(&earlier, item))
-            .map(|detail| (name::OWN_ITEMS, detail)))
+        let read = || self.stored(&stored.items, item.nonce, name::OWN_ITEMS);
+        clash_with(earlier, read, name::OWN_ITEMS, |earlier| {
+            item_clash(earlier, item)
+        })
     }
 
     fn certificate_clash(
@@ -214,13 +203,10 @@ impl Store {
             Durable::Certificate(c) if (c.round.0, kind_code(c.kind)) == key => Some(c.clone()),
             _ => None,
         });
-        let earlier = match earlier {
-            Some(certificate) => Some(certificate),
-            None => self.stored::<_, Certificate>(&stored.certificates, key, name::CERTIFICATES)?,
-        };
-        Ok(earlier
-            .and_then(|earlier| certificate_clash(&earlier, certificate))
-            .map(|detail| (name::CERTIFICATES, detail)))
+        let read = || self.stored(&stored.certificates, key, name::CERTIFICATES);
+        clash_with(earlier, read, name::CERTIFICATES, |earlier| {
+            certificate_clash(earlier, certificate)
+        })
     }
 
     /// The value stored under `key` in `table`, decoded.
@@ -245,6 +231,23 @@ impl Store {
             .map_err(self.failed("opening table `finalized`"))?;
         Ok(self.stored_tip(&finalized)?.round())
     }
+}
+
+/// Why an entry may not go into `table`, judged by `why` against the entry held under its key
+/// (`held`), else the one stored there (`read`).
+fn clash_with<T>(
+    held: Option<T>,
+    read: impl FnOnce() -> Result<Option<T>, StoreError>,
+    table: &'static str,
+    why: impl FnOnce(&T) -> Option<String>,
+) -> Result<Option<(&'static str, String)>, StoreError> {
+    let earlier = match held {
+        Some(held) => Some(held),
+        None => read()?,
+    };
+    Ok(earlier
+        .and_then(|earlier| why(&earlier))
+        .map(|detail| (table, detail)))
 }
 
 /// Why `vote` may not be stored where `stored` is, if it may not.
