@@ -122,15 +122,26 @@ impl Host<Arc<Store>> for NodeHost {
 }
 
 impl Driver {
-    /// Ends a batch: its submissions become one signed item, the step commits and carries it
-    /// out, then the admin calls that waited are answered.
-    pub(super) fn flush(&mut self) -> anyhow::Result<()> {
+    /// Ends a batch: its submissions become one signed item, the step commits and sends it,
+    /// then the admin calls that waited are answered. What it finalized waits for `settle`.
+    pub(super) fn send_batch(&mut self) -> anyhow::Result<()> {
         self.sign_submissions();
-        self.step.flush(&mut self.host)?;
+        self.step.send_pending(&mut self.host)?;
         for (reply, response) in self.replies.drain(..) {
             let _ = reply.send(response);
         }
         Ok(())
+    }
+
+    /// Whether every output of the batch is sent and what it finalized applied.
+    pub(super) fn is_settled(&self) -> bool {
+        self.step.is_settled()
+    }
+
+    /// Applies what the sent batch finalized and sends what came of it.
+    pub(super) fn settle(&mut self) -> anyhow::Result<()> {
+        self.step.settle(&mut self.host)?;
+        self.send_batch()
     }
 
     /// A batch starts with the input the loop woke for: own proposals are timed from here.

@@ -211,7 +211,12 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
                 break;
             }
         }
-        driver.flush()?;
+        driver.send_batch()?;
+        while !driver.is_settled() {
+            // The batch's messages leave before the ledger's work: the writer tasks run now.
+            tokio::task::yield_now().await;
+            driver.settle()?;
+        }
         if restored_from_backup && past_restore_floor(&driver) {
             driver.step.store().clear_restored_from_backup()?;
             driver.step.stop_sitting_out();

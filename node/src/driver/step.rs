@@ -28,6 +28,15 @@ const RESTORED_ROOTS: u64 = 1_024;
 pub type StartCore =
     Box<dyn Fn(CoreConfig, Restored, Now) -> Result<(Core, Output), StartError> + Send + Sync>;
 
+/// What batches that were sent leave to do once their messages are out.
+#[derive(Debug, Default)]
+struct Unsettled {
+    /// They finalized blocks: the ledger has blocks to apply.
+    finalized: bool,
+    /// Proofs of misbehaviour they found, to put into consensus.
+    proofs: Vec<Proof>,
+}
+
 /// One node's core with its store, ledger, timers and the outputs of the batch in progress.
 pub struct Step<S, L> {
     core: Core,
@@ -41,6 +50,8 @@ pub struct Step<S, L> {
     timers: BTreeMap<Timer, u64>,
     /// Outputs of this batch, not yet durable, each with the round the core was in after it.
     pending: Vec<(Output, Round)>,
+    /// What sent batches left for `settle`.
+    unsettled: Unsettled,
     /// Peers this node put a proof against into consensus in this epoch. One proof is all an
     /// offender's removal needs; a peer that equivocates every round would otherwise make
     /// every correct peer submit a proof every round, work that never ends.
@@ -92,6 +103,7 @@ impl<S: DurableStore, L: BlockLedger<S>> Step<S, L> {
             ledger,
             timers: BTreeMap::new(),
             pending: Vec::new(),
+            unsettled: Unsettled::default(),
             reported: HashSet::new(),
             serve_limit,
             finality_log: FinalityLog::default(),
@@ -162,57 +174,81 @@ impl<S: DurableStore, L: BlockLedger<S>> Step<S, L> {
         }
     }
 
-    /// Ends a batch: commits every pending output at once, applies newly finalized blocks,
-    /// answers pulls from the store, sends, and switches epochs; repeats while that produced
-    /// more output. An error means the node must stop: the store or the ledger cannot go on.
+    /// Ends a batch: commits and sends every pending output (`send_pending`), then settles
+    /// what it finalized (`settle`); repeats while that produced more output. An error means
+    /// the node must stop: the store or the ledger cannot go on.
     pub fn flush(&mut self, host: &mut impl Host<S>) -> anyhow::Result<Flow> {
-        while !self.pending.is_empty() {
-            let outputs = std::mem::take(&mut self.pending);
-            // Only own signatures must be on disk before anything leaves (SPEC.md, driver
-            // contract 1); a batch without one is written in order, unsynced.
-            let sync = outputs.iter().any(|(output, _)| output.must_sync());
-            self.store
-                .commit(outputs.iter().map(|(output, _)| output), sync)
-                .context(
-                    "cannot write the database; stopping rather than sending what is not durable",
-                )?;
-            if host.committed(&outputs, &self.core) == Flow::Crash {
+        while !self.is_settled() {
+            if self.send_pending(host)? == Flow::Crash {
                 return Ok(Flow::Crash);
             }
-            let finalized = outputs.iter().any(|(o, _)| !o.finalized.is_empty());
-            let mut proofs = Vec::new();
-            let mut sends = Vec::new();
-            for (output, _) in outputs {
-                sends.extend(self.carry_out(output, &mut proofs, host)?);
-            }
-            // One `Items` message for the whole batch's items, not one `Item` each.
-            for (to, message) in coalesce_items(sends) {
-                self.send(host, to, &message);
-            }
-            // The ledger applies after the batch's messages left: none of them depends on
-            // module state, and a vote in the same batch as a finalization must not wait for
-            // the ledger's transaction.
-            let new_epoch = match finalized {
-                true => self.apply_ledger(host)?,
-                false => None,
-            };
-            if let Some(epoch) = new_epoch {
-                self.switch_epoch(host, epoch)?;
-            }
-            // After a switch too: a proof of an old epoch's offence is still a proof. The
-            // batch's proofs are signed together, as one item.
-            if !proofs.is_empty() {
-                let entries = proofs
-                    .iter()
-                    .map(|proof| Entry {
-                        module: EVIDENCE,
-                        data: bfte_shared::codec::encode(proof),
-                    })
-                    .collect();
-                self.handle(host, Input::Submit { entries });
-            }
+            self.settle(host)?;
         }
         Ok(Flow::Go)
+    }
+
+    /// Whether every output is committed and sent, and what it finalized applied.
+    pub fn is_settled(&self) -> bool {
+        self.pending.is_empty() && !self.unsettled.finalized && self.unsettled.proofs.is_empty()
+    }
+
+    /// Commits every pending output at once, then carries it out: answers pulls from the
+    /// store, sets timers and sends. What it finalized waits for `settle`: a node lets the
+    /// batch's messages leave first, since none depends on module state and a vote must not
+    /// wait for the ledger.
+    pub fn send_pending(&mut self, host: &mut impl Host<S>) -> anyhow::Result<Flow> {
+        if self.pending.is_empty() {
+            return Ok(Flow::Go);
+        }
+        let outputs = std::mem::take(&mut self.pending);
+        // Only own signatures must be on disk before anything leaves (SPEC.md, driver
+        // contract 1); a batch without one is written in order, unsynced.
+        let sync = outputs.iter().any(|(output, _)| output.must_sync());
+        self.store
+            .commit(outputs.iter().map(|(output, _)| output), sync)
+            .context(
+                "cannot write the database; stopping rather than sending what is not durable",
+            )?;
+        if host.committed(&outputs, &self.core) == Flow::Crash {
+            return Ok(Flow::Crash);
+        }
+        self.unsettled.finalized |= outputs.iter().any(|(o, _)| !o.finalized.is_empty());
+        let (mut sends, mut proofs) = (Vec::new(), Vec::new());
+        for (output, _) in outputs {
+            sends.extend(self.carry_out(output, &mut proofs, host)?);
+        }
+        self.unsettled.proofs.extend(proofs);
+        // One `Items` message for the whole batch's items, not one `Item` each.
+        for (to, message) in coalesce_items(sends) {
+            self.send(host, to, &message);
+        }
+        Ok(Flow::Go)
+    }
+
+    /// Applies what the sent batches finalized to the ledger, switching epochs if that started
+    /// one, and puts their proofs of misbehaviour into consensus; what comes of it is pending.
+    pub fn settle(&mut self, host: &mut impl Host<S>) -> anyhow::Result<()> {
+        let Unsettled { finalized, proofs } = std::mem::take(&mut self.unsettled);
+        let new_epoch = match finalized {
+            true => self.apply_ledger(host)?,
+            false => None,
+        };
+        if let Some(epoch) = new_epoch {
+            self.switch_epoch(host, epoch)?;
+        }
+        // After a switch too: a proof of an old epoch's offence is still a proof. The
+        // batch's proofs are signed together, as one item.
+        if !proofs.is_empty() {
+            let entries = proofs
+                .iter()
+                .map(|proof| Entry {
+                    module: EVIDENCE,
+                    data: bfte_shared::codec::encode(proof),
+                })
+                .collect();
+            self.handle(host, Input::Submit { entries });
+        }
+        Ok(())
     }
 
     /// Flushes, then applies what the ledger is ready to apply (switching epochs if that
