@@ -10,6 +10,7 @@ use bfte_shared::modules::ctrl::CtrlItem;
 use bfte_shared::modules::{CONSENSUS_CTRL, DATA};
 use bfte_shared::peer::PeerId;
 use tokio::sync::oneshot;
+use tokio::time::Instant;
 
 use super::admin_reads::{self, refused};
 use super::driver::Driver;
@@ -60,7 +61,10 @@ impl Driver {
         }
         match self.answer(request) {
             Answer::Now(response) => self.replies.push((reply, *response)),
-            Answer::Queued(entries, shape) => self.submissions.queue(entries, (reply, shape)),
+            Answer::Queued(entries, shape) => {
+                self.submissions.queue(entries, (reply, shape));
+                self.submitted_at.get_or_insert_with(Instant::now);
+            }
         }
     }
 

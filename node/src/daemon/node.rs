@@ -150,6 +150,7 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
         seen_votes: Vec::new(),
         replies: Vec::new(),
         submissions: Default::default(),
+        submitted_at: None,
     };
     super::log_tap::forward_logs_to(driver.host.observer.hub());
     let (calls_tx, mut calls) = mpsc::channel::<AdminCall>(64);

@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, HashSet};
 
 use anyhow::Context;
 use bfte_consensus::{
-    Core, CoreConfig, Destination, Input, Now, Output, Restored, StartError, Timer, coalesce_items,
+    Core, CoreConfig, Destination, Durable, Input, Now, Output, Restored, StartError, Timer,
+    coalesce_items,
 };
 use bfte_shared::item::Entry;
 use bfte_shared::message::Message;
@@ -16,6 +17,7 @@ use bfte_shared::modules::ctrl::EpochConfig;
 use bfte_shared::modules::evidence::Proof;
 use bfte_shared::peer::PeerId;
 use bfte_shared::round::Round;
+use bfte_shared::vote::{Vote, VoteKind};
 
 use super::finality_log::FinalityLog;
 use super::ports::{BlockLedger, DurableStore, Flow, Host};
@@ -185,6 +187,22 @@ impl<S: DurableStore, L: BlockLedger<S>> Step<S, L> {
             self.settle(host)?;
         }
         Ok(Flow::Go)
+    }
+
+    /// Whether the pending outputs hold an own notarize vote: a synced commit in the middle of
+    /// a round, whose items reach the next leader before it proposes.
+    pub fn votes_notarize(&self) -> bool {
+        self.pending.iter().any(|(output, _)| {
+            output.persist.iter().any(|durable| {
+                matches!(
+                    durable,
+                    Durable::Vote(Vote {
+                        kind: VoteKind::Notarize(_),
+                        ..
+                    })
+                )
+            })
+        })
     }
 
     /// Whether every output is committed and sent, and what it finalized applied.

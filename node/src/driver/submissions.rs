@@ -1,7 +1,8 @@
-//! Submissions batched by the driver: every client's entries that arrive in one driver batch
-//! go to the core as one `Input::Submit`, so they are signed once, as one item (or as few as
-//! the block limits allow), and made durable by the batch's one commit. Each client then
-//! learns where its entries are.
+//! Submissions batched by the driver: every client's entries queued until the batch that signs
+//! them (the simulator's: the next one; the node's: see `daemon/driver.rs`) go to the core as
+//! one `Input::Submit`, so they are signed once, as one item (or as few as the block limits
+//! allow), and made durable by the batch's one commit. Each client then learns where its
+//! entries are.
 
 use std::ops::Range;
 
