@@ -144,7 +144,9 @@ impl Store {
     }
 
     fn initialize(path: &Path, genesis: &Genesis) -> Result<Store, StoreError> {
-        let db = Database::create(path).map_err(|e| StoreError::opening(path, e))?;
+        let db = redb_builder()
+            .create(path)
+            .map_err(|e| StoreError::opening(path, e))?;
         let mut txn = db
             .begin_write()
             .map_err(StoreError::failed(path, "starting the first transaction"))?;
@@ -365,7 +367,7 @@ impl Store {
 fn open_guarded(path: &Path) -> Result<Database, StoreError> {
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
-    let opened = std::panic::catch_unwind(|| Database::open(path));
+    let opened = std::panic::catch_unwind(|| redb_builder().open(path));
     std::panic::set_hook(hook);
     match opened {
         Ok(result) => result.map_err(|e| StoreError::opening(path, e)),
@@ -390,4 +392,15 @@ fn sync_parent_dir(path: &Path) -> Result<(), StoreError> {
             action: "syncing the directory of the new database",
             source,
         })
+}
+
+/// redb's page cache. Its default (1 GiB) grows with every page read and written: a node under
+/// saturation held 170 MiB, against 112 MiB with this cache at the same throughput (1 MiB cost
+/// about 5 % of it). The kernel's page cache still holds the file.
+const CACHE_BYTES: usize = 4 * 1024 * 1024;
+
+fn redb_builder() -> redb::Builder {
+    let mut builder = redb::Builder::new();
+    builder.set_cache_size(CACHE_BYTES);
+    builder
 }
