@@ -13,7 +13,6 @@ use bfte_shared::item::{ConsensusItem, Entry, ModuleId};
 use bfte_shared::peer::{PeerId, Signature};
 use bfte_shared::round::{Height, Round};
 use bfte_shared::vote::VoteKind;
-use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_bytes::{ByteBuf, Bytes};
 
@@ -138,12 +137,14 @@ impl<'de> Deserialize<'de> for FinalizedEntry {
     }
 }
 
-/// Reads the header alone, skipping the items and the finalization.
+/// Reads the header through the whole row, as [`FinalizedEntry`] reads it. Skipping the items
+/// by their declared lengths read some damaged rows differently from the full decode, which
+/// does not check that a tuple's array ends where the tuple does (found by fuzzing). The store
+/// reads a tip's row only when its cached tip is stale.
 impl<'de> Deserialize<'de> for FinalizedHeader {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (header, _, _): (HeaderRow, IgnoredAny, IgnoredAny) =
-            Deserialize::deserialize(deserializer)?;
-        Ok(FinalizedHeader(header_of(header)))
+        let entry = FinalizedEntry::deserialize(deserializer)?;
+        Ok(FinalizedHeader(entry.block.header))
     }
 }
 
