@@ -43,6 +43,9 @@ pub struct CoreConfig {
     /// this peer may have signed in is known (SPEC rule 15). The nonce of its asks, drawn by
     /// the driver for each start (the core draws nothing random).
     pub sit_out: Option<u64>,
+    /// Rounds at or below this one get no proposal from this core: after a restart, a
+    /// proposal sent there before its batch was durable may be lost (driver contract 1).
+    pub proposes_above: Round,
 }
 
 impl CoreConfig {
@@ -55,6 +58,7 @@ impl CoreConfig {
             signer,
             verifier,
             sit_out: None,
+            proposes_above: Round(0),
         }
     }
 
@@ -63,6 +67,14 @@ impl CoreConfig {
     pub fn sitting_out(self, nonce: u64) -> Self {
         CoreConfig {
             sit_out: Some(nonce),
+            ..self
+        }
+    }
+
+    /// The same, for a core that must not propose in rounds up to `round`.
+    pub fn proposing_above(self, round: Round) -> Self {
+        CoreConfig {
+            proposes_above: round,
             ..self
         }
     }
@@ -159,6 +171,8 @@ pub struct Core {
     pub(super) last_served: HashMap<PeerId, (u64, Pull)>,
     /// Set while restored from a backup (SPEC rule 15).
     pub(super) sit_out: Option<SitOut>,
+    /// No proposal at or below this round (`CoreConfig::proposes_above`).
+    pub(super) proposes_above: Round,
     /// When each peer's last ask for the highest certificate was answered.
     pub(super) highest_answered: HashMap<PeerId, u64>,
     #[cfg(feature = "mutants")]
@@ -241,6 +255,7 @@ impl Core {
             last_pull_ms: None,
             last_served: HashMap::new(),
             sit_out: config.sit_out.map(|nonce| SitOut::new(nonce, tip_round)),
+            proposes_above: config.proposes_above,
             highest_answered: HashMap::new(),
             #[cfg(feature = "mutants")]
             mutation,
@@ -387,6 +402,13 @@ impl Core {
                     break;
                 }
                 self.maybe_finalize_vote(round);
+                // A round that is final already moves the tip before the next one starts:
+                // the next leader's check for stalled finality must see it, or a lone peer
+                // whose finality stalled once would propose empty blocks here forever.
+                let finalized = self.rounds.get(&round);
+                if finalized.is_some_and(|state| state.finalized_block().is_some()) {
+                    self.try_finalize();
+                }
                 self.enter_round(round.next());
             }
             if !self.try_finalize() {

@@ -18,4 +18,7 @@ pub enum Mutation {
     SkipStateCheck,
     /// Sign at once after a restore from a backup, as if the floor were known (SPEC rule 15).
     NoRestoreFloor,
+    /// Propose after a restart in rounds where a proposal sent before its batch was durable
+    /// may have been lost (`CoreConfig::proposes_above`).
+    NoProposalFloor,
 }

@@ -248,10 +248,23 @@ impl Core {
         Some(self.tip_hash)
     }
 
+    /// Rounds at or below this one get no proposal from this core.
+    fn proposal_floor(&self) -> Round {
+        #[cfg(feature = "mutants")]
+        if self.mutated(Mutation::NoProposalFloor) {
+            return Round(0);
+        }
+        self.proposes_above
+    }
+
     /// As leader of the current round, with work pending, proposes once.
     pub(super) fn try_propose(&mut self) {
         let round = self.round;
-        if self.leader(round) != self.me || !self.has_work() || !self.may_sign(round) {
+        if self.leader(round) != self.me
+            || !self.has_work()
+            || !self.may_sign(round)
+            || round <= self.proposal_floor()
+        {
             return;
         }
         let state = self.rounds.entry(round).or_default();

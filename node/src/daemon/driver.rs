@@ -129,15 +129,29 @@ impl Driver {
     /// Ends a batch: its submissions become one signed item, the step commits and sends it,
     /// then the admin calls that waited are answered. What it finalized waits for `settle`.
     pub(super) fn send_batch(&mut self) -> anyhow::Result<()> {
-        if self.signs_submissions_now() {
-            self.sign_submissions();
-            self.submitted_at = None;
-        }
+        self.sign_due_submissions();
         self.step.send_pending(&mut self.host)?;
         for (reply, response) in self.replies.drain(..) {
             let _ = reply.send(response);
         }
         Ok(())
+    }
+
+    /// Sends the batch's proposals that may leave before its commit (`Step::send_early`);
+    /// returns whether any did. The caller lets them out before `send_batch`: the commit
+    /// blocks the thread.
+    pub(super) fn send_early(&mut self) -> bool {
+        // First: an item of this batch must not leave in a proposal before it is durable.
+        self.sign_due_submissions();
+        self.step.send_early(&mut self.host);
+        self.step.has_sent_early()
+    }
+
+    fn sign_due_submissions(&mut self) {
+        if self.signs_submissions_now() {
+            self.sign_submissions();
+            self.submitted_at = None;
+        }
     }
 
     /// Whether this batch signs the waiting submissions. An item costs a disk sync of its own

@@ -212,6 +212,9 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
                 break;
             }
         }
+        if driver.send_early() {
+            tokio::task::yield_now().await;
+        }
         driver.send_batch()?;
         while !driver.is_settled() {
             // The batch's messages leave before the ledger's work: the writer tasks run now.

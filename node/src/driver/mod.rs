@@ -1,8 +1,10 @@
-//! The one driver step every core runs under (`step.rs`), the traits through which it
+//! The one driver step every core runs under (`step.rs`), the rule for proposals that leave
+//! before their batch is durable (`early.rs`), the traits through which it
 //! reaches the store, the ledger, the transport and the clock (`ports.rs`), and the batching
 //! of a batch's submissions into one signed item (`submissions.rs`), and the log's periodic
 //! line about finality (`finality_log.rs`).
 
+mod early;
 mod finality_log;
 mod node_ports;
 mod ports;

@@ -66,6 +66,10 @@ pub trait Host<S> {
     /// A batch is durable (each output with the round the core was in after it); nothing of it
     /// has been sent yet.
     fn committed(&mut self, outputs: &[(Output, Round)], core: &Core) -> Flow;
+    /// Proposals of a batch left before its commit (`Step::send_early`).
+    fn sent_early(&mut self) -> Flow {
+        Flow::Go
+    }
     /// Sends `message` to each of `to`.
     fn send(&mut self, to: &[PeerId], message: &Message);
     /// A core timer is due at monotonic time `at`: wake the step then (`Step::fire_due`).

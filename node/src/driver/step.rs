@@ -10,6 +10,7 @@ use bfte_consensus::{
     Core, CoreConfig, Destination, Durable, Input, Now, Output, Restored, StartError, Timer,
     coalesce_items,
 };
+use bfte_shared::hash::Hash;
 use bfte_shared::item::Entry;
 use bfte_shared::message::Message;
 use bfte_shared::modules::EVIDENCE;
@@ -19,6 +20,7 @@ use bfte_shared::peer::PeerId;
 use bfte_shared::round::Round;
 use bfte_shared::vote::{Vote, VoteKind};
 
+use super::early::{highest_vote_round, leaves_early, restart_floor};
 use super::finality_log::FinalityLog;
 use super::ports::{BlockLedger, DurableStore, Flow, Host};
 use crate::modules::evidence::proof_of;
@@ -61,6 +63,11 @@ pub struct Step<S, L> {
     /// Most finalized blocks one answer to a peer's pull carries.
     serve_limit: usize,
     finality_log: FinalityLog,
+    /// The highest round of an own vote on disk: a proposal at most one round above it may
+    /// leave before its batch is durable (`send_early`).
+    durable_vote_round: Round,
+    /// The pending proposals that left already.
+    sent_early: Vec<Hash>,
 }
 
 impl<S, L> std::fmt::Debug for Step<S, L> {
@@ -95,8 +102,13 @@ impl<S: DurableStore, L: BlockLedger<S>> Step<S, L> {
         let restored = store
             .restored()
             .context("cannot read the consensus state")?;
-        let (core, output) = start(base.clone().in_epoch(epoch), restored, host.now())
-            .context("cannot start consensus")?;
+        let durable_vote_round = highest_vote_round(&restored);
+        let config = base
+            .clone()
+            .in_epoch(epoch)
+            .proposing_above(restart_floor(&restored));
+        let (core, output) =
+            start(config, restored, host.now()).context("cannot start consensus")?;
         let mut step = Step {
             core,
             base,
@@ -109,6 +121,8 @@ impl<S: DurableStore, L: BlockLedger<S>> Step<S, L> {
             reported: HashSet::new(),
             serve_limit,
             finality_log: FinalityLog::default(),
+            durable_vote_round,
+            sent_early: Vec::new(),
         };
         step.pending.push((output, step.core.round()));
         step.tell_recent_roots(host)?;
@@ -210,6 +224,52 @@ impl<S: DurableStore, L: BlockLedger<S>> Step<S, L> {
         self.pending.is_empty() && !self.unsettled.finalized && self.unsettled.proofs.is_empty()
     }
 
+    /// Sends the pending proposals that may leave before their batch is durable: SPEC.md,
+    /// driver contract 1. Such a proposal is at most one round above an own vote already on
+    /// disk, so a restart finds that vote (or a finalized tip above it) and its core proposes
+    /// in none of those rounds (`restart_floor`); and it carries no item of this batch, which
+    /// must be on disk before it leaves. It goes out one disk sync earlier.
+    pub fn send_early(&mut self, host: &mut impl Host<S>) -> Flow {
+        let unsynced_items: HashSet<u64> = self
+            .pending
+            .iter()
+            .flat_map(|(output, _)| &output.persist)
+            .filter_map(|durable| match durable {
+                Durable::OwnItem(item) => Some(item.nonce),
+                _ => None,
+            })
+            .collect();
+        let me = self.core.peer_id();
+        let early: Vec<(Destination, Message)> = self
+            .pending
+            .iter()
+            .flat_map(|(output, _)| &output.send)
+            .filter(|(_, message)| match message {
+                Message::Proposal(proposal) => {
+                    !self.sent_early.contains(&proposal.block.hash())
+                        && leaves_early(proposal, self.durable_vote_round, me, &unsynced_items)
+                }
+                _ => false,
+            })
+            .cloned()
+            .collect();
+        if early.is_empty() {
+            return Flow::Go;
+        }
+        for (to, message) in &early {
+            if let Message::Proposal(proposal) = message {
+                self.sent_early.push(proposal.block.hash());
+            }
+            self.send(host, *to, message);
+        }
+        host.sent_early()
+    }
+
+    /// Whether proposals of the pending batch left already (`send_early`).
+    pub fn has_sent_early(&self) -> bool {
+        !self.sent_early.is_empty()
+    }
+
     /// Commits every pending output at once, then carries it out: answers pulls from the
     /// store, sets timers and sends. What it finalized waits for `settle`: a node lets the
     /// batch's messages leave first, since none depends on module state and a vote must not
@@ -217,6 +277,9 @@ impl<S: DurableStore, L: BlockLedger<S>> Step<S, L> {
     pub fn send_pending(&mut self, host: &mut impl Host<S>) -> anyhow::Result<Flow> {
         if self.pending.is_empty() {
             return Ok(Flow::Go);
+        }
+        if self.send_early(host) == Flow::Crash {
+            return Ok(Flow::Crash);
         }
         let outputs = std::mem::take(&mut self.pending);
         // Only own signatures must be on disk before anything leaves (SPEC.md, driver
@@ -227,6 +290,15 @@ impl<S: DurableStore, L: BlockLedger<S>> Step<S, L> {
             .context(
                 "cannot write the database; stopping rather than sending what is not durable",
             )?;
+        if sync {
+            let voted = outputs.iter().flat_map(|(output, _)| &output.persist);
+            for durable in voted {
+                if let Durable::Vote(vote) = durable {
+                    self.durable_vote_round = self.durable_vote_round.max(vote.round);
+                }
+            }
+        }
+        let sent_early = std::mem::take(&mut self.sent_early);
         if host.committed(&outputs, &self.core) == Flow::Crash {
             return Ok(Flow::Crash);
         }
@@ -238,6 +310,11 @@ impl<S: DurableStore, L: BlockLedger<S>> Step<S, L> {
         self.unsettled.proofs.extend(proofs);
         // One `Items` message for the whole batch's items, not one `Item` each.
         for (to, message) in coalesce_items(sends) {
+            if let Message::Proposal(proposal) = &message
+                && sent_early.contains(&proposal.block.hash())
+            {
+                continue;
+            }
             self.send(host, to, &message);
         }
         Ok(Flow::Go)
@@ -379,12 +456,16 @@ impl<S: DurableStore, L: BlockLedger<S>> Step<S, L> {
             .restored()
             .context("cannot reload the consensus state for the new epoch")?;
         let config = self.base.clone().in_epoch(epoch.clone());
+        // No restart floor: a proposal of the old epoch is signed over its domain and cannot
+        // clash with one of this epoch.
+        self.durable_vote_round = highest_vote_round(&restored);
         let (core, output) = (self.start)(config, restored, host.now())
             .context("cannot start consensus in the new epoch")?;
         let previous: Vec<PeerId> = self.core.peers().iter().copied().collect();
         self.core = core;
         self.timers.clear();
         self.pending.clear();
+        self.sent_early.clear();
         self.reported.clear();
         self.pending.push((output, self.core.round()));
         self.tell_recent_roots(host)?;

@@ -1,6 +1,6 @@
 //! The world around one simulated peer's driver step: its clock, the simulated network (with
 //! a Byzantine peer's rewrites), the invariant checker fed from every durable output, and the
-//! crash right after a commit.
+//! crash right after a commit, or after proposals left before it.
 
 use std::sync::Arc;
 
@@ -64,6 +64,18 @@ impl Host<Disk> for SimHost<'_> {
         if let Some(height) = finalized_to {
             let at = sim.now + sim.rng.random_range(0..=sim.scenario.apply_delay_ms);
             sim.schedule(at, Event::Apply { peer, height });
+        }
+        Flow::Go
+    }
+
+    fn sent_early(&mut self) -> Flow {
+        // Before the batch is durable: the crash loses it, proposals included.
+        let sim = &mut *self.sim;
+        if !sim.healed
+            && sim.checker.is_correct(self.peer)
+            && sim.rng.random_bool(sim.scenario.crash_after_persist)
+        {
+            return Flow::Crash;
         }
         Flow::Go
     }

@@ -104,3 +104,12 @@ fn a_restored_peer_signing_without_its_floor_is_caught() {
     let found = first_violation(Mutation::NoRestoreFloor, restore_scenarios());
     assert!(double_vote_caught(&found, ""), "{found:?}");
 }
+
+#[test]
+fn proposing_below_the_restart_floor_is_caught() {
+    let found = first_violation(Mutation::NoProposalFloor, sweep_scenarios());
+    assert!(
+        matches!(found, Some((_, Violation::ConflictingProposals { .. }))),
+        "{found:?}"
+    );
+}
