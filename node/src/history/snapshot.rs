@@ -137,7 +137,7 @@ impl Snapshot {
         let mut entries = Vec::new();
         for entry in table.range(heights).map_err(read)? {
             let (_, value) = entry.map_err(failed(&self.path, "reading table `finalized`"))?;
-            let stored: FinalizedEntry = self.decode("finalized", value.value())?;
+            let stored = self.finalized_row(value.value())?;
             entries.push(SegmentEntry {
                 block: stored.block,
                 finalization: stored.certificate,
@@ -178,7 +178,7 @@ impl Snapshot {
         };
         for entry in entries {
             let (height, value) = entry.map_err(failed(&self.path, "reading table `finalized`"))?;
-            let stored: FinalizedEntry = self.decode("finalized", value.value())?;
+            let stored = self.finalized_row(value.value())?;
             if stored.certificate.is_some() {
                 return Ok(Some(Height(height.value())));
             }
@@ -205,7 +205,7 @@ impl Snapshot {
         let mut complete = false;
         for entry in table.range(first.0..=last.0).map_err(read)? {
             let (_, value) = entry.map_err(failed(&self.path, "reading table `finalized`"))?;
-            let stored: FinalizedEntry = self.decode("finalized", value.value())?;
+            let stored = self.finalized_row(value.value())?;
             complete =
                 cut.ends_with(&stored.block) || Some(stored.block.header.height) == epoch.end;
             entries.push(SegmentEntry {
@@ -241,7 +241,7 @@ impl Snapshot {
         let read = failed(&self.path, "reading table `finalized`");
         for entry in table.range(from.0..=last.0).map_err(read)? {
             let (_, value) = entry.map_err(failed(&self.path, "reading table `finalized`"))?;
-            let stored: FinalizedEntry = self.decode("finalized", value.value())?;
+            let stored = self.finalized_row(value.value())?;
             let height = stored.block.header.height;
             if cut.ends_with(&stored.block) || Some(height) == epoch.end {
                 return Ok(Ok(height));
@@ -359,6 +359,11 @@ impl Snapshot {
         bytes: &[u8],
     ) -> Result<T, HistoryError> {
         codec::decode(bytes, MAX_VALUE_BYTES).map_err(|e| self.corrupt(table, e))
+    }
+
+    /// A row of the store's `finalized` table, refused if damaged (`FinalizedEntry::from_row`).
+    fn finalized_row(&self, bytes: &[u8]) -> Result<FinalizedEntry, HistoryError> {
+        FinalizedEntry::from_row(bytes, MAX_VALUE_BYTES).map_err(|e| self.corrupt("finalized", e))
     }
 
     fn corrupt(&self, table: &'static str, detail: impl ToString) -> HistoryError {

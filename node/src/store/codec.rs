@@ -8,6 +8,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::error::StoreError;
+use super::finalized_row::FinalizedEntry;
+use super::tables::name;
 
 /// Largest value the store writes or reads. Everything stored arrived in, or fits in, one wire
 /// message (a block in a proposal); a finalized entry adds a certificate to a block. Twice the
@@ -41,4 +43,11 @@ pub(super) fn decode<T: DeserializeOwned>(
 ) -> Result<T, StoreError> {
     codec::decode(bytes, MAX_VALUE_BYTES)
         .map_err(|e| StoreError::corrupt(path, table, e.to_string()))
+}
+
+/// Reads a row of the `finalized` table, refusing a damaged one that decodes to another block
+/// (`FinalizedEntry::from_row`).
+pub(super) fn decode_finalized(path: &Path, bytes: &[u8]) -> Result<FinalizedEntry, StoreError> {
+    FinalizedEntry::from_row(bytes, MAX_VALUE_BYTES)
+        .map_err(|detail| StoreError::corrupt(path, name::FINALIZED, detail))
 }

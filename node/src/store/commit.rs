@@ -19,8 +19,8 @@ use super::error::StoreError;
 use super::journal;
 use super::journal_record::{BatchRef, EntryRef, RecordRef, batch_ref};
 use super::tables::{
-    BLOCKS, CERTIFICATES, FINALIZED, FINALIZED_NONCES, FinalizedEntryRef, FinalizedHeader,
-    OWN_ITEMS, OWN_VOTES, StoredHeader, kind_code, name,
+    BLOCKS, CERTIFICATES, FINALIZED, FINALIZED_NONCES, FinalizedEntryRef, OWN_ITEMS, OWN_VOTES,
+    StoredHeader, kind_code, name,
 };
 use super::unwritten::{certificate_clash, item_clash, vote_clash};
 use bfte_consensus::{Durable, Finalized, Output};
@@ -212,7 +212,9 @@ impl Store {
                 "empty: not even the genesis block",
             ));
         };
-        let FinalizedHeader(header) = codec::decode(&self.path, name::FINALIZED, value.value())?;
+        let header = codec::decode_finalized(&self.path, value.value())?
+            .block
+            .header;
         Ok(Tip {
             height: header.height,
             round: header.round,

@@ -20,8 +20,7 @@ use super::Store;
 use super::codec;
 use super::error::StoreError;
 use super::tables::{
-    BLOCKS, CERTIFICATES, FINALIZED, FINALIZED_NONCES, FinalizedEntry, META, OWN_ITEMS, OWN_VOTES,
-    name,
+    BLOCKS, CERTIFICATES, FINALIZED, FINALIZED_NONCES, META, OWN_ITEMS, OWN_VOTES, name,
 };
 
 /// Where epochs ended. Key: the height of the last block of the ended epoch (the block the
@@ -89,8 +88,7 @@ impl Store {
                 .map_err(self.failed("reading table `finalized`"))?
             {
                 let (_, value) = entry.map_err(self.failed("reading table `finalized`"))?;
-                let entry: FinalizedEntry =
-                    codec::decode(&self.path, name::FINALIZED, value.value())?;
+                let entry = codec::decode_finalized(&self.path, value.value())?;
                 chain.push(entry);
             }
             let Some((boundary, tail)) = chain.split_first() else {

@@ -8,6 +8,7 @@
 
 use bfte_shared::block::{Block, BlockHeader, Payload};
 use bfte_shared::certificate::Certificate;
+use bfte_shared::codec;
 use bfte_shared::hash::Hash;
 use bfte_shared::item::{ConsensusItem, Entry, ModuleId};
 use bfte_shared::peer::{PeerId, Signature};
@@ -30,10 +31,6 @@ pub struct FinalizedEntryRef<'a> {
     pub block: &'a Block,
     pub certificate: Option<&'a Certificate>,
 }
-
-/// Just the block header of a [`FinalizedEntry`]: what a commit needs to know about the tip.
-#[derive(Debug)]
-pub struct FinalizedHeader(pub BlockHeader);
 
 /// round, height, parent, payload hash, timestamp, config hash, state root, state height,
 /// proposer: [`BlockHeader`]'s fields in declaration order.
@@ -137,14 +134,17 @@ impl<'de> Deserialize<'de> for FinalizedEntry {
     }
 }
 
-/// Reads the header through the whole row, as [`FinalizedEntry`] reads it. Skipping the items
-/// by their declared lengths read some damaged rows differently from the full decode, which
-/// does not check that a tuple's array ends where the tuple does (found by fuzzing). The store
-/// reads a tip's row only when its cached tip is stale.
-impl<'de> Deserialize<'de> for FinalizedHeader {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let entry = FinalizedEntry::deserialize(deserializer)?;
-        Ok(FinalizedHeader(entry.block.header))
+impl FinalizedEntry {
+    /// Reads a stored row of at most `limit` bytes, refusing one that is not exactly the
+    /// encoding of what it decodes to: ciborium does not check that a tuple's array ends where
+    /// the tuple does, so a damaged row could otherwise decode, misaligned, to another block
+    /// (found by fuzzing). Costs one encoding's worth of comparing, no allocation.
+    pub fn from_row(bytes: &[u8], limit: usize) -> Result<FinalizedEntry, String> {
+        let entry: FinalizedEntry = codec::decode(bytes, limit).map_err(|e| e.to_string())?;
+        if !codec::encodes_to(&entry, bytes) {
+            return Err("a row that is not the encoding of the block it decodes to".into());
+        }
+        Ok(entry)
     }
 }
 
@@ -204,10 +204,8 @@ mod tests {
         for items in [0, 1, 5] {
             let entry = finalized_entry(items);
             let row = codec::encode(&entry);
-            let read: FinalizedEntry = codec::decode(&row, usize::MAX).expect("decodes");
+            let read = FinalizedEntry::from_row(&row, usize::MAX).expect("decodes");
             assert_eq!(read, entry);
-            let FinalizedHeader(header) = codec::decode(&row, usize::MAX).expect("header");
-            assert_eq!(header, entry.block.header);
 
             let bare = FinalizedEntry {
                 certificate: None,
@@ -217,6 +215,27 @@ mod tests {
                 codec::decode(&codec::encode(&bare), usize::MAX).expect("decodes");
             assert_eq!(read, bare);
         }
+    }
+
+    /// ciborium reads a tuple from a longer array without a word and goes on from the wrong
+    /// place: a row whose item claims five fields decodes, and only the exact check says it is
+    /// damaged.
+    #[test]
+    fn a_row_whose_item_claims_an_extra_field_is_refused() {
+        let bare = |items| FinalizedEntry {
+            certificate: None,
+            ..finalized_entry(items)
+        };
+        // The row: 0x83, the header, the items' array, then null for no finalization.
+        let header_len = codec::encode(&bare(0)).len() - 3;
+        let mut row = codec::encode(&bare(1));
+        let item_at = 1 + header_len + 1;
+        assert_eq!(row[item_at], 0x84, "an item is a four-field array");
+        row[item_at] = 0x85;
+        let lenient: Result<FinalizedEntry, _> = codec::decode(&row, usize::MAX);
+        assert!(lenient.is_ok(), "ciborium reads the damaged row");
+        let refused = FinalizedEntry::from_row(&row, usize::MAX);
+        assert!(refused.is_err(), "{refused:?}");
     }
 
     /// What schema 3 is for: a near-empty block (two items) with its finalization, against

@@ -150,7 +150,7 @@ impl Store {
             .map_err(self.failed("reading table `finalized`"))?
         {
             let (height, value) = entry.map_err(self.failed("reading table `finalized`"))?;
-            let entry: FinalizedEntry = codec::decode(&self.path, name::FINALIZED, value.value())?;
+            let entry = codec::decode_finalized(&self.path, value.value())?;
             blocks.push(entry.block);
             if height.value() >= want_end
                 && let Some(finalization) = entry.certificate
@@ -208,7 +208,7 @@ impl Store {
         let Some(value) = read else {
             return Ok(None);
         };
-        let entry: FinalizedEntry = codec::decode(&self.path, name::FINALIZED, value.value())?;
+        let entry = codec::decode_finalized(&self.path, value.value())?;
         Ok(Some((entry.block, entry.certificate)))
     }
 
@@ -230,7 +230,7 @@ impl Store {
             .take(limit)
         {
             let (_, value) = entry.map_err(self.failed("reading table `finalized`"))?;
-            let entry: FinalizedEntry = codec::decode(&self.path, name::FINALIZED, value.value())?;
+            let entry = codec::decode_finalized(&self.path, value.value())?;
             blocks.push((entry.block, entry.certificate));
         }
         Ok(blocks)
@@ -257,7 +257,7 @@ impl Store {
                 "empty: not even the genesis block",
             ));
         };
-        codec::decode(&self.path, name::FINALIZED, value.value())
+        codec::decode_finalized(&self.path, value.value())
     }
 
     fn height(&self, txn: &ReadTransaction) -> Result<Height, StoreError> {

@@ -16,7 +16,7 @@
 //! No other table starts with `module/`. A finalized block is applied to them in one write
 //! transaction with the ledger's tables (DESIGN section 5).
 
-pub(crate) use super::finalized_row::{FinalizedEntry, FinalizedEntryRef, FinalizedHeader};
+pub(crate) use super::finalized_row::{FinalizedEntry, FinalizedEntryRef};
 use bfte_shared::block::BlockHeader;
 use bfte_shared::vote::VoteKind;
 use redb::TableDefinition;
