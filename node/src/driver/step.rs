@@ -66,6 +66,8 @@ pub struct Step<S, L> {
     /// The highest round of an own vote on disk: a proposal at most one round above it may
     /// leave before its batch is durable (`send_early`).
     durable_vote_round: Round,
+    /// How many pending outputs `send_early` looked at already.
+    early_scanned: usize,
     /// The pending proposals that left already.
     sent_early: Vec<Hash>,
 }
@@ -122,6 +124,7 @@ impl<S: DurableStore, L: BlockLedger<S>> Step<S, L> {
             serve_limit,
             finality_log: FinalityLog::default(),
             durable_vote_round,
+            early_scanned: 0,
             sent_early: Vec::new(),
         };
         step.pending.push((output, step.core.round()));
@@ -229,7 +232,11 @@ impl<S: DurableStore, L: BlockLedger<S>> Step<S, L> {
     /// disk, so a restart finds that vote (or a finalized tip above it) and its core proposes
     /// in none of those rounds (`restart_floor`); and it carries no item of this batch, which
     /// must be on disk before it leaves. It goes out one disk sync earlier.
+    /// Each pending output is looked at once, however often this runs in a batch.
     pub fn send_early(&mut self, host: &mut impl Host<S>) -> Flow {
+        if self.early_scanned == self.pending.len() {
+            return Flow::Go;
+        }
         let unsynced_items: HashSet<u64> = self
             .pending
             .iter()
@@ -240,19 +247,18 @@ impl<S: DurableStore, L: BlockLedger<S>> Step<S, L> {
             })
             .collect();
         let me = self.core.peer_id();
-        let early: Vec<(Destination, Message)> = self
-            .pending
+        let early: Vec<(Destination, Message)> = self.pending[self.early_scanned..]
             .iter()
             .flat_map(|(output, _)| &output.send)
             .filter(|(_, message)| match message {
                 Message::Proposal(proposal) => {
-                    !self.sent_early.contains(&proposal.block.hash())
-                        && leaves_early(proposal, self.durable_vote_round, me, &unsynced_items)
+                    leaves_early(proposal, self.durable_vote_round, me, &unsynced_items)
                 }
                 _ => false,
             })
             .cloned()
             .collect();
+        self.early_scanned = self.pending.len();
         if early.is_empty() {
             return Flow::Go;
         }
@@ -282,6 +288,7 @@ impl<S: DurableStore, L: BlockLedger<S>> Step<S, L> {
             return Ok(Flow::Crash);
         }
         let outputs = std::mem::take(&mut self.pending);
+        self.early_scanned = 0;
         // Only own signatures must be on disk before anything leaves (SPEC.md, driver
         // contract 1); a batch without one is written in order, unsynced.
         let sync = outputs.iter().any(|(output, _)| output.must_sync());
@@ -465,6 +472,7 @@ impl<S: DurableStore, L: BlockLedger<S>> Step<S, L> {
         self.core = core;
         self.timers.clear();
         self.pending.clear();
+        self.early_scanned = 0;
         self.sent_early.clear();
         self.reported.clear();
         self.pending.push((output, self.core.round()));
