@@ -10,6 +10,7 @@
 //! receiver first, so no hash is computed and no frame built.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, OnceLock};
 
 use bfte_shared::admin::{AdminEvent, DummyCause, EventFrame, VoteSort};
 use bfte_shared::hash::Hash;
@@ -37,31 +38,33 @@ pub const FRESH_VOTE_MS: u64 = 5_000;
 /// resent messages do not repeat their events.
 const DEDUP_ROUNDS: u64 = 64;
 
-/// The sending side of the event stream; clones share one channel.
-#[derive(Debug, Clone)]
-pub struct EventHub(broadcast::Sender<EventFrame>);
-
-impl Default for EventHub {
-    fn default() -> Self {
-        EventHub(broadcast::channel(EVENT_BUFFER).0)
-    }
-}
+/// The sending side of the event stream; clones share one channel. The channel is made on
+/// the first subscription: its ring of `EVENT_BUFFER` frames is most of a megabyte, which a
+/// node that nobody watches should not hold.
+#[derive(Debug, Clone, Default)]
+pub struct EventHub(Arc<OnceLock<broadcast::Sender<EventFrame>>>);
 
 impl EventHub {
     pub fn subscribe(&self) -> broadcast::Receiver<EventFrame> {
-        self.0.subscribe()
+        self.0
+            .get_or_init(|| broadcast::channel(EVENT_BUFFER).0)
+            .subscribe()
     }
 
     /// Whether anybody listens; when not, callers skip building events altogether.
     pub fn is_watched(&self) -> bool {
-        self.0.receiver_count() > 0
+        self.0
+            .get()
+            .is_some_and(|sender| sender.receiver_count() > 0)
     }
 
     /// Sends an event to every subscriber without waiting.
     pub fn publish(&self, event: AdminEvent) {
-        if self.is_watched() {
+        if let Some(sender) = self.0.get()
+            && sender.receiver_count() > 0
+        {
             // An error only means the last subscriber left in between.
-            let _ = self.0.send(EventFrame {
+            let _ = sender.send(EventFrame {
                 at_ms: super::clock::wall_ms(),
                 event,
             });

@@ -218,3 +218,23 @@ fn a_lagging_subscriber_is_told_how_much_it_missed() {
     }
     assert!(matches!(events.try_recv(), Err(TryRecvError::Lagged(10))));
 }
+
+#[test]
+fn clones_share_the_channel_that_the_first_subscription_makes() {
+    let hub = EventHub::default();
+    let driver_side = hub.clone();
+    let dummy = |round| AdminEvent::DummyCertified {
+        round: Round(round),
+        cause: DummyCause::Timeout,
+    };
+    driver_side.publish(dummy(1));
+    let mut events = hub.subscribe();
+    assert!(driver_side.is_watched());
+    driver_side.publish(dummy(2));
+    let mut late = hub.clone().subscribe();
+    driver_side.publish(dummy(3));
+    assert_eq!(drain(&mut events), vec![dummy(2), dummy(3)]);
+    assert_eq!(drain(&mut late), vec![dummy(3)]);
+    drop((events, late));
+    assert!(!driver_side.is_watched());
+}
