@@ -67,6 +67,30 @@ fn four_nodes_finalize_survive_kill_9_and_agree() {
     // No restart made a node sign a vote conflicting with one it signed before: every node
     // recorded the votes it received, and the signed votes prove any conflict.
     let ids: Vec<PeerId> = (0..4).map(|i| fed.peer_id(i)).collect();
+    // One Ctrl-C stops a node whatever it is doing: node 0 gets it while items keep coming.
+    let loaded = std::sync::atomic::AtomicBool::new(true);
+    std::thread::scope(|scope| {
+        let load = scope.spawn(|| {
+            let mut n = 0;
+            while loaded.load(std::sync::atomic::Ordering::Relaxed) {
+                fed.submit(1 + n % 3, &format!("last {n}"));
+                n += 1;
+            }
+        });
+        std::thread::sleep(Duration::from_millis(500));
+        let node0 = fed.pids()[0];
+        let sent = std::process::Command::new("kill")
+            .args(["-INT", &node0.to_string()])
+            .status();
+        assert!(sent.is_ok_and(|s| s.success()), "cannot signal node 0");
+        fed.wait_for(
+            "node 0 to stop on one Ctrl-C",
+            Duration::from_secs(30),
+            |_| has_exited(node0),
+        );
+        loaded.store(false, std::sync::atomic::Ordering::Relaxed);
+        load.join().expect("load");
+    });
     for i in 0..4 {
         fed.stop(i);
     }
@@ -80,6 +104,55 @@ fn four_nodes_finalize_survive_kill_9_and_agree() {
             );
         }
     }
+}
+
+/// Whether process `pid`, a child not yet reaped, has exited (it is a zombie).
+fn has_exited(pid: u32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The state follows the command name, which is in parentheses.
+    stat.rsplit_once(") ")
+        .is_none_or(|(_, rest)| rest.starts_with('Z'))
+}
+
+#[test]
+fn a_supervised_node_stops_on_ctrl_c_while_its_supervisor_keeps_stdin_open() {
+    let mut fed = Federation::new(1);
+    fed.wait_for("the node answering", Duration::from_secs(30), |f| {
+        f.status(0).is_some()
+    });
+    fed.stop(0);
+    // As `bfte demo` and `bfte bench net` run their nodes: stopped when the pipe closes.
+    let mut node = std::process::Command::new(common::BFTE)
+        .args([
+            "run",
+            "--relay",
+            "off",
+            "--stop-on-stdin-close",
+            "--data-dir",
+        ])
+        .arg(&fed.dirs[0])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn node");
+    fed.wait_for(
+        "the supervised node answering",
+        Duration::from_secs(30),
+        |f| f.status(0).is_some(),
+    );
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &node.id().to_string()])
+        .status();
+    assert!(sent.is_ok_and(|s| s.success()), "cannot signal the node");
+    let stopped = (0..200).any(|_| {
+        std::thread::sleep(Duration::from_millis(50));
+        has_exited(node.id())
+    });
+    let _ = node.kill();
+    let status = node.wait().expect("reap");
+    assert!(stopped, "the node was still running 10 s after Ctrl-C");
+    assert!(status.success(), "the node stopped with {status}");
 }
 
 #[test]

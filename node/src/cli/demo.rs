@@ -164,9 +164,12 @@ async fn watch(dirs: &[DataDir], children: &mut [Child], load: f64) -> anyhow::R
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let load_task = submit_load(dirs, load);
     tokio::pin!(load_task);
+    // Made once: a listener made anew each turn would miss a Ctrl-C that came meanwhile.
+    let interrupted = tokio::signal::ctrl_c();
+    tokio::pin!(interrupted);
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = &mut interrupted => return Ok(()),
             () = &mut load_task => {}
             _ = tick.tick() => {
                 for (i, child) in children.iter_mut().enumerate() {

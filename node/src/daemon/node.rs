@@ -171,6 +171,9 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
     let mut connection_check = tokio::time::interval(Duration::from_millis(250));
     let supervisor_gone = stdin_closed(stop_on_stdin_close);
     tokio::pin!(supervisor_gone);
+    // Made once: a listener made anew each turn would miss a Ctrl-C that came during a batch.
+    let interrupted = tokio::signal::ctrl_c();
+    tokio::pin!(interrupted);
     loop {
         let sleep = driver.next_timer();
         tokio::select! {
@@ -196,7 +199,7 @@ pub async fn run(dir: DataDir, options: RunOptions) -> anyhow::Result<()> {
                 driver.flush_seen_votes();
                 driver.sample_metrics();
             }
-            _ = tokio::signal::ctrl_c() => break,
+            _ = &mut interrupted => break,
             () = &mut supervisor_gone => {
                 tracing::info!("standard input closed: the supervisor is gone");
                 break;
@@ -257,11 +260,24 @@ pub(super) async fn stdin_closed(watch: bool) {
     if !watch {
         return std::future::pending().await;
     }
-    let mut stdin = tokio::io::stdin();
-    let mut buffer = [0u8; 64];
-    while let Ok(read) = tokio::io::AsyncReadExt::read(&mut stdin, &mut buffer).await {
-        if read == 0 {
-            return;
+    // A thread of its own, not tokio's `stdin`: the runtime waits for its blocking reads when
+    // it shuts down, so a node stopped by Ctrl-C lived on until its supervisor closed the pipe.
+    let (closed, on_closed) = tokio::sync::oneshot::channel();
+    let watcher = std::thread::Builder::new()
+        .name("stdin-watch".into())
+        .spawn(move || {
+            let mut buffer = [0u8; 64];
+            let mut stdin = std::io::stdin().lock();
+            while std::io::Read::read(&mut stdin, &mut buffer).is_ok_and(|read| read > 0) {}
+            let _ = closed.send(());
+        });
+    match watcher {
+        Ok(_) => {
+            let _ = on_closed.await;
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot watch standard input; stop the node with Ctrl-C");
+            std::future::pending::<()>().await;
         }
     }
 }

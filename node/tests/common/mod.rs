@@ -197,13 +197,22 @@ impl Federation {
             .collect()
     }
 
-    /// Ctrl-C: the node flushes and exits.
+    /// Ctrl-C: the node flushes and exits. One Ctrl-C must do, whenever it comes: a node that
+    /// is still running 30 s later is killed and the test fails.
     pub fn stop(&mut self, i: usize) {
         if let Some(mut child) = self.nodes[i].take() {
             let pid = child.id().to_string();
             let sent = Command::new("kill").args(["-INT", &pid]).status();
             assert!(sent.is_ok_and(|s| s.success()), "cannot signal node {i}");
-            child.wait().expect("reap");
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while child.try_wait().expect("reap").is_none() {
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!("node {i} ignored Ctrl-C for 30 s");
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
         }
     }
 
