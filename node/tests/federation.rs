@@ -3,10 +3,12 @@
 
 mod common;
 
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bfte_shared::peer::PeerId;
-use common::{Federation, bfte, p};
+use common::{Federation, bfte, interrupt, p};
 use serde_json::Value;
 
 #[test]
@@ -68,27 +70,24 @@ fn four_nodes_finalize_survive_kill_9_and_agree() {
     // recorded the votes it received, and the signed votes prove any conflict.
     let ids: Vec<PeerId> = (0..4).map(|i| fed.peer_id(i)).collect();
     // One Ctrl-C stops a node whatever it is doing: node 0 gets it while items keep coming.
-    let loaded = std::sync::atomic::AtomicBool::new(true);
+    let loaded = AtomicBool::new(true);
     std::thread::scope(|scope| {
         let load = scope.spawn(|| {
             let mut n = 0;
-            while loaded.load(std::sync::atomic::Ordering::Relaxed) {
+            while loaded.load(Ordering::Relaxed) {
                 fed.submit(1 + n % 3, &format!("last {n}"));
                 n += 1;
             }
         });
         std::thread::sleep(Duration::from_millis(500));
         let node0 = fed.pids()[0];
-        let sent = std::process::Command::new("kill")
-            .args(["-INT", &node0.to_string()])
-            .status();
-        assert!(sent.is_ok_and(|s| s.success()), "cannot signal node 0");
+        interrupt(node0);
         fed.wait_for(
             "node 0 to stop on one Ctrl-C",
             Duration::from_secs(30),
             |_| has_exited(node0),
         );
-        loaded.store(false, std::sync::atomic::Ordering::Relaxed);
+        loaded.store(false, Ordering::Relaxed);
         load.join().expect("load");
     });
     for i in 0..4 {
@@ -122,7 +121,7 @@ fn a_supervised_node_stops_on_ctrl_c_while_its_supervisor_keeps_stdin_open() {
     });
     fed.stop(0);
     // As `bfte demo` and `bfte bench net` run their nodes: stopped when the pipe closes.
-    let mut node = std::process::Command::new(common::BFTE)
+    let mut node = Command::new(common::BFTE)
         .args([
             "run",
             "--relay",
@@ -131,9 +130,9 @@ fn a_supervised_node_stops_on_ctrl_c_while_its_supervisor_keeps_stdin_open() {
             "--data-dir",
         ])
         .arg(&fed.dirs[0])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .spawn()
         .expect("spawn node");
     fed.wait_for(
@@ -141,10 +140,7 @@ fn a_supervised_node_stops_on_ctrl_c_while_its_supervisor_keeps_stdin_open() {
         Duration::from_secs(30),
         |f| f.status(0).is_some(),
     );
-    let sent = std::process::Command::new("kill")
-        .args(["-INT", &node.id().to_string()])
-        .status();
-    assert!(sent.is_ok_and(|s| s.success()), "cannot signal the node");
+    interrupt(node.id());
     let stopped = (0..200).any(|_| {
         std::thread::sleep(Duration::from_millis(50));
         has_exited(node.id())

@@ -201,9 +201,7 @@ impl Federation {
     /// is still running 30 s later is killed and the test fails.
     pub fn stop(&mut self, i: usize) {
         if let Some(mut child) = self.nodes[i].take() {
-            let pid = child.id().to_string();
-            let sent = Command::new("kill").args(["-INT", &pid]).status();
-            assert!(sent.is_ok_and(|s| s.success()), "cannot signal node {i}");
+            interrupt(child.id());
             let deadline = Instant::now() + Duration::from_secs(30);
             while child.try_wait().expect("reap").is_none() {
                 if Instant::now() > deadline {
@@ -353,6 +351,17 @@ impl Drop for Federation {
 }
 
 /// `127.0.0.1:PORT` with a UDP port that was free a moment ago.
+/// Ctrl-C to process `pid`.
+pub fn interrupt(pid: u32) {
+    let sent = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status();
+    assert!(
+        sent.is_ok_and(|s| s.success()),
+        "cannot signal process {pid}"
+    );
+}
+
 pub fn free_listen_addr() -> String {
     unused_port(|| {
         UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
