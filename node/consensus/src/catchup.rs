@@ -1,5 +1,6 @@
 //! Repair: pulling what was missed, answering pulls, and applying what comes back.
 
+use bfte_shared::certificate::Certificate;
 use bfte_shared::chain::ChainTip;
 use bfte_shared::message::{Catchup, FinalizedChain, Message, Pull};
 use bfte_shared::peer::PeerId;
@@ -45,6 +46,33 @@ impl Core {
     pub(super) fn want_block(&mut self) {
         if !self.pull_recently() {
             self.pull(Destination::AllPeers);
+        }
+    }
+
+    /// A dummy vote in a round this peer already holds a certificate of shows that the voter's
+    /// timer ran out without one: send it what this peer holds, at most a few times per
+    /// resend interval per peer. Called before the vote is counted, so a certificate this very
+    /// vote completes is not sent back to a peer that is forming it too.
+    pub(super) fn answer_dummy(&mut self, from: PeerId, round: Round) {
+        let Some(state) = self.rounds.get(&round) else {
+            return;
+        };
+        let held: Vec<Certificate> = [&state.notarization, &state.dummy_certificate]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        let gap = self.params.resend_interval_ms / 4;
+        let recently = self
+            .last_dummy_answer
+            .get(&from)
+            .is_some_and(|&at| self.now < at.saturating_add(gap));
+        if held.is_empty() || recently {
+            return;
+        }
+        self.last_dummy_answer.insert(from, self.now);
+        for certificate in held {
+            self.send(Destination::Peer(from), Message::Certificate(certificate));
         }
     }
 
@@ -124,11 +152,7 @@ impl Core {
     }
 
     /// Verifies a certificate from outside and records it.
-    pub(super) fn on_certificate(
-        &mut self,
-        from: PeerId,
-        certificate: bfte_shared::certificate::Certificate,
-    ) {
+    pub(super) fn on_certificate(&mut self, from: PeerId, certificate: Certificate) {
         let round = certificate.round;
         if round <= self.tip.round {
             return;

@@ -169,6 +169,8 @@ pub struct Core {
     pub(super) last_pull_ms: Option<u64>,
     /// When each peer's last pull was answered, and what it asked.
     pub(super) last_served: HashMap<PeerId, (u64, Pull)>,
+    /// When each peer's dummy vote was last answered with certificates (`answer_dummy`).
+    pub(super) last_dummy_answer: HashMap<PeerId, u64>,
     /// Set while restored from a backup (SPEC rule 15).
     pub(super) sit_out: Option<SitOut>,
     /// No proposal at or below this round (`CoreConfig::proposes_above`).
@@ -254,6 +256,7 @@ impl Core {
             round_timer_armed: None,
             last_pull_ms: None,
             last_served: HashMap::new(),
+            last_dummy_answer: HashMap::new(),
             sit_out: config.sit_out.map(|nonce| SitOut::new(nonce, tip_round)),
             proposes_above: config.proposes_above,
             highest_answered: HashMap::new(),

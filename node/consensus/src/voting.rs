@@ -82,6 +82,9 @@ impl Core {
                 return;
             }
         }
+        if vote.kind == VoteKind::Dummy {
+            self.answer_dummy(from, vote.round);
+        }
         self.mark_active(vote.round, index);
         self.count_vote(index, vote.round, vote.kind, vote.signature, false);
     }
@@ -170,7 +173,7 @@ impl Core {
     }
 
     /// At quorum, verifies the pending signatures in one batch (one by one only if the batch
-    /// fails, to drop the bad ones) and forms and broadcasts the certificate.
+    /// fails, to drop the bad ones) and forms and records the certificate.
     fn check_quorum(&mut self, round: Round, kind: VoteKind) {
         let quorum = self.quorum();
         let message = vote_signing_bytes(&self.domain, round, kind);
@@ -227,11 +230,9 @@ impl Core {
             .take(quorum)
             .map(|(&i, &s)| (i, s))
             .collect();
+        // Not broadcast: every peer forms its own from the votes it receives, and one that
+        // shows it lacks it gets it (`answer_dummy`, pulls).
         let certificate = Certificate::from_signatures(round, kind, self.peers.len(), signatures);
-        self.send(
-            Destination::AllPeers,
-            Message::Certificate(certificate.clone()),
-        );
         self.record_certificate(certificate);
     }
 

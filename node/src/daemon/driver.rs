@@ -197,9 +197,7 @@ impl Driver {
                     self.seen_votes.push(vote.clone());
                 }
                 let now = self.host.clock.now().monotonic_ms;
-                self.host
-                    .observer
-                    .inbound(from, &message, now, self.step.core());
+                self.host.observer.inbound(from, &message, now);
                 self.step
                     .handle(&self.host, Input::Message { from, message });
             }

@@ -13,6 +13,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, OnceLock};
 
 use bfte_shared::admin::{AdminEvent, DummyCause, EventFrame, VoteSort};
+use bfte_shared::certificate::Certificate;
 use bfte_shared::hash::Hash;
 use bfte_shared::join::PendingJoin;
 use bfte_shared::message::Message;
@@ -24,7 +25,7 @@ use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 use crate::ledger::CatchUp;
-use bfte_consensus::{Core, Evidence, Output};
+use bfte_consensus::{Core, Durable, Evidence, Output};
 
 #[cfg(test)]
 #[path = "events_tests.rs"]
@@ -160,12 +161,12 @@ impl Observer {
     }
 
     /// A decoded message from `from` at monotonic `now_ms`, before the core handles it.
-    pub fn inbound(&mut self, from: PeerId, message: &Message, now_ms: u64, view: &impl RoundView) {
+    pub fn inbound(&mut self, from: PeerId, message: &Message, now_ms: u64) {
         self.heard_ms.insert(from, now_ms);
         if let Message::Vote(vote) = message {
             self.voted_ms.insert(vote.signer, now_ms);
         }
-        self.message(message, view);
+        self.message(message);
     }
 
     /// A driver batch starts: its own proposals are timed from now.
@@ -173,11 +174,17 @@ impl Observer {
         self.batch_started = Some(at);
     }
 
-    /// What the core produced: own proposals, votes and certificates, finalized blocks,
+    /// What the core produced: own proposals and votes, recorded certificates, finalized blocks,
     /// evidence, and the round it is in now.
     pub fn output(&mut self, output: &Output, round: Round, view: &impl RoundView) {
         for (_, message) in &output.send {
-            self.message(message, view);
+            self.message(message);
+        }
+        // Before the round they may have started, as they caused it.
+        for durable in &output.persist {
+            if let Durable::Certificate(certificate) = durable {
+                self.certificate(certificate, view);
+            }
         }
         if round > self.round {
             self.round = round;
@@ -264,7 +271,7 @@ impl Observer {
         });
     }
 
-    fn message(&mut self, message: &Message, view: &impl RoundView) {
+    fn message(&mut self, message: &Message) {
         if let Message::Vote(vote) = message {
             let last = self.last_vote.entry(vote.signer).or_default();
             *last = (*last).max(vote.round);
@@ -296,29 +303,36 @@ impl Observer {
                     });
                 }
             }
-            Message::Certificate(certificate) => {
-                let round = certificate.round;
-                let event = match certificate.kind {
-                    VoteKind::Notarize(block) => AdminEvent::Notarized { round, block },
-                    VoteKind::Dummy => AdminEvent::DummyCertified {
-                        round,
-                        cause: dummy_cause(view, round),
-                    },
-                    // Finality is reported from the core's output, block by block.
-                    VoteKind::Finalize(_) => return,
-                };
-                let dummy = certificate.kind == VoteKind::Dummy;
-                if self.is_recent(round) && self.certificates.insert((round, dummy)) {
-                    self.hub.publish(event);
-                }
-            }
-            Message::Item(_)
+            // Certificates are reported when the core records them (`output`), verified.
+            Message::Certificate(_)
+            | Message::Item(_)
             | Message::Items(_)
             | Message::Pull(_)
             | Message::Catchup(_)
             | Message::Finalized(_)
             | Message::HighestAsk { .. }
             | Message::Highest { .. } => {}
+        }
+    }
+
+    /// A certificate the core recorded, formed from votes or received and verified.
+    fn certificate(&mut self, certificate: &Certificate, view: &impl RoundView) {
+        if !self.hub.is_watched() {
+            return;
+        }
+        let round = certificate.round;
+        let event = match certificate.kind {
+            VoteKind::Notarize(block) => AdminEvent::Notarized { round, block },
+            VoteKind::Dummy => AdminEvent::DummyCertified {
+                round,
+                cause: dummy_cause(view, round),
+            },
+            // Finality is reported block by block.
+            VoteKind::Finalize(_) => return,
+        };
+        let dummy = certificate.kind == VoteKind::Dummy;
+        if self.is_recent(round) && self.certificates.insert((round, dummy)) {
+            self.hub.publish(event);
         }
     }
 

@@ -43,8 +43,16 @@ fn vote(round: u64, signer: u8, kind: VoteKind) -> Message {
     })
 }
 
-fn certificate(round: u64, kind: VoteKind) -> Message {
-    Message::Certificate(Certificate::from_signatures(Round(round), kind, 4, []))
+fn certificate(round: u64, kind: VoteKind) -> Certificate {
+    Certificate::from_signatures(Round(round), kind, 4, [])
+}
+
+/// An output that records `certificate`, as the core's does when it forms or accepts one.
+fn recording(certificate: Certificate) -> Output {
+    Output {
+        persist: vec![Durable::Certificate(certificate)],
+        ..Output::default()
+    }
 }
 
 fn drain(events: &mut broadcast::Receiver<EventFrame>) -> Vec<AdminEvent> {
@@ -63,8 +71,8 @@ fn nothing_is_published_without_subscribers_but_last_votes_are_kept() {
     let hub = EventHub::default();
     let mut observer = Observer::new(hub.clone());
     assert!(!hub.is_watched());
-    observer.inbound(peer(1), &vote(7, 1, VoteKind::Dummy), 1_000, &Rounds);
-    observer.inbound(peer(1), &vote(5, 1, VoteKind::Dummy), 1_500, &Rounds);
+    observer.inbound(peer(1), &vote(7, 1, VoteKind::Dummy), 1_000);
+    observer.inbound(peer(1), &vote(5, 1, VoteKind::Dummy), 1_500);
     assert_eq!(observer.last_vote(&peer(1)), Some(Round(7)));
     assert_eq!(observer.silent_ms(&peer(1), 4_000), Some(2_500));
     assert_eq!(observer.silent_ms(&peer(3), 4_000), None, "never heard");
@@ -85,12 +93,7 @@ fn nothing_is_published_without_subscribers_but_last_votes_are_kept() {
     // A subscriber that comes later sees only what happens after it came.
     let mut events = hub.subscribe();
     assert!(drain(&mut events).is_empty());
-    observer.inbound(
-        peer(2),
-        &vote(8, 2, VoteKind::Finalize(Hash::ZERO)),
-        2_000,
-        &Rounds,
-    );
+    observer.inbound(peer(2), &vote(8, 2, VoteKind::Finalize(Hash::ZERO)), 2_000);
     assert_eq!(
         drain(&mut events),
         [AdminEvent::VoteSeen {
@@ -102,27 +105,39 @@ fn nothing_is_published_without_subscribers_but_last_votes_are_kept() {
 }
 
 #[test]
-fn rounds_and_certificates_are_reported_once() {
+fn rounds_and_recorded_certificates_are_reported_once() {
     let hub = EventHub::default();
     let mut events = hub.subscribe();
     let mut observer = Observer::new(hub);
     let block = Hash::tagged(b"test", b"block");
-    let output = Output {
-        send: vec![(
-            bfte_consensus::Destination::AllPeers,
-            certificate(3, VoteKind::Notarize(block)),
-        )],
-        ..Output::default()
-    };
-    observer.output(&output, Round(4), &Rounds);
-    // The same certificate again (a resend, or from a peer) and the same round again.
+    // A certificate from a peer is not reported: it is unverified until the core records it.
     let from = peer(1);
-    observer.inbound(from, &certificate(3, VoteKind::Notarize(block)), 0, &Rounds);
-    observer.output(&Output::default(), Round(4), &Rounds);
-    observer.inbound(from, &certificate(4, VoteKind::Dummy), 0, &Rounds);
-    observer.inbound(from, &certificate(4, VoteKind::Dummy), 0, &Rounds);
-    // Finality comes from the core's output, not from certificates.
-    observer.inbound(from, &certificate(3, VoteKind::Finalize(block)), 0, &Rounds);
+    let inbound = Message::Certificate(certificate(3, VoteKind::Notarize(block)));
+    observer.inbound(from, &inbound, 0);
+    observer.output(
+        &recording(certificate(3, VoteKind::Notarize(block))),
+        Round(4),
+        &Rounds,
+    );
+    // The same certificate again and the same round again.
+    observer.output(
+        &recording(certificate(3, VoteKind::Notarize(block))),
+        Round(4),
+        &Rounds,
+    );
+    for _ in 0..2 {
+        observer.output(
+            &recording(certificate(4, VoteKind::Dummy)),
+            Round(5),
+            &Rounds,
+        );
+    }
+    // Finality comes from the core's finalized blocks, not from certificates.
+    observer.output(
+        &recording(certificate(5, VoteKind::Finalize(block))),
+        Round(5),
+        &Rounds,
+    );
     assert_eq!(
         drain(&mut events),
         [
@@ -138,6 +153,10 @@ fn rounds_and_certificates_are_reported_once() {
                 round: Round(4),
                 cause: DummyCause::Timeout
             },
+            AdminEvent::RoundStarted {
+                round: Round(5),
+                leader: peer(1)
+            },
         ]
     );
 }
@@ -148,10 +167,18 @@ fn a_dummy_round_says_whether_the_leader_was_silent_or_its_proposal_invalid() {
     let mut events = hub.subscribe();
     let mut observer = Observer::new(hub);
     for round in [5, 6] {
-        observer.inbound(peer(1), &certificate(round, VoteKind::Dummy), 0, &Rounds);
+        observer.output(
+            &recording(certificate(round, VoteKind::Dummy)),
+            Round(round),
+            &Rounds,
+        );
     }
+    let dummies: Vec<_> = drain(&mut events)
+        .into_iter()
+        .filter(|e| matches!(e, AdminEvent::DummyCertified { .. }))
+        .collect();
     assert_eq!(
-        drain(&mut events),
+        dummies,
         [
             AdminEvent::DummyCertified {
                 round: Round(5),
@@ -202,7 +229,11 @@ fn certificates_of_long_gone_rounds_are_not_reported() {
     let mut observer = Observer::new(hub);
     observer.output(&Output::default(), Round(500), &Rounds);
     drain(&mut events);
-    observer.inbound(peer(1), &certificate(10, VoteKind::Dummy), 0, &Rounds);
+    observer.output(
+        &recording(certificate(10, VoteKind::Dummy)),
+        Round(500),
+        &Rounds,
+    );
     assert!(drain(&mut events).is_empty());
 }
 

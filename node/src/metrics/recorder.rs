@@ -6,7 +6,8 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 
-use bfte_consensus::{Core, Output};
+use bfte_consensus::{Core, Durable, Output};
+use bfte_shared::certificate::Certificate;
 use bfte_shared::hash::Hash;
 use bfte_shared::message::Message;
 use bfte_shared::peer::PeerId;
@@ -86,6 +87,11 @@ impl MetricsRecorder {
         for (_, message) in &output.send {
             self.message(message);
         }
+        for durable in &output.persist {
+            if let Durable::Certificate(certificate) = durable {
+                self.certificate(certificate);
+            }
+        }
         for finalized in &output.finalized {
             for block in &finalized.blocks {
                 self.metrics.finalized_blocks.inc();
@@ -152,33 +158,33 @@ impl MetricsRecorder {
         }
     }
 
+    /// Times proposals from when this node first saw them; certificates are counted when
+    /// recorded (`certificate`).
     fn message(&mut self, message: &Message) {
-        match message {
-            Message::Proposal(proposal) => {
-                let round = proposal.block.header.round;
-                if self.is_recent(round) {
-                    self.proposals
-                        .entry(proposal.block.hash())
-                        .or_insert((round, Instant::now()));
-                }
+        if let Message::Proposal(proposal) = message {
+            let round = proposal.block.header.round;
+            if self.is_recent(round) {
+                self.proposals
+                    .entry(proposal.block.hash())
+                    .or_insert((round, Instant::now()));
             }
-            Message::Certificate(certificate) => {
-                let dummy = match certificate.kind {
-                    VoteKind::Notarize(_) => false,
-                    VoteKind::Dummy => true,
-                    VoteKind::Finalize(_) => return,
-                };
-                if self.is_recent(certificate.round)
-                    && self.certificates.insert((certificate.round, dummy))
-                {
-                    if dummy {
-                        self.metrics.dummy_rounds.inc();
-                    } else {
-                        self.metrics.notarized_blocks.inc();
-                    }
-                }
+        }
+    }
+
+    /// A certificate the core recorded, formed from votes or received and verified.
+    fn certificate(&mut self, certificate: &Certificate) {
+        let dummy = match certificate.kind {
+            VoteKind::Notarize(_) => false,
+            VoteKind::Dummy => true,
+            VoteKind::Finalize(_) => return,
+        };
+        if self.is_recent(certificate.round) && self.certificates.insert((certificate.round, dummy))
+        {
+            if dummy {
+                self.metrics.dummy_rounds.inc();
+            } else {
+                self.metrics.notarized_blocks.inc();
             }
-            _ => {}
         }
     }
 

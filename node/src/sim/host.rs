@@ -115,6 +115,18 @@ impl Simulation {
                     self.stats.votes_by_joiners += 1;
                 }
             }
+            Durable::Certificate(certificate) if self.checker.is_correct(peer) => {
+                let bit = match certificate.kind {
+                    VoteKind::Notarize(_) => 1,
+                    VoteKind::Dummy => 2,
+                    VoteKind::Finalize(_) => 0,
+                };
+                let seen = self.certified.entry(certificate.round.0).or_default();
+                if *seen | bit == 3 && *seen != 3 {
+                    self.stats.rounds_notarized_and_dummy += 1;
+                }
+                *seen |= bit;
+            }
             // Items of a peer that is later removed may never be final: only those of peers
             // in force throughout are owed.
             Durable::OwnItem(item) if (self.permanent & !self.restored) & 1 << peer != 0 => {
@@ -166,18 +178,6 @@ impl Simulation {
     pub(super) fn send_message(&mut self, from: usize, to: &[PeerId], message: &Message) {
         if self.checker.is_correct(from) {
             self.stats.last_correct_send_ms = self.now;
-            if let Message::Certificate(certificate) = message {
-                let bit = match certificate.kind {
-                    VoteKind::Notarize(_) => 1,
-                    VoteKind::Dummy => 2,
-                    VoteKind::Finalize(_) => 0,
-                };
-                let seen = self.certified.entry(certificate.round.0).or_default();
-                if *seen | bit == 3 && *seen != 3 {
-                    self.stats.rounds_notarized_and_dummy += 1;
-                }
-                *seen |= bit;
-            }
         }
         if let Message::Proposal(proposal) = message {
             let hash = proposal.block.hash();

@@ -81,7 +81,20 @@ fn votes(output: &Output) -> Vec<Vote> {
         .collect()
 }
 
+/// The certificates an output records (formed from votes, or received and verified).
+fn recorded(output: &Output) -> Vec<Certificate> {
+    output
+        .persist
+        .iter()
+        .filter_map(|d| match d {
+            Durable::Certificate(c) => Some(c.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 mod batch;
+mod certificates;
 mod sit_out;
 
 /// One entry for module 0, submitted alone.
@@ -468,10 +481,11 @@ fn a_vote_from_the_previous_epoch_does_not_block_the_signers_vote_in_this_one() 
         let dummy = Vote::new(&domain, &fed.secrets[signer], round, VoteKind::Dummy);
         let output = deliver(&mut core, signer, dummy);
         assert!(output.evidence.is_empty(), "no evidence from a stale vote");
-        certificates.extend(output.send.into_iter().filter_map(|(_, m)| match m {
-            Message::Certificate(c) if c.kind == VoteKind::Dummy => Some(c),
-            _ => None,
-        }));
+        certificates.extend(
+            recorded(&output)
+                .into_iter()
+                .filter(|c| c.kind == VoteKind::Dummy),
+        );
     }
     assert_eq!(
         certificates.len(),
