@@ -54,7 +54,12 @@ impl Core {
     /// resend interval per peer. Called before the vote is counted, so a certificate this very
     /// vote completes is not sent back to a peer that is forming it too.
     pub(super) fn answer_dummy(&mut self, from: PeerId, round: Round) {
-        let Some(state) = self.rounds.get(&round) else {
+        let gap = self.params.resend_interval_ms / 4;
+        let recently = self
+            .last_dummy_answer
+            .get(&from)
+            .is_some_and(|&at| self.now < at.saturating_add(gap));
+        let Some(state) = self.rounds.get(&round).filter(|_| !recently) else {
             return;
         };
         let held: Vec<Certificate> = [&state.notarization, &state.dummy_certificate]
@@ -62,12 +67,7 @@ impl Core {
             .flatten()
             .cloned()
             .collect();
-        let gap = self.params.resend_interval_ms / 4;
-        let recently = self
-            .last_dummy_answer
-            .get(&from)
-            .is_some_and(|&at| self.now < at.saturating_add(gap));
-        if held.is_empty() || recently {
+        if held.is_empty() {
             return;
         }
         self.last_dummy_answer.insert(from, self.now);
