@@ -9,6 +9,7 @@ mod demo;
 mod evidence_cmds;
 mod exit;
 mod governance_cmds;
+mod heap;
 mod history_cmds;
 mod inspect_cmds;
 mod join_cmds;

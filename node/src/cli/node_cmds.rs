@@ -200,6 +200,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         ),
         (None, true) => {}
     }
+    super::heap::keep_small_or_warn();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
