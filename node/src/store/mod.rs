@@ -395,9 +395,12 @@ fn sync_parent_dir(path: &Path) -> Result<(), StoreError> {
 }
 
 /// redb's page cache. Its default (1 GiB) grows with every page read and written: a node under
-/// saturation held 170 MiB, against 112 MiB with this cache at the same throughput (1 MiB cost
-/// about 5 % of it). The kernel's page cache still holds the file.
-const CACHE_BYTES: usize = 4 * 1024 * 1024;
+/// saturation held 170 MiB, against 112 MiB with a 4 MiB cache at the same throughput. The cache
+/// fills even when idle (redb holds the pages of unsynced commits until a checkpoint), so its
+/// size is most of a near-empty node's heap: 1 MiB instead of 4 took 2.5 MiB off each node's
+/// Pss, with no change beyond noise in any `bench net` phase (session 25). The kernel's page
+/// cache still holds the file.
+const CACHE_BYTES: usize = 1024 * 1024;
 
 fn redb_builder() -> redb::Builder {
     let mut builder = redb::Builder::new();
