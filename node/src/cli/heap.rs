@@ -1,4 +1,4 @@
-//! glibc's malloc, tuned for a node that runs for months on a small machine.
+//! glibc's malloc, tuned for `bfte run`: a node that runs for months on a small machine.
 
 /// Heap the allocator may keep free at its top before it returns memory to the system.
 const TRIM_THRESHOLD: i32 = 128 * 1024;
@@ -13,8 +13,9 @@ const TRIM_THRESHOLD: i32 = 128 * 1024;
 ///   the largest block freed (iroh frees multi-megabyte buffers), after which freed memory stays
 ///   in the heap for good. Setting the threshold turns that adjustment off.
 ///
-/// Measured (BENCHMARKS.md, session 25): with 4 peers near-empty, 14.8 against 12.2 MB Pss
-/// per node, and no change in blocks/s.
+/// Measured (BENCHMARKS.md, session 25): with 4 peers near-empty, Pss per node 14.5 MiB before
+/// and 12.4 MiB after, blocks/s unchanged. The replica (`bfte replicate`, two runtime workers)
+/// keeps glibc's defaults: nothing measured it with one arena.
 pub(super) fn keep_small() -> bool {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {

@@ -84,7 +84,6 @@ pub fn replicate(args: ReplicateArgs) -> anyhow::Result<()> {
     } else if let Some(listen) = args.listen {
         identity(&dir, &args.name, Some(listen))?;
     }
-    super::heap::keep_small_or_warn();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
